@@ -1,0 +1,1 @@
+"""Fresco's Feast feature repository: definitions, catalog policy and feature-group pipelines."""
