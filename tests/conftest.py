@@ -23,3 +23,35 @@ def spark(spark_home: Path) -> Iterator["pyspark.sql.SparkSession"]:  # noqa: F8
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+REPO_FILES = ("feature_store.yaml", "definitions.py", ".feastignore")
+
+
+def copy_feature_repo(target: Path) -> Path:
+    """Copy the project's Feast repository definitions (not its data) into ``target``."""
+    import shutil
+
+    from fresco.paths import FEATURE_REPO
+
+    target.mkdir(parents=True, exist_ok=True)
+    for name in REPO_FILES:
+        shutil.copy(FEATURE_REPO / name, target / name)
+    return target
+
+
+def run_feast(repo: Path, *args: str, timeout: float = 300) -> "subprocess.CompletedProcess[str]":  # noqa: F821
+    """Run the stock ``feast`` CLI installed in this environment inside ``repo``."""
+    import subprocess
+    import sys
+
+    feast = Path(sys.executable).with_name("feast")
+    return subprocess.run(
+        [str(feast), *args], cwd=repo, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.fixture
+def feast_repo(tmp_path: Path) -> Path:
+    """A private copy of ``feature_repo/`` (definitions and config, no data)."""
+    return copy_feature_repo(tmp_path / "feature_repo")

@@ -1,0 +1,31 @@
+"""Fresco's catalog policy, enforced inside the stock ``feast apply``.
+
+Two Feast seams named in ``feature_store.yaml`` call the same rules (:mod:`.rules`):
+
+* :class:`CatalogPolicyProvider` (``provider:``) checks the feature views *before* Feast touches
+  the online store's infrastructure, so a refused apply changes nothing there;
+* :class:`CatalogPolicyRegistryStore` (``registry.registry_store_type``) checks the whole
+  catalog, feature services included, *before* the registry is written, and warns the
+  consumers of deprecated feature views.
+"""
+
+from feature_repo.policy.rules import (
+    CatalogPolicyError,
+    DeprecatedFeatureWarning,
+    PolicyReport,
+    evaluate_catalog,
+    parse_duration,
+)
+
+__all__ = [
+    "CatalogPolicyError",
+    "DeprecatedFeatureWarning",
+    "PolicyReport",
+    "evaluate_catalog",
+    "parse_duration",
+]
+
+from feature_repo.policy.provider import CatalogPolicyProvider  # noqa: E402
+from feature_repo.policy.registry_store import CatalogPolicyRegistryStore  # noqa: E402
+
+__all__ += ["CatalogPolicyProvider", "CatalogPolicyRegistryStore"]

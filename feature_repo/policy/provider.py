@@ -1,0 +1,43 @@
+"""A Feast provider that applies the catalog policy before any infrastructure changes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from feast.entity import Entity
+from feast.feature_view import FeatureView
+from feast.infra.passthrough_provider import PassthroughProvider
+from feast.repo_config import RepoConfig
+
+from feature_repo.policy.registry_store import read_stored_registry
+from feature_repo.policy.rules import evaluate_catalog
+
+
+class CatalogPolicyProvider(PassthroughProvider):
+    """Feast's local/passthrough provider, refusing views that break the catalog policy.
+
+    Named in ``feature_store.yaml`` as ``provider: feature_repo.policy.CatalogPolicyProvider``.
+    """
+
+    def __init__(self, config: RepoConfig):
+        super().__init__(config)
+        self._config = config
+
+    def update_infra(
+        self,
+        project: str,
+        tables_to_delete: Sequence[FeatureView],
+        tables_to_keep: Sequence[FeatureView],
+        entities_to_delete: Sequence[Entity],
+        entities_to_keep: Sequence[Entity],
+        partial: bool,
+    ):
+        views = [t.to_proto() for t in tables_to_keep if isinstance(t, FeatureView)]
+        report = evaluate_catalog(
+            read_stored_registry(self._config.registry, self._config.repo_path), views, project=project
+        )
+        report.warnings.clear()  # warnings come once, from the registry store
+        report.raise_or_warn()
+        super().update_infra(
+            project, tables_to_delete, tables_to_keep, entities_to_delete, entities_to_keep, partial
+        )

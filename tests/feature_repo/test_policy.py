@@ -1,0 +1,127 @@
+"""The catalog policy, exercised through the real ``feast apply`` command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from feast.protos.feast.core.Registry_pb2 import Registry as RegistryProto
+
+from tests.conftest import run_feast
+
+
+def _edit(repo: Path, old: str, new: str) -> None:
+    path = repo / "definitions.py"
+    text = path.read_text()
+    assert old in text, f"test setup: {old!r} not in definitions.py"
+    path.write_text(text.replace(old, new, 1))
+
+
+def _apply_ok(repo: Path) -> str:
+    result = run_feast(repo, "apply")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout + result.stderr
+
+
+def _apply_refused(repo: Path) -> str:
+    registry = repo / "data" / "registry.db"
+    before = registry.read_bytes() if registry.exists() else None
+    result = run_feast(repo, "apply")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "Fresco catalog policy refused this apply" in output
+    if before is None:  # Feast creates an empty registry on first use; it must stay empty
+        stored = RegistryProto()
+        stored.ParseFromString(registry.read_bytes())
+        assert not stored.feature_views and not stored.entities
+    else:
+        assert registry.read_bytes() == before, "a refused apply must not change the registry"
+    return output
+
+
+def test_the_projects_catalog_applies_cleanly(feast_repo: Path) -> None:
+    output = _apply_ok(feast_repo)
+    assert "Deploying infrastructure for restaurant_stats_7d" in output
+    assert "deprecated" not in output
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            '    owner=OWNER,\n    description="A restaurant\'s static profile',
+            '    description="A restaurant\'s static profile',
+            "feature view 'restaurant_profile' has no owner",
+        ),
+        (
+            'description="A restaurant\'s static profile: location, cuisine and kitchen capacity."',
+            'description=""',
+            "feature view 'restaurant_profile' has no description",
+        ),
+        (
+            'tags={"freshness_sla": "15m", "group": "restaurant"}',
+            'tags={"group": "restaurant"}',
+            "feature view 'restaurant_realtime' has no freshness SLA",
+        ),
+        (
+            'tags={"freshness_sla": "15m", "group": "restaurant"}',
+            'tags={"freshness_sla": "soon", "group": "restaurant"}',
+            "feature view 'restaurant_realtime' has an invalid freshness SLA: 'soon'",
+        ),
+    ],
+    ids=["no-owner", "no-description", "no-sla", "bad-sla"],
+)
+def test_a_view_without_metadata_is_refused(
+    feast_repo: Path, old: str, new: str, expected: str
+) -> None:
+    _edit(feast_repo, old, new)
+    output = _apply_refused(feast_repo)
+    assert expected in output
+
+
+def test_changing_a_registered_features_type_is_refused(feast_repo: Path) -> None:
+    _apply_ok(feast_repo)
+    _edit(feast_repo, 'Field(name="orders_1h", dtype=Int64', 'Field(name="orders_1h", dtype=Float64')
+    output = _apply_refused(feast_repo)
+    assert "feature 'restaurant_realtime:orders_1h' is registered as INT64" in output
+    assert "changes it to DOUBLE" in output
+    assert "register a new feature instead" in output
+
+
+def test_changing_a_registered_views_source_is_refused(feast_repo: Path) -> None:
+    _apply_ok(feast_repo)
+    _edit(
+        feast_repo,
+        'source=batch_source("restaurant_stats_7d", "Daily snapshots over the previous 7 days.")',
+        'source=batch_source("restaurant_profile", "Something else.")',
+    )
+    output = _apply_refused(feast_repo)
+    assert "feature view 'restaurant_stats_7d' reads its batch source from" in output
+    assert "data/features/restaurant_stats_7d" in output
+    assert "register a new feature view instead" in output
+
+
+def test_adding_a_new_feature_to_a_registered_view_is_accepted(feast_repo: Path) -> None:
+    _apply_ok(feast_repo)
+    _edit(
+        feast_repo,
+        '        Field(name="orders_1h", dtype=Int64, description="Orders placed in the last hour."),',
+        '        Field(name="orders_1h", dtype=Int64, description="Orders placed in the last hour."),\n'
+        '        Field(name="orders_1h_v2", dtype=Float64, description="Orders, as a float."),',
+    )
+    _apply_ok(feast_repo)
+
+
+def test_a_service_using_a_deprecated_view_is_warned(feast_repo: Path) -> None:
+    _apply_ok(feast_repo)
+    _edit(
+        feast_repo,
+        'tags={"freshness_sla": "1d", "group": "restaurant"},\n)\n\nrestaurant_realtime_push',
+        'tags={"freshness_sla": "1d", "group": "restaurant", "deprecated": "true",\n'
+        '          "deprecation_note": "use restaurant_stats_28d"},\n)\n\nrestaurant_realtime_push',
+    )
+    output = _apply_ok(feast_repo)
+    assert (
+        "feature service 'delivery_eta_v1' uses feature view 'restaurant_stats_7d', "
+        "which is deprecated: use restaurant_stats_28d" in output
+    )
