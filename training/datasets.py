@@ -25,38 +25,32 @@ def _load_rows(entity_rows: pd.DataFrame | str | Path) -> pd.DataFrame:
     return pd.read_parquet(path)
 
 
-def _resolve_features(
-    store: FeatureStore, features: str | FeatureService | Sequence[str]
-) -> FeatureService | list[str]:
-    if isinstance(features, FeatureService):
-        return features
-    if isinstance(features, str):
-        if ":" in features:
-            return [features]
+def _resolve_refs(store: FeatureStore, features: str | FeatureService | Sequence[str]) -> list[str]:
+    """Feature references ``view:feature`` for a feature service (or its name) or references."""
+    if isinstance(features, str) and ":" not in features:
         try:
-            return store.get_feature_service(features)
+            features = store.get_feature_service(features)
         except Exception as err:  # Feast raises its own not-found error type
             known = sorted(s.name for s in store.list_feature_services())
             raise TrainingDataError(
                 f"unknown feature service {features!r}; registered: {known}"
             ) from err
-    refs = list(features)
+    if isinstance(features, FeatureService):
+        return [
+            f"{p.name_to_use()}:{f.name}" for p in features.feature_view_projections for f in p.features
+        ]
+    refs = [features] if isinstance(features, str) else list(features)
     bad = [r for r in refs if r.count(":") != 1]
     if bad:
         raise TrainingDataError(f"feature references must look like 'view:feature', got {bad}")
     return refs
 
 
-def _join_keys(store: FeatureStore, features: FeatureService | list[str]) -> set[str]:
-    if isinstance(features, FeatureService):
-        views = [p.name for p in features.feature_view_projections]
-    else:
-        views = sorted({ref.split(":")[0] for ref in features})
-    keys: set[str] = set()
-    for name in views:
-        view = store.get_feature_view(name)
-        keys.update(view.join_keys)
-    return keys
+def _refs_by_view(refs: list[str]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for ref in refs:
+        grouped.setdefault(ref.split(":")[0], []).append(ref)
+    return grouped
 
 
 def build_training_frame(
@@ -83,38 +77,47 @@ def build_training_frame(
     """
     store = store if isinstance(store, FeatureStore) else FeatureStore(repo_path=str(store))
     rows = _load_rows(entity_rows)
-    resolved = _resolve_features(store, features)
-    missing = sorted((_join_keys(store, resolved) | {timestamp_column}) - set(rows.columns))
+    by_view = _refs_by_view(_resolve_refs(store, features))
+    join_keys = {view: list(store.get_feature_view(view).join_keys) for view in by_view}
+    needed = {timestamp_column}.union(*join_keys.values())
+    missing = sorted(needed - set(rows.columns))
     if missing:
         raise TrainingDataError(
             f"entity rows lack column(s) {missing}; they have {sorted(rows.columns)}"
         )
     if rows[timestamp_column].isna().any():
         raise TrainingDataError(f"column {timestamp_column!r} has null timestamps")
-    timestamps = pd.to_datetime(rows[timestamp_column], utc=True)
-
-    query = rows.reset_index(drop=True)
-    query[ROW_ID] = range(len(query))
-    if timestamp_column != FEAST_TIMESTAMP:
-        if FEAST_TIMESTAMP in query.columns:
-            raise TrainingDataError(
-                f"entity rows have both {timestamp_column!r} and {FEAST_TIMESTAMP!r}; "
-                f"rename one of them"
-            )
-    query[FEAST_TIMESTAMP] = timestamps.reset_index(drop=True).astype("datetime64[us, UTC]")
-
-    job = store.get_historical_features(
-        entity_df=query, features=resolved, full_feature_names=True
-    )
-    frame = job.to_df()
-    # Some offline stores return a row twice when source rows tie on timestamp: keep one.
-    frame = frame.sort_values(ROW_ID, kind="stable").drop_duplicates(ROW_ID, keep="last")
-    if len(frame) != len(query):
+    if timestamp_column != FEAST_TIMESTAMP and FEAST_TIMESTAMP in rows.columns:
         raise TrainingDataError(
-            f"the offline store returned {len(frame)} rows for {len(query)} entity rows"
+            f"entity rows have both {timestamp_column!r} and {FEAST_TIMESTAMP!r}; rename one"
         )
-    if timestamp_column != FEAST_TIMESTAMP:
-        frame = frame.drop(columns=[FEAST_TIMESTAMP])
-    frame = frame.drop(columns=[ROW_ID]).reset_index(drop=True)
+
+    frame = rows.reset_index(drop=True)
+    frame[ROW_ID] = range(len(frame))
+    moment = pd.to_datetime(frame[timestamp_column], utc=True).astype("datetime64[us, UTC]")
+    for view, refs in by_view.items():
+        # Feast's file store drops an entity row whose candidate values all fall outside the
+        # TTL, and collapses repeated (key, timestamp) rows: ask it once per distinct key and
+        # time, one view at a time, and join the answers back onto every input row.
+        keys = join_keys[view]
+        query = frame[keys].assign(**{FEAST_TIMESTAMP: moment}).drop_duplicates()
+        answer = store.get_historical_features(
+            entity_df=query.reset_index(drop=True), features=refs, full_feature_names=True
+        ).to_df()
+        columns = [ref.replace(":", "__") for ref in refs]
+        answer[FEAST_TIMESTAMP] = answer[FEAST_TIMESTAMP].astype("datetime64[us, UTC]")
+        # Some offline stores return a row twice when source rows tie on timestamp: keep one.
+        answer = answer.drop_duplicates(keys + [FEAST_TIMESTAMP], keep="last")
+        frame = frame.assign(**{FEAST_TIMESTAMP + "__q": moment}).merge(
+            answer[keys + [FEAST_TIMESTAMP] + columns].rename(
+                columns={FEAST_TIMESTAMP: FEAST_TIMESTAMP + "__q"}
+            ),
+            on=keys + [FEAST_TIMESTAMP + "__q"],
+            how="left",
+            validate="many_to_one",
+        ).drop(columns=[FEAST_TIMESTAMP + "__q"])
+    frame = frame.sort_values(ROW_ID, kind="stable").drop(columns=[ROW_ID])
+    if len(frame) != len(rows):  # guaranteed by many_to_one; kept as a loud guard
+        raise TrainingDataError(f"built {len(frame)} rows for {len(rows)} entity rows")
     frame.index = rows.index
     return frame

@@ -1,0 +1,147 @@
+"""Point-in-time correctness of training frames, through Feast's file offline store."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.conftest import run_feast
+from training import TrainingDataError, build_training_frame
+
+T0 = datetime(2026, 10, 1, tzinfo=timezone.utc)
+
+
+def _write(repo: Path, group: str, frame: pd.DataFrame) -> None:
+    folder = repo / "data" / "features" / group
+    folder.mkdir(parents=True, exist_ok=True)
+    frame = frame.copy()
+    frame["event_timestamp"] = frame["event_timestamp"].astype("datetime64[us, UTC]")
+    frame.to_parquet(folder / "part-0.parquet", index=False)
+
+
+@pytest.fixture
+def applied_repo(feast_repo: Path) -> Path:
+    """The project's catalog applied to a private repo holding hand-made feature values."""
+    _write(
+        feast_repo,
+        "restaurant_stats_7d",
+        pd.DataFrame(
+            {
+                "restaurant_id": [1, 1, 1, 2],
+                "event_timestamp": [T0, T0 + timedelta(days=1), T0 + timedelta(days=2), T0],
+                "avg_prep_time_7d": [10.0, 11.0, 12.0, 20.0],
+                "avg_delivery_time_7d": [30.0, 31.0, 32.0, 40.0],
+                "orders_per_hour_7d": [1.0, 1.1, 1.2, 2.0],
+                "avg_items_7d": [2.0, 2.1, 2.2, 3.0],
+                "order_count_7d": [168, 185, 202, 336],
+            }
+        ),
+    )
+    _write(
+        feast_repo,
+        "restaurant_realtime",
+        pd.DataFrame(
+            {
+                "restaurant_id": [1, 1],
+                "event_timestamp": [T0 + timedelta(hours=12), T0 + timedelta(hours=12, minutes=15)],
+                "avg_prep_time_1h": [14.0, 16.0],
+                "orders_1h": [3, 5],
+            }
+        ),
+    )
+    _write(
+        feast_repo,
+        "restaurant_profile",
+        pd.DataFrame(
+            {
+                "restaurant_id": [1, 2],
+                "event_timestamp": [T0 - timedelta(days=400), T0 - timedelta(days=1)],
+                "lat": [37.77, 37.78],
+                "lon": [-122.41, -122.42],
+                "cuisine": ["pizza", "sushi"],
+                "kitchen_capacity": [4, 6],
+            }
+        ),
+    )
+    result = run_feast(feast_repo, "apply")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return feast_repo
+
+
+def test_values_are_point_in_time_correct_and_ttl_is_honoured(applied_repo: Path) -> None:
+    rows = pd.DataFrame(
+        {
+            "restaurant_id": [1, 1, 1, 1, 2, 1, 3],
+            "event_timestamp": [
+                T0 - timedelta(seconds=1),  # before any value: null
+                T0,  # exactly at a snapshot: that snapshot
+                T0 + timedelta(days=1, seconds=-1),  # just before the next snapshot
+                T0 + timedelta(days=2, hours=5),  # latest snapshot
+                T0 + timedelta(days=3),  # 7d TTL is 2 days: T0 value has expired
+                T0 + timedelta(days=4, hours=1),  # past TTL of the latest snapshot
+                T0,  # unknown restaurant
+            ],
+            "label": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0],
+        }
+    )
+    frame = build_training_frame(rows, ["restaurant_stats_7d:avg_prep_time_7d"], applied_repo)
+    assert list(frame["label"]) == list(rows["label"])
+    got = frame["restaurant_stats_7d__avg_prep_time_7d"].tolist()
+    assert pd.isna(got[0])
+    assert got[1:4] == [10.0, 10.0, 12.0]
+    assert pd.isna(got[4]) and pd.isna(got[5]) and pd.isna(got[6])
+
+
+def test_a_value_stamped_after_the_row_never_appears(applied_repo: Path) -> None:
+    times = [T0 + timedelta(hours=12, minutes=m) for m in (0, 14, 15, 16, 80)]
+    rows = pd.DataFrame({"restaurant_id": [1] * 5, "event_timestamp": times})
+    frame = build_training_frame(
+        rows,
+        ["restaurant_realtime:avg_prep_time_1h", "restaurant_realtime:orders_1h"],
+        applied_repo,
+    )
+    assert frame["restaurant_realtime__avg_prep_time_1h"].tolist()[:4] == [14.0, 14.0, 16.0, 16.0]
+    # 80 minutes after 12:15 the 1-hour TTL of the last value has passed
+    assert pd.isna(frame["restaurant_realtime__avg_prep_time_1h"].iloc[4])
+    assert frame["restaurant_realtime__orders_1h"].tolist()[:4] == [3, 3, 5, 5]
+
+
+def test_one_output_row_per_input_row_also_when_rows_repeat(applied_repo: Path) -> None:
+    base = pd.DataFrame(
+        {
+            "restaurant_id": [1, 2, 1],
+            "placed_at": [T0 + timedelta(hours=1), T0 + timedelta(hours=1), T0 + timedelta(days=1)],
+            "order_id": [10, 11, 12],
+        }
+    )
+    rows = pd.concat([base, base, base.iloc[[0]]], ignore_index=True)
+    frame = build_training_frame(rows, "delivery_eta_v1", applied_repo, timestamp_column="placed_at")
+    assert len(frame) == len(rows) == 7
+    assert frame["order_id"].tolist() == rows["order_id"].tolist()
+    assert "event_timestamp" not in frame.columns
+    assert frame["restaurant_stats_7d__avg_prep_time_7d"].tolist() == [
+        10.0, 20.0, 11.0, 10.0, 20.0, 11.0, 10.0,
+    ]
+    # the profile never expires (TTL 0): a year-old value is still used
+    assert frame["restaurant_profile__cuisine"].tolist() == ["pizza", "sushi", "pizza"] * 2 + ["pizza"]
+
+
+def test_entity_rows_can_come_from_parquet(applied_repo: Path, tmp_path: Path) -> None:
+    rows = pd.DataFrame({"restaurant_id": [2], "event_timestamp": [T0 + timedelta(hours=3)]})
+    path = tmp_path / "rows.parquet"
+    rows.to_parquet(path)
+    frame = build_training_frame(path, ["restaurant_stats_7d:order_count_7d"], applied_repo)
+    assert frame["restaurant_stats_7d__order_count_7d"].tolist() == [336]
+
+
+def test_bad_requests_name_what_is_wrong(applied_repo: Path) -> None:
+    rows = pd.DataFrame({"restaurant": [1], "event_timestamp": [T0]})
+    with pytest.raises(TrainingDataError, match=r"lack column\(s\) \['restaurant_id'\]"):
+        build_training_frame(rows, ["restaurant_stats_7d:order_count_7d"], applied_repo)
+    with pytest.raises(TrainingDataError, match="unknown feature service 'nope'"):
+        build_training_frame(rows, "nope", applied_repo)
+    with pytest.raises(TrainingDataError, match="'view:feature'"):
+        build_training_frame(rows, ["restaurant_stats_7d.order_count_7d"], applied_repo)
