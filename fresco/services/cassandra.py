@@ -657,10 +657,10 @@ def _terminate(pid: int, timeout: float) -> bool:
             os.kill(pid, sig)
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
-            if not _pid_alive(pid):
+            if not _pid_exists(pid):  # wait for every thread, so the ports are free again
                 return True
             time.sleep(0.2)
-    return not _pid_alive(pid)
+    return not _pid_exists(pid)
 
 
 def _wait_for_cql(cfg: NodeConfig, pid: int, proc: subprocess.Popen | None, deadline: float, quiet: bool,
@@ -775,9 +775,10 @@ def _split_hostport(value: str) -> tuple[str, int]:
 # pid files and small helpers
 
 
-def _pid_alive(pid: int) -> bool:
+def _pid_exists(pid: int) -> bool:
+    """True until the process is gone entirely (a zombie, or a JVM whose threads still exit, counts)."""
     with contextlib.suppress(ChildProcessError, OSError):
-        done, _ = os.waitpid(pid, os.WNOHANG)  # reap our own child if it died
+        done, _ = os.waitpid(pid, os.WNOHANG)  # reap our own child once all its threads are done
         if done == pid:
             return False
     try:
@@ -786,6 +787,13 @@ def _pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
+    return True
+
+
+def _pid_alive(pid: int) -> bool:
+    """True while the process runs (not a zombie)."""
+    if not _pid_exists(pid):
+        return False
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
         return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
