@@ -801,11 +801,12 @@ def _pid_alive(pid: int) -> bool:
         return True
 
 
-def _is_our_daemon(pid: int, cfg: NodeConfig) -> bool:
+def _is_our_daemon(pid: int, cfg: NodeConfig, *, trust_unreadable: bool = True) -> bool:
+    """Is ``pid`` a CassandraDaemon run with this node's cassandra.yaml (guards against reused pids)?"""
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
-        return _pid_alive(pid)  # no /proc: trust the pid
+        return trust_unreadable and _pid_alive(pid)  # no /proc: trust the pid file
     args = [a.decode(errors="replace") for a in cmdline]
     return DAEMON_CLASS in args and f"-Dcassandra.config=file://{cfg.yaml_path}" in args
 
@@ -815,7 +816,7 @@ def _live_pid(cfg: NodeConfig) -> int | None:
     try:
         raw = cfg.pid_path.read_text().strip()
     except FileNotFoundError:
-        return None
+        return _adopt_orphan(cfg)
     try:
         pid = int(raw)
     except ValueError:
@@ -823,6 +824,21 @@ def _live_pid(cfg: NodeConfig) -> int | None:
     if pid > 0 and _pid_alive(pid) and _is_our_daemon(pid, cfg):
         return pid
     _cleanup_pid_files(cfg)
+    return None
+
+
+def _adopt_orphan(cfg: NodeConfig) -> int | None:
+    """A daemon of this node whose pid file was lost (deleted, or its starter killed mid-start)."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return None
+    for entry in proc.iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            pid = int(entry.name)
+            with contextlib.suppress(OSError):
+                if _is_our_daemon(pid, cfg, trust_unreadable=False) and _pid_alive(pid):
+                    _atomic_write(cfg.pid_path, f"{pid}\n")
+                    return pid
     return None
 
 

@@ -174,6 +174,10 @@ def test_second_node_starts_over_a_stale_pid_file_and_stops(tmp_path: Path) -> N
         assert int(cfg.pid_path.read_text()) == st.pid
         again = node.start(timeout=30, config=cfg)
         assert again.pid == st.pid
+        cfg.pid_path.unlink()  # a lost pid file: the running daemon is found again, not started twice
+        adopted = node.status(cfg)
+        assert adopted.running and adopted.pid == st.pid
+        assert int(cfg.pid_path.read_text()) == st.pid
     finally:
         stopped = node.stop(config=cfg)
     assert not stopped.running and not stopped.cql_reachable
@@ -190,3 +194,13 @@ def test_start_that_times_out_says_so_shows_the_log_and_leaves_nothing_running(t
     assert str(cfg.log_path) in message
     assert not cfg.pid_path.exists()
     assert not node.status(cfg).running
+
+
+def test_reads_against_a_stopped_node_fail_fast_naming_it(tmp_path: Path) -> None:
+    cfg = _private_config(tmp_path)  # a node that is not running: its port has no listener
+    target = f"{cfg.host}:{cfg.port}"
+    assert not node.status(cfg).cql_reachable
+    t0 = time.monotonic()
+    with pytest.raises(CassandraUnavailable, match=re.escape(target)):
+        node.query_release_version(cfg.host, cfg.port, timeout=5)
+    assert time.monotonic() - t0 < 15
