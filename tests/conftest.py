@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,3 +56,20 @@ def run_feast(repo: Path, *args: str, timeout: float = 300) -> "subprocess.Compl
 def feast_repo(tmp_path: Path) -> Path:
     """A private copy of ``feature_repo/`` (definitions and config, no data)."""
     return copy_feature_repo(tmp_path / "feature_repo")
+
+
+@pytest.fixture(scope="session")
+def cassandra() -> Iterator[list[str]]:
+    """Start the local Cassandra 5.0 node (idempotent) and yield its contact points, ``["host:port"]``.
+
+    The first run on a machine downloads Cassandra with mvn. A node that was already running before
+    the tests is left running; one started here is stopped at the end unless
+    ``FRESCO_CASSANDRA_KEEP=1`` (keeps later test runs fast).
+    """
+    from fresco.services import cassandra as node
+
+    was_running = node.status().running
+    status = node.start(timeout=300)
+    yield status.contact_points
+    if not was_running and os.environ.get("FRESCO_CASSANDRA_KEEP", "") not in ("1", "true", "yes"):
+        node.stop()
