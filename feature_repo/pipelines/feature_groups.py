@@ -210,8 +210,14 @@ def write_hive_table(df: DataFrame, table: str, partition_by: str | None = "even
         existing = spark.table(table).columns
         if sorted(existing) != sorted(df.columns):
             raise ValueError(f"table {table} has columns {existing}, the frame has {df.columns}")
-        (df.select(*existing).write.option("partitionOverwriteMode", "dynamic")
-         .insertInto(table, overwrite=True))
+        # insertInto ignores the writer option: dynamic overwrite must be the session's mode
+        key = "spark.sql.sources.partitionOverwriteMode"
+        mode = spark.conf.get(key, "static")
+        spark.conf.set(key, "dynamic")
+        try:
+            df.select(*existing).write.insertInto(table, overwrite=True)
+        finally:
+            spark.conf.set(key, mode)
     elif partition_by is None:
         df.write.format("parquet").saveAsTable(table)
     else:

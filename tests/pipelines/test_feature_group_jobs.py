@@ -235,7 +235,13 @@ def test_hive_table_is_partitioned_by_date_and_rerun_is_idempotent(spark, raw) -
     one_day = sorted(dates)[2]
     day_rows = stats.where(f"to_date(event_timestamp) = DATE'{one_day}'")
     k = day_rows.count()
-    write_hive_table(day_rows.limit(1), table, partition_by="event_date")
+    key = "spark.sql.sources.partitionOverwriteMode"
+    session_mode = spark.conf.get(key)
+    spark.conf.set(key, "static")  # the writer must not rely on the session's setting
+    try:
+        write_hive_table(day_rows.limit(1), table, partition_by="event_date")
+    finally:
+        spark.conf.set(key, session_mode)
     assert spark.table(table).count() == n - k + 1
     assert spark.table(table).where(f"event_date = DATE'{one_day}'").count() == 1
     stats.unpersist()
