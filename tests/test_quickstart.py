@@ -42,3 +42,20 @@ def test_quickstart_builds_catalog_online_store_and_dataset(
         entity_rows=[{"restaurant_id": int(r)} for r in fresh["restaurant_id"]],
     ).to_df()
     assert online["avg_prep_time_7d"].tolist() == pytest.approx(fresh["avg_prep_time_7d"].tolist())
+
+    # `fresco features` lists the same catalog for people
+    from click.testing import CliRunner
+
+    from fresco.cli import main
+
+    listing = CliRunner().invoke(main, ["features", "--repo", str(feast_repo)])
+    assert listing.exit_code == 0, listing.output
+    row = next(line for line in listing.output.splitlines() if "avg_prep_time_7d" in line)
+    assert row.split()[:5] == [
+        "restaurant_stats_7d:avg_prep_time_7d",
+        "Float64",
+        "eats-delivery-ml@fresco.dev",
+        "1d",
+        FEATURE_SERVICE,
+    ]
+    assert "never" not in listing.output
