@@ -1,0 +1,29 @@
+"""Fresco's transformation DSL: one Lark-parsed program, run identically for training and
+serving. See dsl/README.md for the language."""
+
+from .errors import (
+    DSLError,
+    DSLFitError,
+    DSLRuntimeError,
+    DSLSyntaxError,
+    DSLTypeError,
+    DSLVersionError,
+)
+from .program import LANGUAGE_VERSION, Output, Program, compile_program
+from .registry import FunctionRegistry
+from .types import DType
+
+__all__ = [
+    "DSLError",
+    "DSLFitError",
+    "DSLRuntimeError",
+    "DSLSyntaxError",
+    "DSLTypeError",
+    "DSLVersionError",
+    "DType",
+    "FunctionRegistry",
+    "LANGUAGE_VERSION",
+    "Output",
+    "Program",
+    "compile_program",
+]

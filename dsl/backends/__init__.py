@@ -1,0 +1,1 @@
+"""Back ends: each compiles the typed IR (dsl.ir) for one execution engine."""
