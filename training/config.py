@@ -1,0 +1,329 @@
+"""Model configs: YAML files validated with pydantic before any work starts.
+
+A config names everything a training run needs: the model (name, type, task, hyperparameters),
+the label and entity rows (a Parquet path or a Hive table, with an optional time range), the
+features (a feature service or references, and the DSL program that turns them into model
+inputs), the split (by time by default), the hyperparameter search, the evaluation metrics and
+the resources (local pandas or Spark).
+
+Every error names the file and the field path, e.g.
+``delivery_eta.yaml: model.hyperparameters.max_depth: Input should be a valid integer``.
+Relative paths in a config are relative to the config file's folder.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+REGRESSION_METRICS = ("rmse", "mae", "r2", "rmsle")
+CLASSIFICATION_METRICS = ("auc", "logloss", "precision", "recall", "f1", "accuracy")
+#: Metrics where larger is better (the others are errors: smaller is better).
+GREATER_IS_BETTER = frozenset({"r2", "auc", "precision", "recall", "f1", "accuracy"})
+
+
+class ConfigError(ValueError):
+    """A model config is invalid. ``errors`` holds ``(field path, message)`` pairs."""
+
+    def __init__(self, source: str, errors: list[tuple[str, str]]) -> None:
+        self.source = source
+        self.errors = errors
+        lines = [f"{source}: {path}: {message}" if path else f"{source}: {message}" for path, message in errors]
+        super().__init__("invalid model config\n" + "\n".join(lines) if len(lines) > 1 else lines[0])
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+
+class ModelSection(_Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=63,
+                      description="Model name (lower case); BentoML tag name.")
+    type: str = Field(description="Trainer: xgboost, lightgbm, keras, linear.")
+    task: Literal["regression", "binary"] = "regression"
+    hyperparameters: dict[str, Any] = Field(default_factory=dict)
+    description: str = ""
+
+
+class ParquetSource(_Strict):
+    parquet: Path
+
+
+class HiveSource(_Strict):
+    hive_table: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
+
+
+class DataSection(_Strict):
+    source: ParquetSource | HiveSource
+    label: str
+    timestamp_column: str = "event_timestamp"
+    start: datetime | None = Field(None, description="Inclusive start of the rows' time range (UTC).")
+    end: datetime | None = Field(None, description="Exclusive end of the rows' time range (UTC).")
+    limit: int | None = Field(None, gt=0, description="Keep only the latest N rows (for quick runs).")
+
+    @field_validator("start", "end")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+    @model_validator(mode="after")
+    def _range(self) -> "DataSection":
+        if self.start and self.end and self.start >= self.end:
+            raise ValueError("start must be before end")
+        return self
+
+
+class FeaturesSection(_Strict):
+    repo: Path | None = Field(None, description="Feast repository (default: the project's feature_repo).")
+    store_yaml: Path | None = Field(None, description="feature_store.yaml to use (default: the repo's).")
+    service: str | None = Field(None, description="Feature service to retrieve.")
+    references: list[str] = Field(default_factory=list, description="Extra 'view:feature' references.")
+    program: str | None = Field(None, description="The DSL program, inline.")
+    program_file: Path | None = Field(None, description="The DSL program, from a file.")
+    inputs: list[str] | None = Field(None, description="DSL outputs used as model inputs (default: all).")
+    input_types: dict[str, Literal["int", "float", "bool", "string", "timestamp"]] = Field(
+        default_factory=dict,
+        description="Types of program inputs the entity rows' schema and the Feast registry do not give.",
+    )
+
+    @field_validator("references")
+    @classmethod
+    def _refs(cls, refs: list[str]) -> list[str]:
+        bad = [r for r in refs if r.count(":") != 1]
+        if bad:
+            raise ValueError(f"feature references look like 'view:feature', got {bad}")
+        return refs
+
+    @model_validator(mode="after")
+    def _one_program(self) -> "FeaturesSection":
+        if (self.program is None) == (self.program_file is None):
+            raise ValueError("give exactly one of 'program' (inline) or 'program_file'")
+        return self
+
+
+class SplitSection(_Strict):
+    method: Literal["time", "random"] = "time"
+    validation_fraction: float = Field(0.2, gt=0, lt=1)
+    seed: int = 0
+
+
+class ParamSpace(_Strict):
+    type: Literal["int", "float", "categorical"]
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    choices: list[Any] | None = None
+
+    @model_validator(mode="after")
+    def _shape(self) -> "ParamSpace":
+        if self.type == "categorical":
+            if not self.choices:
+                raise ValueError("a categorical range needs a non-empty 'choices' list")
+        else:
+            if self.low is None or self.high is None:
+                raise ValueError(f"an {self.type} range needs 'low' and 'high'")
+            if self.low >= self.high:
+                raise ValueError("'low' must be below 'high'")
+            if self.log and self.low <= 0:
+                raise ValueError("a log range needs 'low' > 0")
+        return self
+
+
+class SearchSection(_Strict):
+    method: Literal["random", "bayesian"] = "bayesian"
+    trials: int = Field(10, ge=1, le=1000)
+    seed: int = 0
+    space: dict[str, ParamSpace] = Field(min_length=1)
+
+
+class EvaluationSection(_Strict):
+    metrics: list[str] | None = Field(None, description="Metrics to report (default: all of the task's).")
+    primary: str | None = Field(None, description="Metric that picks the best trial (default rmse / auc).")
+    partial_dependence_features: int = Field(3, ge=0, le=10)
+
+
+class ResourcesSection(_Strict):
+    engine: Literal["local", "spark"] = "local"
+    workers: int = Field(2, ge=1, le=64)
+
+
+class ModelConfig(_Strict):
+    """A whole model config (see the module doc)."""
+
+    model: ModelSection
+    data: DataSection
+    features: FeaturesSection
+    split: SplitSection = SplitSection()
+    search: SearchSection | None = None
+    evaluation: EvaluationSection = EvaluationSection()
+    resources: ResourcesSection = ResourcesSection()
+
+    @model_validator(mode="after")
+    def _metrics(self) -> "ModelConfig":
+        allowed = REGRESSION_METRICS if self.model.task == "regression" else CLASSIFICATION_METRICS
+        metrics = self.evaluation.metrics
+        if metrics is not None:
+            bad = [m for m in metrics if m not in allowed]
+            if bad:
+                raise ValueError(
+                    f"evaluation.metrics: {bad} are not {self.model.task} metrics; choose from {list(allowed)}"
+                )
+        else:
+            self.evaluation.metrics = list(allowed)
+        if self.evaluation.primary is None:
+            self.evaluation.primary = "rmse" if self.model.task == "regression" else "auc"
+        elif self.evaluation.primary not in allowed:
+            raise ValueError(
+                f"evaluation.primary: {self.evaluation.primary!r} is not a {self.model.task} metric; "
+                f"choose from {list(allowed)}"
+            )
+        if self.features.service is None and not self.features.references:
+            # the program's @fs accessors are enough: retrieval asks for exactly those
+            pass
+        return self
+
+    @property
+    def program_source(self) -> str:
+        if self.features.program is not None:
+            return self.features.program
+        return Path(self.features.program_file).read_text()  # type: ignore[arg-type]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The config as plain JSON-able data (paths as strings, times in ISO 8601)."""
+        return self.model_dump(mode="json")
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    # pydantic adds the union member's class name to the path; people never wrote it
+    parts = [str(p) for p in loc if not (isinstance(p, str) and p[:1].isupper())]
+    return ".".join(parts)
+
+
+def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
+    node = data
+    parts = key.split(".")
+    for part in parts[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = node[part] = {}
+        node = child
+    node[parts[-1]] = value
+
+
+def _resolve_paths(config: ModelConfig, base: Path) -> None:
+    def fix(p: Path | None) -> Path | None:
+        return None if p is None else (p if p.is_absolute() else (base / p).resolve())
+
+    if isinstance(config.data.source, ParquetSource):
+        config.data.source.parquet = fix(config.data.source.parquet)  # type: ignore[assignment]
+    config.features.repo = fix(config.features.repo)
+    config.features.store_yaml = fix(config.features.store_yaml)
+    config.features.program_file = fix(config.features.program_file)
+
+
+def parse_config(
+    data: dict[str, Any],
+    *,
+    source: str = "<config>",
+    base_dir: Path | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> ModelConfig:
+    """Validate config data (already parsed YAML) into a :class:`ModelConfig`.
+
+    ``overrides`` maps dotted field paths to values (``{"data.source.parquet": "x.parquet"}``);
+    they are applied before validation. Checks the model type and its hyperparameters against
+    the trainer, the search space against those hyperparameters, and compiles the DSL program,
+    so every mistake shows up here and never in the middle of a run.
+    """
+    from training.trainers import get_trainer, trainer_names
+
+    if not isinstance(data, dict):
+        raise ConfigError(source, [("", "a model config is a YAML mapping (model:, data:, features:, ...)")])
+    data = copy.deepcopy(data)
+    for key, value in (overrides or {}).items():
+        _set_dotted(data, key, value)
+    try:
+        config = ModelConfig.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(source, [(_loc(e["loc"]), e["msg"]) for e in err.errors()]) from None
+    _resolve_paths(config, (base_dir or Path.cwd()).resolve())
+
+    errors: list[tuple[str, str]] = []
+    if config.model.type not in trainer_names():
+        errors.append(("model.type", f"unknown model type {config.model.type!r}; known: {trainer_names()}"))
+    else:
+        trainer = get_trainer(config.model.type)
+        if config.model.task not in trainer.tasks:
+            errors.append(("model.task", f"{config.model.type} does not support {config.model.task!r}"))
+        try:
+            params = trainer.Params.model_validate(config.model.hyperparameters)
+            config.model.hyperparameters = params.model_dump()
+        except ValidationError as err:
+            errors += [("model.hyperparameters." + _loc(e["loc"]), e["msg"]) for e in err.errors()]
+        if config.search is not None:
+            known = set(trainer.Params.model_fields)
+            for name in config.search.space:
+                if name not in known:
+                    errors.append((f"search.space.{name}", f"not a {config.model.type} hyperparameter; known: {sorted(known)}"))
+    if config.features.program_file is not None and not config.features.program_file.exists():
+        errors.append(("features.program_file", f"file not found: {config.features.program_file}"))
+    if isinstance(config.data.source, ParquetSource) and not config.data.source.parquet.exists():
+        errors.append(("data.source.parquet", f"file not found: {config.data.source.parquet}"))
+    if not errors:
+        try:
+            program = compile_config_program(config)
+        except Exception as err:  # DSLError: its message names line, column and text
+            where = "features.program_file" if config.features.program_file else "features.program"
+            errors.append((where, str(err)))
+        else:
+            inputs = config.features.inputs
+            if inputs is not None:
+                names = [o.name for o in program.outputs]
+                missing = [n for n in inputs if n not in names]
+                if missing:
+                    errors.append(("features.inputs", f"{missing} are not outputs of the program {names}"))
+    if errors:
+        raise ConfigError(source, errors)
+    return config
+
+
+def open_feature_store(config: ModelConfig) -> Any:
+    """The Feast store a config names (default: the project's feature repository)."""
+    from feature_repo import REPO_DIR, open_store
+
+    return open_store(config.features.repo or REPO_DIR, config.features.store_yaml)
+
+
+def compile_config_program(config: ModelConfig, store: Any = None) -> Any:
+    """Compile the config's DSL program, typing its inputs from the Parquet schema of the entity
+    rows, the Feast registry's feature types and ``features.input_types`` (which wins)."""
+    from training.features import compile_features, feast_input_types, parquet_input_types
+
+    types: dict[str, str] = {}
+    if isinstance(config.data.source, ParquetSource):
+        types.update(parquet_input_types(config.data.source.parquet))
+    try:
+        types.update(feast_input_types(store if store is not None else open_feature_store(config)))
+    except Exception:  # no registry yet: the program may still type-check from its own uses
+        pass
+    types.update(config.features.input_types)
+    return compile_features(config.program_source, types)
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> ModelConfig:
+    """Read and validate a YAML model config (see :func:`parse_config`)."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(str(path), [("", "file not found")])
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise ConfigError(path.name, [("", f"not valid YAML: {err}")]) from None
+    return parse_config(data, source=str(path), base_dir=path.parent, overrides=overrides)

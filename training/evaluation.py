@@ -1,0 +1,287 @@
+"""Evaluation reports: the numbers (JSON) and a self-contained HTML page with the same numbers.
+
+Regression: RMSE, MAE, R^2, RMSLE, next to the baseline that predicts the training mean;
+residual plot and predicted vs actual. Binary classification: AUC, log-loss, precision, recall,
+F1, accuracy next to the base-rate baseline; ROC and PR curves, confusion matrix. Both: feature
+importance and partial dependence of the top features. Every figure's data is in the JSON, the
+plots are PNGs inlined as base64 (no CDN, no external file).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from training.config import GREATER_IS_BETTER
+
+_EPS = 1e-15
+
+
+# -- metrics -----------------------------------------------------------------------------------
+
+def regression_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    y, p = np.asarray(y, dtype=np.float64), np.asarray(p, dtype=np.float64)
+    err = p - y
+    ss_tot = float(np.sum((y - y.mean()) ** 2)) if len(y) else 0.0
+    rmsle = math.sqrt(float(np.mean((np.log1p(np.clip(p, 0, None)) - np.log1p(np.clip(y, 0, None))) ** 2)))
+    return {
+        "rmse": math.sqrt(float(np.mean(err**2))),
+        "mae": float(np.mean(np.abs(err))),
+        "r2": 1.0 - float(np.sum(err**2)) / ss_tot if ss_tot > 0 else 0.0,
+        "rmsle": rmsle,
+    }
+
+
+def _auc(y: np.ndarray, p: np.ndarray) -> float:
+    pos, neg = y == 1, y == 0
+    if not pos.any() or not neg.any():
+        return float("nan")
+    from scipy.stats import rankdata
+
+    ranks = rankdata(p)
+    return float((ranks[pos].sum() - pos.sum() * (pos.sum() + 1) / 2) / (pos.sum() * neg.sum()))
+
+
+def classification_metrics(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
+    y, p = np.asarray(y, dtype=np.float64), np.clip(np.asarray(p, dtype=np.float64), _EPS, 1 - _EPS)
+    yhat = p >= threshold
+    tp = float(np.sum(yhat & (y == 1)))
+    fp = float(np.sum(yhat & (y == 0)))
+    fn = float(np.sum(~yhat & (y == 1)))
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    return {
+        "auc": _auc(y, p),
+        "logloss": float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))),
+        "precision": precision,
+        "recall": recall,
+        "f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
+        "accuracy": float(np.mean(yhat == (y == 1))),
+    }
+
+
+def compute_metrics(task: str, y: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    return regression_metrics(y, p) if task == "regression" else classification_metrics(y, p)
+
+
+def is_better(metric: str, a: float, b: float) -> bool:
+    """Whether value ``a`` of ``metric`` beats ``b``."""
+    return a > b if metric in GREATER_IS_BETTER else a < b
+
+
+# -- figure data -------------------------------------------------------------------------------
+
+def _roc(y: np.ndarray, p: np.ndarray, points: int = 101) -> dict[str, list[float]]:
+    thresholds = np.unique(np.quantile(p, np.linspace(0, 1, points)))[::-1]
+    P, N = max((y == 1).sum(), 1), max((y == 0).sum(), 1)
+    tpr = [float(((p >= t) & (y == 1)).sum() / P) for t in thresholds]
+    fpr = [float(((p >= t) & (y == 0)).sum() / N) for t in thresholds]
+    prec = [float(((p >= t) & (y == 1)).sum() / max((p >= t).sum(), 1)) for t in thresholds]
+    return {"threshold": thresholds.tolist(), "fpr": [0.0, *fpr, 1.0], "tpr": [0.0, *tpr, 1.0],
+            "precision": prec, "recall": tpr}
+
+
+def partial_dependence(
+    predict: Callable[[np.ndarray], np.ndarray], X: np.ndarray, column: int, grid_points: int = 20,
+    sample: int = 2000, seed: int = 0,
+) -> dict[str, list[float]]:
+    """Mean prediction with one input set to each grid value (quantiles of that input)."""
+    rng = np.random.default_rng(seed)
+    rows = X[rng.choice(len(X), size=min(sample, len(X)), replace=False)] if len(X) else X
+    values = rows[:, column]
+    values = values[~np.isnan(values)]
+    if not len(values):
+        return {"grid": [], "mean_prediction": []}
+    grid = np.unique(np.quantile(values, np.linspace(0.02, 0.98, grid_points)))
+    stacked = np.repeat(rows[None, :, :], len(grid), axis=0)
+    stacked[:, :, column] = grid[:, None]
+    preds = predict(stacked.reshape(-1, X.shape[1])).reshape(len(grid), -1).mean(axis=1)
+    return {"grid": grid.tolist(), "mean_prediction": preds.tolist()}
+
+
+def build_report(
+    *,
+    task: str,
+    y_val: np.ndarray,
+    p_val: np.ndarray,
+    y_train_mean: float,
+    metrics_train: dict[str, float],
+    feature_names: list[str],
+    importance: dict[str, float],
+    predict: Callable[[np.ndarray], np.ndarray],
+    X_val: np.ndarray,
+    top_features: int = 3,
+    selected: list[str] | None = None,
+) -> dict[str, Any]:
+    """Everything a report shows, as JSON-able data."""
+    y_val, p_val = np.asarray(y_val, dtype=np.float64), np.asarray(p_val, dtype=np.float64)
+    metrics = compute_metrics(task, y_val, p_val)
+    baseline = compute_metrics(task, y_val, np.full(len(y_val), y_train_mean))
+    keep = selected or list(metrics)
+    report: dict[str, Any] = {
+        "task": task,
+        "rows": {"validation": int(len(y_val))},
+        "metrics": {"validation": {k: metrics[k] for k in keep},
+                    "train": {k: metrics_train[k] for k in keep if k in metrics_train}},
+        "baseline": {"kind": "mean of the training label" if task == "regression" else "training base rate",
+                     "value": float(y_train_mean), "validation": {k: baseline[k] for k in keep}},
+        "feature_importance": dict(sorted(importance.items(), key=lambda kv: -kv[1])),
+    }
+    rng = np.random.default_rng(0)
+    sample = rng.choice(len(y_val), size=min(2000, len(y_val)), replace=False) if len(y_val) else np.array([], int)
+    if task == "regression":
+        resid = y_val - p_val
+        counts, edges = np.histogram(resid, bins=40) if len(resid) else (np.array([]), np.array([]))
+        # binned predicted vs actual: mean actual per decile of the prediction
+        order = np.argsort(p_val)
+        bins = [b for b in np.array_split(order, 10) if len(b)]
+        report["figures"] = {
+            "residual_histogram": {"edges": edges.tolist(), "counts": counts.astype(int).tolist()},
+            "predicted_vs_actual": {
+                "predicted": p_val[sample].tolist(), "actual": y_val[sample].tolist(),
+                "deciles": {"mean_predicted": [float(p_val[b].mean()) for b in bins],
+                            "mean_actual": [float(y_val[b].mean()) for b in bins]},
+            },
+            "residuals": {"predicted": p_val[sample].tolist(), "residual": resid[sample].tolist()},
+        }
+    else:
+        yhat = p_val >= 0.5
+        report["figures"] = {
+            "curves": _roc(y_val, p_val),
+            "confusion_matrix": {
+                "labels": [0, 1],
+                "matrix": [[int(np.sum(~yhat & (y_val == 0))), int(np.sum(yhat & (y_val == 0)))],
+                           [int(np.sum(~yhat & (y_val == 1))), int(np.sum(yhat & (y_val == 1)))]],
+                "threshold": 0.5,
+            },
+        }
+    top = [n for n, v in report["feature_importance"].items() if v > 0][:top_features]
+    report["partial_dependence"] = {
+        name: partial_dependence(predict, X_val, feature_names.index(name)) for name in top
+    }
+    return report
+
+
+# -- rendering ---------------------------------------------------------------------------------
+
+def _png(fig) -> str:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _plots(report: dict[str, Any]) -> dict[str, str]:
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    figs = report["figures"]
+    out: dict[str, str] = {}
+    if report["task"] == "regression":
+        pva = figs["predicted_vs_actual"]
+        fig, ax = plt.subplots(figsize=(5, 4.5))
+        ax.scatter(pva["actual"], pva["predicted"], s=4, alpha=0.4)
+        lo = min(pva["actual"] + pva["predicted"] or [0])
+        hi = max(pva["actual"] + pva["predicted"] or [1])
+        ax.plot([lo, hi], [lo, hi], "k--", lw=1, label="perfect")
+        ax.plot(pva["deciles"]["mean_actual"], pva["deciles"]["mean_predicted"], "o-", color="C3", label="deciles")
+        ax.axhline(report["baseline"]["value"], color="grey", lw=1, label="mean baseline")
+        ax.set_xlabel("actual"), ax.set_ylabel("predicted"), ax.legend(), ax.set_title("Predicted vs actual")
+        out["Predicted vs actual"] = _png(fig)
+        res = figs["residuals"]
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
+        a1.scatter(res["predicted"], res["residual"], s=4, alpha=0.4)
+        a1.axhline(0, color="k", lw=1)
+        a1.set_xlabel("predicted"), a1.set_ylabel("actual - predicted"), a1.set_title("Residuals")
+        h = figs["residual_histogram"]
+        if h["counts"]:
+            a2.stairs(h["counts"], h["edges"], fill=True)
+        a2.set_xlabel("actual - predicted"), a2.set_title("Residual distribution")
+        out["Residuals"] = _png(fig)
+    else:
+        c = figs["curves"]
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
+        a1.plot(c["fpr"], c["tpr"]), a1.plot([0, 1], [0, 1], "k--", lw=1)
+        a1.set_xlabel("false positive rate"), a1.set_ylabel("true positive rate"), a1.set_title("ROC")
+        a2.plot(c["recall"], c["precision"])
+        a2.set_xlabel("recall"), a2.set_ylabel("precision"), a2.set_title("Precision-recall")
+        out["ROC and PR curves"] = _png(fig)
+        m = np.array(figs["confusion_matrix"]["matrix"])
+        fig, ax = plt.subplots(figsize=(4, 3.5))
+        ax.imshow(m, cmap="Blues")
+        for (i, j), v in np.ndenumerate(m):
+            ax.text(j, i, str(v), ha="center", va="center")
+        ax.set_xticks([0, 1]), ax.set_yticks([0, 1]), ax.set_xlabel("predicted"), ax.set_ylabel("actual")
+        ax.set_title("Confusion matrix (threshold 0.5)")
+        out["Confusion matrix"] = _png(fig)
+    imp = report["feature_importance"]
+    if imp:
+        names = list(imp)[:20][::-1]
+        fig, ax = plt.subplots(figsize=(6, 0.3 * len(names) + 1))
+        ax.barh(names, [imp[n] for n in names])
+        ax.set_title("Feature importance (share)")
+        out["Feature importance"] = _png(fig)
+    pd_ = {k: v for k, v in report["partial_dependence"].items() if v["grid"]}
+    if pd_:
+        fig, axes = plt.subplots(1, len(pd_), figsize=(4 * len(pd_), 3.5), squeeze=False)
+        for ax, (name, d) in zip(axes[0], pd_.items()):
+            ax.plot(d["grid"], d["mean_prediction"], "o-")
+            ax.set_xlabel(name), ax.set_ylabel("mean prediction")
+        fig.suptitle("Partial dependence")
+        out["Partial dependence"] = _png(fig)
+    return out
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.4f}" if isinstance(v, float) else html.escape(str(v))
+
+
+def render_html(report: dict[str, Any], header: dict[str, Any]) -> str:
+    """The report as one HTML page (plots inlined as base64 PNG)."""
+    val, base, train = report["metrics"]["validation"], report["baseline"]["validation"], report["metrics"]["train"]
+    rows = "".join(
+        f"<tr><td>{html.escape(k)}</td><td>{_fmt(v)}</td><td>{_fmt(base[k])}</td>"
+        f"<td>{_fmt(train.get(k, ''))}</td><td>{'yes' if is_better(k, v, base[k]) else 'no'}</td></tr>"
+        for k, v in val.items()
+    )
+    head = "".join(f"<tr><th>{html.escape(k)}</th><td>{_fmt(v)}</td></tr>" for k, v in header.items())
+    imp = "".join(f"<tr><td>{html.escape(k)}</td><td>{v:.4f}</td></tr>" for k, v in report["feature_importance"].items())
+    plots = "".join(
+        f"<h2>{html.escape(title)}</h2><img alt='{html.escape(title)}' src='data:image/png;base64,{data}'>"
+        for title, data in _plots(report).items()
+    )
+    return f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>Evaluation: {html.escape(str(header.get('model', '')))}</title>
+<style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:70em}}table{{border-collapse:collapse;margin:1em 0}}
+td,th{{border:1px solid #ccc;padding:.3em .7em;text-align:left}}img{{max-width:100%}}</style></head>
+<body><h1>Evaluation report</h1>
+<table>{head}</table>
+<h2>Metrics on the validation split ({report['rows']['validation']:,} rows)</h2>
+<p>Baseline: {html.escape(report['baseline']['kind'])} ({report['baseline']['value']:.4f}).</p>
+<table><tr><th>metric</th><th>model</th><th>baseline</th><th>model on train</th><th>beats baseline</th></tr>{rows}</table>
+<h2>Feature importance</h2><table><tr><th>input</th><th>share</th></tr>{imp}</table>
+{plots}
+<p>The same numbers are in <code>report.json</code> beside this page.</p>
+</body></html>
+"""
+
+
+def write_report(report: dict[str, Any], header: dict[str, Any], folder: Path) -> tuple[Path, Path]:
+    """Write ``report.json`` and ``report.html`` into ``folder``; returns their paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    json_path, html_path = folder / "report.json", folder / "report.html"
+    json_path.write_text(json.dumps({"header": header, **report}, indent=1, default=str))
+    html_path.write_text(render_html(report, header))
+    return html_path, json_path

@@ -1,0 +1,128 @@
+"""The one seam between training and the DSL: program source -> fitted program -> model inputs.
+
+Everything in ``training`` that touches the DSL goes through these functions, so the DSL's
+API is used in one place: compile a program, fit it on the training split, apply it to a
+frame (pandas or Spark) and turn its outputs into the float matrix a trainer sees.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+class FeatureError(ValueError):
+    """A DSL program's outputs cannot be used as model inputs."""
+
+
+def _dsl():
+    import dsl
+
+    if not hasattr(dsl, "compile_program"):
+        raise ImportError("the DSL package does not expose compile_program yet")
+    return dsl
+
+
+def compile_features(source: str, input_types: dict[str, str] | None = None) -> Any:
+    """Compile a DSL program (raises the DSL's ``DSLError`` naming line and column).
+
+    ``input_types`` maps request fields and ``view:feature`` references to DSL types; see
+    :func:`known_input_types` for where training finds them.
+    """
+    return _dsl().compile_program(source, input_types or None)
+
+
+def output_names(program: Any) -> list[str]:
+    return [o.name for o in program.outputs]
+
+
+_ARROW_TO_DSL = (("bool", "bool"), ("int", "int"), ("uint", "int"), ("float", "float"), ("double", "float"),
+                 ("decimal", "float"), ("string", "string"), ("large_string", "string"), ("timestamp", "timestamp"))
+_FEAST_TO_DSL = {"Float32": "float", "Float64": "float", "Int32": "int", "Int64": "int", "String": "string",
+                 "Bool": "bool", "UnixTimestamp": "timestamp"}
+
+
+def parquet_input_types(path: Any) -> dict[str, str]:
+    """DSL types of a Parquet file's columns (from its schema, without reading the data)."""
+    import pyarrow.parquet as pq
+
+    types: dict[str, str] = {}
+    for field in pq.read_schema(path):
+        text = str(field.type)
+        for prefix, dtype in _ARROW_TO_DSL:
+            if text.startswith(prefix):
+                types[field.name] = dtype
+                break
+    return types
+
+
+def feast_input_types(store: Any) -> dict[str, str]:
+    """DSL types of every registered feature, keyed ``view:feature`` (from the Feast registry)."""
+    types: dict[str, str] = {}
+    for view in store.list_feature_views():
+        for field in view.features:
+            dtype = _FEAST_TO_DSL.get(str(field.dtype))
+            if dtype:
+                types[f"{view.name}:{field.name}"] = dtype
+    return types
+
+
+def program_from_json(text: str) -> Any:
+    """A fitted program back from its stored JSON."""
+    return _dsl().Program.from_json(text)
+
+
+def feature_refs(program: Any) -> list[str]:
+    """The ``view:feature`` references the program reads (what retrieval must fetch)."""
+    return list(program.feature_refs)
+
+
+def fit_program(program: Any, train_frame: pd.DataFrame) -> Any:
+    """The program with its statistics (means, vocabularies, quantiles) fitted on ``train_frame``."""
+    return program.fit(train_frame)
+
+
+def apply_program(program: Any, frame: pd.DataFrame, engine: str = "local", spark: Any = None) -> pd.DataFrame:
+    """The program's outputs on ``frame``: pandas locally, Spark column expressions for ``spark``."""
+    if engine == "spark":
+        if spark is None:
+            from feature_repo.spark import spark_session
+
+            spark = spark_session("fresco-training")
+        sdf = spark.createDataFrame(_spark_ready(frame))
+        out = program.to_spark(sdf).toPandas()
+        return out[output_names(program)].reset_index(drop=True)
+    return program.to_pandas(frame)[output_names(program)].reset_index(drop=True)
+
+
+def _spark_ready(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.copy()
+    for col in frame.columns:
+        if isinstance(frame[col].dtype, pd.DatetimeTZDtype):
+            frame[col] = frame[col].astype("datetime64[us, UTC]")
+    return frame
+
+
+def to_matrix(outputs: pd.DataFrame, inputs: list[str]) -> np.ndarray:
+    """The model-input matrix (float64, NaN = null) from the program's outputs, in ``inputs`` order.
+
+    Numbers and booleans are model inputs; a string or timestamp output must be turned into a
+    number in the program first (for example with ``categorical``).
+    """
+    columns = []
+    for name in inputs:
+        if name not in outputs.columns:
+            raise FeatureError(f"model input {name!r} is not an output of the program {list(outputs.columns)}")
+        col = outputs[name]
+        if pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
+            columns.append(pd.to_numeric(col, errors="coerce").astype("float64").to_numpy(na_value=np.nan))
+        else:
+            raise FeatureError(
+                f"model input {name!r} has type {col.dtype}; model inputs are numbers or booleans "
+                "(encode strings with categorical(...) in the program)"
+            )
+    if not columns:
+        return np.zeros((len(outputs), 0))
+    return np.column_stack(columns)

@@ -1,0 +1,344 @@
+"""A training run from a model config: dataset -> DSL -> trainer (and search) -> report -> repository."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from training import features as feats
+from training.config import ConfigError, HiveSource, ModelConfig, compile_config_program, load_config, open_feature_store
+from training.datasets import TrainingDataError, _resolve_refs, build_training_frame
+from training.evaluation import build_report, compute_metrics, is_better, write_report
+from training.repository import ModelRecord, ModelRepository, current_user
+from training.trainers import get_trainer
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+@dataclass
+class TrainingDataset:
+    """A built training dataset: the frame split by time, and its reference."""
+
+    train: pd.DataFrame
+    validation: pd.DataFrame
+    reference: dict[str, Any]
+
+
+@dataclass
+class TrainResult:
+    uuid: str
+    record: ModelRecord
+    report_html: Path
+    report_json: Path
+
+
+# -- dataset -----------------------------------------------------------------------------------
+
+def _load_entity_rows(config: ModelConfig, spark: Any = None) -> pd.DataFrame:
+    data = config.data
+    ts = data.timestamp_column
+    if isinstance(data.source, HiveSource):
+        from pyspark.sql import functions as F
+
+        if spark is None:
+            from feature_repo.spark import spark_session
+
+            spark = spark_session("fresco-training")
+        sdf = spark.table(data.source.hive_table)
+        if data.start is not None:
+            sdf = sdf.where(F.col(ts) >= F.lit(data.start))
+        if data.end is not None:
+            sdf = sdf.where(F.col(ts) < F.lit(data.end))
+        rows = sdf.toPandas()
+    else:
+        rows = pd.read_parquet(data.source.parquet)
+    for col in (ts, data.label):
+        if col not in rows.columns:
+            field = "data.timestamp_column" if col == ts else "data.label"
+            raise TrainingDataError(f"{field}: the entity rows have no column {col!r}; they have {sorted(rows.columns)}")
+    rows[ts] = pd.to_datetime(rows[ts], utc=True)
+    if data.start is not None:
+        rows = rows[rows[ts] >= pd.Timestamp(data.start)]
+    if data.end is not None:
+        rows = rows[rows[ts] < pd.Timestamp(data.end)]
+    rows = rows.sort_values(ts, kind="stable")
+    if data.limit is not None:
+        rows = rows.tail(data.limit)
+    return rows.reset_index(drop=True)
+
+
+def content_hash(frame: pd.DataFrame) -> str:
+    """A SHA-256 of the frame's columns and values (row order included)."""
+    h = hashlib.sha256(json.dumps([str(c) for c in frame.columns]).encode())
+    h.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def build_dataset(
+    config: ModelConfig, program: Any, *, store: Any = None, spark: Any = None, progress: Progress = _quiet
+) -> TrainingDataset:
+    """Entity rows -> point-in-time features (Feast) -> split by time (or at random)."""
+    t0 = time.perf_counter()
+    if store is None:
+        store = open_feature_store(config)
+    rows = _load_entity_rows(config, spark)
+    if rows.empty:
+        raise TrainingDataError("no entity rows in the configured source and time range")
+    refs: list[str] = []
+    if config.features.service:
+        refs += _resolve_refs(store, config.features.service)
+    for ref in [*config.features.references, *feats.feature_refs(program)]:
+        if ref not in refs:
+            refs.append(ref)
+    progress(f"retrieving {len(refs)} features for {len(rows):,} rows (point in time)")
+    ts, label = config.data.timestamp_column, config.data.label
+    frame = build_training_frame(rows, refs, store, timestamp_column=ts) if refs else rows
+    null_labels = int(frame[label].isna().sum())
+    frame = frame[frame[label].notna()].reset_index(drop=True)
+    moment = frame[ts]
+    if config.split.method == "time":
+        lo, hi = moment.min(), moment.max()
+        cutoff = lo + (hi - lo) * (1 - config.split.validation_fraction)
+        is_val = (moment >= cutoff).to_numpy()
+        split = {"method": "time", "validation_fraction": config.split.validation_fraction,
+                 "cutoff": cutoff.isoformat()}
+    else:
+        rng = np.random.default_rng(config.split.seed)
+        is_val = rng.random(len(frame)) < config.split.validation_fraction
+        split = {"method": "random", "validation_fraction": config.split.validation_fraction,
+                 "seed": config.split.seed}
+    train, val = frame[~is_val].reset_index(drop=True), frame[is_val].reset_index(drop=True)
+    if train.empty or val.empty:
+        raise TrainingDataError(f"the split leaves {len(train)} training and {len(val)} validation rows")
+    source = ({"hive_table": config.data.source.hive_table} if isinstance(config.data.source, HiveSource)
+              else {"parquet": str(config.data.source.parquet)})
+    reference = {
+        "source": source,
+        "feature_repo": str(store.repo_path),
+        "timestamp_column": ts,
+        "label": label,
+        "time_range": {
+            "requested": {"start": config.data.start.isoformat() if config.data.start else None,
+                          "end": config.data.end.isoformat() if config.data.end else None},
+            "actual": {"min": moment.min().isoformat(), "max": moment.max().isoformat()},
+        },
+        "feature_service": config.features.service,
+        "feature_refs": refs,
+        "rows": int(len(frame)),
+        "rows_dropped_null_label": null_labels,
+        "train_rows": int(len(train)),
+        "validation_rows": int(len(val)),
+        "split": split,
+        "columns": [str(c) for c in frame.columns],
+        "content_hash": content_hash(frame),
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
+    progress(f"dataset: {len(train):,} training rows, {len(val):,} validation rows ({split['method']} split)")
+    return TrainingDataset(train, val, reference)
+
+
+# -- search ------------------------------------------------------------------------------------
+
+def _search(config: ModelConfig, trainer: Any, fit_args: dict[str, Any], progress: Progress):
+    """Run the configured search; returns (best model, best params, trials)."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    search = config.search
+    assert search is not None
+    primary = config.evaluation.primary or "rmse"
+    sampler = (optuna.samplers.RandomSampler(seed=search.seed) if search.method == "random"
+               else optuna.samplers.TPESampler(seed=search.seed, n_startup_trials=min(5, search.trials)))
+    study = optuna.create_study(direction="maximize" if is_better(primary, 1, 0) else "minimize", sampler=sampler)
+    trials: list[dict[str, Any]] = []
+    best: dict[str, Any] = {}
+
+    def objective(trial: optuna.Trial) -> float:
+        params = dict(config.model.hyperparameters)
+        for name, space in search.space.items():
+            if space.type == "int":
+                params[name] = trial.suggest_int(name, int(space.low), int(space.high), log=space.log)
+            elif space.type == "float":
+                params[name] = trial.suggest_float(name, space.low, space.high, log=space.log)
+            else:
+                params[name] = trial.suggest_categorical(name, space.choices)
+        t0 = time.perf_counter()
+        model = trainer.fit(params=params, **fit_args)
+        pred = trainer.predict(model, fit_args["X_val"])
+        metrics = compute_metrics(config.model.task, fit_args["y_val"], pred)
+        value = metrics[primary]
+        trials.append({"number": trial.number, "params": {k: params[k] for k in search.space},
+                       "metrics": metrics, "seconds": round(time.perf_counter() - t0, 3)})
+        if not best or is_better(primary, value, best["value"]):
+            best.update(value=value, model=model, params=params, number=trial.number)
+        progress(f"trial {trial.number + 1}/{search.trials}: {primary}={value:.4f} "
+                 f"(best {best['value']:.4f}, trial {best['number'] + 1}) {trials[-1]['params']}")
+        return value
+
+    study.optimize(objective, n_trials=search.trials)
+    for t in trials:
+        t["best"] = t["number"] == best["number"]
+    return best["model"], best["params"], trials
+
+
+# -- training ----------------------------------------------------------------------------------
+
+def train(
+    config: ModelConfig | str | Path,
+    *,
+    overrides: dict[str, Any] | None = None,
+    repository: ModelRepository | None = None,
+    store: Any = None,
+    spark: Any = None,
+    progress: Progress = _quiet,
+    reports_dir: Path | None = None,
+) -> TrainResult:
+    """Train, evaluate and store one model from a config (a :class:`ModelConfig` or a YAML path).
+
+    The config is validated first (a :class:`~training.config.ConfigError` names the field);
+    then the dataset is built, the DSL program fitted on the training split and applied to
+    both splits, the model trained (or searched), evaluated against the mean / base-rate
+    baseline, and stored with its record under a new UUID.
+    """
+    from fresco.paths import state_dir
+
+    if not isinstance(config, ModelConfig):
+        config = load_config(config, overrides)
+    elif overrides:
+        raise ConfigError("<config>", [("", "overrides apply to a config file, not a ModelConfig")])
+    started = datetime.now(timezone.utc)
+    t0 = time.perf_counter()
+    repository = repository or ModelRepository()
+    trainer = get_trainer(config.model.type)
+    if store is None:
+        store = open_feature_store(config)
+    program = compile_config_program(config, store)
+    engine = config.resources.engine
+    if engine == "spark" and spark is None:
+        from feature_repo.spark import spark_session
+
+        spark = spark_session("fresco-training")
+
+    progress(f"[1/5] building the training dataset ({engine})")
+    dataset = build_dataset(config, program, store=store, spark=spark, progress=progress)
+    label = config.data.label
+
+    progress("[2/5] fitting the DSL program on the training split and applying it to both splits")
+    fitted = feats.fit_program(program, dataset.train)
+    inputs = list(config.features.inputs or feats.output_names(fitted))
+    X = feats.to_matrix(feats.apply_program(fitted, dataset.train, engine, spark), inputs)
+    X_val = feats.to_matrix(feats.apply_program(fitted, dataset.validation, engine, spark), inputs)
+    y = dataset.train[label].to_numpy(dtype=np.float64)
+    y_val = dataset.validation[label].to_numpy(dtype=np.float64)
+    if config.model.task == "binary" and not set(np.unique(np.concatenate([y, y_val]))) <= {0.0, 1.0}:
+        raise TrainingDataError(f"data.label: a binary model needs labels 0/1; {label!r} has other values")
+
+    fit_args = dict(X=X, y=y, X_val=X_val, y_val=y_val, task=config.model.task, feature_names=inputs,
+                    progress=progress)
+    trials: list[dict[str, Any]] = []
+    if config.search is not None:
+        progress(f"[3/5] {config.search.method} search, {config.search.trials} trials ({config.model.type})")
+        model, params, trials = _search(config, trainer, fit_args, progress)
+    else:
+        progress(f"[3/5] training {config.model.type} on {len(y):,} rows x {len(inputs)} inputs")
+        params = dict(config.model.hyperparameters)
+        model = trainer.fit(params=params, **fit_args)
+
+    progress("[4/5] evaluating on the validation split")
+    uuid = ModelRepository.new_uuid()
+
+    def predict(matrix: np.ndarray) -> np.ndarray:
+        return trainer.predict(model, matrix)
+
+    importance = trainer.feature_importance(model, inputs)
+    report = build_report(
+        task=config.model.task, y_val=y_val, p_val=predict(X_val), y_train_mean=float(np.mean(y)),
+        metrics_train=compute_metrics(config.model.task, y, predict(X)), feature_names=inputs,
+        importance=importance, predict=predict, X_val=X_val,
+        top_features=config.evaluation.partial_dependence_features, selected=config.evaluation.metrics,
+    )
+    finished = datetime.now(timezone.utc)
+    config_data = config.to_dict()
+    config_data["model"]["hyperparameters"] = params
+    header = {"model": config.model.name, "uuid": uuid, "type": config.model.type, "task": config.model.task,
+              "label": label, "author": current_user(), "trained": f"{started:%Y-%m-%d %H:%M:%S} UTC",
+              "seconds": round(time.perf_counter() - t0, 1), "training rows": len(y),
+              "validation rows": len(y_val), "split": dataset.reference["split"],
+              "dataset hash": dataset.reference["content_hash"][:16], "inputs": ", ".join(inputs)}
+    folder = (reports_dir or state_dir() / "reports") / uuid
+    html_path, json_path = write_report(report, header, folder)
+
+    progress("[5/5] storing the model in the repository")
+    record = ModelRecord(
+        uuid=uuid, name=config.model.name, model_type=config.model.type, task=config.model.task, label=label,
+        inputs=inputs, author=current_user(), started_at=started.isoformat(), finished_at=finished.isoformat(),
+        config=config_data, dataset=dataset.reference, metrics=report["metrics"], baseline=report["baseline"],
+        feature_importance=importance, learnt_parameters=trainer.learnt_parameters(model),
+        program=fitted.to_json(), trials=trials, report_html=str(html_path), report_json=str(json_path),
+    )
+    repository.save(record, trainer, model, record.program)
+    return TrainResult(uuid, record, html_path, json_path)
+
+
+# -- loading -----------------------------------------------------------------------------------
+
+@dataclass
+class TrainedModel:
+    """A stored model, loaded for prediction (what serving needs)."""
+
+    uuid: str
+    name: str
+    model_type: str
+    task: str
+    label: str
+    inputs: list[str]
+    program_json: str
+    path: Path
+    _trainer: Any
+    _model: Any
+    _program: Any = None
+
+    @property
+    def program(self) -> Any:
+        """The fitted DSL program (statistics frozen at training)."""
+        if self._program is None:
+            self._program = feats.program_from_json(self.program_json)
+        return self._program
+
+    def predict(self, matrix: np.ndarray) -> np.ndarray:
+        """Predictions for a matrix whose columns are :attr:`inputs`, in order (NaN = null)."""
+        return self._trainer.predict(self._model, np.asarray(matrix, dtype=np.float64))
+
+    def features(self, frame: pd.DataFrame) -> np.ndarray:
+        """The model-input matrix for a frame of request fields and ``view__feature`` columns."""
+        return feats.to_matrix(feats.apply_program(self.program, frame), self.inputs)
+
+    def predict_frame(self, frame: pd.DataFrame) -> np.ndarray:
+        return self.predict(self.features(frame))
+
+
+def load_model(ref: str, repository: ModelRepository | None = None) -> TrainedModel:
+    """Load a model by UUID (or unique prefix), Fresco tag (``delivery_eta:production``) or BentoML tag."""
+    repository = repository or ModelRepository()
+    record = repository.get(ref)
+    path = repository.artifact_path(record.uuid)
+    meta = json.loads((path / "fresco.json").read_text())
+    trainer = get_trainer(meta["model_type"])
+    return TrainedModel(
+        uuid=meta["uuid"], name=meta["name"], model_type=meta["model_type"], task=meta["task"],
+        label=meta["label"], inputs=list(meta["inputs"]), program_json=(path / "program.json").read_text(),
+        path=path, _trainer=trainer, _model=trainer.load(path),
+    )

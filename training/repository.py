@@ -1,0 +1,337 @@
+"""The model repository: every trained model, its record and the tags that point at it.
+
+Where things live, and why
+--------------------------
+* **Artifacts** go to BentoML's model store (``$BENTOML_HOME``, by default
+  ``<state dir>/bentoml``), one BentoML model per trained model, tagged
+  ``<model name>:<uuid hex>``, labelled with the Fresco UUID, type and task. Its folder holds
+  the trainer's files, the fitted DSL program (``program.json``) and ``fresco.json`` (model
+  type, task, label, ordered model inputs): everything serving needs to load and predict
+  without this module's database.
+* **Records and tags** live in one SQLite database, ``<state dir>/models/repository.db``:
+  the record of each model (author, start and end times, full config, dataset reference,
+  metrics, feature importance, learnt parameters, trials, fitted program, report paths), the
+  tags, and the history of every tag move.
+
+SQLite because the repository needs what BentoML's store does not give: tags that can be
+*moved* (BentoML's tag is ``name:version``, fixed; "latest" is by creation time), a history
+of moves, atomic moves, and several processes writing at once. SQLite in WAL mode gives all
+of it with transactions: ``BEGIN IMMEDIATE`` takes the write lock before a tag is read and
+moved, so two concurrent moves serialise and each leaves its row in the history; records are
+single-row inserts keyed by UUID, so two processes training at once cannot overwrite each
+other. BentoML's store itself writes each model to a temporary folder and renames it in
+place, which is safe for concurrent saves of different versions. A file with a lock around
+it would need the same care by hand; a database already has it.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sqlite3
+import uuid as uuidlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fresco.paths import state_dir
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS models (
+    uuid TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    model_type TEXT NOT NULL,
+    task TEXT NOT NULL,
+    label TEXT NOT NULL,
+    bento_tag TEXT NOT NULL,
+    author TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS models_by_name ON models (name, finished_at);
+CREATE TABLE IF NOT EXISTS tags (
+    tag TEXT PRIMARY KEY,
+    uuid TEXT NOT NULL REFERENCES models (uuid),
+    moved_at TEXT NOT NULL,
+    moved_by TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tag_history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    tag TEXT NOT NULL,
+    old_uuid TEXT,
+    new_uuid TEXT NOT NULL,
+    moved_at TEXT NOT NULL,
+    moved_by TEXT NOT NULL
+);
+"""
+
+
+class RepositoryError(LookupError):
+    """A model or tag is not in the repository, or a request to it is malformed."""
+
+
+def bentoml_home() -> Path:
+    """``$BENTOML_HOME`` when set, otherwise ``<state dir>/bentoml``."""
+    return Path(os.environ.get("BENTOML_HOME") or state_dir() / "bentoml")
+
+
+def _bentoml():
+    os.environ.setdefault("BENTOML_DO_NOT_TRACK", "True")
+    os.environ.setdefault("BENTOML_HOME", str(bentoml_home()))
+    import bentoml
+    from bentoml._internal.models import ModelStore
+
+    home = bentoml_home() / "models"
+    home.mkdir(parents=True, exist_ok=True)
+    return bentoml, ModelStore(home)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+def current_user() -> str:
+    try:
+        return os.environ.get("FRESCO_USER") or getpass.getuser()
+    except Exception:  # no login name (containers)
+        return "unknown"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if isinstance(value, (datetime, Path)):
+        return str(value)
+    return value
+
+
+@dataclass
+class ModelRecord:
+    """What the repository keeps about one trained model."""
+
+    uuid: str
+    name: str
+    model_type: str
+    task: str
+    label: str
+    inputs: list[str]
+    author: str
+    started_at: str
+    finished_at: str
+    config: dict[str, Any]
+    dataset: dict[str, Any]
+    metrics: dict[str, Any]
+    baseline: dict[str, Any]
+    feature_importance: dict[str, float]
+    learnt_parameters: dict[str, Any]
+    program: str
+    trials: list[dict[str, Any]] = field(default_factory=list)
+    report_html: str = ""
+    report_json: str = ""
+    bento_tag: str = ""
+    tags: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable(self.__dict__.copy())
+
+
+@dataclass
+class TagMove:
+    tag: str
+    old_uuid: str | None
+    new_uuid: str
+    moved_at: str
+    moved_by: str
+
+
+class ModelRepository:
+    """Models, records and tags under one state folder (default: Fresco's state dir)."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = Path(root) if root is not None else state_dir() / "models"
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.db_path = self.root / "repository.db"
+        with self._connect() as db:
+            db.executescript(_SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.db_path, timeout=60, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA busy_timeout=60000")
+            db.execute("PRAGMA foreign_keys=ON")
+            yield db
+        finally:
+            db.close()
+
+    # -- writing -------------------------------------------------------------------------------
+
+    @staticmethod
+    def new_uuid() -> str:
+        return str(uuidlib.uuid4())
+
+    def save(self, record: ModelRecord, trainer: Any, model: Any, program_json: str) -> ModelRecord:
+        """Store the artifact in BentoML's model store, then the record; returns the record."""
+        bentoml, store = _bentoml()
+        tag = f"{record.name}:{uuidlib.UUID(record.uuid).hex}"
+        labels = {"fresco_uuid": record.uuid, "model_type": record.model_type, "task": record.task,
+                  "author": record.author}
+        metadata = {"label": record.label, "inputs": record.inputs, "started_at": record.started_at,
+                    "finished_at": record.finished_at,
+                    "metrics": _jsonable(record.metrics.get("validation", {}))}
+        with bentoml.models.create(tag, labels=labels, metadata=metadata, _model_store=store) as bento:
+            folder = Path(bento.path)
+            trainer.save(model, folder)
+            (folder / "program.json").write_text(program_json)
+            (folder / "fresco.json").write_text(json.dumps({
+                "uuid": record.uuid, "name": record.name, "model_type": record.model_type,
+                "task": record.task, "label": record.label, "inputs": record.inputs,
+            }))
+        record.bento_tag = tag
+        data = record.to_dict()
+        data.pop("tags", None)
+        with self._connect() as db:
+            db.execute(
+                "INSERT INTO models (uuid, name, model_type, task, label, bento_tag, author, started_at,"
+                " finished_at, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (record.uuid, record.name, record.model_type, record.task, record.label, tag,
+                 record.author, record.started_at, record.finished_at, json.dumps(data)),
+            )
+        return record
+
+    def tag(self, tag: str, ref: str, *, by: str | None = None) -> TagMove:
+        """Point ``tag`` (e.g. ``delivery_eta:production``) at a model, atomically; the move is recorded."""
+        if not tag or any(c.isspace() for c in tag):
+            raise RepositoryError(f"a tag is a non-empty word such as 'delivery_eta:production', got {tag!r}")
+        by = by or current_user()
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                new = self._resolve(db, ref)
+                row = db.execute("SELECT uuid FROM tags WHERE tag = ?", (tag,)).fetchone()
+                old = row[0] if row else None
+                moved_at = _now()
+                db.execute(
+                    "INSERT INTO tags (tag, uuid, moved_at, moved_by) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT (tag) DO UPDATE SET uuid = excluded.uuid,"
+                    " moved_at = excluded.moved_at, moved_by = excluded.moved_by",
+                    (tag, new, moved_at, by),
+                )
+                db.execute(
+                    "INSERT INTO tag_history (tag, old_uuid, new_uuid, moved_at, moved_by) VALUES (?, ?, ?, ?, ?)",
+                    (tag, old, new, moved_at, by),
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        return TagMove(tag, old, new, moved_at, by)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def _resolve(self, db: sqlite3.Connection, ref: str) -> str:
+        row = db.execute("SELECT uuid FROM tags WHERE tag = ?", (ref,)).fetchone()
+        if row:
+            return row[0]
+        candidates = [ref]
+        try:
+            candidates.append(str(uuidlib.UUID(ref.split(":")[-1])))
+        except ValueError:
+            pass
+        for cand in candidates:
+            if db.execute("SELECT 1 FROM models WHERE uuid = ?", (cand,)).fetchone():
+                return cand
+        if len(ref) >= 6:  # a unique UUID prefix, as people type them
+            rows = db.execute("SELECT uuid FROM models WHERE uuid LIKE ?", (ref + "%",)).fetchall()
+            if len(rows) == 1:
+                return rows[0][0]
+            if len(rows) > 1:
+                raise RepositoryError(f"{ref!r} matches {len(rows)} models; give more of the UUID")
+        raise RepositoryError(f"no model or tag {ref!r} in the repository ({self.db_path})")
+
+    def resolve(self, ref: str) -> str:
+        """The UUID that a UUID, UUID prefix, BentoML tag or Fresco tag refers to."""
+        with self._connect() as db:
+            return self._resolve(db, ref)
+
+    def get(self, ref: str) -> ModelRecord:
+        with self._connect() as db:
+            uuid = self._resolve(db, ref)
+            (text,) = db.execute("SELECT record FROM models WHERE uuid = ?", (uuid,)).fetchone()
+            tags = [r[0] for r in db.execute("SELECT tag FROM tags WHERE uuid = ? ORDER BY tag", (uuid,))]
+        return ModelRecord(**json.loads(text), tags=tags)
+
+    def list(self, name: str | None = None) -> list[ModelRecord]:
+        """Every model (or every model called ``name``), newest first."""
+        query = "SELECT record FROM models"
+        args: tuple[Any, ...] = ()
+        if name:
+            query, args = query + " WHERE name = ?", (name,)
+        with self._connect() as db:
+            rows = db.execute(query + " ORDER BY finished_at DESC", args).fetchall()
+            tags: dict[str, list[str]] = {}
+            for tag, uuid in db.execute("SELECT tag, uuid FROM tags ORDER BY tag"):
+                tags.setdefault(uuid, []).append(tag)
+        records = [ModelRecord(**json.loads(r[0])) for r in rows]
+        for rec in records:
+            rec.tags = tags.get(rec.uuid, [])
+        return records
+
+    def tags(self) -> dict[str, str]:
+        with self._connect() as db:
+            return dict(db.execute("SELECT tag, uuid FROM tags ORDER BY tag").fetchall())
+
+    def tag_history(self, tag: str | None = None) -> list[TagMove]:
+        query = "SELECT tag, old_uuid, new_uuid, moved_at, moved_by FROM tag_history"
+        args: tuple[Any, ...] = ()
+        if tag:
+            query, args = query + " WHERE tag = ?", (tag,)
+        with self._connect() as db:
+            return [TagMove(*r) for r in db.execute(query + " ORDER BY id", args)]
+
+    def artifact_path(self, ref: str) -> Path:
+        """The BentoML model folder of a model."""
+        record = self.get(ref)
+        _, store = _bentoml()
+        return Path(store.get(record.bento_tag).path)
+
+
+def compare(records: list[ModelRecord]) -> dict[str, dict[str, Any]]:
+    """Configs and metrics side by side: ``{row: {uuid: value}}``, config flattened to dotted keys."""
+
+    def flat(prefix: str, value: Any, out: dict[str, Any]) -> None:
+        if isinstance(value, dict) and value:
+            for k, v in value.items():
+                flat(f"{prefix}.{k}" if prefix else str(k), v, out)
+        else:
+            out[prefix] = value
+
+    table: dict[str, dict[str, Any]] = {}
+    for rec in records:
+        cells: dict[str, Any] = {"name": rec.name, "model_type": rec.model_type, "author": rec.author,
+                                 "finished_at": rec.finished_at, "tags": ", ".join(rec.tags),
+                                 "dataset.rows": rec.dataset.get("rows"),
+                                 "dataset.content_hash": rec.dataset.get("content_hash")}
+        for split, values in rec.metrics.items():
+            for k, v in values.items():
+                cells[f"metrics.{split}.{k}"] = v
+        for k, v in rec.baseline.get("validation", {}).items():
+            cells[f"baseline.validation.{k}"] = v
+        flat("config", rec.config, cells)
+        for key, value in cells.items():
+            table.setdefault(key, {})[rec.uuid] = value
+    return table

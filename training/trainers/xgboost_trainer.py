@@ -1,0 +1,106 @@
+"""XGBoost gradient-boosted trees (regression and binary classification)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import Field
+
+from training.trainers.base import Progress, Trainer, TrainerParams, _quiet, normalise
+
+
+class XGBoostParams(TrainerParams):
+    n_estimators: int = Field(300, ge=1, le=20_000)
+    max_depth: int = Field(6, ge=1, le=20)
+    learning_rate: float = Field(0.1, gt=0, le=1)
+    subsample: float = Field(1.0, gt=0, le=1)
+    colsample_bytree: float = Field(1.0, gt=0, le=1)
+    min_child_weight: float = Field(1.0, ge=0)
+    reg_lambda: float = Field(1.0, ge=0)
+    reg_alpha: float = Field(0.0, ge=0)
+    early_stopping_rounds: int | None = Field(30, ge=1)
+    nthread: int = Field(2, ge=1)
+    seed: int = 0
+
+
+class XGBoostTrainer(Trainer):
+    name = "xgboost"
+    Params = XGBoostParams
+
+    def fit(self, X, y, X_val, y_val, params, *, task, feature_names, progress: Progress = _quiet):
+        import xgboost as xgb
+
+        p = XGBoostParams.model_validate(params)
+        booster_params = {
+            "objective": "reg:squarederror" if task == "regression" else "binary:logistic",
+            "eval_metric": "rmse" if task == "regression" else "logloss",
+            "max_depth": p.max_depth,
+            "eta": p.learning_rate,
+            "subsample": p.subsample,
+            "colsample_bytree": p.colsample_bytree,
+            "min_child_weight": p.min_child_weight,
+            "lambda": p.reg_lambda,
+            "alpha": p.reg_alpha,
+            "nthread": p.nthread,
+            "seed": p.seed,
+            "tree_method": "hist",
+        }
+        names = [f"f{i}" for i in range(X.shape[1])]
+        dtrain = xgb.DMatrix(X, label=y, missing=np.nan, feature_names=names)
+        dval = xgb.DMatrix(X_val, label=y_val, missing=np.nan, feature_names=names)
+        every = max(1, p.n_estimators // 10)
+
+        class _Report(xgb.callback.TrainingCallback):
+            def after_iteration(self, model, epoch, evals_log):
+                if (epoch + 1) % every == 0:
+                    scores = {k: v[-1] for k, v in evals_log.get("validation", {}).items()}
+                    progress(f"round {epoch + 1}/{p.n_estimators} validation {scores}")
+                return False
+
+        booster = xgb.train(
+            booster_params,
+            dtrain,
+            num_boost_round=p.n_estimators,
+            evals=[(dval, "validation")],
+            early_stopping_rounds=p.early_stopping_rounds if len(y_val) else None,
+            verbose_eval=False,
+            callbacks=[_Report()],
+        )
+        return booster
+
+    def _best(self, booster) -> tuple[int, int]:
+        best = getattr(booster, "best_iteration", None)
+        return (0, best + 1) if best is not None else (0, 0)
+
+    def predict(self, model, X):
+        import xgboost as xgb
+
+        names = [f"f{i}" for i in range(X.shape[1])]
+        dm = xgb.DMatrix(np.asarray(X, dtype=np.float64), missing=np.nan, feature_names=names)
+        return model.predict(dm, iteration_range=self._best(model))
+
+    def feature_importance(self, model, feature_names):
+        gain = model.get_score(importance_type="total_gain")
+        return normalise({feature_names[int(k[1:])]: v for k, v in gain.items()}, feature_names)
+
+    def learnt_parameters(self, model) -> dict[str, Any]:
+        return {
+            "trees": model.num_boosted_rounds(),
+            "best_iteration": getattr(model, "best_iteration", None),
+            "best_score": getattr(model, "best_score", None),
+        }
+
+    def save(self, model, folder: Path) -> None:
+        model.save_model(str(folder / "model.ubj"))
+
+    def load(self, folder: Path):
+        import xgboost as xgb
+
+        booster = xgb.Booster()
+        booster.load_model(str(folder / "model.ubj"))
+        return booster
+
+
+TRAINER = XGBoostTrainer()
