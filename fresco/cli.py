@@ -67,5 +67,163 @@ def services(args: tuple[str, ...]) -> None:
     sys.exit(services_main(list(args)))
 
 
+def _parse_sets(values: tuple[str, ...]) -> dict[str, object]:
+    import yaml
+
+    overrides: dict[str, object] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"expected key=value, got {item!r}", param_hint="--set")
+        overrides[key] = yaml.safe_load(value)
+    return overrides
+
+
+@main.command()
+@click.argument("config", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+              help="Override a config field, e.g. --set model.hyperparameters.max_depth=4 (repeatable).")
+@click.option("--tag", "tags", multiple=True, help="Tag the new model, e.g. delivery_eta:staging (repeatable).")
+def train(config: Path, sets: tuple[str, ...], tags: tuple[str, ...]) -> None:
+    """Train a model from a YAML config; prints its UUID and the report's path."""
+    import time
+
+    from training import ConfigError, ModelRepository, train as run_training
+
+    start = time.perf_counter()
+
+    def progress(message: str) -> None:
+        click.echo(f"[{time.perf_counter() - start:7.1f}s] {message}", err=True)
+
+    try:
+        result = run_training(config, overrides=_parse_sets(sets), progress=progress)
+    except ConfigError as err:
+        raise click.ClickException(str(err)) from None
+    repo = ModelRepository()
+    for tag in tags:
+        repo.tag(tag, result.uuid)
+    metrics = result.record.metrics["validation"]
+    baseline = result.record.baseline["validation"]
+    click.echo(f"model   {result.record.name} {result.uuid}")
+    click.echo("metrics " + "  ".join(f"{k}={v:.4f} (mean baseline {baseline[k]:.4f})" for k, v in metrics.items()))
+    click.echo(f"report  {result.report_html}")
+    for tag in tags:
+        click.echo(f"tagged  {tag}")
+
+
+@main.group()
+def models() -> None:
+    """The model repository: list, show, compare and tag trained models."""
+
+
+def _cell(value: object) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else ("-" if value is None else str(value))
+
+
+@models.command("list")
+@click.option("--name", default=None, help="Only models with this name.")
+def models_list(name: str | None) -> None:
+    """Every trained model, newest first."""
+    from training import ModelRepository
+
+    records = ModelRepository().list(name)
+    if not records:
+        click.echo("No models yet: train one with `fresco train CONFIG`.")
+        return
+    header = ("UUID", "NAME", "TYPE", "FINISHED (UTC)", "AUTHOR", "VALIDATION", "TAGS")
+    rows = [
+        (r.uuid, r.name, r.model_type, r.finished_at[:19].replace("T", " "), r.author,
+         " ".join(f"{k}={v:.3f}" for k, v in list(r.metrics.get("validation", {}).items())[:2]),
+         ", ".join(r.tags) or "-")
+        for r in records
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+
+
+@models.command("show")
+@click.argument("ref")
+@click.option("--json", "as_json", is_flag=True, help="The whole record as JSON.")
+def models_show(ref: str, as_json: bool) -> None:
+    """One model's record (REF: UUID, UUID prefix or tag)."""
+    import json
+
+    from training import ModelRepository, RepositoryError
+
+    try:
+        record = ModelRepository().get(ref)
+    except RepositoryError as err:
+        raise click.ClickException(str(err)) from None
+    if as_json:
+        click.echo(json.dumps(record.to_dict(), indent=2))
+        return
+    d = record.dataset
+    click.echo(f"{record.name} {record.uuid}  ({record.model_type}, {record.task}, label {record.label})")
+    click.echo(f"  tags        {', '.join(record.tags) or '-'}")
+    click.echo(f"  trained by  {record.author}, {record.started_at} .. {record.finished_at}")
+    click.echo(f"  dataset     {d.get('rows'):,} rows ({d.get('train_rows'):,} train / {d.get('validation_rows'):,} "
+               f"validation, {d.get('split', {}).get('method')} split), hash {str(d.get('content_hash'))[:16]}")
+    click.echo(f"  features    {', '.join(d.get('feature_refs', []))}")
+    click.echo(f"  inputs      {', '.join(record.inputs)}")
+    for split, values in record.metrics.items():
+        click.echo(f"  {split:<11} " + "  ".join(f"{k}={_cell(v)}" for k, v in values.items()))
+    click.echo("  baseline    " + "  ".join(f"{k}={_cell(v)}" for k, v in record.baseline.get("validation", {}).items()))
+    top = sorted(record.feature_importance.items(), key=lambda kv: -kv[1])[:5]
+    click.echo("  importance  " + "  ".join(f"{k}={v:.3f}" for k, v in top))
+    if record.trials:
+        click.echo(f"  search      {len(record.trials)} trials")
+    click.echo(f"  report      {record.report_html}")
+
+
+@models.command("compare")
+@click.argument("refs", nargs=-1, required=True)
+@click.option("--all", "show_all", is_flag=True, help="Also rows where every model has the same value.")
+def models_compare(refs: tuple[str, ...], show_all: bool) -> None:
+    """Configs and metrics of two or more models side by side."""
+    from training import ModelRepository, RepositoryError, compare_models
+
+    if len(refs) < 2:
+        raise click.UsageError("compare needs two or more models")
+    repo = ModelRepository()
+    try:
+        records = [repo.get(r) for r in refs]
+    except RepositoryError as err:
+        raise click.ClickException(str(err)) from None
+    table = compare_models(records)
+    header = ("", *(r.uuid[:8] for r in records))
+    rows = []
+    for key, cells in table.items():
+        values = [_cell(cells.get(r.uuid)) for r in records]
+        if show_all or len(set(values)) > 1 or key.startswith("metrics."):
+            rows.append((key, *values))
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+
+
+@models.command("tag")
+@click.argument("tag")
+@click.argument("ref", required=False)
+@click.option("--history", is_flag=True, help="Show the tag's moves instead of moving it.")
+def models_tag(tag: str, ref: str | None, history: bool) -> None:
+    """Point TAG (e.g. delivery_eta:production) at model REF; the move is recorded."""
+    from training import ModelRepository, RepositoryError
+
+    repo = ModelRepository()
+    if history or ref is None:
+        moves = repo.tag_history(tag)
+        if not moves:
+            raise click.ClickException(f"tag {tag!r} has never been set")
+        for m in moves:
+            click.echo(f"{m.moved_at}  {m.moved_by}  {m.old_uuid or '-'} -> {m.new_uuid}")
+        return
+    try:
+        move = repo.tag(tag, ref)
+    except RepositoryError as err:
+        raise click.ClickException(str(err)) from None
+    click.echo(f"{tag} -> {move.new_uuid}" + (f" (was {move.old_uuid})" if move.old_uuid else ""))
+
+
 if __name__ == "__main__":
     main()

@@ -310,7 +310,8 @@ def compile_config_program(config: ModelConfig, store: Any = None) -> Any:
     if isinstance(config.data.source, ParquetSource):
         types.update(parquet_input_types(config.data.source.parquet))
     try:
-        types.update(feast_input_types(store if store is not None else open_feature_store(config)))
+        if store is not None or "@fs." in config.program_source:
+            types.update(feast_input_types(store if store is not None else open_feature_store(config)))
     except Exception:  # no registry yet: the program may still type-check from its own uses
         pass
     types.update(config.features.input_types)

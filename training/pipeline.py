@@ -92,12 +92,12 @@ def build_dataset(
 ) -> TrainingDataset:
     """Entity rows -> point-in-time features (Feast) -> split by time (or at random)."""
     t0 = time.perf_counter()
-    if store is None:
-        store = open_feature_store(config)
     rows = _load_entity_rows(config, spark)
     if rows.empty:
         raise TrainingDataError("no entity rows in the configured source and time range")
     refs: list[str] = []
+    if store is None and (config.features.service or config.features.references or feats.feature_refs(program)):
+        store = open_feature_store(config)
     if config.features.service:
         refs += _resolve_refs(store, config.features.service)
     for ref in [*config.features.references, *feats.feature_refs(program)]:
@@ -127,7 +127,7 @@ def build_dataset(
               else {"parquet": str(config.data.source.parquet)})
     reference = {
         "source": source,
-        "feature_repo": str(store.repo_path),
+        "feature_repo": str(store.repo_path) if store is not None else None,
         "timestamp_column": ts,
         "label": label,
         "time_range": {
@@ -223,8 +223,6 @@ def train(
     t0 = time.perf_counter()
     repository = repository or ModelRepository()
     trainer = get_trainer(config.model.type)
-    if store is None:
-        store = open_feature_store(config)
     program = compile_config_program(config, store)
     engine = config.resources.engine
     if engine == "spark" and spark is None:

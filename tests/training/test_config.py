@@ -1,0 +1,82 @@
+"""Configs are validated before any work starts; every error names its file and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.training.helpers import write_request_config
+from training import ConfigError, load_config, train
+
+
+@pytest.fixture
+def config_path(tmp_path: Path) -> Path:
+    return write_request_config(tmp_path, model_type="xgboost")
+
+
+def _edit(path: Path, change) -> Path:
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_the_example_configs_are_valid() -> None:
+    root = Path(__file__).resolve().parents[2] / "examples"
+    for name in ("delivery_eta.yaml", "delivery_eta_search.yaml"):
+        config = load_config(root / name)
+        assert config.model.name == "delivery_eta" and config.split.method == "time"
+        assert config.features.program_file.name == "delivery_eta.dsl"
+
+
+def test_a_valid_config_gets_defaults_and_absolute_paths(config_path: Path) -> None:
+    config = load_config(config_path)
+    assert config.data.source.parquet == config_path.parent / "orders.parquet"
+    assert config.split.method == "time" and config.split.validation_fraction == 0.2
+    assert config.evaluation.primary == "rmse" and config.evaluation.metrics == ["rmse", "mae", "r2", "rmsle"]
+    assert config.model.hyperparameters["max_depth"] == 6  # the trainer's defaults are filled in
+
+
+@pytest.mark.parametrize(
+    "change, field, text",
+    [
+        (lambda d: d["model"].setdefault("hyperparameters", {}).update(max_depth="deep"), "model.hyperparameters.max_depth", "integer"),
+        (lambda d: d["model"].setdefault("hyperparameters", {}).update(max_dept=3), "model.hyperparameters.max_dept", "Extra inputs"),
+        (lambda d: d["model"].update(type="random_forest"), "model.type", "unknown model type 'random_forest'"),
+        (lambda d: d["data"].pop("label"), "data.label", "Field required"),
+        (lambda d: d["data"]["source"].update(parquet="nope.parquet"), "data.source.parquet", "file not found"),
+        (lambda d: d.update(split={"validation_fraction": 1.5}), "split.validation_fraction", "less than 1"),
+        (lambda d: d.update(search={"trials": 3, "space": {"depth": {"type": "int", "low": 2, "high": 8}}}),
+         "search.space.depth", "not a xgboost hyperparameter"),
+        (lambda d: d.update(search={"space": {"max_depth": {"type": "int", "low": 8, "high": 2}}}),
+         "search.space.max_depth", "'low' must be below 'high'"),
+        (lambda d: d.update(evaluation={"primary": "auc"}), "", "evaluation.primary: 'auc' is not a regression metric"),
+        (lambda d: d["features"].update(program="x = hour_of_day(@req.placed_at) +"), "features.program", "line 1"),
+        (lambda d: d["features"].update(inputs=["hour", "speed"]), "features.inputs", "['speed'] are not outputs"),
+    ],
+)
+def test_an_error_names_the_file_and_field(config_path: Path, change, field: str, text: str) -> None:
+    _edit(config_path, change)
+    with pytest.raises(ConfigError) as err:
+        load_config(config_path)
+    message = str(err.value)
+    assert str(config_path) in message
+    assert f": {field}: " in message if field else True
+    assert text in message
+
+
+def test_a_bad_config_fails_before_any_work(config_path: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("FRESCO_HOME", str(tmp_path / "home"))
+    _edit(config_path, lambda d: d["model"].setdefault("hyperparameters", {}).update(learning_rate=-1))
+    with pytest.raises(ConfigError, match=r"model\.hyperparameters\.learning_rate: Input should be greater than 0"):
+        train(config_path)
+    assert not (tmp_path / "home" / "models").exists() and not (tmp_path / "home" / "reports").exists()
+
+
+def test_overrides_are_validated_too(config_path: Path) -> None:
+    config = load_config(config_path, overrides={"model.hyperparameters.max_depth": 3})
+    assert config.model.hyperparameters["max_depth"] == 3
+    with pytest.raises(ConfigError, match="model.hyperparameters.max_depth"):
+        load_config(config_path, overrides={"model.hyperparameters.max_depth": 0})

@@ -1,0 +1,152 @@
+"""The model repository survives restarts, concurrent trainings and concurrent tag moves."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.training.helpers import synthetic_orders, write_request_config
+from training import ModelRepository, RepositoryError, compare_models, load_model, train
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _python(code: str, env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _finish(proc: subprocess.Popen) -> str:
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err[-3000:]
+    return out
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("FRESCO_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("BENTOML_HOME", raising=False)
+    return tmp_path / "home"
+
+
+def test_two_concurrent_trainings_lose_nothing_and_survive_a_restart(home: Path, tmp_path: Path) -> None:
+    config = write_request_config(tmp_path / "cfg", model_type="linear")
+    env = {**os.environ, "FRESCO_HOME": str(home)}
+    code = f"""
+        from training import train
+        r = train({str(config)!r}, overrides={{"model.hyperparameters.alpha": ALPHA}})
+        print(r.uuid)
+    """
+    procs = [_python(code.replace("ALPHA", str(a)), {**env, "FRESCO_USER": f"user{a}"}) for a in (1, 2)]
+    uuids = sorted(_finish(p).strip().splitlines()[-1] for p in procs)
+
+    # a new process (a restart) sees both records, tags them and loads both models from BentoML
+    out = _finish(_python("""
+        import json
+        from training import ModelRepository, load_model
+        repo = ModelRepository()
+        recs = repo.list()
+        for r in recs:
+            repo.tag("eta_test:" + r.author, r.uuid)
+        print(json.dumps({r.uuid: [r.author, r.config["model"]["hyperparameters"]["alpha"],
+                                   load_model(r.uuid).inputs] for r in recs}))
+    """, env))
+    seen = json.loads(out.strip().splitlines()[-1])
+    assert sorted(seen) == uuids
+    assert sorted((a, alpha) for a, alpha, _ in seen.values()) == [("user1", 1.0), ("user2", 2.0)]
+    assert all(inputs == ["hour", "rush", "distance", "items", "dist_z"] for *_, inputs in seen.values())
+
+    repo = ModelRepository()  # and this process, opened afterwards, sees the tags
+    assert {repo.resolve("eta_test:user1"), repo.resolve("eta_test:user2")} == set(uuids)
+
+
+def test_moving_a_tag_is_atomic_and_recorded(home: Path, tmp_path: Path) -> None:
+    config = write_request_config(tmp_path / "cfg", model_type="linear", n=400)
+    a, b = (train(config).uuid for _ in range(2))
+    env = {**os.environ, "FRESCO_HOME": str(home)}
+    mover = """
+        from training import ModelRepository
+        repo = ModelRepository()
+        for i in range(40):
+            repo.tag("eta_test:production", "{first}" if i % 2 else "{second}", by="{who}")
+    """
+    procs = [_python(mover.format(first=a, second=b, who="p1"), env),
+             _python(mover.format(first=b, second=a, who="p2"), env)]
+    for p in procs:
+        _finish(p)
+    repo = ModelRepository()
+    history = repo.tag_history("eta_test:production")
+    assert len(history) == 80
+    # each move saw the previous one: the history is one unbroken chain
+    assert history[0].old_uuid is None
+    for before, after in zip(history, history[1:]):
+        assert after.old_uuid == before.new_uuid
+    assert repo.tags()["eta_test:production"] == history[-1].new_uuid
+    assert {m.moved_by for m in history} == {"p1", "p2"}
+
+
+def test_records_hold_what_was_trained_and_compare_side_by_side(home: Path, tmp_path: Path) -> None:
+    config = write_request_config(tmp_path / "cfg", model_type="xgboost", n=800)
+    one = train(config, overrides={"model.hyperparameters.max_depth": 2, "model.hyperparameters.n_estimators": 40})
+    two = train(config, overrides={"model.hyperparameters.max_depth": 4, "model.hyperparameters.n_estimators": 40})
+    repo = ModelRepository()
+    rec = repo.get(one.uuid[:8])  # a UUID prefix is enough
+    assert rec.uuid == one.uuid and rec.bento_tag == f"eta_test:{one.uuid.replace('-', '')}"
+    assert rec.started_at < rec.finished_at and rec.author
+    assert rec.config["model"]["hyperparameters"]["max_depth"] == 2
+    assert rec.dataset["rows"] == 800 and len(rec.dataset["content_hash"]) == 64
+    assert rec.dataset["split"]["method"] == "time"
+    assert set(rec.metrics["validation"]) == {"rmse", "mae", "r2", "rmsle"}
+    assert rec.learnt_parameters["trees"] >= 1
+    assert json.loads(rec.program)["fitted"], "the fitted DSL program is stored"
+    assert Path(rec.report_html).exists() and Path(rec.report_json).exists()
+
+    table = compare_models([repo.get(one.uuid), repo.get(two.uuid)])
+    assert table["config.model.hyperparameters.max_depth"] == {one.uuid: 2, two.uuid: 4}
+    assert set(table["metrics.validation.rmse"]) == {one.uuid, two.uuid}
+    assert table["dataset.content_hash"][one.uuid] == table["dataset.content_hash"][two.uuid]
+
+    with pytest.raises(RepositoryError, match="no model or tag 'nope:production'"):
+        repo.get("nope:production")
+    with pytest.raises(RepositoryError):
+        repo.tag("eta_test:production", "not-a-model")
+    assert repo.tags() == {}, "a refused move changes nothing"
+
+
+def test_the_stored_program_gives_the_training_features(home: Path, tmp_path: Path) -> None:
+    config = write_request_config(tmp_path / "cfg", model_type="lightgbm", n=900)
+    result = train(config, overrides={"model.hyperparameters.n_estimators": 30})
+    model = load_model(result.uuid)
+    assert model.model_type == "lightgbm" and model.label == "minutes"
+    assert model.program.is_fitted
+
+    # the same rows through the program fitted at training and the program loaded from the store
+    from training.config import compile_config_program, load_config
+    from training import features as feats
+
+    orders = synthetic_orders(900)
+    cutoff = pd.Timestamp(result.record.dataset["split"]["cutoff"])
+    train_rows = orders[orders["placed_at"] < cutoff]
+    refitted = feats.fit_program(compile_config_program(load_config(config)), train_rows)
+    expected = feats.to_matrix(feats.apply_program(refitted, orders), model.inputs)
+    np.testing.assert_array_equal(model.features(orders), expected)
+    assert json.loads(model.program_json)["fitted"] == json.loads(refitted.to_json())["fitted"]
+    # and per request, through the DSL's row evaluator, the same values
+    row = orders.iloc[5].to_dict()
+    one = model.program.evaluate(row)
+    assert [float(one[n]) for n in model.inputs] == pytest.approx(expected[5].tolist())
+
+    # predictions from the loaded model equal the recorded validation metrics
+    val = orders[orders["placed_at"] >= cutoff]
+    from training.evaluation import regression_metrics
+
+    got = regression_metrics(val["minutes"].to_numpy(), model.predict_frame(val))
+    assert got["rmse"] == pytest.approx(result.record.metrics["validation"]["rmse"], rel=1e-6)
