@@ -148,14 +148,14 @@ class Program:
             for c in self._checked:
                 for node in ir.walk(c.expr):
                     if isinstance(node, ir.Fitted):
-                        values, mask = compiler.eval(node.arg)
+                        values, mask = compiler.compute(node.arg)
                         try:
                             fitted[node.key] = fit_constants(node, values, mask)
                         except DSLFitError as exc:
                             raise DSLFitError(f"cannot fit output {c.name!r}: {exc.message}",
                                               line=c.line, column=c.column,
                                               source=self.source) from None
-                env[c.name] = compiler.eval(c.expr)
+                env[c.name] = compiler.compute(c.expr)
         return Program(self.source, self._checked, self._inputs, self._functions, fitted)
 
     def _require_fitted(self) -> None:

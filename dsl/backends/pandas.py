@@ -226,7 +226,7 @@ class PandasCompiler:
         self.fitted = fitted
         self.functions = functions
 
-    def eval(self, e: ir.Expr) -> Vec:
+    def compute(self, e: ir.Expr) -> Vec:
         if isinstance(e, ir.Literal):
             return _full(self.n, e.value, e.dtype)
         if isinstance(e, ir.Input):
@@ -236,7 +236,7 @@ class PandasCompiler:
         if isinstance(e, ir.Cast):
             return self._cast(e)
         if isinstance(e, ir.Unary):
-            x, m = self.eval(e.arg)
+            x, m = self.compute(e.arg)
             if e.op == "not":
                 return ~x, m
             if e.dtype is DType.INT:
@@ -246,15 +246,15 @@ class PandasCompiler:
         if isinstance(e, ir.Binary):
             return self._binary(e)
         if isinstance(e, ir.IfElse):
-            c, cm = self.eval(e.cond)
-            t, tm = self.eval(e.then)
-            o, om = self.eval(e.other)
+            c, cm = self.compute(e.cond)
+            t, tm = self.compute(e.then)
+            o, om = self.compute(e.other)
             values = np.where(c, t, o)
             mask = _or(cm, None if tm is None and om is None else np.where(
                 c, tm if tm is not None else False, om if om is not None else False))
             return _with_mask(values, mask, e.dtype)
         if isinstance(e, ir.IsIn):
-            x, m = self.eval(e.arg)
+            x, m = self.compute(e.arg)
             if e.arg.dtype is DType.STRING:
                 values = pd.Index(x).isin(list(e.values))
             else:
@@ -269,7 +269,7 @@ class PandasCompiler:
         raise TypeError(f"unknown IR node {type(e).__name__}")
 
     def _cast(self, e: ir.Cast) -> Vec:
-        x, m = self.eval(e.arg)
+        x, m = self.compute(e.arg)
         src, dst = e.arg.dtype, e.dtype
         if dst is DType.FLOAT:
             return _with_mask(x.astype(np.float64), m, dst)
@@ -287,8 +287,8 @@ class PandasCompiler:
         return _with_mask(values, m, dst)
 
     def _binary(self, e: ir.Binary) -> Vec:
-        a, am = self.eval(e.left)
-        b, bm = self.eval(e.right)
+        a, am = self.compute(e.left)
+        b, bm = self.compute(e.right)
         if e.op == "and" or e.op == "or":
             mask = _or(am, bm)
             if e.op == "and":  # false wins over null
@@ -315,7 +315,7 @@ class PandasCompiler:
 
     def _call(self, e: ir.Call) -> Vec:
         name = e.name
-        args = [self.eval(a) for a in e.args]
+        args = [self.compute(a) for a in e.args]
         dtype = e.args[0].dtype if e.args else e.dtype
         if name in ("fill", "coalesce"):
             values, mask = args[0]
@@ -357,9 +357,9 @@ class PandasCompiler:
         if e.dtype is DType.FLOAT and dtype is DType.FLOAT:
             return self._float_fn(name, xs, e), None
         if dtype is DType.TIMESTAMP:
-            return self._time_fn(name, xs), masks
+            return _with_mask(self._time_fn(name, xs), masks, e.dtype)
         if dtype is DType.STRING:
-            return self._string_fn(name, xs, masks), masks
+            return _with_mask(self._string_fn(name, xs, masks), masks, e.dtype)
         if name == "bucketize":
             return _bucketize(xs[0], e.consts[0])
         raise DSLRuntimeError(f"function {name!r} is not available")
@@ -434,7 +434,7 @@ class PandasCompiler:
         if params is None:
             raise DSLFitError(f"{e.kind}() ({e.key}) is not fitted; call Program.fit() on "
                               "training data first")
-        x, m = self.eval(e.arg)
+        x, m = self.compute(e.arg)
         if e.kind == "standardize":
             return (x - params["mean"]) / params["scale"], None
         if e.kind == "minmax_scale":
@@ -469,7 +469,7 @@ def run(
         env = read_inputs(df, inputs)
         compiler = PandasCompiler(len(df), env, fitted, functions)
         for name, expr in outputs:
-            env[name] = compiler.eval(expr)
+            env[name] = compiler.compute(expr)
     return pd.DataFrame(
         {name: to_series(env[name], expr.dtype, df.index, name) for name, expr in outputs},
         index=df.index,

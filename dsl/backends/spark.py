@@ -165,7 +165,8 @@ class SparkCompiler:
                 any_null = any_null | x.isNull()
             if name == "clip":
                 x, lo, hi = xs
-                return F.when(x < lo, lo).when(x > hi, hi).otherwise(x)
+                return (F.when(any_null, _null(e.dtype)).when(x < lo, lo).when(x > hi, hi)
+                        .otherwise(x))
             if name in ("min", "max"):
                 pick = F.least if name == "min" else F.greatest
                 return F.when(any_null, _null(e.dtype)).otherwise(pick(*xs))
@@ -248,7 +249,8 @@ def _haversine(lat1: Column, lon1: Column, lat2: Column, lon2: Column) -> Column
     rad = F.lit(RADIANS_PER_DEGREE)
     s1 = F.sin((lat2 - lat1) * rad * F.lit(0.5))
     s2 = F.sin((lon2 - lon1) * rad * F.lit(0.5))
-    a = s1 * s1 + F.cos(lat1 * rad) * F.cos(lat2 * rad) * (s2 * s2)
+    # NaN (from an infinite coordinate) must become null first: Spark orders NaN above 1.0
+    a = _nan_to_null(s1 * s1 + F.cos(lat1 * rad) * F.cos(lat2 * rad) * (s2 * s2))
     a = F.when(a > F.lit(1.0), F.lit(1.0)).otherwise(a)
     return _nan_to_null(F.lit(EARTH_RADIUS_KM) * (F.lit(2.0) * F.asin(F.sqrt(a))))
 

@@ -1,0 +1,78 @@
+"""Parity, property-based: random programs over random rows.
+
+pandas and the per-request evaluator must agree bit for bit. Spark must agree exactly on
+arithmetic, comparison, casts, strings and time; only results of log, log1p, exp, pow and
+haversine may differ, by the documented tolerance (the JVM's math library is not numpy's).
+"""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from dsl import compile_program
+
+from .gen import INPUT_TYPES, Gen, programs, rows
+from .helpers import close, run, same
+
+
+
+def SETTINGS(max_examples: int) -> settings:  # noqa: N802
+    # No shrinking: these strategies are large and shrinking takes minutes; failures print
+    # the whole program and the rows instead.
+    return settings(deadline=None, suppress_health_check=list(HealthCheck),
+                    max_examples=max_examples, phases=[Phase.explicit, Phase.reuse, Phase.generate])
+TRANSCENDENTAL_REL = 1e-12
+HAVERSINE_REL = 1e-9
+
+
+def _check(program, got, want, cmp, rows_) -> None:
+    assert len(got) == len(want)
+    for i, (g, w) in enumerate(zip(got, want)):
+        for o in program.outputs:
+            assert cmp(g[o.name], w[o.name]), (
+                f"row {i} output {o.name}: {g[o.name]!r} != {w[o.name]!r}\n{program.source}\n"
+                f"row: {rows_[i]!r}")
+
+
+@SETTINGS(300)
+@given(source=programs(), data=rows())
+def test_pandas_and_rowwise_agree_bit_for_bit(source: str, data: list[dict]) -> None:
+    program = compile_program(source, INPUT_TYPES)
+    want = run(program, "rowwise", data)
+    got = run(program, "pandas", data)
+    _check(program, got, want, same, data)
+
+
+@SETTINGS(5)
+@given(source=programs(min_outputs=25, max_outputs=40, depth=3, transcendental=False),
+       data=rows(min_size=30, max_size=60))
+def test_spark_agrees_exactly_without_transcendental_functions(spark, source, data) -> None:
+    program = compile_program(source, INPUT_TYPES)
+    want = run(program, "rowwise", data)
+    got = run(program, "spark", data, spark)
+    _check(program, got, want, lambda a, b: close(a, b, 0.0), data)
+
+
+@st.composite
+def transcendental_programs(draw) -> str:
+    exact = Gen({}, transcendental=False)
+    lines = []
+    for k in range(draw(st.integers(8, 15))):
+        fn = draw(st.sampled_from(["log", "log1p", "exp", "pow", "haversine"]))
+        arity = {"pow": 2, "haversine": 4}.get(fn, 1)
+        args = [draw(exact.expr(INPUT_TYPES["f1"], 1)) for _ in range(arity)]
+        lines.append(f"o{k} = {fn}({', '.join(args)})")
+    return "\n".join(lines)
+
+
+@SETTINGS(3)
+@given(source=transcendental_programs(), data=rows(min_size=30, max_size=60))
+def test_spark_math_functions_within_tolerance(spark, source, data) -> None:
+    program = compile_program(source, INPUT_TYPES)
+    want = run(program, "rowwise", data)
+    got = run(program, "spark", data, spark)
+    for i, (g, w) in enumerate(zip(got, want)):
+        for line, o in zip(source.splitlines(), program.outputs):
+            rel = HAVERSINE_REL if "haversine" in line else TRANSCENDENTAL_REL
+            assert close(g[o.name], w[o.name], rel), (i, line, g[o.name], w[o.name])
