@@ -1,0 +1,46 @@
+"""Fresco serving: predictions online (BentoML HTTP), offline (Spark) and in-process.
+
+Public surface (the CLI and the HTTP service use only this):
+
+- :class:`Predictor` -> :class:`PredictionResult`: the in-process predictor (route, online
+  features, DSL program, model); :func:`default_predictor` builds one from the environment
+- :class:`Experiment`, :func:`load_experiments`: sticky, weighted traffic splits of a tag
+- :func:`predict_batch`: score a Parquet dataset or Hive table on Spark with the same program
+  and model, writing predictions with the model UUID and tag
+- errors: :class:`ServingError` and its HTTP-mapped kinds
+- the BentoML service lives in ``serving.service:FrescoService`` (``bentoml serve``)
+"""
+
+from serving.errors import (
+    BadRequest,
+    InvalidValue,
+    ModelUnavailable,
+    ServingError,
+    StoreUnavailable,
+    UnknownModel,
+)
+from serving.predictor import PredictionResult, Predictor, RowPrediction, default_predictor
+from serving.routing import Experiment, load_experiments
+
+__all__ = [
+    "BadRequest",
+    "Experiment",
+    "InvalidValue",
+    "ModelUnavailable",
+    "PredictionResult",
+    "Predictor",
+    "RowPrediction",
+    "ServingError",
+    "StoreUnavailable",
+    "UnknownModel",
+    "default_predictor",
+    "load_experiments",
+]
+
+
+def __getattr__(name: str):
+    if name == "predict_batch":
+        from serving.batch import predict_batch
+
+        return predict_batch
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,63 @@
+"""Serving's errors: each one carries the HTTP status it maps to and a message for the caller.
+
+=========================  ======  ==================================================================
+error                      status  when
+=========================  ======  ==================================================================
+:class:`BadRequest`        400     malformed request, a missing entity key or request field
+                                   (``field`` holds its path, e.g. ``rows[2].restaurant_id``)
+:class:`UnknownModel`      404     no model or tag of that name in the model repository
+:class:`InvalidValue`      422     a value of the wrong type for the model's program
+:class:`ModelUnavailable`  503     the model exists but its artifact cannot be loaded
+:class:`StoreUnavailable`  503     the online feature store does not answer (names the hosts)
+=========================  ======  ==================================================================
+
+The HTTP service turns them into ``{"error": <kind>, "message": ..., "field": ...}`` bodies;
+library callers catch :class:`ServingError`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ServingError(Exception):
+    """Base of serving's errors; ``status`` is the HTTP status the service answers with."""
+
+    status = 500
+    kind = "error"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"error": self.kind, "message": self.message}
+        if self.field is not None:
+            body["field"] = self.field
+        return body
+
+
+class BadRequest(ServingError):
+    status = 400
+    kind = "bad_request"
+
+
+class UnknownModel(ServingError):
+    status = 404
+    kind = "unknown_model"
+
+
+class InvalidValue(ServingError):
+    status = 422
+    kind = "invalid_value"
+
+
+class ModelUnavailable(ServingError):
+    status = 503
+    kind = "model_unavailable"
+
+
+class StoreUnavailable(ServingError):
+    status = 503
+    kind = "online_store_unavailable"

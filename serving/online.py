@@ -1,0 +1,176 @@
+"""Online feature lookup through Feast: one batched ``get_online_features`` call per request.
+
+The lookup reads the features a program declares (``view:feature``) for the entity rows of a
+request and returns them keyed by the program's input columns (``view__feature``). It also
+knows, from the Feast registry, which entity keys those feature views are keyed by and what
+type each key has, so a request missing a key or giving it the wrong type is refused before
+the store is asked.
+
+Feast's Cassandra store logs a failed read and answers "no value" (it does not raise), so a
+missing value from Cassandra is double-checked against the driver's view of the cluster: when
+no host is up the request fails with :class:`~serving.errors.StoreUnavailable` (503, naming the
+hosts) instead of silently predicting on defaults.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from feast import FeatureStore
+
+from serving.errors import ModelUnavailable, StoreUnavailable
+
+#: Python types accepted for an entity key of a Feast primitive type (bool is never an int).
+_KEY_TYPES: dict[str, tuple[type, ...]] = {
+    "Int64": (int,),
+    "Int32": (int,),
+    "Float64": (int, float),
+    "Float32": (int, float),
+    "String": (str,),
+    "Bool": (bool,),
+    "Bytes": (bytes, str),
+}
+
+
+@dataclass(frozen=True)
+class EntityKey:
+    """A join key the lookup needs, with the Feast type its values must have."""
+
+    name: str
+    feast_type: str
+
+    def accepts(self, value: Any) -> bool:
+        kinds = _KEY_TYPES.get(self.feast_type)
+        if kinds is None:
+            return value is not None
+        if isinstance(value, bool) and bool not in kinds:
+            return False
+        return isinstance(value, kinds)
+
+
+def column_of(ref: str) -> str:
+    """``view:feature`` -> ``view__feature`` (the DSL's and the training frame's column name)."""
+    view, feature = ref.split(":", 1)
+    return f"{view}__{feature}"
+
+
+class OnlineFeatures:
+    """Feature lookup on one Feast ``FeatureStore`` (SQLite, Cassandra or any online store)."""
+
+    def __init__(self, store: FeatureStore) -> None:
+        self.store = store
+        self._keys: dict[tuple[str, ...], list[EntityKey]] = {}
+        self._lock = threading.Lock()
+
+    # -- what a request must carry -----------------------------------------------------------
+    def entity_keys(self, refs: Sequence[str]) -> list[EntityKey]:
+        """The join keys of the feature views behind ``refs`` (cached; read from the registry)."""
+        key = tuple(refs)
+        found = self._keys.get(key)
+        if found is not None:
+            return found
+        keys: dict[str, EntityKey] = {}
+        for view in dict.fromkeys(ref.split(":", 1)[0] for ref in refs):
+            try:
+                fv = self.store.get_feature_view(view)
+            except Exception as exc:  # FeatureViewNotFoundException and registry errors
+                raise ModelUnavailable(
+                    f"the model reads feature view {view!r}, which the feature store's registry "
+                    f"does not have ({type(exc).__name__}: {exc})"
+                ) from None
+            for column in fv.entity_columns:
+                keys.setdefault(column.name, EntityKey(column.name, str(column.dtype)))
+        found = list(keys.values())
+        with self._lock:
+            self._keys[key] = found
+        return found
+
+    # -- the lookup ----------------------------------------------------------------------------
+    def lookup(
+        self, refs: Sequence[str], entity_rows: Sequence[Mapping[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Feature values for each entity row, keyed by ``view__feature`` (None = no value)."""
+        if not refs:
+            return [{} for _ in entity_rows]
+        try:
+            response = self.store.get_online_features(
+                features=list(refs), entity_rows=[dict(r) for r in entity_rows],
+                full_feature_names=True,
+            ).to_dict()
+        except Exception as exc:
+            if _is_store_failure(exc):
+                raise StoreUnavailable(self._unavailable_message(exc)) from None
+            raise
+        columns = [column_of(ref) for ref in refs]
+        values = [response[c] for c in columns]
+        rows = [dict(zip(columns, row)) for row in zip(*values)]
+        if any(v is None for column in values for v in column):
+            self._check_hosts()
+        return rows
+
+    # -- availability --------------------------------------------------------------------------
+    def describe(self) -> str:
+        """``cassandra at 127.0.0.1:9042 (keyspace k)`` or ``sqlite at <path>``: for messages."""
+        config = self.store.config.online_store
+        kind = getattr(config, "type", type(config).__name__)
+        if kind == "cassandra":
+            port = config.port or 9042
+            hosts = ", ".join(f"{h}:{port}" for h in (config.hosts or [])) or "(secure bundle)"
+            return f"cassandra at {hosts} (keyspace {config.keyspace})"
+        if kind == "sqlite":
+            return f"sqlite at {self.store.config.online_store.path}"
+        return str(kind)
+
+    def _unavailable_message(self, exc: BaseException) -> str:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return f"the online feature store ({self.describe()}) is unavailable: {first[:300]}"
+
+    def _check_hosts(self) -> None:
+        """Raise when the store is Cassandra and the driver sees no host up."""
+        config = self.store.config.online_store
+        if getattr(config, "type", None) != "cassandra":
+            return
+        session = _cassandra_session(self.store)
+        if session is None:
+            return
+        hosts = session.cluster.metadata.all_hosts()
+        if hosts and not any(h.is_up for h in hosts):
+            raise StoreUnavailable(
+                f"the online feature store ({self.describe()}) is unavailable: no Cassandra host "
+                "is up"
+            )
+
+    def ping(self) -> None:
+        """Raise :class:`StoreUnavailable` when the online store cannot be reached."""
+        config = self.store.config.online_store
+        if getattr(config, "type", None) == "cassandra":
+            try:
+                session = _cassandra_session(self.store, connect=True)
+                if session is not None:
+                    session.execute("SELECT release_version FROM system.local")
+            except Exception as exc:
+                raise StoreUnavailable(self._unavailable_message(exc)) from None
+            self._check_hosts()
+
+
+def _cassandra_session(store: FeatureStore, connect: bool = False) -> Any:
+    """The Cassandra driver session Feast's online store holds (None when not connected)."""
+    online = getattr(store._get_provider(), "online_store", None)
+    if online is None:
+        return None
+    if connect:
+        return online._get_session(store.config)
+    return getattr(online, "_session", None)
+
+
+def _is_store_failure(exc: BaseException) -> bool:
+    if isinstance(exc, (ConnectionError, TimeoutError, sqlite3.OperationalError)):
+        return True
+    module = type(exc).__module__ or ""
+    return module.startswith("cassandra") or type(exc).__name__ in (
+        "NoHostAvailable", "OperationTimedOut", "Unavailable", "ReadTimeout",
+    )

@@ -1,0 +1,319 @@
+"""The in-process predictor: route, look up online features, run the DSL program, predict.
+
+This is the whole prediction path; the HTTP service (``serving.service``) is a thin adapter
+over :class:`Predictor`, so a Python caller and an HTTP client get the same answers.
+
+One request, one or many rows::
+
+    route (tag / UUID / experiment arm per row)
+      -> check entity keys and request fields against the model's program   (400 / 422)
+      -> one batched get_online_features call per answering model           (503 if down)
+      -> program.evaluate(row) per row (fitted statistics frozen at training)
+      -> one model.predict(matrix) call per answering model
+
+Models are loaded once per UUID and kept; a request holds the model object it started with,
+so moving a tag never pulls a model from under a running request.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from serving.errors import BadRequest, InvalidValue, ModelUnavailable, ServingError, UnknownModel
+from serving.online import EntityKey, OnlineFeatures, column_of
+from serving.routing import Experiment, Route, Router
+
+MAX_ROWS = 1000
+
+
+@dataclass
+class RowPrediction:
+    """The answer for one row."""
+
+    prediction: float
+    model_uuid: str
+    features: dict[str, Any] | None = None  # online features used, by ``view:feature``
+    inputs: dict[str, Any] | None = None  # model inputs (the program's outputs), by name
+
+
+@dataclass
+class PredictionResult:
+    """The answer for one request: which name was asked, which tag it went through, per-row answers."""
+
+    model: str
+    tag: str | None
+    experiment: str | None
+    rows: list[RowPrediction] = field(default_factory=list)
+
+    @property
+    def predictions(self) -> list[float]:
+        return [r.prediction for r in self.rows]
+
+    @property
+    def model_uuids(self) -> list[str]:
+        return [r.model_uuid for r in self.rows]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model, "tag": self.tag, "experiment": self.experiment,
+            "predictions": [
+                {k: v for k, v in r.__dict__.items() if v is not None or k == "prediction"}
+                for r in self.rows
+            ],
+        }
+
+
+def _check_float(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+_FIELD_CHECKS = {
+    "float": (_check_float, "a number"),
+    "int": (lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer"),
+    "bool": (lambda v: isinstance(v, bool), "true or false"),
+    "string": (lambda v: isinstance(v, str), "a string"),
+    "timestamp": (lambda v: isinstance(v, (str, datetime)), "an ISO 8601 timestamp with a UTC offset"),
+}
+
+
+class ServingModel:
+    """A loaded model ready for requests: its program, inputs, entity keys and request fields."""
+
+    def __init__(self, trained: Any, online: OnlineFeatures) -> None:
+        self.trained = trained
+        self.uuid: str = trained.uuid
+        self.name: str = trained.name
+        self.program = trained.program
+        self.inputs: list[str] = list(trained.inputs)
+        self.feature_refs: list[str] = list(self.program.feature_refs)
+        self.columns = {ref: column_of(ref) for ref in self.feature_refs}
+        types = self.program.input_types
+        self.request_fields: dict[str, str] = {
+            f: str(getattr(types[f], "value", types[f])) for f in self.program.request_fields
+        }
+        self.entity_keys: list[EntityKey] = online.entity_keys(self.feature_refs)
+        self._evaluate = self.program.evaluate
+
+    # -- checking a request ------------------------------------------------------------------
+    def check_rows(self, rows: Sequence[Mapping[str, Any]], positions: Sequence[int]) -> None:
+        for row, i in zip(rows, positions):
+            for key in self.entity_keys:
+                if key.name not in row:
+                    raise BadRequest(
+                        f"row {i} is missing entity key {key.name!r} (model {self.name} "
+                        f"{self.uuid} reads features keyed by {[k.name for k in self.entity_keys]})",
+                        field=f"rows[{i}].{key.name}",
+                    )
+                value = row[key.name]
+                if value is None or not key.accepts(value):
+                    raise InvalidValue(
+                        f"entity key {key.name!r} must be a {key.feast_type} value, got "
+                        f"{type(value).__name__} {value!r}",
+                        field=f"rows[{i}].{key.name}",
+                    )
+            for name, dtype in self.request_fields.items():
+                if name not in row:
+                    raise BadRequest(
+                        f"row {i} is missing request field {name!r} (the model's program reads "
+                        f"{list(self.request_fields)})",
+                        field=f"rows[{i}].{name}",
+                    )
+                value = row[name]
+                check = _FIELD_CHECKS.get(dtype)
+                if value is not None and check is not None and not check[0](value):
+                    raise InvalidValue(
+                        f"request field {name!r} must be {check[1]} ({dtype}), got "
+                        f"{type(value).__name__} {value!r}",
+                        field=f"rows[{i}].{name}",
+                    )
+
+    # -- predicting --------------------------------------------------------------------------
+    def predict(
+        self,
+        rows: Sequence[Mapping[str, Any]],
+        positions: Sequence[int],
+        online: OnlineFeatures,
+        return_features: bool,
+    ) -> list[RowPrediction]:
+        from dsl import DSLError
+
+        self.check_rows(rows, positions)
+        entity_rows = [{k.name: row[k.name] for k in self.entity_keys} for row in rows]
+        features = online.lookup(self.feature_refs, entity_rows) if self.feature_refs else [
+            {} for _ in rows]
+        matrix = np.empty((len(rows), len(self.inputs)), dtype=np.float64)
+        outputs = []
+        for r, (row, feats, i) in enumerate(zip(rows, features, positions)):
+            values = {name: row[name] for name in self.request_fields}
+            values.update(feats)
+            try:
+                out = self._evaluate(values)
+            except DSLError as exc:
+                raise InvalidValue(f"row {i}: {exc.message}", field=f"rows[{i}]") from None
+            for c, name in enumerate(self.inputs):
+                v = out[name]
+                matrix[r, c] = math.nan if v is None else float(v)
+            outputs.append(out)
+        predictions = self.trained.predict(matrix)
+        answers = []
+        for r, feats in enumerate(features):
+            answer = RowPrediction(float(predictions[r]), self.uuid)
+            if return_features:
+                answer.features = {ref: feats[col] for ref, col in self.columns.items()}
+                answer.inputs = {name: outputs[r][name] for name in self.inputs}
+            answers.append(answer)
+        return answers
+
+
+class Predictor:
+    """Predictions for Python callers; the HTTP service calls the same object.
+
+    ``store`` is a Feast ``FeatureStore`` (default: :func:`feature_repo.open_store` with the
+    environment's configuration); ``repository`` the model repository (default: the one under
+    Fresco's state dir). ``experiments`` split tags between models (see :mod:`serving.routing`).
+    """
+
+    def __init__(
+        self,
+        store: Any = None,
+        repository: Any = None,
+        *,
+        experiments: Sequence[Experiment] = (),
+        refresh_seconds: float = 0.5,
+        preload: Sequence[str] = (),
+    ) -> None:
+        if store is None:
+            from feature_repo import open_store
+
+            store = open_store()
+        if repository is None:
+            from training import ModelRepository
+
+            repository = ModelRepository()
+        self.online = OnlineFeatures(store)
+        self.repository = repository
+        self._models: dict[str, ServingModel] = {}
+        self._loading: dict[str, threading.Lock] = {}
+        self._lock = threading.Lock()
+        self.router = Router(repository, experiments, refresh_seconds=refresh_seconds,
+                             prepare=self.model)
+        for ref in preload:
+            self.route_models(self.router.route(ref))
+
+    # -- models ------------------------------------------------------------------------------
+    def model(self, uuid: str) -> ServingModel:
+        """The loaded model of ``uuid`` (loaded once, then cached)."""
+        found = self._models.get(uuid)
+        if found is not None:
+            return found
+        with self._lock:
+            lock = self._loading.setdefault(uuid, threading.Lock())
+        with lock:
+            found = self._models.get(uuid)
+            if found is not None:
+                return found
+            from training import load_model
+
+            try:
+                trained = load_model(uuid, self.repository)
+            except LookupError as exc:
+                raise UnknownModel(f"unknown model {uuid!r}: {exc}", field="model") from None
+            except ServingError:
+                raise
+            except Exception as exc:
+                raise ModelUnavailable(
+                    f"model {uuid} is in the repository but cannot be loaded: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from None
+            found = ServingModel(trained, self.online)
+            self._models[uuid] = found
+            return found
+
+    def loaded(self) -> dict[str, ServingModel]:
+        """Models loaded so far, by UUID."""
+        return dict(self._models)
+
+    def route_models(self, route: Route) -> list[ServingModel]:
+        uuids = [route.uuid] if route.experiment is None else list(dict.fromkeys(route.arms.values()))
+        return [self.model(u) for u in uuids if u is not None]
+
+    # -- predicting --------------------------------------------------------------------------
+    def predict(
+        self, model: str, rows: Sequence[Mapping[str, Any]] | Mapping[str, Any], *,
+        return_features: bool = False,
+    ) -> PredictionResult:
+        """Predict for ``rows`` (dicts of entity keys and request fields) with ``model`` (UUID or tag)."""
+        if isinstance(rows, Mapping):
+            rows = [rows]
+        if not isinstance(rows, Sequence) or isinstance(rows, (str, bytes)) or not rows:
+            raise BadRequest("'rows' must be a non-empty list of objects", field="rows")
+        if len(rows) > MAX_ROWS:
+            raise BadRequest(f"at most {MAX_ROWS} rows per request, got {len(rows)}", field="rows")
+        for i, row in enumerate(rows):
+            if not isinstance(row, Mapping):
+                raise BadRequest(f"row {i} must be an object of entity keys and request fields",
+                                 field=f"rows[{i}]")
+        route = self.router.route(model)
+        groups: dict[str, list[int]] = {}
+        if route.experiment is None:
+            groups[route.uuid] = list(range(len(rows)))  # type: ignore[index]
+        else:
+            key_fields = route.experiment.key or [
+                k.name for k in self.model(next(iter(route.arms.values()))).entity_keys]
+            for i, row in enumerate(rows):
+                missing = [k for k in key_fields if k not in row]
+                if missing:
+                    raise BadRequest(
+                        f"row {i} is missing {missing[0]!r}, which experiment "
+                        f"{route.experiment.name!r} splits traffic by", field=f"rows[{i}].{missing[0]}")
+                groups.setdefault(route.uuid_for([row[k] for k in key_fields]), []).append(i)
+        answers: list[RowPrediction | None] = [None] * len(rows)
+        for uuid, positions in groups.items():
+            served = self.model(uuid)
+            group = [rows[i] for i in positions]
+            for i, answer in zip(positions, served.predict(group, positions, self.online,
+                                                            return_features)):
+                answers[i] = answer
+        return PredictionResult(
+            model=model, tag=route.tag,
+            experiment=route.experiment.name if route.experiment else None,
+            rows=answers,  # type: ignore[arg-type]
+        )
+
+    def ping(self) -> None:
+        """Raise :class:`~serving.errors.StoreUnavailable` when the online store is down."""
+        self.online.ping()
+
+
+def default_predictor() -> Predictor:
+    """A predictor configured by the environment (what ``bentoml serve`` and the Bento use).
+
+    ``FRESCO_FEATURE_REPO``   the Feast repository (default: the project's ``feature_repo/``)
+    ``FEAST_FS_YAML_FILE_PATH`` its ``feature_store.yaml`` (Feast's own variable; default: the
+                              repository's, i.e. the embedded SQLite store)
+    ``FRESCO_HOME``           the state dir holding the model repository (and BentoML's store)
+    ``FRESCO_SERVING_EXPERIMENTS`` a YAML file of experiments (see :mod:`serving.routing`)
+    ``FRESCO_SERVING_PRELOAD`` comma-separated model names (tags, UUIDs) to load at start
+    ``FRESCO_SERVING_REFRESH_SECONDS`` how often tags are re-read (default 0.5)
+    """
+    import os
+
+    from feature_repo import REPO_DIR, open_store
+    from serving.routing import load_experiments
+
+    repo = Path(os.environ.get("FRESCO_FEATURE_REPO") or REPO_DIR)
+    yaml_path = os.environ.get("FEAST_FS_YAML_FILE_PATH") or None
+    store = open_store(repo, Path(yaml_path) if yaml_path else None)
+    experiments_path = os.environ.get("FRESCO_SERVING_EXPERIMENTS")
+    experiments = load_experiments(experiments_path) if experiments_path else []
+    preload = [p for p in os.environ.get("FRESCO_SERVING_PRELOAD", "").split(",") if p.strip()]
+    refresh = float(os.environ.get("FRESCO_SERVING_REFRESH_SECONDS", "0.5"))
+    return Predictor(store, experiments=experiments, refresh_seconds=refresh, preload=preload)

@@ -1,0 +1,194 @@
+"""Model routing: a request's model name -> the UUID that answers it.
+
+A request names a model by UUID (or unique prefix, or BentoML tag ``name:hex``) or by a Fresco
+tag such as ``delivery_eta:production``. Tags live in the model repository (the one place for
+them); the router keeps the repository's current ``tag -> UUID`` map and re-reads it at most
+every ``refresh_seconds`` (one small SQLite read), so a moved tag takes effect within that
+time without a restart. Before a moved tag is switched over, the new model is loaded
+(``prepare`` callback), so no request waits on a load or fails during the switch; requests
+already running keep the model object they started with.
+
+An :class:`Experiment` splits one tag's traffic between models by weight. The split is
+sticky: ``sha256(experiment name | key values)`` picks a bucket in [0, 1), and the bucket picks
+the arm by cumulative weight, so the same entity always gets the same model while the
+weights stay the same.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from serving.errors import BadRequest, UnknownModel
+
+log = logging.getLogger(__name__)
+
+
+class Experiment(BaseModel):
+    """Split the traffic of ``tag`` between ``arms`` (model UUID or tag -> weight), sticky per key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.:-]+$")
+    tag: str = Field(description="The tag whose requests are split, e.g. delivery_eta:production.")
+    arms: dict[str, float] = Field(min_length=1, description="Model UUID or tag -> weight (> 0).")
+    key: list[str] | None = Field(
+        None, description="Row fields that make the split sticky (default: the entity keys)."
+    )
+
+    @model_validator(mode="after")
+    def _weights(self) -> "Experiment":
+        bad = {k: w for k, w in self.arms.items() if not w > 0}
+        if bad:
+            raise ValueError(f"arm weights must be > 0, got {bad}")
+        return self
+
+    def bucket(self, key_values: Sequence[Any]) -> float:
+        """Where ``key_values`` fall in [0, 1) for this experiment (stable across processes)."""
+        text = self.name + "|" + "|".join(repr(v) for v in key_values)
+        return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") / 2.0**64
+
+    def arm_for(self, key_values: Sequence[Any]) -> str:
+        """The arm (as declared) that ``key_values`` are routed to."""
+        point = self.bucket(key_values) * sum(self.arms.values())
+        total = 0.0
+        for arm, weight in self.arms.items():
+            total += weight
+            if point < total:
+                return arm
+        return next(reversed(self.arms))
+
+
+def load_experiments(path: str | Path) -> list[Experiment]:
+    """Experiments from a YAML file: ``experiments: [{name, tag, arms: {uuid: weight}, key}]``."""
+    path = Path(path)
+    data = yaml.safe_load(path.read_text()) or {}
+    items = data.get("experiments", []) if isinstance(data, dict) else data
+    try:
+        return [Experiment.model_validate(item) for item in items]
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ValueError(f"{path}: experiments.{where}: {first['msg']}") from None
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a request's model name goes: one UUID, or an experiment's arms (arm -> UUID)."""
+
+    ref: str
+    uuid: str | None = None
+    tag: str | None = None
+    experiment: Experiment | None = None
+    arms: Mapping[str, str] = field(default_factory=dict)
+
+    def uuid_for(self, key_values: Sequence[Any]) -> str:
+        if self.experiment is None:
+            assert self.uuid is not None
+            return self.uuid
+        return self.arms[self.experiment.arm_for(key_values)]
+
+
+class Router:
+    """Resolves model names against the model repository (see the module doc)."""
+
+    def __init__(
+        self,
+        repository: Any,
+        experiments: Sequence[Experiment] = (),
+        *,
+        refresh_seconds: float = 0.5,
+        prepare: Callable[[str], Any] | None = None,
+    ) -> None:
+        self.repository = repository
+        self.experiments = {e.tag: e for e in experiments}
+        names = [e.name for e in experiments]
+        if len(set(names)) != len(names) or len(self.experiments) != len(names):
+            raise ValueError("experiment names and tags must be unique")
+        self.refresh_seconds = refresh_seconds
+        self.prepare = prepare or (lambda uuid: None)
+        self._tags: dict[str, str] = {}
+        self._used: set[str] = set()
+        self._resolved: dict[str, str] = {}  # UUID-like refs (immutable) -> UUID
+        self._checked_at = float("-inf")
+        self._lock = threading.Lock()
+        self.refresh(force=True)
+
+    # -- the tag map -------------------------------------------------------------------------
+    def refresh(self, force: bool = False) -> None:
+        """Re-read the repository's tags if due; load models of moved tags, then switch."""
+        now = time.monotonic()
+        if not force and now - self._checked_at < self.refresh_seconds:
+            return
+        if not self._lock.acquire(blocking=force):
+            return  # another thread is refreshing; keep serving the current map
+        try:
+            if not force and time.monotonic() - self._checked_at < self.refresh_seconds:
+                return
+            latest = dict(self.repository.tags())
+            moved = {t: u for t, u in latest.items() if self._tags.get(t) != u and t in self._used}
+            failed: dict[str, str] = {}
+            for tag, uuid in moved.items():
+                try:
+                    self.prepare(uuid)
+                except Exception as exc:  # keep the old model until the new one loads
+                    log.error("tag %s moved to %s, which cannot be loaded (%s); keeping %s",
+                              tag, uuid, exc, self._tags.get(tag))
+                    failed[tag] = self._tags.get(tag)  # type: ignore[assignment]
+            for tag, old in failed.items():
+                if old is None:
+                    latest.pop(tag, None)
+                else:
+                    latest[tag] = old
+            for tag in moved.keys() - failed.keys():
+                log.info("tag %s now routes to %s", tag, latest[tag])
+            self._tags = latest  # one assignment: readers see the old or the new map
+            self._checked_at = time.monotonic()
+        finally:
+            self._lock.release()
+
+    def tags(self) -> dict[str, str]:
+        return dict(self._tags)
+
+    # -- resolving ---------------------------------------------------------------------------
+    def _uuid(self, ref: str) -> tuple[str, str | None]:
+        """(UUID, tag or None) for a model name, or :class:`UnknownModel`."""
+        uuid = self._tags.get(ref)
+        if uuid is not None:
+            self._used.add(ref)
+            return uuid, ref
+        uuid = self._resolved.get(ref)
+        if uuid is not None:
+            return uuid, None
+        self.refresh(force=True)  # perhaps a tag created since the last read
+        uuid = self._tags.get(ref)
+        if uuid is not None:
+            self._used.add(ref)
+            return uuid, ref
+        try:
+            uuid = self.repository.resolve(ref)
+        except LookupError as exc:
+            raise UnknownModel(f"unknown model or tag {ref!r}: {exc}", field="model") from None
+        self._resolved[ref] = uuid  # a UUID, UUID prefix or BentoML tag: never moves
+        return uuid, None
+
+    def route(self, ref: str) -> Route:
+        """The route of model name ``ref`` (tag, UUID, or a tag under an experiment)."""
+        if not isinstance(ref, str) or not ref.strip():
+            raise BadRequest("'model' must name a model UUID or a tag", field="model")
+        self.refresh()
+        experiment = self.experiments.get(ref)
+        if experiment is not None:
+            arms = {arm: self._uuid(arm)[0] for arm in experiment.arms}
+            return Route(ref, tag=ref, experiment=experiment, arms=arms)
+        uuid, tag = self._uuid(ref)
+        return Route(ref, uuid=uuid, tag=tag)

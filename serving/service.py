@@ -1,0 +1,97 @@
+"""The BentoML service: ``POST /predict`` over :class:`serving.Predictor`.
+
+Run it with ``bentoml serve serving.service:FrescoService`` (or ``fresco serve``); it is
+configured by the environment (see :func:`serving.predictor.default_predictor`). The HTTP
+surface is declared once, here, with pydantic types, so ``/docs.json`` (OpenAPI) and ``/docs``
+describe it.
+
+Errors are JSON ``{"error": kind, "message": ..., "field": path}`` with the status of
+:mod:`serving.errors`: 400 malformed request or missing key/field (BentoML's own validation of
+the body also answers 400 with pydantic's field paths), 404 unknown model or tag, 422 a value
+of the wrong type, 503 online store or model artifact unavailable. Bad input never gets a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Annotated, Any
+
+import bentoml
+from pydantic import BaseModel, Field
+from starlette.responses import JSONResponse
+
+from serving.errors import ServingError
+from serving.predictor import MAX_ROWS, default_predictor
+
+log = logging.getLogger("fresco.serving")
+
+EXAMPLE_ROWS = [{"restaurant_id": 7, "placed_at": "2026-11-24T12:30:00+00:00",
+                 "customer_lat": 37.77, "customer_lon": -122.42}]
+
+
+class RowAnswer(BaseModel):
+    prediction: float = Field(description="The model's prediction (regression value or P(class 1)).")
+    model_uuid: str = Field(description="UUID of the model that answered this row.")
+    features: dict[str, Any] | None = Field(
+        None, description="Online features used, by 'view:feature' (null = no value online).")
+    inputs: dict[str, Any] | None = Field(
+        None, description="Model inputs: the DSL program's outputs for this row.")
+
+
+class PredictResponse(BaseModel):
+    model: str = Field(description="The model name as requested (UUID or tag).")
+    tag: str | None = Field(None, description="The tag the request went through, if any.")
+    experiment: str | None = Field(None, description="The experiment that split this tag, if any.")
+    predictions: list[RowAnswer]
+
+
+def error_response(exc: ServingError) -> JSONResponse:
+    return JSONResponse(exc.to_dict(), status_code=exc.status)
+
+
+@bentoml.service(
+    name="fresco_predictions",
+    workers=int(os.environ.get("FRESCO_SERVING_WORKERS", "1")),
+    threads=int(os.environ.get("FRESCO_SERVING_THREADS", "8")),
+    traffic={"timeout": 30},
+    logging={"access": {"enabled": os.environ.get("FRESCO_SERVING_ACCESS_LOG", "0") == "1"}},
+)
+class FrescoService:
+    """Predictions from Fresco's model repository with online features from Feast."""
+
+    def __init__(self) -> None:
+        self.predictor = default_predictor()
+
+    @bentoml.api
+    def predict(
+        self,
+        model: Annotated[str, Field(description="Model UUID (or unique prefix) or tag, e.g. "
+                                                "delivery_eta:production.",
+                                    examples=["delivery_eta:production"])],
+        rows: Annotated[list[dict[str, Any]], Field(
+            min_length=1, max_length=MAX_ROWS, examples=[EXAMPLE_ROWS],
+            description="One object per prediction: the entity keys and the request fields "
+                        "the model's program reads.")],
+        return_features: Annotated[bool, Field(
+            description="Also return the online features and model inputs used.")] = False,
+    ) -> PredictResponse:
+        """Predict with a model named by UUID or tag; features are looked up online."""
+        try:
+            result = self.predictor.predict(model, rows, return_features=return_features)
+        except ServingError as exc:
+            return error_response(exc)  # type: ignore[return-value]
+        return PredictResponse.model_validate(result.to_dict())
+
+    @bentoml.api
+    def models(self) -> dict[str, Any]:
+        """Models loaded in this service (by UUID) and the tags it currently routes."""
+        loaded = self.predictor.loaded()
+        return {
+            "loaded": {u: {"name": m.name, "inputs": m.inputs, "features": m.feature_refs,
+                           "request_fields": m.request_fields,
+                           "entity_keys": [k.name for k in m.entity_keys]}
+                       for u, m in loaded.items()},
+            "tags": self.predictor.router.tags(),
+            "experiments": {e.name: e.model_dump() for e in self.predictor.router.experiments.values()},
+        }

@@ -1,0 +1,208 @@
+"""Real HTTP against a running BentoML server backed by the real Cassandra node."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.serving.conftest import Server, start_server, stop_server
+from tests.serving.setup import ServingEnvironment
+
+EXPERIMENT_TAG = "delivery_eta:experiment"
+
+
+def rows(n: int, start: int = 1) -> list[dict]:
+    return [
+        {"restaurant_id": start + i % 45,  # ids 1..40 exist; 41+ have no features online
+         "placed_at": (pd.Timestamp("2026-11-20T08:00:00+00:00") + pd.Timedelta(hours=3 * i)).isoformat(),
+         "customer_lat": 37.70 + (i % 13) / 100, "customer_lon": -122.45 + (i % 7) / 100}
+        for i in range(n)
+    ]
+
+
+@pytest.fixture(scope="module")
+def server(serving_env: ServingEnvironment, tmp_path_factory) -> Iterator[Server]:
+    folder = tmp_path_factory.mktemp("server")
+    experiments = folder / "experiments.yaml"
+    experiments.write_text(
+        f"experiments:\n  - name: eta-ab\n    tag: {EXPERIMENT_TAG}\n"
+        f"    arms: {{{serving_env.model_a}: 0.5, {serving_env.model_b}: 0.5}}\n"
+    )
+    env = {**serving_env.env(), "FRESCO_SERVING_EXPERIMENTS": str(experiments),
+           "FRESCO_SERVING_PRELOAD": serving_env.tag, "FRESCO_SERVING_REFRESH_SECONDS": "0.2"}
+    srv = start_server(env, folder / "bentoml.log")
+    yield srv
+    stop_server(srv.process)
+
+
+@pytest.fixture(scope="module")
+def predictor(serving_env: ServingEnvironment):
+    from feature_repo import open_store
+    from serving import Predictor
+
+    return Predictor(open_store(serving_env.repo, serving_env.yaml_path))
+
+
+def test_http_equals_in_process_and_batch(server, predictor, serving_env, spark, tmp_path) -> None:
+    from serving import predict_batch
+
+    batch = rows(45)
+    response = server.post("/predict", {"model": serving_env.tag, "rows": batch, "return_features": True})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["tag"] == serving_env.tag
+    answers = body["predictions"]
+    assert {a["model_uuid"] for a in answers} == {serving_env.model_a}
+    # features come from Cassandra; restaurants 41+ have none (nulls, defaults per the program)
+    assert answers[0]["features"]["restaurant_profile:cuisine"] is not None
+    assert all(v is None for v in answers[41]["features"].values())
+    assert answers[41]["inputs"]["prep_7d"] == 15.0
+
+    local = predictor.predict(serving_env.tag, batch, return_features=True)
+    assert [a["prediction"] for a in answers] == local.predictions
+    assert [a["features"] for a in answers] == [r.features for r in local.rows]
+
+    source = tmp_path / "rows.parquet"
+    pd.DataFrame(batch).assign(placed_at=lambda d: pd.to_datetime(d["placed_at"]).astype(
+        "datetime64[us, UTC]")).to_parquet(source, index=False)
+    output = tmp_path / "scored.parquet"
+    result = predict_batch(source, serving_env.tag, output, spark=spark,
+                           store=predictor.online.store)
+    assert result.rows == 45 and result.model_uuid == serving_env.model_a
+    scored = pd.read_parquet(output)
+    assert set(scored["model_uuid"]) == {serving_env.model_a}
+    assert set(scored["model_tag"]) == {serving_env.tag}
+    key = ["restaurant_id", "placed_at"]
+    merged = pd.DataFrame(batch).assign(http=[a["prediction"] for a in answers]).assign(
+        placed_at=lambda d: pd.to_datetime(d["placed_at"])).merge(scored, on=key)
+    assert len(merged) == 45
+    np.testing.assert_array_equal(merged["http"].to_numpy(), merged["prediction"].to_numpy())
+
+
+def test_many_models_by_uuid_and_prefix(server, serving_env) -> None:
+    one = rows(3)
+    a = server.post("/predict", {"model": serving_env.model_a, "rows": one}).json()
+    b = server.post("/predict", {"model": serving_env.model_b[:13], "rows": one}).json()
+    assert {p["model_uuid"] for p in a["predictions"]} == {serving_env.model_a}
+    assert {p["model_uuid"] for p in b["predictions"]} == {serving_env.model_b}
+    assert a["tag"] is None and [p["prediction"] for p in a["predictions"]] != [
+        p["prediction"] for p in b["predictions"]]
+    loaded = server.post("/models", {}).json()["loaded"]
+    assert {serving_env.model_a, serving_env.model_b} <= set(loaded)
+
+
+def test_experiment_split_is_sticky_and_weighted(server, serving_env) -> None:
+    batch = [dict(r, restaurant_id=i) for i, r in enumerate(rows(200), start=1)]
+    first = server.post("/predict", {"model": EXPERIMENT_TAG, "rows": batch}).json()
+    again = server.post("/predict", {"model": EXPERIMENT_TAG, "rows": batch[::-1]}).json()
+    uuids = [p["model_uuid"] for p in first["predictions"]]
+    assert first["experiment"] == "eta-ab"
+    assert uuids == [p["model_uuid"] for p in again["predictions"]][::-1]  # sticky per key
+    share = uuids.count(serving_env.model_a) / len(uuids)
+    assert 0.35 < share < 0.65, share
+    assert set(uuids) == {serving_env.model_a, serving_env.model_b}
+
+
+def test_tag_move_under_load_loses_no_request(server, serving_env) -> None:
+    from training import ModelRepository
+
+    repository = ModelRepository(Path(serving_env.env()["FRESCO_HOME"]) / "models")
+    statuses: list[int] = []
+    answered: list[str] = []
+    stop = threading.Event()
+
+    def client() -> None:
+        import httpx
+
+        with httpx.Client(base_url=server.url, timeout=30) as http:
+            while not stop.is_set():
+                r = http.post("/predict", json={"model": serving_env.tag, "rows": rows(2)})
+                statuses.append(r.status_code)
+                if r.status_code == 200:
+                    answered.append(r.json()["predictions"][0]["model_uuid"])
+
+    threads = [threading.Thread(target=client) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(1.0)
+        repository.tag(serving_env.tag, serving_env.model_b)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and (not answered or answered[-1] != serving_env.model_b):
+            time.sleep(0.1)
+        time.sleep(1.0)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+        repository.tag(serving_env.tag, serving_env.model_a)
+    assert statuses and set(statuses) == {200}, sorted(set(statuses))
+    assert answered[0] == serving_env.model_a and answered[-1] == serving_env.model_b
+    switch = answered.index(serving_env.model_b)
+    assert set(answered[switch + 8:]) == {serving_env.model_b}  # once moved, stays moved
+
+
+@pytest.mark.parametrize(
+    "body, status, kind, field",
+    [
+        (b'{"model": "delivery_eta:production", "rows": [', 400, None, None),
+        ({"rows": rows(1)}, 400, None, "model"),
+        ({"model": "delivery_eta:production", "rows": []}, 400, None, "rows"),
+        ({"model": "delivery_eta:production",
+          "rows": [{k: v for k, v in rows(1)[0].items() if k != "restaurant_id"}]},
+         400, "bad_request", "rows[0].restaurant_id"),
+        ({"model": "delivery_eta:production",
+          "rows": [{k: v for k, v in rows(1)[0].items() if k != "placed_at"}]},
+         400, "bad_request", "rows[0].placed_at"),
+        ({"model": "delivery_eta:production", "rows": [dict(rows(1)[0], restaurant_id="7")]},
+         422, "invalid_value", "rows[0].restaurant_id"),
+        ({"model": "delivery_eta:production", "rows": [dict(rows(1)[0], customer_lat="north")]},
+         422, "invalid_value", "rows[0].customer_lat"),
+        ({"model": "delivery_eta:production", "rows": [dict(rows(1)[0], placed_at="yesterday")]},
+         422, "invalid_value", "rows[0]"),
+        ({"model": "delivery_eta:nope", "rows": rows(1)}, 404, "unknown_model", "model"),
+        ({"model": "00000000-0000-0000-0000-000000000000", "rows": rows(1)}, 404, "unknown_model",
+         "model"),
+    ],
+    ids=["malformed-json", "no-model", "no-rows", "missing-entity-key", "missing-field",
+         "key-wrong-type", "field-wrong-type", "bad-timestamp", "unknown-tag", "unknown-uuid"],
+)
+def test_bad_input_gets_a_clear_status(server, body, status, kind, field) -> None:
+    response = server.post("/predict", body)
+    assert response.status_code == status, response.text
+    payload = response.json()
+    text = response.text
+    assert "Traceback" not in text
+    if kind is not None:
+        assert payload["error"] == kind and payload["field"] == field and payload["message"]
+    elif field is not None:
+        assert field in text
+    # the service stays up
+    assert server.post("/predict", {"model": "delivery_eta:production", "rows": rows(1)}).status_code == 200
+
+
+def test_openapi_is_served(server) -> None:
+    import httpx
+
+    spec = httpx.get(server.url + "/docs.json", timeout=10).json()
+    assert "/predict" in spec["paths"]
+    schema = str(spec["paths"]["/predict"])
+    assert "return_features" in str(spec) and "post" in spec["paths"]["/predict"], schema
+
+
+def test_online_store_down_is_a_503_naming_the_hosts(serving_env, tmp_path) -> None:
+    from feature_repo import open_store
+    from serving import Predictor, StoreUnavailable
+
+    down = tmp_path / "down.yaml"
+    down.write_text(serving_env.yaml_path.read_text().replace("port: 9042", "port: 1"))
+    predictor = Predictor(open_store(serving_env.repo, down))
+    with pytest.raises(StoreUnavailable) as err:
+        predictor.predict(serving_env.tag, rows(1))
+    assert err.value.status == 503 and "127.0.0.1:1" in err.value.message
