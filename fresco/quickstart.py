@@ -16,12 +16,14 @@ from pathlib import Path
 import pandas as pd
 
 from feature_repo import REPO_DIR, apply_catalog, list_catalog, materialize, open_store
-from fresco.paths import state_dir
-from training import build_training_frame
+from fresco.paths import PROJECT_ROOT, state_dir
+from training import ModelRepository, build_training_frame, train
 
 FEATURE_SERVICE = "delivery_eta_v1"
 LABEL = "delivery_duration_min"
 REQUEST_FIELDS = ["customer_lat", "customer_lon", "num_items"]
+MODEL_CONFIG = PROJECT_ROOT / "examples" / "delivery_eta.yaml"
+MODEL_TAG = "delivery_eta:production"
 
 
 @dataclass
@@ -40,6 +42,10 @@ class QuickstartReport:
     null_share: dict[str, float]
     end: datetime
     seconds: dict[str, float] = field(default_factory=dict)
+    model_uuid: str = ""
+    model_metrics: dict[str, float] = field(default_factory=dict)
+    model_baseline: dict[str, float] = field(default_factory=dict)
+    model_report: Path | None = None
 
 
 def _step(name: str, echo: Callable[[str], None], seconds: dict[str, float]):
@@ -97,6 +103,14 @@ def run_quickstart(
         dataset_path = state_dir() / "datasets" / f"{FEATURE_SERVICE}.parquet"
         dataset_path.parent.mkdir(parents=True, exist_ok=True)
         frame.to_parquet(dataset_path, index=False)
+    with _step(f"Training the example model ({MODEL_CONFIG.name}) and tagging it {MODEL_TAG}", echo, seconds):
+        trained = train(
+            MODEL_CONFIG,
+            overrides={"data.source.parquet": str(raw.orders_path), "features.repo": str(repo)},
+            store=store,
+            progress=lambda message: echo(f"    {message}"),
+        )
+        ModelRepository().tag(MODEL_TAG, trained.uuid)
     feature_columns = [c for c in frame.columns if "__" in c]
     report = QuickstartReport(
         repo=repo,
@@ -111,6 +125,10 @@ def run_quickstart(
         null_share={c: float(frame[c].isna().mean()) for c in feature_columns},
         end=end,
         seconds=seconds,
+        model_uuid=trained.uuid,
+        model_metrics=trained.record.metrics["validation"],
+        model_baseline=trained.record.baseline["validation"],
+        model_report=trained.report_html,
     )
     echo(describe(report, len(list_catalog(store))))
     return report
@@ -123,6 +141,10 @@ def describe(report: QuickstartReport, features_registered: int) -> str:
         f"      {name:<44} {share:6.1%} null" for name, share in report.null_share.items()
     )
     total = sum(report.seconds.values())
+    metrics = "  ".join(
+        f"{k}={v:.3f} (mean: {report.model_baseline.get(k, float('nan')):.3f})"
+        for k, v in report.model_metrics.items()
+    )
     return f"""
 Fresco quickstart finished in {total:.0f}s.
 
@@ -136,6 +158,10 @@ Fresco quickstart finished in {total:.0f}s.
   Training data   {report.dataset_path}
                   {report.dataset_rows:,} rows, one per order, point-in-time correct; features:
 {nulls}
+  Model           delivery_eta {report.model_uuid}  (tag {MODEL_TAG})
+                  validation {metrics}
+                  report: {report.model_report}
 
-Next: `fresco features` lists the catalog; `cd feature_repo && feast ui` browses it.
+Next: `fresco features` lists the catalog; `fresco models list` the models; `cd feature_repo && feast ui`
+browses the catalog.
 """

@@ -26,6 +26,14 @@ def test_quickstart_builds_catalog_online_store_and_dataset(
     assert dataset["restaurant_stats_7d__avg_prep_time_7d"].notna().mean() > 0.7
     assert "Fresco quickstart finished" in lines[-1] and str(report.dataset_path) in lines[-1]
 
+    # the example model was trained on the quickstart's data and tagged
+    from training import ModelRepository, load_model
+
+    assert report.model_uuid in lines[-1] and str(report.model_report) in lines[-1]
+    assert report.model_metrics["rmse"] < 0.6 * report.model_baseline["rmse"]
+    assert ModelRepository().resolve("delivery_eta:production") == report.model_uuid
+    assert load_model("delivery_eta:production").inputs[:3] == ["hour", "weekend", "rush"]
+
     store = open_store(feast_repo)
     entries = list_catalog(store)
     assert {e.feature_services for e in entries} == {(FEATURE_SERVICE,)}

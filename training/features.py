@@ -91,16 +91,24 @@ def apply_program(program: Any, frame: pd.DataFrame, engine: str = "local", spar
             from feature_repo.spark import spark_session
 
             spark = spark_session("fresco-training")
-        sdf = spark.createDataFrame(_spark_ready(frame))
+        sdf = spark.createDataFrame(_spark_ready(frame, program))
         out = program.to_spark(sdf).toPandas()
         return out[output_names(program)].reset_index(drop=True)
     return program.to_pandas(frame)[output_names(program)].reset_index(drop=True)
 
 
-def _spark_ready(frame: pd.DataFrame) -> pd.DataFrame:
-    frame = frame.copy()
-    for col in frame.columns:
-        if isinstance(frame[col].dtype, pd.DatetimeTZDtype):
+def _spark_ready(frame: pd.DataFrame, program: Any) -> pd.DataFrame:
+    """Only the program's inputs, each in the type it declares (pandas turns an int column
+    with nulls into floats on a join; Spark must see it as a nullable long)."""
+    columns = program.input_columns
+    frame = frame[[c for c in dict.fromkeys(columns.values()) if c in frame.columns]].copy()
+    for ref, dtype in program.input_types.items():
+        col = columns[ref]
+        if col not in frame.columns:
+            continue
+        if str(dtype) == "int" and not pd.api.types.is_integer_dtype(frame[col]):
+            frame[col] = frame[col].astype("Int64")
+        elif isinstance(frame[col].dtype, pd.DatetimeTZDtype):
             frame[col] = frame[col].astype("datetime64[us, UTC]")
     return frame
 

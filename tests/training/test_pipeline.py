@@ -1,0 +1,115 @@
+"""End to end on a small generated set: Feast retrieval, the DSL, training, the report, the CLI."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from fresco.cli import main
+from tests.conftest import copy_feature_repo, run_feast
+from training import ModelRepository, load_model, train
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "delivery_eta.yaml"
+
+
+@pytest.fixture(scope="module")
+def small_repo(spark, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Generated orders, their feature groups (Spark) and the catalog, applied to a private repo."""
+    from feature_repo.pipelines import generate_raw, run_feature_groups
+
+    repo = copy_feature_repo(tmp_path_factory.mktemp("training-e2e") / "feature_repo")
+    raw = generate_raw(repo / "data" / "raw", restaurants=20, orders=3_000, days=8, seed=3)
+    run_feature_groups(spark, raw.out_dir, repo / "data" / "features")
+    result = run_feast(repo, "apply")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return {"data.source.parquet": str(raw.orders_path), "features.repo": str(repo)}
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("FRESCO_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("BENTOML_HOME", raising=False)
+    return tmp_path / "home"
+
+
+def _sets(overrides: dict[str, object]) -> list[str]:
+    return [arg for k, v in overrides.items() for arg in ("--set", f"{k}={v}")]
+
+
+def test_fresco_train_and_models_commands(small_repo, home: Path) -> None:
+    runner = CliRunner()
+    fast = {**small_repo, "model.hyperparameters.n_estimators": 150}
+    out = runner.invoke(main, ["train", str(EXAMPLE), *_sets(fast), "--tag", "delivery_eta:staging"])
+    assert out.exit_code == 0, out.output
+    uuid = re.search(r"model\s+delivery_eta ([0-9a-f-]{36})", out.output).group(1)
+    report = Path(re.search(r"report\s+(\S+)", out.output).group(1))
+    assert "[1/5] building the training dataset" in out.output  # progress (stderr, mixed in here)
+
+    record = ModelRepository().get("delivery_eta:staging")
+    assert record.uuid == uuid and record.dataset["rows"] == 3_000
+    assert record.dataset["feature_service"] == "delivery_eta_v1"
+    assert "restaurant_realtime:orders_1h" in record.dataset["feature_refs"]
+    val, base = record.metrics["validation"], record.baseline["validation"]
+    assert val["rmse"] < 0.6 * base["rmse"] and val["r2"] > 0.6 and val["mae"] < base["mae"]
+    assert max(record.feature_importance, key=record.feature_importance.get) in {"distance_km", "prep_7d"}
+
+    # the report: self-contained HTML, and JSON with the same numbers
+    html, data = report.read_text(), json.loads((report.parent / "report.json").read_text())
+    assert "<script src" not in html and "http" not in html.split("<body>")[1]
+    assert html.count("data:image/png;base64,") >= 4
+    for name, value in data["metrics"]["validation"].items():
+        assert f"<td>{name}</td><td>{value:.4f}</td>" in html
+    assert set(data["partial_dependence"]) and data["figures"]["residual_histogram"]["counts"]
+
+    # a second model, then list / show / compare / tag
+    out2 = runner.invoke(main, ["train", str(EXAMPLE), *_sets({**fast, "model.type": "linear",
+                                                               "model.hyperparameters": "{}"})])
+    assert out2.exit_code == 0, out2.output
+    other = re.search(r"model\s+delivery_eta ([0-9a-f-]{36})", out2.output).group(1)
+    listing = runner.invoke(main, ["models", "list"])
+    assert listing.exit_code == 0 and uuid in listing.output and other in listing.output
+    assert "delivery_eta:staging" in listing.output
+    show = runner.invoke(main, ["models", "show", "delivery_eta:staging"])
+    assert show.exit_code == 0 and "validation  rmse=" in show.output and "baseline" in show.output
+    compare = runner.invoke(main, ["models", "compare", uuid, other])
+    assert compare.exit_code == 0, compare.output
+    row = next(line for line in compare.output.splitlines() if line.startswith("config.model.type"))
+    assert row.split()[1:] == ["xgboost", "linear"]
+    assert any(line.startswith("metrics.validation.rmse") for line in compare.output.splitlines())
+    moved = runner.invoke(main, ["models", "tag", "delivery_eta:staging", other])
+    assert moved.exit_code == 0 and f"(was {uuid})" in moved.output
+    history = runner.invoke(main, ["models", "tag", "delivery_eta:staging", "--history"])
+    assert [line.split()[-3:] for line in history.output.splitlines()] == [["-", "->", uuid], [uuid, "->", other]]
+    bad = runner.invoke(main, ["train", str(EXAMPLE), "--set", "model.hyperparameters.max_depth=-2"])
+    assert bad.exit_code != 0 and "delivery_eta.yaml: model.hyperparameters.max_depth" in bad.output
+
+
+def test_spark_engine_gives_the_same_model_as_pandas(small_repo, home: Path, spark) -> None:
+    settings = {**small_repo, "model.hyperparameters.n_estimators": 60}
+    local = train(EXAMPLE, overrides=settings)
+    on_spark = train(EXAMPLE, overrides={**settings, "resources.engine": "spark"}, spark=spark)
+    assert on_spark.record.dataset["content_hash"] == local.record.dataset["content_hash"]
+    assert on_spark.record.program == local.record.program
+    assert on_spark.record.metrics["validation"] == pytest.approx(local.record.metrics["validation"], rel=1e-9)
+
+
+def test_search_records_every_trial_and_keeps_the_best(small_repo, home: Path) -> None:
+    overrides = {**small_repo, "model.type": "lightgbm", "model.hyperparameters": {"n_estimators": 60},
+                 "search": {"method": "random", "trials": 3, "seed": 1,
+                            "space": {"num_leaves": {"type": "int", "low": 4, "high": 32},
+                                      "learning_rate": {"type": "float", "low": 0.05, "high": 0.3, "log": True}}}}
+    messages: list[str] = []
+    result = train(EXAMPLE, overrides=overrides, progress=messages.append)
+    trials = result.record.trials
+    assert len(trials) == 3 and sum(t["best"] for t in trials) == 1
+    best = min(trials, key=lambda t: t["metrics"]["rmse"])
+    assert best["best"] and result.record.metrics["validation"]["rmse"] == pytest.approx(best["metrics"]["rmse"])
+    assert result.record.config["model"]["hyperparameters"]["num_leaves"] == best["params"]["num_leaves"]
+    assert len({t["params"]["num_leaves"] for t in trials}) > 1
+    assert sum("trial " in m for m in messages) == 3
+    # the stored model is the best trial's model
+    assert load_model(result.uuid).model_type == "lightgbm"
