@@ -96,7 +96,7 @@ class Checker:
     def coerce(self, expr: ir.Expr, target: DType, pos: S.Pos) -> ir.Expr:
         if expr.dtype is target:
             return expr
-        if expr.dtype is DType.NULL:
+        if expr.dtype is DType.NULL or (isinstance(expr, ir.Literal) and expr.value is None):
             return ir.Literal(target, None)
         if expr.dtype is DType.INT and target is DType.FLOAT:
             if isinstance(expr, ir.Literal):
@@ -320,7 +320,10 @@ class Checker:
                 DType.FLOAT if allowed == frozenset({DType.INT, DType.FLOAT}) else None)
         if hint is None and sig.returns == "common" and expected not in (None, DType.NULL):
             hint = expected
-        args = self.group(arg_nodes, hint)
+        if sig.cast_args is not None:  # every argument becomes cast_args: infer exactly that
+            args = [self.expr(n, sig.cast_args) for n in arg_nodes]
+        else:
+            args = self.group(arg_nodes, hint)
         for i, (a, n) in enumerate(zip(args, arg_nodes)):
             allowed = sig.params[min(i, n_params - 1)]
             if a.dtype is not DType.NULL and a.dtype not in allowed:

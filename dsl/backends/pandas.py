@@ -378,7 +378,8 @@ class PandasCompiler:
         if name == "round":
             return _round(x)
         if name == "pow":
-            return np.power(x, xs[1])
+            y = xs[1]  # pow(x, 0) and pow(1, y) are 1 even for NaN: propagate null first
+            return np.where(np.isnan(x) | np.isnan(y), NAN, np.power(x, y))
         if name == "haversine":
             return _haversine(*xs)
         raise DSLRuntimeError(f"function {name!r} is not available")

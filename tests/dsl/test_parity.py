@@ -7,6 +7,8 @@ haversine may differ, by the documented tolerance (the JVM's math library is not
 
 from __future__ import annotations
 
+import os
+
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -17,11 +19,14 @@ from .helpers import close, run, same
 
 
 
+SCALE = int(os.environ.get("DSL_PARITY_SCALE", "1"))  # raise for a deeper local run
+
+
 def SETTINGS(max_examples: int) -> settings:  # noqa: N802
     # No shrinking: these strategies are large and shrinking takes minutes; failures print
     # the whole program and the rows instead.
     return settings(deadline=None, suppress_health_check=list(HealthCheck),
-                    max_examples=max_examples, phases=[Phase.explicit, Phase.reuse, Phase.generate])
+                    max_examples=max_examples * SCALE, phases=[Phase.explicit, Phase.reuse, Phase.generate])
 TRANSCENDENTAL_REL = 1e-12
 HAVERSINE_REL = 1e-9
 
