@@ -8,6 +8,7 @@ and which Hive metastore holds the tables.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from pyspark.sql import SparkSession
@@ -48,7 +49,12 @@ def spark_conf(home: Path | None = None) -> dict[str, str]:
 
 
 def spark_session(app_name: str = "fresco", home: Path | None = None) -> SparkSession:
-    """Return the process's Spark session, creating it with :func:`spark_conf` if needed."""
+    """Return the process's Spark session, creating it with :func:`spark_conf` if needed.
+
+    Python workers (UDFs, ``mapInPandas``, Feast's Spark materialization engine) run this
+    process's interpreter unless ``PYSPARK_PYTHON`` says otherwise, so they can import Feast.
+    """
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.appName(app_name)
     for key, value in spark_conf(home).items():
         builder = builder.config(key, value)

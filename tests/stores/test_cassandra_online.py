@@ -1,0 +1,169 @@
+"""Materialization from Hive (Spark) into the real Cassandra node, read back through Feast."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from feast import FeatureStore
+
+from tests.stores.conftest import online, write_repo
+from tests.stores.data import CHANGED, LATE, STALE, TIED, UNKNOWN, Groups, latest_as_of
+
+STATS = [
+    "restaurant_stats_7d:avg_prep_time_7d",
+    "restaurant_stats_7d:avg_delivery_time_7d",
+    "restaurant_stats_7d:orders_per_hour_7d",
+    "restaurant_stats_7d:avg_items_7d",
+    "restaurant_stats_7d:order_count_7d",
+]
+PROFILE = [
+    "restaurant_profile:lat",
+    "restaurant_profile:lon",
+    "restaurant_profile:cuisine",
+    "restaurant_profile:kitchen_capacity",
+]
+REALTIME = ["restaurant_realtime:avg_prep_time_1h", "restaurant_realtime:orders_1h"]
+VIEWS = {  # view -> (features, TTL)
+    "restaurant_stats_7d": (STATS, timedelta(days=2)),
+    "restaurant_profile": (PROFILE, None),
+    "restaurant_realtime": (REALTIME, timedelta(hours=1)),
+}
+
+
+def _all_ids(groups: Groups) -> list[int]:
+    return sorted(set(groups.stats["restaurant_id"]) | set(groups.profile["restaurant_id"]))
+
+
+def _cassandra_rows(cassandra: list[str], store: FeatureStore, view: str) -> set[tuple]:
+    """Every (entity_key, feature_name, value, event_ts) row of a view's Cassandra table."""
+    from fresco.services.cassandra import connect
+
+    keyspace = store.config.online_store.keyspace
+    session = connect(keyspace, hosts=cassandra)
+    try:
+        rows = session.execute(
+            f'SELECT entity_key, feature_name, value, event_ts FROM "fresco_{view}"', timeout=30
+        )
+        return {tuple(r) for r in rows}
+    finally:
+        session.cluster.shutdown()
+
+
+@pytest.mark.parametrize("view", list(VIEWS))
+def test_online_values_are_the_latest_offline_values(
+    materialized: FeatureStore, groups: Groups, view: str
+) -> None:
+    features, ttl = VIEWS[view]
+    ids = _all_ids(groups)
+    got = online(materialized, features, ids)
+    expected = latest_as_of(groups.frames()[view], groups.end, ttl)
+    assert len(got) == len(ids)
+    served = got[got[f"{view}__{features[0].split(':')[1]}"].notna()].index
+    assert sorted(served) == sorted(expected.index), f"{view}: served entities differ"
+    for ref in features:
+        name = ref.split(":")[1]
+        column = got.loc[expected.index, f"{view}__{name}"]
+        want = expected[name]
+        if want.dtype.kind == "f":
+            pd.testing.assert_series_equal(column.astype(float), want, check_names=False)
+        else:
+            assert column.tolist() == want.tolist(), f"{ref} differs"
+
+
+def test_the_rules_of_the_special_restaurants(materialized: FeatureStore, groups: Groups) -> None:
+    got = online(materialized, STATS + PROFILE + REALTIME, [STALE, TIED, CHANGED, LATE])
+    # older than the TTL at END: not served, though the offline table has rows
+    assert got.loc[STALE, ["restaurant_stats_7d__avg_prep_time_7d", "restaurant_realtime__orders_1h"]].isna().all()
+    assert got.loc[STALE, "restaurant_profile__cuisine"] is not None  # no TTL: served
+    # a profile created 800 days ago is served (Feast alone would start a year ago)
+    assert got.loc[TIED, "restaurant_profile__cuisine"] is not None
+    assert got.loc[CHANGED, "restaurant_profile__cuisine"] == "sushi"  # the newer row wins
+    assert got.loc[LATE].isna().all()  # every row stamped after END
+
+
+def test_an_unknown_entity_gives_nulls_not_an_error(materialized: FeatureStore) -> None:
+    got = online(materialized, STATS + PROFILE + REALTIME, [UNKNOWN, 1])
+    assert got.loc[UNKNOWN].isna().all()
+    assert got.loc[1].notna().all()
+
+
+def test_rematerializing_the_same_window_changes_nothing(
+    materialized: FeatureStore, groups: Groups, cassandra: list[str]
+) -> None:
+    before = {v: _cassandra_rows(cassandra, materialized, v) for v in VIEWS}
+    assert all(before.values())
+    start = groups.end - timedelta(days=2)
+    materialized.materialize(start_date=start, end_date=groups.end, feature_views=["restaurant_stats_7d"])
+    materialized.materialize(start_date=start, end_date=groups.end, feature_views=["restaurant_stats_7d"])
+    after = {v: _cassandra_rows(cassandra, materialized, v) for v in VIEWS}
+    assert after == before
+
+
+def test_a_later_incremental_run_loads_only_the_new_window(
+    materialized: FeatureStore, groups: Groups, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from feature_repo.materialization import materialize_incremental
+
+    later = groups.end + timedelta(days=2)
+    windows = materialize_incremental(materialized, later, ["restaurant_stats_7d", "restaurant_profile"])
+    assert windows == {"restaurant_stats_7d": (None, later), "restaurant_profile": (None, later)}
+    printed = capfd.readouterr()
+    # progress: Fresco's lines and Feast's window, which starts where the first run ended
+    assert "[materialize] (1/2) restaurant_stats_7d: incremental" in printed.err
+    assert f"{groups.end:%Y-%m-%d %H:%M:%S}+00:00" in printed.out
+    got = online(materialized, STATS + PROFILE, [LATE, 1])
+    late_stats = groups.stats[groups.stats["restaurant_id"] == LATE].iloc[-1]
+    assert got.loc[LATE, "restaurant_stats_7d__order_count_7d"] == late_stats["order_count_7d"]
+    assert got.loc[LATE, "restaurant_profile__cuisine"] is not None
+    # restaurant 1's newest stats (before END) are unchanged by the later window
+    expected = latest_as_of(groups.stats, groups.end, timedelta(days=2)).loc[1]
+    assert got.loc[1, "restaurant_stats_7d__order_count_7d"] == expected["order_count_7d"]
+
+
+def _read_in_child(repo: Path, yaml_path: Path, limit: float) -> tuple[subprocess.CompletedProcess[str], float]:
+    code = textwrap.dedent(
+        f"""
+        from feast import FeatureStore
+        store = FeatureStore(repo_path={str(repo)!r}, fs_yaml_file={str(yaml_path)!r})
+        store.get_online_features(features=["restaurant_profile:cuisine"],
+                                  entity_rows=[{{"restaurant_id": 1}}]).to_df()
+        print("READ SUCCEEDED")
+        """
+    )
+    t0 = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=limit, cwd=repo
+    )
+    return result, time.monotonic() - t0
+
+
+@pytest.mark.parametrize("listener", ["nothing", "silent"])
+def test_reads_fail_clearly_and_in_bounded_time_when_cassandra_is_down(
+    production_repo: tuple[Path, Path], spark_home: Path, tmp_path: Path, listener: str
+) -> None:
+    """The shared node stays up: the store points at a port where nothing (or a mute socket)
+    listens. The read must fail, name host:port, and return well before the child's timeout."""
+    repo, yaml_path = production_repo
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        if listener == "silent":
+            sock.listen(16)  # accepts TCP connections (backlog), never answers the protocol
+        else:
+            sock.close()
+        registry = repo / "data" / "registry.production.db"
+        down = write_repo(tmp_path / "down", spark_home, keyspace="fresco_down",
+                          hosts=[f"127.0.0.1:{port}"], registry=registry)
+        result, elapsed = _read_in_child(down.parent, down, limit=120)
+    assert result.returncode != 0 and "READ SUCCEEDED" not in result.stdout
+    last = result.stderr.strip().splitlines()[-1]
+    assert f"127.0.0.1:{port}" in last, result.stderr[-2000:]
+    assert "NoHostAvailable" in last
