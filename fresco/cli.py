@@ -225,5 +225,51 @@ def models_tag(tag: str, ref: str | None, history: bool) -> None:
     click.echo(f"{tag} -> {move.new_uuid}" + (f" (was {move.old_uuid})" if move.old_uuid else ""))
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=3000, show_default=True, type=int)
+@click.option("--repo", type=click.Path(path_type=Path), default=None,
+              help="Feast repository (default: the project's feature_repo).")
+@click.option("--yaml", "yaml_path", type=click.Path(path_type=Path), default=None,
+              help="feature_store.yaml (default: the repository's; production: feature_store.production.yaml).")
+@click.option("--experiments", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="YAML file of experiments splitting a tag between models.")
+@click.option("--preload", multiple=True, help="Model tag or UUID to load at start (repeatable).")
+@click.option("--workers", default=1, show_default=True, type=int)
+def serve(host: str, port: int, repo: Path | None, yaml_path: Path | None, experiments: Path | None,
+          preload: tuple[str, ...], workers: int) -> None:
+    """Serve predictions over HTTP (BentoML): POST /predict, OpenAPI at /docs."""
+    import os
+
+    from serving.server import serve_command, server_env
+
+    env = server_env(repo=repo, yaml_path=yaml_path, experiments=experiments, preload=list(preload),
+                     workers=workers)
+    os.environ.update(env)
+    command = serve_command(host, port)
+    os.execv(command[0], command)
+
+
+@main.command("predict-batch")
+@click.argument("source")
+@click.argument("output")
+@click.option("--model", required=True, help="Model tag or UUID, e.g. delivery_eta:production.")
+@click.option("--repo", type=click.Path(path_type=Path), default=REPO_DIR, show_default=True)
+@click.option("--yaml", "yaml_path", type=click.Path(path_type=Path), default=None,
+              help="feature_store.yaml for features missing from SOURCE.")
+@click.option("--timestamp-column", default=None,
+              help="Rows' event time for point-in-time features (default: now).")
+def predict_batch(source: str, output: str, model: str, repo: Path, yaml_path: Path | None,
+                  timestamp_column: str | None) -> None:
+    """Score SOURCE (Parquet path or Hive table) on Spark into OUTPUT (Parquet path or Hive table)."""
+    from feature_repo import open_store
+    from serving import predict_batch as run
+
+    result = run(source, model, output, store=open_store(repo, yaml_path),
+                 timestamp_column=timestamp_column, progress=click.echo)
+    click.echo(f"{result.rows:,} predictions by {result.model_uuid} "
+               f"({result.model_tag or 'no tag'}) in {result.output}")
+
+
 if __name__ == "__main__":
     main()

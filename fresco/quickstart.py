@@ -46,6 +46,7 @@ class QuickstartReport:
     model_metrics: dict[str, float] = field(default_factory=dict)
     model_baseline: dict[str, float] = field(default_factory=dict)
     model_report: Path | None = None
+    predictions: list[dict] = field(default_factory=list)
 
 
 def _step(name: str, echo: Callable[[str], None], seconds: dict[str, float]):
@@ -111,6 +112,17 @@ def run_quickstart(
             progress=lambda message: echo(f"    {message}"),
         )
         ModelRepository().tag(MODEL_TAG, trained.uuid)
+    with _step(f"Serving {MODEL_TAG} over HTTP (BentoML) and asking it for predictions", echo, seconds):
+        from serving.server import serve_and_predict
+
+        latest = pd.read_parquet(raw.orders_path).tail(3)
+        requests = [
+            {"restaurant_id": int(o["restaurant_id"]), "placed_at": o["placed_at"].isoformat(),
+             **{f: getattr(o[f], "item", lambda v=o[f]: v)() for f in REQUEST_FIELDS}}
+            for o in latest.to_dict("records")
+        ]
+        predictions = serve_and_predict(MODEL_TAG, requests, repo=repo,
+                                        log=state_dir() / "logs" / "quickstart-serve.log")
     feature_columns = [c for c in frame.columns if "__" in c]
     report = QuickstartReport(
         repo=repo,
@@ -129,6 +141,7 @@ def run_quickstart(
         model_metrics=trained.record.metrics["validation"],
         model_baseline=trained.record.baseline["validation"],
         model_report=trained.report_html,
+        predictions=predictions,
     )
     echo(describe(report, len(list_catalog(store))))
     return report
@@ -144,6 +157,11 @@ def describe(report: QuickstartReport, features_registered: int) -> str:
     metrics = "  ".join(
         f"{k}={v:.3f} (mean: {report.model_baseline.get(k, float('nan')):.3f})"
         for k, v in report.model_metrics.items()
+    )
+    served = "\n".join(
+        f"      restaurant {p['restaurant_id']:>4}  placed {p['placed_at'][:16]}  "
+        f"{p['num_items']} items  ->  {p['prediction']:5.1f} min  ({p['model_uuid'][:8]})"
+        for p in report.predictions
     )
     return f"""
 Fresco quickstart finished in {total:.0f}s.
@@ -161,6 +179,8 @@ Fresco quickstart finished in {total:.0f}s.
   Model           delivery_eta {report.model_uuid}  (tag {MODEL_TAG})
                   validation {metrics}
                   report: {report.model_report}
+  Predictions     POST /predict {{"model": "{MODEL_TAG}", "rows": [...]}}  (fresco serve)
+{served}
 
 Next: `fresco features` lists the catalog; `fresco models list` the models; `cd feature_repo && feast ui`
 browses the catalog.

@@ -25,6 +25,10 @@ def test_quickstart_builds_catalog_online_store_and_dataset(
     assert dataset["restaurant_profile__cuisine"].notna().all()
     assert dataset["restaurant_stats_7d__avg_prep_time_7d"].notna().mean() > 0.7
     assert "Fresco quickstart finished" in lines[-1] and str(report.dataset_path) in lines[-1]
+    # it ends by serving the model over HTTP and printing real predictions
+    assert len(report.predictions) == 3
+    assert all(p["model_uuid"] == report.model_uuid and p["prediction"] > 0 for p in report.predictions)
+    assert f"({report.model_uuid[:8]})" in lines[-1]
 
     # the example model was trained on the quickstart's data and tagged
     from training import ModelRepository, load_model

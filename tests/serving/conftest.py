@@ -4,10 +4,6 @@ BentoML server for the HTTP tests."""
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,15 +28,11 @@ def serving_env(
             os.environ[key] = value
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Server:
-    def __init__(self, url: str, process: subprocess.Popen, log: Path) -> None:
-        self.url, self.process, self.log = url, process, log
+    """A running ``bentoml serve`` (serving.server.ServerProcess) and a small HTTP client."""
+
+    def __init__(self, handle) -> None:
+        self.handle, self.url = handle, handle.url
 
     def post(self, path: str, body, timeout: float = 30):
         import httpx
@@ -49,41 +41,3 @@ class Server:
             return httpx.post(self.url + path, content=body, timeout=timeout,
                               headers={"content-type": "application/json"})
         return httpx.post(self.url + path, json=body, timeout=timeout)
-
-
-def start_server(env: dict[str, str], log: Path, timeout: float = 120) -> Server:
-    import httpx
-
-    port = free_port()
-    out = log.open("w")
-    process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("bentoml")), "serve", "serving.service:FrescoService",
-         "--host", "127.0.0.1", "--port", str(port), "--working-dir", str(PROJECT)],
-        cwd=PROJECT, env={**os.environ, **env, "BENTOML_DO_NOT_TRACK": "True"},
-        stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"bentoml serve exited ({process.returncode}):\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(url + "/readyz", timeout=2).status_code == 200:
-                return Server(url, process, log)
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    stop_server(process)
-    raise RuntimeError(f"bentoml serve did not become ready in {timeout}s:\n{log.read_text()[-3000:]}")
-
-
-def stop_server(process: subprocess.Popen) -> None:
-    import signal
-
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(10)

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.serving.conftest import Server, start_server, stop_server
+from serving.server import ServerProcess
+from tests.serving.conftest import Server
 from tests.serving.setup import ServingEnvironment
 
 EXPERIMENT_TAG = "delivery_eta:experiment"
@@ -36,9 +37,9 @@ def server(serving_env: ServingEnvironment, tmp_path_factory) -> Iterator[Server
     )
     env = {**serving_env.env(), "FRESCO_SERVING_EXPERIMENTS": str(experiments),
            "FRESCO_SERVING_PRELOAD": serving_env.tag, "FRESCO_SERVING_REFRESH_SECONDS": "0.2"}
-    srv = start_server(env, folder / "bentoml.log")
-    yield srv
-    stop_server(srv.process)
+    handle = ServerProcess(env, log=folder / "bentoml.log")
+    with handle:
+        yield Server(handle)
 
 
 @pytest.fixture(scope="module")

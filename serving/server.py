@@ -1,0 +1,119 @@
+"""Run the BentoML service as a process: ``fresco serve`` (foreground) and :class:`ServerProcess`
+(background, for the quickstart and benchmarks). Configuration goes through the environment,
+exactly as for ``bentoml serve serving.service:FrescoService`` or a built Bento."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from fresco.paths import PROJECT_ROOT
+
+SERVICE = "serving.service:FrescoService"
+
+
+def server_env(
+    *, repo: Path | None = None, yaml_path: Path | None = None, experiments: Path | None = None,
+    preload: list[str] | None = None, workers: int | None = None,
+) -> dict[str, str]:
+    """The environment variables :func:`serving.default_predictor` reads."""
+    env: dict[str, str] = {"BENTOML_DO_NOT_TRACK": "True"}
+    if repo is not None:
+        env["FRESCO_FEATURE_REPO"] = str(Path(repo).resolve())
+    if yaml_path is not None:
+        env["FEAST_FS_YAML_FILE_PATH"] = str(Path(yaml_path).resolve())
+    if experiments is not None:
+        env["FRESCO_SERVING_EXPERIMENTS"] = str(Path(experiments).resolve())
+    if preload:
+        env["FRESCO_SERVING_PRELOAD"] = ",".join(preload)
+    if workers is not None:
+        env["FRESCO_SERVING_WORKERS"] = str(workers)
+    return env
+
+
+def serve_command(host: str, port: int) -> list[str]:
+    return [str(Path(sys.executable).with_name("bentoml")), "serve", SERVICE,
+            "--host", host, "--port", str(port), "--working-dir", str(PROJECT_ROOT)]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ServerProcess:
+    """``bentoml serve`` in the background; ``with ServerProcess(...) as url:`` waits until ready
+    and always stops it."""
+
+    def __init__(self, env: dict[str, str], *, port: int | None = None, log: Path | None = None,
+                 timeout: float = 120) -> None:
+        self.env, self.port, self.timeout = env, port or free_port(), timeout
+        self.log = log
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> str:
+        import httpx
+
+        if self.log:
+            self.log.parent.mkdir(parents=True, exist_ok=True)
+        out: Any = self.log.open("w") if self.log else subprocess.DEVNULL
+        self.process = subprocess.Popen(
+            serve_command("127.0.0.1", self.port), cwd=PROJECT_ROOT,
+            env={**os.environ, **self.env}, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                tail = self.log.read_text()[-3000:] if self.log else ""
+                raise RuntimeError(f"bentoml serve exited ({self.process.returncode}) {tail}")
+            try:
+                if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
+                    return self.url
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        self.stop()
+        raise RuntimeError(f"bentoml serve was not ready after {self.timeout:.0f}s")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
+
+    def __enter__(self) -> str:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def serve_and_predict(
+    model: str, rows: list[dict[str, Any]], *, repo: Path | None = None, yaml_path: Path | None = None,
+    log: Path | None = None,
+) -> list[dict[str, Any]]:
+    """Start the service, POST ``rows`` to ``/predict`` with ``model``, stop it; the answers.
+
+    Each answer is the row with ``prediction`` and ``model_uuid`` added (what the quickstart prints).
+    """
+    import httpx
+
+    env = server_env(repo=repo, yaml_path=yaml_path, preload=[model])
+    with ServerProcess(env, log=log) as url:
+        response = httpx.post(url + "/predict", json={"model": model, "rows": rows}, timeout=60)
+    if response.status_code != 200:
+        raise RuntimeError(f"POST /predict answered {response.status_code}: {response.text[:500]}")
+    return [{**row, **{k: answer[k] for k in ("prediction", "model_uuid")}}
+            for row, answer in zip(rows, response.json()["predictions"])]
