@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import datetime
 from pathlib import Path
 
 from feast import FeatureStore
@@ -48,8 +47,3 @@ def apply_catalog(repo_path: Path = REPO_DIR, yaml_path: Path | None = None) -> 
             f"feast apply failed in {repo_path}:\n" + "\n".join(policy or last[-15:])
         )
     return output
-
-
-def materialize(store: FeatureStore, end: datetime) -> None:
-    """Load the offline values up to ``end`` into the online store, incrementally (progress shown)."""
-    store.materialize_incremental(end_date=end)

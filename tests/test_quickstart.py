@@ -55,6 +55,13 @@ def test_quickstart_builds_catalog_online_store_and_dataset(
     ).to_df()
     assert online["avg_prep_time_7d"].tolist() == pytest.approx(fresh["avg_prep_time_7d"].tolist())
 
+    # every restaurant's profile is online, however old it is (the profile never expires)
+    profiles = store.get_online_features(
+        features=["restaurant_profile:cuisine"],
+        entity_rows=[{"restaurant_id": r} for r in range(1, report.restaurants + 1)],
+    ).to_df()
+    assert profiles["cuisine"].notna().all(), profiles[profiles["cuisine"].isna()]
+
     # `fresco features` lists the same catalog for people
     from click.testing import CliRunner
 

@@ -105,7 +105,10 @@ def build_training_frame(
             entity_df=query.reset_index(drop=True), features=refs, full_feature_names=True
         ).to_df()
         columns = [ref.replace(":", "__") for ref in refs]
-        answer[FEAST_TIMESTAMP] = answer[FEAST_TIMESTAMP].astype("datetime64[us, UTC]")
+        # the file store returns UTC-aware times, the Spark store naive UTC ones
+        answer[FEAST_TIMESTAMP] = pd.to_datetime(answer[FEAST_TIMESTAMP], utc=True).astype(
+            "datetime64[us, UTC]"
+        )
         # Some offline stores return a row twice when source rows tie on timestamp: keep one.
         answer = answer.drop_duplicates(keys + [FEAST_TIMESTAMP], keep="last")
         frame = frame.assign(**{FEAST_TIMESTAMP + "__q": moment}).merge(

@@ -45,17 +45,6 @@ def _entity_rows(groups: Groups) -> pd.DataFrame:
     )
 
 
-@pytest.mark.xfail(
-    raises=TypeError,
-    strict=True,
-    reason=(
-        "training.build_training_frame casts Feast's event_timestamp with "
-        ".astype('datetime64[us, UTC]'); the Spark offline store returns it timezone-naive "
-        "(UTC session), which pandas refuses. Fix in training/datasets.py: "
-        "pd.to_datetime(answer[FEAST_TIMESTAMP], utc=True).astype('datetime64[us, UTC]'). "
-        "With that line the whole test passes; then remove this marker."
-    ),
-)
 def test_training_frames_on_spark_equal_the_file_store_row_for_row(
     production_store: FeatureStore, file_store: FeatureStore, groups: Groups
 ) -> None:
