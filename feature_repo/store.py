@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 from feast import FeatureStore
@@ -47,3 +48,14 @@ def apply_catalog(repo_path: Path = REPO_DIR, yaml_path: Path | None = None) -> 
             f"feast apply failed in {repo_path}:\n" + "\n".join(policy or last[-15:])
         )
     return output
+
+
+def materialize(store: FeatureStore, end: datetime) -> None:
+    """Load offline values up to ``end`` into the online store, incrementally, with progress.
+
+    See :func:`feature_repo.materialization.materialize_incremental` (imported here lazily so
+    ``python -m feature_repo.materialization`` runs without a double import).
+    """
+    from feature_repo.materialization import materialize_incremental
+
+    materialize_incremental(store, end)
