@@ -75,11 +75,10 @@ class XGBoostTrainer(Trainer):
         return (0, best + 1) if best is not None else (0, 0)
 
     def predict(self, model, X):
-        import xgboost as xgb
-
-        names = [f"f{i}" for i in range(X.shape[1])]
-        dm = xgb.DMatrix(np.asarray(X, dtype=np.float64), missing=np.nan, feature_names=names)
-        return model.predict(dm, iteration_range=self._best(model))
+        # inplace_predict skips building a DMatrix: the per-request serving path is one row
+        return model.inplace_predict(
+            np.asarray(X, dtype=np.float64), iteration_range=self._best(model), missing=np.nan
+        )
 
     def feature_importance(self, model, feature_names):
         gain = model.get_score(importance_type="total_gain")
