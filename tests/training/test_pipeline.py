@@ -40,6 +40,17 @@ def _sets(overrides: dict[str, object]) -> list[str]:
     return [arg for k, v in overrides.items() for arg in ("--set", f"{k}={v}")]
 
 
+def test_the_example_configs_are_valid(small_repo) -> None:
+    """The shipped configs validate against a real catalog and orders (as after the quickstart)."""
+    from training import load_config
+
+    root = Path(__file__).resolve().parents[2] / "examples"
+    for name in ("delivery_eta.yaml", "delivery_eta_search.yaml"):
+        config = load_config(root / name, overrides=small_repo)
+        assert config.model.name == "delivery_eta" and config.split.method == "time"
+        assert config.features.program_file.name == "delivery_eta.dsl"
+
+
 def test_fresco_train_and_models_commands(small_repo, home: Path) -> None:
     runner = CliRunner()
     fast = {**small_repo, "model.hyperparameters.n_estimators": 150}
