@@ -95,7 +95,8 @@ def check_spark_conf(yaml_path: Path = PRODUCTION_YAML, home: Path | None = None
 def cassandra_settings(yaml_path: Path = PRODUCTION_YAML) -> tuple[list[str], str]:
     """The online store's contact points (``host:port``) and keyspace from the yaml."""
     online = load_yaml(yaml_path).get("online_store") or {}
-    if online.get("type") != "cassandra":
+    kind = str(online.get("type", ""))
+    if kind != "cassandra" and not kind.endswith("CassandraOnlineStore"):
         raise MaterializationError(f"{yaml_path}: online_store.type is not cassandra")
     port = int(online.get("port") or 9042)
     hosts = [f"{h}:{port}" for h in online.get("hosts") or []]

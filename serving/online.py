@@ -21,6 +21,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from feast import FeatureStore
+from feast.infra.online_stores.cassandra_online_store.cassandra_online_store import (
+    CassandraOnlineStoreConfig,
+)
+from feast.infra.online_stores.sqlite import SqliteOnlineStoreConfig
 
 from serving.errors import ModelUnavailable, StoreUnavailable
 
@@ -117,11 +121,11 @@ class OnlineFeatures:
         """``cassandra at 127.0.0.1:9042 (keyspace k)`` or ``sqlite at <path>``: for messages."""
         config = self.store.config.online_store
         kind = getattr(config, "type", type(config).__name__)
-        if kind == "cassandra":
+        if _is_cassandra(config):
             port = config.port or 9042
             hosts = ", ".join(f"{h}:{port}" for h in (config.hosts or [])) or "(secure bundle)"
             return f"cassandra at {hosts} (keyspace {config.keyspace})"
-        if kind == "sqlite":
+        if isinstance(config, SqliteOnlineStoreConfig):
             return f"sqlite at {self.store.config.online_store.path}"
         return str(kind)
 
@@ -131,8 +135,7 @@ class OnlineFeatures:
 
     def _check_hosts(self) -> None:
         """Raise when the store is Cassandra and the driver sees no host up."""
-        config = self.store.config.online_store
-        if getattr(config, "type", None) != "cassandra":
+        if not _is_cassandra(self.store.config.online_store):
             return
         session = _cassandra_session(self.store)
         if session is None:
@@ -146,8 +149,7 @@ class OnlineFeatures:
 
     def ping(self) -> None:
         """Raise :class:`StoreUnavailable` when the online store cannot be reached."""
-        config = self.store.config.online_store
-        if getattr(config, "type", None) == "cassandra":
+        if _is_cassandra(self.store.config.online_store):
             try:
                 session = _cassandra_session(self.store, connect=True)
                 if session is not None:
@@ -174,3 +176,8 @@ def _is_store_failure(exc: BaseException) -> bool:
     return module.startswith("cassandra") or type(exc).__name__ in (
         "NoHostAvailable", "OperationTimedOut", "Unavailable", "ReadTimeout",
     )
+
+
+def _is_cassandra(config: object) -> bool:
+    """Feast's Cassandra online store config, or a subclass (Fresco's TTL-enforcing store)."""
+    return isinstance(config, CassandraOnlineStoreConfig)
