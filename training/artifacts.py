@@ -1,0 +1,89 @@
+"""Loading a trained model for prediction: from its artifact folder, or from the repository.
+
+An artifact folder is a BentoML model folder written by :meth:`ModelRepository.save`: the
+trainer's files, ``program.json`` (the fitted DSL program) and ``fresco.json`` (UUID, name,
+type, task, label, ordered inputs). It is self-contained, so a Bento that bundles the folder
+serves the model without the repository's database (:func:`load_artifact`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from training import features as feats
+from training.repository import ModelRepository
+from training.trainers import get_trainer
+
+ARTIFACT_FILES = ("fresco.json", "program.json")
+
+
+class ArtifactError(LookupError):
+    """A folder is not a Fresco model artifact (or is incomplete)."""
+
+
+@dataclass
+class TrainedModel:
+    """A stored model, loaded for prediction (what serving needs)."""
+
+    uuid: str
+    name: str
+    model_type: str
+    task: str
+    label: str
+    inputs: list[str]
+    program_json: str
+    path: Path
+    _trainer: Any
+    _model: Any
+    _program: Any = None
+
+    @property
+    def program(self) -> Any:
+        """The fitted DSL program (statistics frozen at training)."""
+        if self._program is None:
+            self._program = feats.program_from_json(self.program_json)
+        return self._program
+
+    def predict(self, matrix: np.ndarray) -> np.ndarray:
+        """Predictions for a matrix whose columns are :attr:`inputs`, in order (NaN = null)."""
+        return self._trainer.predict(self._model, np.asarray(matrix, dtype=np.float64))
+
+    def features(self, frame: pd.DataFrame) -> np.ndarray:
+        """The model-input matrix for a frame of request fields and ``view__feature`` columns."""
+        return feats.to_matrix(feats.apply_program(self.program, frame), self.inputs)
+
+    def predict_frame(self, frame: pd.DataFrame) -> np.ndarray:
+        return self.predict(self.features(frame))
+
+
+def read_artifact_meta(path: str | Path) -> dict[str, Any]:
+    """``fresco.json`` of an artifact folder (UUID, name, model type, task, label, inputs)."""
+    path = Path(path)
+    missing = [f for f in ARTIFACT_FILES if not (path / f).is_file()]
+    if missing:
+        raise ArtifactError(f"{path} is not a Fresco model artifact: missing {', '.join(missing)}")
+    return json.loads((path / "fresco.json").read_text())
+
+
+def load_artifact(path: str | Path) -> TrainedModel:
+    """Load a model from its artifact folder alone (no repository needed)."""
+    path = Path(path)
+    meta = read_artifact_meta(path)
+    trainer = get_trainer(meta["model_type"])
+    return TrainedModel(
+        uuid=meta["uuid"], name=meta["name"], model_type=meta["model_type"], task=meta["task"],
+        label=meta["label"], inputs=list(meta["inputs"]), program_json=(path / "program.json").read_text(),
+        path=path, _trainer=trainer, _model=trainer.load(path),
+    )
+
+
+def load_model(ref: str, repository: ModelRepository | None = None) -> TrainedModel:
+    """Load a model by UUID (or unique prefix), Fresco tag (``delivery_eta:production``) or BentoML tag."""
+    repository = repository or ModelRepository()
+    return load_artifact(repository.artifact_path(repository.resolve(ref)))
