@@ -299,7 +299,9 @@ def default_predictor() -> Predictor:
     ``FRESCO_FEATURE_REPO``   the Feast repository (default: the project's ``feature_repo/``)
     ``FEAST_FS_YAML_FILE_PATH`` its ``feature_store.yaml`` (Feast's own variable; default: the
                               repository's, i.e. the embedded SQLite store)
-    ``FRESCO_HOME``           the state dir holding the model repository (and BentoML's store)
+    ``FRESCO_HOME``           the state dir holding the model repository (and BentoML's store);
+                              unused by a Bento built with models (``serving.bundle``), which
+                              routes to the models it holds
     ``FRESCO_SERVING_EXPERIMENTS`` a YAML file of experiments (see :mod:`serving.routing`)
     ``FRESCO_SERVING_PRELOAD`` comma-separated model names (tags, UUIDs) to load at start
     ``FRESCO_SERVING_REFRESH_SECONDS`` how often tags are re-read (default 0.5)
@@ -307,6 +309,7 @@ def default_predictor() -> Predictor:
     import os
 
     from feature_repo import REPO_DIR, open_store
+    from serving.bundle import BundledModels
     from serving.routing import load_experiments
 
     repo = Path(os.environ.get("FRESCO_FEATURE_REPO") or REPO_DIR)
@@ -316,4 +319,7 @@ def default_predictor() -> Predictor:
     experiments = load_experiments(experiments_path) if experiments_path else []
     preload = [p for p in os.environ.get("FRESCO_SERVING_PRELOAD", "").split(",") if p.strip()]
     refresh = float(os.environ.get("FRESCO_SERVING_REFRESH_SECONDS", "0.5"))
-    return Predictor(store, experiments=experiments, refresh_seconds=refresh, preload=preload)
+    bundled = BundledModels.from_arguments()
+    if bundled is not None:
+        preload = preload or bundled.names()
+    return Predictor(store, bundled, experiments=experiments, refresh_seconds=refresh, preload=preload)

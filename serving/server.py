@@ -37,9 +37,11 @@ def server_env(
     return env
 
 
-def serve_command(host: str, port: int) -> list[str]:
-    return [str(Path(sys.executable).with_name("bentoml")), "serve", SERVICE,
-            "--host", host, "--port", str(port), "--working-dir", str(PROJECT_ROOT)]
+def serve_command(host: str, port: int, target: str = SERVICE) -> list[str]:
+    """``bentoml serve`` of the service in this checkout, or of ``target`` (e.g. a Bento tag)."""
+    command = [str(Path(sys.executable).with_name("bentoml")), "serve", target,
+               "--host", host, "--port", str(port)]
+    return command + (["--working-dir", str(PROJECT_ROOT)] if target == SERVICE else [])
 
 
 def free_port() -> int:
@@ -53,8 +55,8 @@ class ServerProcess:
     and always stops it."""
 
     def __init__(self, env: dict[str, str], *, port: int | None = None, log: Path | None = None,
-                 timeout: float = 120) -> None:
-        self.env, self.port, self.timeout = env, port or free_port(), timeout
+                 timeout: float = 120, target: str = SERVICE) -> None:
+        self.env, self.port, self.timeout, self.target = env, port or free_port(), timeout, target
         self.log = log
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
@@ -66,7 +68,7 @@ class ServerProcess:
             self.log.parent.mkdir(parents=True, exist_ok=True)
         out: Any = self.log.open("w") if self.log else subprocess.DEVNULL
         self.process = subprocess.Popen(
-            serve_command("127.0.0.1", self.port), cwd=PROJECT_ROOT,
+            serve_command("127.0.0.1", self.port, self.target), cwd=PROJECT_ROOT,
             env={**os.environ, **self.env}, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True,
         )

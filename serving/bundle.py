@@ -1,0 +1,155 @@
+"""Bentos that hold their models: build one, and serve from it without the model repository.
+
+``fresco bento build MODEL...`` (:func:`build_bento`) resolves each model name (tag, UUID) in
+the model repository and calls BentoML's build API with the project's ``bentofile.yaml``
+(service, includes, Python requirements), adding
+
+* the models themselves (BentoML tags ``name:<uuid hex>``), so ``bentoml export`` /
+  ``containerize`` carry the artifacts with the service and its DSL programs, and
+* a build argument ``fresco_bundle``: the names to route, ``{"tags": {tag: uuid},
+  "models": {uuid: bento tag}}``, read back at start with ``bentoml.use_arguments()``.
+
+A service started from such a Bento routes through :class:`BundledModels` instead of the
+repository's database: the Bento is the unit of deployment, so its tags are frozen when it
+is built (to move a tag in production, build and roll out a new Bento). The online store is
+still chosen by the environment (``FEAST_FS_YAML_FILE_PATH``, ``FRESCO_FEATURE_REPO``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid as uuidlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from fresco.paths import PROJECT_ROOT
+
+BUNDLE_ARGUMENT = "fresco_bundle"
+BENTOFILE = PROJECT_ROOT / "bentofile.yaml"
+
+
+class BundleError(LookupError):
+    """A model name is not in the Bento (or the Bento's bundle argument is malformed)."""
+
+
+class BundledModels:
+    """The models a Bento holds, in the shape the router and :func:`training.load_model` use
+    (``tags()``, ``resolve(ref)``, ``artifact_path(uuid)``); read-only."""
+
+    def __init__(self, bundle: Mapping[str, Any]) -> None:
+        try:
+            self.models: dict[str, str] = {str(u): str(t) for u, t in bundle["models"].items()}
+            self._tags: dict[str, str] = {str(k): str(u) for k, u in bundle.get("tags", {}).items()}
+        except (KeyError, AttributeError, TypeError) as exc:
+            raise BundleError(f"malformed {BUNDLE_ARGUMENT} build argument: {exc!r}") from None
+        unknown = {t: u for t, u in self._tags.items() if u not in self.models}
+        if not self.models or unknown:
+            raise BundleError(f"{BUNDLE_ARGUMENT}: no models, or tags naming models not bundled: {unknown}")
+
+    @classmethod
+    def from_arguments(cls) -> "BundledModels | None":
+        """The bundle of the Bento this process serves, or None (not a Bento with models)."""
+        import bentoml
+
+        raw = getattr(bentoml.use_arguments(), BUNDLE_ARGUMENT, None)
+        if not raw:
+            return None
+        return cls(json.loads(raw) if isinstance(raw, str) else raw)
+
+    def names(self) -> list[str]:
+        """Every name worth preloading: the tags, then the UUIDs no tag points at."""
+        tagged = set(self._tags.values())
+        return [*self._tags, *(u for u in self.models if u not in tagged)]
+
+    def tags(self) -> dict[str, str]:
+        return dict(self._tags)
+
+    def resolve(self, ref: str) -> str:
+        """The UUID of a bundled model named by tag, UUID, unique UUID prefix or BentoML tag."""
+        if ref in self._tags:
+            return self._tags[ref]
+        if ref in self.models:
+            return ref
+        for uuid, bento_tag in self.models.items():
+            if ref == bento_tag:
+                return uuid
+        try:
+            as_uuid = str(uuidlib.UUID(ref.split(":")[-1]))
+            if as_uuid in self.models:
+                return as_uuid
+        except ValueError:
+            pass
+        matches = [u for u in self.models if len(ref) >= 6 and u.startswith(ref)]
+        if len(matches) == 1:
+            return matches[0]
+        raise BundleError(f"no model or tag {ref!r} in this Bento; it holds "
+                          f"{sorted(self._tags) + sorted(self.models)}")
+
+    def artifact_path(self, ref: str) -> Path:
+        """The folder of a bundled model in BentoML's model store (the Bento's, once imported)."""
+        import bentoml
+
+        return Path(bentoml.models.get(self.models[self.resolve(ref)]).path)
+
+
+@dataclass
+class BuiltBento:
+    tag: str
+    path: Path
+    bundle: dict[str, Any]
+    exported: Path | None = None
+
+
+def bundle_for(refs: Sequence[str], repository: Any = None) -> dict[str, Any]:
+    """The bundle argument for model names resolved in the repository (tags stay routable)."""
+    from training import ModelRepository
+
+    repository = repository or ModelRepository()
+    if not refs:
+        raise BundleError("name at least one model (tag or UUID) to put in the Bento")
+    tags: dict[str, str] = {}
+    models: dict[str, str] = {}
+    for ref in refs:
+        record = repository.get(ref)
+        models[record.uuid] = record.bento_tag
+        if ref in repository.tags():
+            tags[ref] = record.uuid
+    return {"tags": tags, "models": models}
+
+
+def build_bento(
+    refs: Sequence[str], *, repository: Any = None, version: str | None = None,
+    export: Path | None = None, bentofile: Path = BENTOFILE,
+) -> BuiltBento:
+    """Build a Bento of the prediction service holding the models ``refs`` (tags or UUIDs).
+
+    The build options come from ``bentofile`` (the project's); the models and the bundle are
+    added. With ``export``, the Bento is also written to that file (``bentoml export``),
+    models included, ready for ``bentoml import`` on another machine.
+    """
+    from training.repository import bentoml_home
+
+    bundle = bundle_for(refs, repository)
+    os.environ.setdefault("BENTOML_HOME", str(bentoml_home()))  # where the models are
+    import bentoml
+
+    options = yaml.safe_load(Path(bentofile).read_text()) or {}
+    service = options.pop("service")
+    options.pop("models", None)
+    options.pop("args", None)
+    bento = bentoml.bentos.build(
+        service, **options, version=version, build_ctx=str(PROJECT_ROOT),
+        models=sorted(set(bundle["models"].values())),
+        args={BUNDLE_ARGUMENT: json.dumps(bundle, sort_keys=True)},
+    )
+    built = BuiltBento(str(bento.tag), Path(bento.path), bundle)
+    if export is not None:
+        export = Path(export)
+        export.parent.mkdir(parents=True, exist_ok=True)
+        built.exported = Path(bentoml.bentos.export_bento(bento.tag, str(export)))
+    return built
