@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -126,6 +126,8 @@ class ParamSpace(_Strict):
         if self.type == "categorical":
             if not self.choices:
                 raise ValueError("a categorical range needs a non-empty 'choices' list")
+            if self.log:
+                raise ValueError("'log' applies to int and float ranges, not to choices")
         else:
             if self.low is None or self.high is None:
                 raise ValueError(f"an {self.type} range needs 'low' and 'high'")
@@ -133,7 +135,16 @@ class ParamSpace(_Strict):
                 raise ValueError("'low' must be below 'high'")
             if self.log and self.low <= 0:
                 raise ValueError("a log range needs 'low' > 0")
+            if self.type == "int" and not (float(self.low).is_integer() and float(self.high).is_integer()):
+                raise ValueError("an int range needs whole-number 'low' and 'high'")
         return self
+
+    def probes(self) -> dict[str, list[Any]]:
+        """Values of the range to check against the trainer, keyed by the field that gives them."""
+        if self.type == "categorical":
+            return {"choices": list(self.choices or [])}
+        cast = int if self.type == "int" else float
+        return {"low": [cast(self.low)], "high": [cast(self.high)]}
 
 
 class SearchSection(_Strict):
@@ -267,11 +278,8 @@ def parse_config(
             config.model.hyperparameters = params.model_dump()
         except ValidationError as err:
             errors += [("model.hyperparameters." + _loc(e["loc"]), e["msg"]) for e in err.errors()]
-        if config.search is not None:
-            known = set(trainer.Params.model_fields)
-            for name in config.search.space:
-                if name not in known:
-                    errors.append((f"search.space.{name}", f"not a {config.model.type} hyperparameter; known: {sorted(known)}"))
+        if config.search is not None and not any(p.startswith("model.hyperparameters") for p, _ in errors):
+            errors += _check_space(config.search, trainer.Params, config.model)
     if config.features.program_file is not None and not config.features.program_file.exists():
         errors.append(("features.program_file", f"file not found: {config.features.program_file}"))
     if isinstance(config.data.source, ParquetSource) and not config.data.source.parquet.exists():
@@ -292,6 +300,31 @@ def parse_config(
     if errors:
         raise ConfigError(source, errors)
     return config
+
+
+def _check_space(search: SearchSection, params: type[BaseModel], model: ModelSection) -> list[tuple[str, str]]:
+    """Every search range names a hyperparameter of the trainer, and its ends (and choices)
+    are values the trainer accepts: a bad range fails here, not in the middle of a search."""
+    errors: list[tuple[str, str]] = []
+    known = set(params.model_fields)
+    for name, space in search.space.items():
+        path = f"search.space.{name}"
+        if name not in known:
+            errors.append((path, f"not a {model.type} hyperparameter; known: {sorted(known)}"))
+            continue
+        kinds = set(get_args(params.model_fields[name].annotation)) or {params.model_fields[name].annotation}
+        if space.type == "float" and int in kinds and float not in kinds:
+            errors.append((f"{path}.type", f"{name} is an integer hyperparameter: use type int, not float"))
+            continue
+        for field, values in space.probes().items():
+            for value in values:
+                try:
+                    params.model_validate({**model.hyperparameters, name: value})
+                except ValidationError as err:
+                    message = "; ".join(e["msg"] for e in err.errors())
+                    errors.append((f"{path}.{field}", f"{value!r}: {message}" if field == "choices" else message))
+                    break
+    return errors
 
 
 def open_feature_store(config: ModelConfig) -> Any:

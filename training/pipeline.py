@@ -23,6 +23,9 @@ from training.trainers import get_trainer
 
 Progress = Callable[[str], None]
 
+#: Random trials a Bayesian (TPE) search runs before its model of the results guides it.
+STARTUP_TRIALS = 5
+
 
 def _quiet(_: str) -> None:
     pass
@@ -160,9 +163,12 @@ def _search(config: ModelConfig, trainer: Any, fit_args: dict[str, Any], progres
     search = config.search
     assert search is not None
     primary = config.evaluation.primary or "rmse"
+    # TPE (Bayesian) samples at random until it has seen `startup` trials, then from its model
+    startup = min(STARTUP_TRIALS, search.trials) if search.method == "bayesian" else search.trials
     sampler = (optuna.samplers.RandomSampler(seed=search.seed) if search.method == "random"
-               else optuna.samplers.TPESampler(seed=search.seed, n_startup_trials=min(5, search.trials)))
-    study = optuna.create_study(direction="maximize" if is_better(primary, 1, 0) else "minimize", sampler=sampler)
+               else optuna.samplers.TPESampler(seed=search.seed, n_startup_trials=startup))
+    direction = "maximize" if is_better(primary, 1, 0) else "minimize"
+    study = optuna.create_study(direction=direction, sampler=sampler)
     trials: list[dict[str, Any]] = []
     best: dict[str, Any] = {}
 
@@ -181,7 +187,10 @@ def _search(config: ModelConfig, trainer: Any, fit_args: dict[str, Any], progres
         metrics = compute_metrics(config.model.task, fit_args["y_val"], pred)
         value = metrics[primary]
         trials.append({"number": trial.number, "params": {k: params[k] for k in search.space},
-                       "metrics": metrics, "seconds": round(time.perf_counter() - t0, 3)})
+                       "metrics": metrics, "seconds": round(time.perf_counter() - t0, 3),
+                       "sampler": type(sampler).__name__, "direction": direction,
+                       # proposed by the sampler's model of earlier trials (False: at random)
+                       "guided": search.method == "bayesian" and trial.number >= startup})
         if not best or is_better(primary, value, best["value"]):
             best.update(value=value, model=model, params=params, number=trial.number)
         progress(f"trial {trial.number + 1}/{search.trials}: {primary}={value:.4f} "
