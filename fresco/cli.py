@@ -225,6 +225,69 @@ def models_tag(tag: str, ref: str | None, history: bool) -> None:
     click.echo(f"{tag} -> {move.new_uuid}" + (f" (was {move.old_uuid})" if move.old_uuid else ""))
 
 
+@models.group("experiment")
+def models_experiment() -> None:
+    """Split a tag's traffic between models by weight, sticky per entity (A/B tests)."""
+
+
+@models_experiment.command("start")
+@click.argument("name")
+@click.option("--tag", required=True, help="The tag whose requests are split, e.g. delivery_eta:production.")
+@click.option("--arm", "arms", multiple=True, required=True, metavar="MODEL=WEIGHT",
+              help="A model (UUID, prefix or tag) and its weight (repeatable).")
+@click.option("--key", "keys", multiple=True, help="Row field the split sticks to (default: the entity keys).")
+def experiment_start(name: str, tag: str, arms: tuple[str, ...], keys: tuple[str, ...]) -> None:
+    """Start experiment NAME (or change its weights); running services follow within a second."""
+    from training import ModelRepository, RepositoryError
+
+    split: dict[str, float] = {}
+    for arm in arms:
+        model, sep, weight = arm.rpartition("=")
+        try:
+            split[model] = float(weight)
+        except ValueError:
+            model = ""
+        if not sep or not model:
+            raise click.BadParameter(f"expected MODEL=WEIGHT, got {arm!r}", param_hint="--arm")
+    try:
+        record = ModelRepository().set_experiment(name, tag, split, key=list(keys) or None)
+    except RepositoryError as err:
+        raise click.ClickException(str(err)) from None
+    total = sum(record.arms.values())
+    click.echo(f"experiment {name} ({record.action}) splits {tag}: " +
+               ", ".join(f"{a} {w / total:.0%}" for a, w in record.arms.items()))
+
+
+@models_experiment.command("stop")
+@click.argument("name")
+def experiment_stop(name: str) -> None:
+    """Stop experiment NAME: its tag routes to the tag's own model again."""
+    from training import ModelRepository, RepositoryError
+
+    try:
+        record = ModelRepository().stop_experiment(name)
+    except RepositoryError as err:
+        raise click.ClickException(str(err)) from None
+    click.echo(f"experiment {name} stopped; {record.tag} routes to its tagged model")
+
+
+@models_experiment.command("list")
+@click.option("--history", is_flag=True, help="Every start, change and stop instead.")
+def experiment_list(history: bool) -> None:
+    """Running experiments (or their history)."""
+    from training import ModelRepository
+
+    repo = ModelRepository()
+    records = repo.experiment_history() if history else repo.experiments()
+    if not records:
+        click.echo("No experiments." if not history else "No experiment history.")
+    for r in records:
+        arms = ", ".join(f"{a}={w:g}" for a, w in r.arms.items())
+        action = f"{r.action:<6} " if r.action else ""
+        click.echo(f"{r.changed_at[:19].replace('T', ' ')}  {action}{r.name}  {r.tag}  {arms}"
+                   + (f"  key={','.join(r.key)}" if r.key else "") + f"  by {r.changed_by}")
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=3000, show_default=True, type=int)
@@ -232,19 +295,16 @@ def models_tag(tag: str, ref: str | None, history: bool) -> None:
               help="Feast repository (default: the project's feature_repo).")
 @click.option("--yaml", "yaml_path", type=click.Path(path_type=Path), default=None,
               help="feature_store.yaml (default: the repository's; production: feature_store.production.yaml).")
-@click.option("--experiments", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="YAML file of experiments splitting a tag between models.")
 @click.option("--preload", multiple=True, help="Model tag or UUID to load at start (repeatable).")
 @click.option("--workers", default=1, show_default=True, type=int)
-def serve(host: str, port: int, repo: Path | None, yaml_path: Path | None, experiments: Path | None,
-          preload: tuple[str, ...], workers: int) -> None:
+def serve(host: str, port: int, repo: Path | None, yaml_path: Path | None, preload: tuple[str, ...],
+          workers: int) -> None:
     """Serve predictions over HTTP (BentoML): POST /predict, OpenAPI at /docs."""
     import os
 
     from serving.server import serve_command, server_env
 
-    env = server_env(repo=repo, yaml_path=yaml_path, experiments=experiments, preload=list(preload),
-                     workers=workers)
+    env = server_env(repo=repo, yaml_path=yaml_path, preload=list(preload), workers=workers)
     os.environ.update(env)
     command = serve_command(host, port)
     os.execv(command[0], command)

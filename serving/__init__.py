@@ -4,7 +4,8 @@ Public surface (the CLI and the HTTP service use only this):
 
 - :class:`Predictor` -> :class:`PredictionResult`: the in-process predictor (route, online
   features, DSL program, model); :func:`default_predictor` builds one from the environment
-- :class:`Experiment`, :func:`load_experiments`: sticky, weighted traffic splits of a tag
+- :class:`Experiment`: a sticky, weighted traffic split of a tag (kept in the model repository)
+- :func:`build_bento`: a Bento of the service holding models (``serving.bundle``)
 - :func:`predict_batch`: score a Parquet dataset or Hive table on Spark with the same program
   and model, writing predictions with the model UUID and tag
 - errors: :class:`ServingError` and its HTTP-mapped kinds
@@ -20,7 +21,7 @@ from serving.errors import (
     UnknownModel,
 )
 from serving.predictor import PredictionResult, Predictor, RowPrediction, default_predictor
-from serving.routing import Experiment, load_experiments
+from serving.routing import Experiment
 
 __all__ = [
     "BadRequest",
@@ -33,8 +34,8 @@ __all__ = [
     "ServingError",
     "StoreUnavailable",
     "UnknownModel",
+    "build_bento",
     "default_predictor",
-    "load_experiments",
 ]
 
 
@@ -43,4 +44,8 @@ def __getattr__(name: str):
         from serving.batch import predict_batch
 
         return predict_batch
+    if name == "build_bento":
+        from serving.bundle import build_bento
+
+        return build_bento
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

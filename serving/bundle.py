@@ -7,11 +7,13 @@ the model repository and calls BentoML's build API with the project's ``bentofil
 * the models themselves (BentoML tags ``name:<uuid hex>``), so ``bentoml export`` /
   ``containerize`` carry the artifacts with the service and its DSL programs, and
 * a build argument ``fresco_bundle``: the names to route, ``{"tags": {tag: uuid},
-  "models": {uuid: bento tag}}``, read back at start with ``bentoml.use_arguments()``.
+  "models": {uuid: bento tag}, "experiments": [...]}``, read back at start with
+  ``bentoml.use_arguments()``. An experiment running on a bundled tag comes along, with its
+  arms resolved to UUIDs and their models bundled too.
 
 A service started from such a Bento routes through :class:`BundledModels` instead of the
 repository's database: the Bento is the unit of deployment, so its tags are frozen when it
-is built (to move a tag in production, build and roll out a new Bento). The online store is
+is built (to move a tag or change an experiment in production, build and roll out a new Bento). The online store is
 still chosen by the environment (``FEAST_FS_YAML_FILE_PATH``, ``FRESCO_FEATURE_REPO``).
 """
 
@@ -23,11 +25,14 @@ import uuid as uuidlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from fresco.paths import PROJECT_ROOT
+
+if TYPE_CHECKING:
+    from training import ExperimentRecord
 
 BUNDLE_ARGUMENT = "fresco_bundle"
 BENTOFILE = PROJECT_ROOT / "bentofile.yaml"
@@ -42,12 +47,18 @@ class BundledModels:
     (``tags()``, ``resolve(ref)``, ``artifact_path(uuid)``); read-only."""
 
     def __init__(self, bundle: Mapping[str, Any]) -> None:
+        from training import ExperimentRecord
+
         try:
             self.models: dict[str, str] = {str(u): str(t) for u, t in bundle["models"].items()}
             self._tags: dict[str, str] = {str(k): str(u) for k, u in bundle.get("tags", {}).items()}
+            self._experiments = [ExperimentRecord(
+                e["name"], e["tag"], dict(e["arms"]), e.get("key"), e["changed_at"], e["changed_by"])
+                for e in bundle.get("experiments", [])]
         except (KeyError, AttributeError, TypeError) as exc:
             raise BundleError(f"malformed {BUNDLE_ARGUMENT} build argument: {exc!r}") from None
         unknown = {t: u for t, u in self._tags.items() if u not in self.models}
+        unknown.update({e.name: a for e in self._experiments for a in e.arms if a not in self.models})
         if not self.models or unknown:
             raise BundleError(f"{BUNDLE_ARGUMENT}: no models, or tags naming models not bundled: {unknown}")
 
@@ -68,6 +79,10 @@ class BundledModels:
 
     def tags(self) -> dict[str, str]:
         return dict(self._tags)
+
+    def experiments(self) -> list[ExperimentRecord]:
+        """The experiments frozen into the Bento (arms by UUID)."""
+        return list(self._experiments)
 
     def resolve(self, ref: str) -> str:
         """The UUID of a bundled model named by tag, UUID, unique UUID prefix or BentoML tag."""
@@ -112,14 +127,29 @@ def bundle_for(refs: Sequence[str], repository: Any = None) -> dict[str, Any]:
     repository = repository or ModelRepository()
     if not refs:
         raise BundleError("name at least one model (tag or UUID) to put in the Bento")
+    current_tags = repository.tags()
+    running = {e.tag: e for e in repository.experiments()}
     tags: dict[str, str] = {}
     models: dict[str, str] = {}
-    for ref in refs:
+    experiments: list[dict[str, Any]] = []
+
+    def add(ref: str) -> str:
         record = repository.get(ref)
         models[record.uuid] = record.bento_tag
-        if ref in repository.tags():
-            tags[ref] = record.uuid
-    return {"tags": tags, "models": models}
+        return record.uuid
+
+    for ref in refs:
+        if ref in running:
+            e = running[ref]
+            arms = {add(arm): weight for arm, weight in e.arms.items()}
+            experiments.append({"name": e.name, "tag": e.tag, "arms": arms, "key": e.key,
+                                "changed_at": e.changed_at, "changed_by": e.changed_by})
+            if ref not in current_tags:
+                continue
+        uuid = add(ref)
+        if ref in current_tags:
+            tags[ref] = uuid
+    return {"tags": tags, "models": models, "experiments": experiments}
 
 
 def build_bento(

@@ -29,7 +29,7 @@ import numpy as np
 
 from serving.errors import BadRequest, InvalidValue, ModelUnavailable, ServingError, UnknownModel
 from serving.online import EntityKey, OnlineFeatures, column_of
-from serving.routing import Experiment, Route, Router
+from serving.routing import Route, Router
 
 MAX_ROWS = 1000
 
@@ -178,7 +178,8 @@ class Predictor:
 
     ``store`` is a Feast ``FeatureStore`` (default: :func:`feature_repo.open_store` with the
     environment's configuration); ``repository`` the model repository (default: the one under
-    Fresco's state dir). ``experiments`` split tags between models (see :mod:`serving.routing`).
+    Fresco's state dir), which also holds the experiments that split tags between models
+    (see :mod:`serving.routing`).
     """
 
     def __init__(
@@ -186,7 +187,6 @@ class Predictor:
         store: Any = None,
         repository: Any = None,
         *,
-        experiments: Sequence[Experiment] = (),
         refresh_seconds: float = 0.5,
         preload: Sequence[str] = (),
     ) -> None:
@@ -203,8 +203,7 @@ class Predictor:
         self._models: dict[str, ServingModel] = {}
         self._loading: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
-        self.router = Router(repository, experiments, refresh_seconds=refresh_seconds,
-                             prepare=self.model)
+        self.router = Router(repository, refresh_seconds=refresh_seconds, prepare=self.model)
         for ref in preload:
             self.route_models(self.router.route(ref))
 
@@ -302,24 +301,20 @@ def default_predictor() -> Predictor:
     ``FRESCO_HOME``           the state dir holding the model repository (and BentoML's store);
                               unused by a Bento built with models (``serving.bundle``), which
                               routes to the models it holds
-    ``FRESCO_SERVING_EXPERIMENTS`` a YAML file of experiments (see :mod:`serving.routing`)
     ``FRESCO_SERVING_PRELOAD`` comma-separated model names (tags, UUIDs) to load at start
-    ``FRESCO_SERVING_REFRESH_SECONDS`` how often tags are re-read (default 0.5)
+    ``FRESCO_SERVING_REFRESH_SECONDS`` how often tags and experiments are re-read (default 0.5)
     """
     import os
 
     from feature_repo import REPO_DIR, open_store
     from serving.bundle import BundledModels
-    from serving.routing import load_experiments
 
     repo = Path(os.environ.get("FRESCO_FEATURE_REPO") or REPO_DIR)
     yaml_path = os.environ.get("FEAST_FS_YAML_FILE_PATH") or None
     store = open_store(repo, Path(yaml_path) if yaml_path else None)
-    experiments_path = os.environ.get("FRESCO_SERVING_EXPERIMENTS")
-    experiments = load_experiments(experiments_path) if experiments_path else []
     preload = [p for p in os.environ.get("FRESCO_SERVING_PRELOAD", "").split(",") if p.strip()]
     refresh = float(os.environ.get("FRESCO_SERVING_REFRESH_SECONDS", "0.5"))
     bundled = BundledModels.from_arguments()
     if bundled is not None:
         preload = preload or bundled.names()
-    return Predictor(store, bundled, experiments=experiments, refresh_seconds=refresh, preload=preload)
+    return Predictor(store, bundled, refresh_seconds=refresh, preload=preload)

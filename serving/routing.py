@@ -1,17 +1,18 @@
 """Model routing: a request's model name -> the UUID that answers it.
 
 A request names a model by UUID (or unique prefix, or BentoML tag ``name:hex``) or by a Fresco
-tag such as ``delivery_eta:production``. Tags live in the model repository (the one place for
-them); the router keeps the repository's current ``tag -> UUID`` map and re-reads it at most
-every ``refresh_seconds`` (one small SQLite read), so a moved tag takes effect within that
-time without a restart. Before a moved tag is switched over, the new model is loaded
-(``prepare`` callback), so no request waits on a load or fails during the switch; requests
-already running keep the model object they started with.
+tag such as ``delivery_eta:production``. Tags and experiments live in the model repository (the
+one place for them); the router keeps the repository's current ``tag -> UUID`` map and running
+experiments, and re-reads them at most every ``refresh_seconds`` (small SQLite reads), so a
+moved tag or a started, changed or stopped experiment takes effect within that time without a
+restart. Before a route changes, the models it needs are loaded (``prepare`` callback), so no
+request waits on a load or fails during the switch; requests already running keep the model
+object they started with.
 
-An :class:`Experiment` splits one tag's traffic between models by weight. The split is
-sticky: ``sha256(experiment name | key values)`` picks a bucket in [0, 1), and the bucket picks
-the arm by cumulative weight, so the same entity always gets the same model while the
-weights stay the same.
+An :class:`Experiment` splits one tag's traffic between models by weight
+(``fresco models experiment start``). The split is sticky: ``sha256(experiment name | key
+values)`` picks a bucket in [0, 1), and the bucket picks the arm by cumulative weight, so the
+same entity always gets the same model while the weights stay the same.
 """
 
 from __future__ import annotations
@@ -22,10 +23,8 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from serving.errors import BadRequest, UnknownModel
@@ -68,19 +67,6 @@ class Experiment(BaseModel):
         return next(reversed(self.arms))
 
 
-def load_experiments(path: str | Path) -> list[Experiment]:
-    """Experiments from a YAML file: ``experiments: [{name, tag, arms: {uuid: weight}, key}]``."""
-    path = Path(path)
-    data = yaml.safe_load(path.read_text()) or {}
-    items = data.get("experiments", []) if isinstance(data, dict) else data
-    try:
-        return [Experiment.model_validate(item) for item in items]
-    except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ValueError(f"{path}: experiments.{where}: {first['msg']}") from None
-
-
 @dataclass(frozen=True)
 class Route:
     """Where a request's model name goes: one UUID, or an experiment's arms (arm -> UUID)."""
@@ -104,16 +90,12 @@ class Router:
     def __init__(
         self,
         repository: Any,
-        experiments: Sequence[Experiment] = (),
         *,
         refresh_seconds: float = 0.5,
         prepare: Callable[[str], Any] | None = None,
     ) -> None:
         self.repository = repository
-        self.experiments = {e.tag: e for e in experiments}
-        names = [e.name for e in experiments]
-        if len(set(names)) != len(names) or len(self.experiments) != len(names):
-            raise ValueError("experiment names and tags must be unique")
+        self.experiments: dict[str, Experiment] = {}  # by the tag they split
         self.refresh_seconds = refresh_seconds
         self.prepare = prepare or (lambda uuid: None)
         self._tags: dict[str, str] = {}
@@ -151,10 +133,38 @@ class Router:
                     latest[tag] = old
             for tag in moved.keys() - failed.keys():
                 log.info("tag %s now routes to %s", tag, latest[tag])
-            self._tags = latest  # one assignment: readers see the old or the new map
+            experiments = self._read_experiments(latest)
+            self._tags = latest  # one assignment each: readers see the old or the new map
+            self.experiments = experiments
             self._checked_at = time.monotonic()
         finally:
             self._lock.release()
+
+    def _read_experiments(self, tags: Mapping[str, str]) -> dict[str, Experiment]:
+        """The repository's running experiments; a new or changed one is switched to only once
+        its arms' models are loaded (until then the previous routing of its tag stays)."""
+        latest: dict[str, Experiment] = {}
+        for record in getattr(self.repository, "experiments", lambda: [])():
+            try:
+                experiment = Experiment.model_validate(
+                    {"name": record.name, "tag": record.tag, "arms": record.arms, "key": record.key})
+            except ValidationError as exc:
+                log.error("experiment %s is invalid, not routed: %s", record.name, exc)
+                continue
+            if self.experiments.get(experiment.tag) != experiment:
+                try:
+                    for arm in experiment.arms:
+                        self.prepare(tags.get(arm) or self.repository.resolve(arm))
+                except Exception as exc:
+                    log.error("experiment %s cannot load its models (%s); not switched",
+                              experiment.name, exc)
+                    if experiment.tag in self.experiments:
+                        latest[experiment.tag] = self.experiments[experiment.tag]
+                    continue
+                log.info("experiment %s now splits %s: %s", experiment.name, experiment.tag,
+                         experiment.arms)
+            latest[experiment.tag] = experiment
+        return latest
 
     def tags(self) -> dict[str, str]:
         return dict(self._tags)

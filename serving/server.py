@@ -19,8 +19,7 @@ SERVICE = "serving.service:FrescoService"
 
 
 def server_env(
-    *, repo: Path | None = None, yaml_path: Path | None = None, experiments: Path | None = None,
-    preload: list[str] | None = None, workers: int | None = None,
+    *, repo: Path | None = None, yaml_path: Path | None = None, preload: list[str] | None = None, workers: int | None = None,
 ) -> dict[str, str]:
     """The environment variables :func:`serving.default_predictor` reads."""
     env: dict[str, str] = {"BENTOML_DO_NOT_TRACK": "True"}
@@ -28,8 +27,6 @@ def server_env(
         env["FRESCO_FEATURE_REPO"] = str(Path(repo).resolve())
     if yaml_path is not None:
         env["FEAST_FS_YAML_FILE_PATH"] = str(Path(yaml_path).resolve())
-    if experiments is not None:
-        env["FRESCO_SERVING_EXPERIMENTS"] = str(Path(experiments).resolve())
     if preload:
         env["FRESCO_SERVING_PRELOAD"] = ",".join(preload)
     if workers is not None:

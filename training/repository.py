@@ -8,10 +8,11 @@ Where things live, and why
   the trainer's files, the fitted DSL program (``program.json``) and ``fresco.json`` (model
   type, task, label, ordered model inputs): everything serving needs to load and predict
   without this module's database.
-* **Records and tags** live in one SQLite database, ``<state dir>/models/repository.db``:
-  the record of each model (author, start and end times, full config, dataset reference,
-  metrics, feature importance, learnt parameters, trials, fitted program, report paths), the
-  tags, and the history of every tag move.
+* **Records, tags and experiments** live in one SQLite database,
+  ``<state dir>/models/repository.db``: the record of each model (author, start and end times,
+  full config, dataset reference, metrics, feature importance, learnt parameters, trials,
+  fitted program, report paths), the tags, the running experiments (a tag's traffic split
+  between models by weight), and the history of every tag move and experiment change.
 
 SQLite because the repository needs what BentoML's store does not give: tags that can be
 *moved* (BentoML's tag is ``name:version``, fixed; "latest" is by creation time), a history
@@ -69,6 +70,24 @@ CREATE TABLE IF NOT EXISTS tag_history (
     new_uuid TEXT NOT NULL,
     moved_at TEXT NOT NULL,
     moved_by TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS experiments (
+    name TEXT PRIMARY KEY,
+    tag TEXT NOT NULL UNIQUE,
+    arms TEXT NOT NULL,
+    key TEXT,
+    changed_at TEXT NOT NULL,
+    changed_by TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS experiment_history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    action TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    arms TEXT NOT NULL,
+    key TEXT,
+    changed_at TEXT NOT NULL,
+    changed_by TEXT NOT NULL
 );
 """
 
@@ -157,6 +176,24 @@ class TagMove:
     moved_by: str
 
 
+@dataclass
+class ExperimentRecord:
+    """An experiment: ``tag``'s traffic split between ``arms`` (model UUID or tag -> weight),
+    sticky per ``key`` fields (default: the entity keys). ``action`` is set in the history
+    (``start``, ``change``, ``stop``)."""
+
+    name: str
+    tag: str
+    arms: dict[str, float]
+    key: list[str] | None
+    changed_at: str
+    changed_by: str
+    action: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "action" or v is not None}
+
+
 class ModelRepository:
     """Models, records and tags under one state folder (default: Fresco's state dir)."""
 
@@ -241,6 +278,73 @@ class ModelRepository:
                 raise
         return TagMove(tag, old, new, moved_at, by)
 
+    def set_experiment(
+        self, name: str, tag: str, arms: dict[str, float], *, key: list[str] | None = None,
+        by: str | None = None,
+    ) -> ExperimentRecord:
+        """Start (or change the weights of) experiment ``name``, which splits ``tag``'s traffic
+        between ``arms`` (model UUID, prefix or tag -> weight > 0); recorded in the history."""
+        if not name or any(c.isspace() for c in name):
+            raise RepositoryError(f"an experiment name is a non-empty word, got {name!r}")
+        if not arms:
+            raise RepositoryError(f"experiment {name!r} needs at least one arm (model -> weight)")
+        bad = {a: w for a, w in arms.items() if not (isinstance(w, (int, float)) and 0 < w < float("inf"))}
+        if bad:
+            raise RepositoryError(f"experiment {name!r}: arm weights must be positive numbers, got {bad}")
+        if tag in arms:
+            raise RepositoryError(f"experiment {name!r} splits {tag!r}; an arm cannot be that tag itself")
+        by = by or current_user()
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for arm in arms:
+                    self._resolve(db, arm)  # every arm names a model now
+                row = db.execute("SELECT name FROM experiments WHERE tag = ?", (tag,)).fetchone()
+                if row and row[0] != name:
+                    raise RepositoryError(f"tag {tag!r} is already split by experiment {row[0]!r}; stop it first")
+                existing = db.execute("SELECT 1 FROM experiments WHERE name = ?", (name,)).fetchone()
+                record = ExperimentRecord(name, tag, {a: float(w) for a, w in arms.items()}, key, _now(), by,
+                                          "change" if existing else "start")
+                db.execute(
+                    "INSERT INTO experiments (name, tag, arms, key, changed_at, changed_by) VALUES (?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (name) DO UPDATE SET tag = excluded.tag, arms = excluded.arms,"
+                    " key = excluded.key, changed_at = excluded.changed_at, changed_by = excluded.changed_by",
+                    (name, tag, json.dumps(record.arms), json.dumps(key), record.changed_at, by),
+                )
+                self._record_experiment(db, record)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        return record
+
+    def stop_experiment(self, name: str, *, by: str | None = None) -> ExperimentRecord:
+        """End experiment ``name``: its tag routes to the tag's own model again; recorded."""
+        by = by or current_user()
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                row = db.execute("SELECT tag, arms, key FROM experiments WHERE name = ?", (name,)).fetchone()
+                if row is None:
+                    raise RepositoryError(f"no running experiment {name!r}")
+                record = ExperimentRecord(name, row[0], json.loads(row[1]), json.loads(row[2]), _now(), by, "stop")
+                db.execute("DELETE FROM experiments WHERE name = ?", (name,))
+                self._record_experiment(db, record)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        return record
+
+    @staticmethod
+    def _record_experiment(db: sqlite3.Connection, record: ExperimentRecord) -> None:
+        db.execute(
+            "INSERT INTO experiment_history (name, action, tag, arms, key, changed_at, changed_by)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (record.name, record.action, record.tag, json.dumps(record.arms), json.dumps(record.key),
+             record.changed_at, record.changed_by),
+        )
+
     # -- reading -------------------------------------------------------------------------------
 
     def _resolve(self, db: sqlite3.Connection, ref: str) -> str:
@@ -294,6 +398,23 @@ class ModelRepository:
     def tags(self) -> dict[str, str]:
         with self._connect() as db:
             return dict(db.execute("SELECT tag, uuid FROM tags ORDER BY tag").fetchall())
+
+    def experiments(self) -> list[ExperimentRecord]:
+        """The running experiments."""
+        with self._connect() as db:
+            rows = db.execute("SELECT name, tag, arms, key, changed_at, changed_by FROM experiments"
+                              " ORDER BY name").fetchall()
+        return [ExperimentRecord(n, t, json.loads(a), json.loads(k), at, by) for n, t, a, k, at, by in rows]
+
+    def experiment_history(self, name: str | None = None) -> list[ExperimentRecord]:
+        """Every start, change and stop of experiments (of ``name``), oldest first."""
+        query = "SELECT name, tag, arms, key, changed_at, changed_by, action FROM experiment_history"
+        args: tuple[Any, ...] = ()
+        if name:
+            query, args = query + " WHERE name = ?", (name,)
+        with self._connect() as db:
+            rows = db.execute(query + " ORDER BY id", args).fetchall()
+        return [ExperimentRecord(n, t, json.loads(a), json.loads(k), at, by, act) for n, t, a, k, at, by, act in rows]
 
     def tag_history(self, tag: str | None = None) -> list[TagMove]:
         query = "SELECT tag, old_uuid, new_uuid, moved_at, moved_by FROM tag_history"

@@ -16,24 +16,47 @@ from tests.serving.setup import ServingEnvironment
 from tests.serving.test_http import rows
 
 
+EXPERIMENT_TAG = "delivery_eta:bento-experiment"
+
+
 @pytest.fixture(scope="module")
 def built(serving_env: ServingEnvironment, tmp_path_factory):
+    """A Bento of the production tag and of an experiment (tag arm + UUID arm), exported; the
+    experiment is stopped in the repository right after the build: the Bento keeps its copy."""
     from serving.bundle import build_bento
+    from training import ModelRepository
 
     folder = tmp_path_factory.mktemp("bento")
-    return build_bento([serving_env.tag, serving_env.model_b], export=folder / "fresco.bento")
+    repo = ModelRepository()
+    repo.set_experiment("bento-ab", EXPERIMENT_TAG, {serving_env.tag: 1.0, serving_env.model_b: 1.0})
+    try:
+        return build_bento([serving_env.tag, EXPERIMENT_TAG], export=folder / "fresco.bento")
+    finally:
+        repo.stop_experiment("bento-ab")
 
 
-def test_bundle_names_the_models_and_frozen_tags(built, serving_env: ServingEnvironment) -> None:
+def test_bundle_names_the_models_tags_and_experiments(built, serving_env: ServingEnvironment) -> None:
     from training import ModelRepository
 
     repo = ModelRepository()
-    assert built.bundle["tags"] == {serving_env.tag: serving_env.model_a}
+    production = repo.resolve(serving_env.tag)
+    assert built.bundle["tags"] == {serving_env.tag: production}
     assert built.bundle["models"] == {
-        serving_env.model_a: repo.get(serving_env.model_a).bento_tag,
+        production: repo.get(production).bento_tag,
         serving_env.model_b: repo.get(serving_env.model_b).bento_tag,
     }
+    [experiment] = built.bundle["experiments"]
+    assert (experiment["name"], experiment["tag"]) == ("bento-ab", EXPERIMENT_TAG)
+    assert experiment["arms"] == {production: 1.0, serving_env.model_b: 1.0}  # arms frozen as UUIDs
     assert built.exported is not None and built.exported.stat().st_size > 0
+
+
+def test_a_model_not_in_the_repository_is_refused_before_building(serving_env, tmp_path) -> None:
+    from serving.bundle import build_bento
+
+    with pytest.raises(LookupError, match="delivery_eta:nowhere"):
+        build_bento(["delivery_eta:nowhere"], export=tmp_path / "never.bento")
+    assert not (tmp_path / "never.bento").exists()
 
 
 def test_imported_bento_serves_its_models_without_the_repository(
@@ -57,7 +80,8 @@ def test_imported_bento_serves_its_models_without_the_repository(
         assert (fresh / "bentoml" / "models" / name / version / "fresco.json").is_file()
 
     batch = rows(12)
-    expected = Predictor(open_store(serving_env.repo, serving_env.yaml_path)).predict(serving_env.tag, batch)
+    production = built.bundle["tags"][serving_env.tag]
+    expected = Predictor(open_store(serving_env.repo, serving_env.yaml_path)).predict(production, batch)
     handle = ServerProcess(env, target=built.tag, log=tmp_path / "bento.log")
     with handle:
         server = Server(handle)
@@ -65,7 +89,7 @@ def test_imported_bento_serves_its_models_without_the_repository(
         assert answer.status_code == 200, answer.text
         body = answer.json()
         assert body["tag"] == serving_env.tag
-        assert [p["model_uuid"] for p in body["predictions"]] == [serving_env.model_a] * len(batch)
+        assert [p["model_uuid"] for p in body["predictions"]] == [production] * len(batch)
         assert [p["prediction"] for p in body["predictions"]] == pytest.approx(expected.predictions, rel=1e-6)
 
         by_uuid = server.post("/predict", {"model": serving_env.model_b, "rows": batch[:2]})
@@ -77,7 +101,12 @@ def test_imported_bento_serves_its_models_without_the_repository(
         assert "delivery_eta:staging" in unknown.json()["message"]
         assert serving_env.tag in unknown.json()["message"]  # says what the Bento holds
 
+        split = server.post("/predict", {"model": EXPERIMENT_TAG, "rows": rows(60)})
+        assert split.status_code == 200, split.text
+        assert split.json()["experiment"] == "bento-ab"
+        assert {p["model_uuid"] for p in split.json()["predictions"]} == {production, serving_env.model_b}
+
         loaded = server.post("/models", {}).json()
-        assert set(loaded["loaded"]) == {serving_env.model_a, serving_env.model_b}
-        assert loaded["tags"] == {serving_env.tag: serving_env.model_a}
+        assert set(loaded["loaded"]) == {production, serving_env.model_b}
+        assert loaded["tags"] == {serving_env.tag: production}
     assert not (fresh / "home" / "models" / "repository.db").exists()

@@ -30,13 +30,8 @@ def rows(n: int, start: int = 1) -> list[dict]:
 @pytest.fixture(scope="module")
 def server(serving_env: ServingEnvironment, tmp_path_factory) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("server")
-    experiments = folder / "experiments.yaml"
-    experiments.write_text(
-        f"experiments:\n  - name: eta-ab\n    tag: {EXPERIMENT_TAG}\n"
-        f"    arms: {{{serving_env.model_a}: 0.5, {serving_env.model_b}: 0.5}}\n"
-    )
-    env = {**serving_env.env(), "FRESCO_SERVING_EXPERIMENTS": str(experiments),
-           "FRESCO_SERVING_PRELOAD": serving_env.tag, "FRESCO_SERVING_REFRESH_SECONDS": "0.2"}
+    env = {**serving_env.env(), "FRESCO_SERVING_PRELOAD": serving_env.tag,
+           "FRESCO_SERVING_REFRESH_SECONDS": "0.2"}
     handle = ServerProcess(env, log=folder / "bentoml.log")
     with handle:
         yield Server(handle)
@@ -98,8 +93,25 @@ def test_many_models_by_uuid_and_prefix(server, serving_env) -> None:
     assert {serving_env.model_a, serving_env.model_b} <= set(loaded)
 
 
-def test_experiment_split_is_sticky_and_weighted(server, serving_env) -> None:
+def _wait_for(condition, seconds: float = 15) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_experiment_from_the_repository_is_sticky_weighted_and_live(server, serving_env) -> None:
+    from training import ModelRepository
+
+    repository = ModelRepository(Path(serving_env.env()["FRESCO_HOME"]) / "models")
     batch = [dict(r, restaurant_id=i) for i, r in enumerate(rows(200), start=1)]
+    assert server.post("/predict", {"model": EXPERIMENT_TAG, "rows": batch[:1]}).status_code == 404
+
+    repository.set_experiment("eta-ab", EXPERIMENT_TAG, {serving_env.model_a: 0.5, serving_env.model_b: 0.5})
+    assert _wait_for(lambda: server.post("/predict", {"model": EXPERIMENT_TAG, "rows": batch[:1]})
+                     .status_code == 200), "the running service did not pick the experiment up"
     first = server.post("/predict", {"model": EXPERIMENT_TAG, "rows": batch}).json()
     again = server.post("/predict", {"model": EXPERIMENT_TAG, "rows": batch[::-1]}).json()
     uuids = [p["model_uuid"] for p in first["predictions"]]
@@ -108,6 +120,17 @@ def test_experiment_split_is_sticky_and_weighted(server, serving_env) -> None:
     share = uuids.count(serving_env.model_a) / len(uuids)
     assert 0.35 < share < 0.65, share
     assert set(uuids) == {serving_env.model_a, serving_env.model_b}
+
+    # Changing the weights moves traffic live: everything to model_b.
+    repository.set_experiment("eta-ab", EXPERIMENT_TAG, {serving_env.model_b: 1.0})
+    assert _wait_for(lambda: {p["model_uuid"] for p in server.post(
+        "/predict", {"model": EXPERIMENT_TAG, "rows": batch[:20]}).json()["predictions"]}
+        == {serving_env.model_b})
+
+    repository.stop_experiment("eta-ab")
+    assert _wait_for(lambda: server.post("/predict", {"model": EXPERIMENT_TAG, "rows": batch[:1]})
+                     .status_code == 404)
+    assert [r.action for r in repository.experiment_history("eta-ab")] == ["start", "change", "stop"]
 
 
 def test_tag_move_under_load_loses_no_request(server, serving_env) -> None:

@@ -150,3 +150,41 @@ def test_the_stored_program_gives_the_training_features(home: Path, tmp_path: Pa
 
     got = regression_metrics(val["minutes"].to_numpy(), model.predict_frame(val))
     assert got["rmse"] == pytest.approx(result.record.metrics["validation"]["rmse"], rel=1e-6)
+
+
+def test_experiments_are_recorded_validated_and_survive_a_restart(home: Path, tmp_path: Path) -> None:
+    config = write_request_config(tmp_path / "cfg", model_type="linear", n=400)
+    a, b = (train(config).uuid for _ in range(2))
+    repo = ModelRepository()
+    repo.tag("eta_test:challenger", b)
+
+    started = repo.set_experiment("eta-ab", "eta_test:production", {a: 3, "eta_test:challenger": 1},
+                                  key=["order_id"], by="ana")
+    assert started.action == "start"
+    changed = repo.set_experiment("eta-ab", "eta_test:production", {a: 1, "eta_test:challenger": 1}, by="ben")
+    assert changed.action == "change"
+
+    # Refused, and nothing stored: an arm naming no model, a weight that is not positive, a
+    # second experiment on the same tag, an arm that is the split tag itself.
+    for name, arms, match in [
+        ("eta-ab", {a: 1, "eta_test:nowhere": 1}, "eta_test:nowhere"),
+        ("eta-ab", {a: 0}, "positive"),
+        ("other", {a: 1}, "already split by experiment 'eta-ab'"),
+        ("eta-ab", {"eta_test:production": 1}, "cannot be that tag"),
+    ]:
+        with pytest.raises(RepositoryError, match=match):
+            repo.set_experiment(name, "eta_test:production", arms)
+
+    restarted = ModelRepository()  # a new process would open the same database
+    [running] = restarted.experiments()
+    assert (running.name, running.tag, running.arms, running.key) == (
+        "eta-ab", "eta_test:production", {a: 1.0, "eta_test:challenger": 1.0}, None)
+    assert running.changed_by == "ben"
+
+    restarted.stop_experiment("eta-ab", by="cy")
+    assert restarted.experiments() == []
+    with pytest.raises(RepositoryError, match="no running experiment"):
+        restarted.stop_experiment("eta-ab")
+    history = restarted.experiment_history("eta-ab")
+    assert [(h.action, h.changed_by) for h in history] == [("start", "ana"), ("change", "ben"), ("stop", "cy")]
+    assert history[0].arms == {a: 3.0, "eta_test:challenger": 1.0} and history[0].key == ["order_id"]
