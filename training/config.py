@@ -284,9 +284,20 @@ def parse_config(
         errors.append(("features.program_file", f"file not found: {config.features.program_file}"))
     if isinstance(config.data.source, ParquetSource) and not config.data.source.parquet.exists():
         errors.append(("data.source.parquet", f"file not found: {config.data.source.parquet}"))
+    source_types: dict[str, str] | None = None
     if not errors:
         try:
-            program = compile_config_program(config)
+            source_types = entity_source_types(config)
+        except SourceError as err:
+            errors.append((err.field, str(err)))
+        else:
+            for field, column in (("data.timestamp_column", config.data.timestamp_column),
+                                  ("data.label", config.data.label)):
+                if column not in source_types:
+                    errors.append((field, f"the entity rows have no column {column!r}; they have {sorted(source_types)}"))
+    if not errors:
+        try:
+            program = compile_config_program(config, source_types=source_types)
         except Exception as err:  # DSLError: its message names line, column and text
             where = "features.program_file" if config.features.program_file else "features.program"
             errors.append((where, str(err)))
@@ -334,14 +345,79 @@ def open_feature_store(config: ModelConfig) -> Any:
     return open_store(config.features.repo or REPO_DIR, config.features.store_yaml)
 
 
-def compile_config_program(config: ModelConfig, store: Any = None) -> Any:
-    """Compile the config's DSL program, typing its inputs from the Parquet schema of the entity
-    rows, the Feast registry's feature types and ``features.input_types`` (which wins)."""
-    from training.features import compile_features, feast_input_types, parquet_input_types
+class SourceError(ValueError):
+    """The entity-row source a config names cannot be read; ``field`` is its config path."""
 
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(message)
+
+
+#: Spark SQL type names (``DataType.simpleString()`` prefixes) -> DSL types.
+_SPARK_TO_DSL = (("tinyint", "int"), ("smallint", "int"), ("int", "int"), ("bigint", "int"),
+                 ("float", "float"), ("double", "float"), ("decimal", "float"), ("string", "string"),
+                 ("varchar", "string"), ("char", "string"), ("boolean", "bool"), ("timestamp", "timestamp"))
+
+
+def training_spark(spark: Any = None) -> Any:
+    """``spark``, else the process's active Spark session, else a new one from ``feature_repo.spark``."""
+    if spark is not None:
+        return spark
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    from feature_repo.spark import spark_session
+
+    return spark_session("fresco-training")
+
+
+def hive_table_types(table: str, spark: Any = None) -> dict[str, str]:
+    """Column name -> DSL type (``""`` for types the DSL has no name for) of a Hive table.
+
+    Raises :class:`SourceError` (field ``data.source.hive_table``) when the metastore lacks it.
+    """
+    spark = training_spark(spark)
+    if not spark.catalog.tableExists(table):
+        database = table.split(".")[0] if "." in table else spark.catalog.currentDatabase()
+        raise SourceError("data.source.hive_table", f"table {table!r} not found in the Hive metastore "
+                          f"(database {database!r}; warehouse {spark.conf.get('spark.sql.warehouse.dir')})")
     types: dict[str, str] = {}
-    if isinstance(config.data.source, ParquetSource):
-        types.update(parquet_input_types(config.data.source.parquet))
+    for field in spark.table(table).schema.fields:
+        text = field.dataType.simpleString()
+        types[field.name] = next((dtype for prefix, dtype in _SPARK_TO_DSL
+                                  if text == prefix or text.startswith(prefix + "(")
+                                  or (prefix == "timestamp" and text.startswith(prefix))), "")
+    return types
+
+
+def entity_source_types(config: ModelConfig, spark: Any = None) -> dict[str, str]:
+    """Every column of the entity rows (Parquet schema or Hive table) -> its DSL type (or ``""``)."""
+    from training.features import parquet_input_types
+
+    if isinstance(config.data.source, HiveSource):
+        return hive_table_types(config.data.source.hive_table, spark)
+    import pyarrow.parquet as pq
+
+    path = config.data.source.parquet
+    try:
+        names = pq.read_schema(path).names
+    except Exception as err:  # not Parquet, or unreadable
+        raise SourceError("data.source.parquet", f"cannot read the Parquet schema of {path}: {err}") from None
+    return {**dict.fromkeys(names, ""), **parquet_input_types(path)}
+
+
+def compile_config_program(config: ModelConfig, store: Any = None, *, spark: Any = None,
+                           source_types: dict[str, str] | None = None) -> Any:
+    """Compile the config's DSL program, typing its inputs from the schema of the entity rows
+    (Parquet file or Hive table), the Feast registry's feature types and
+    ``features.input_types`` (which wins)."""
+    from training.features import compile_features, feast_input_types
+
+    if source_types is None:
+        source_types = entity_source_types(config, spark)
+    types = {name: dtype for name, dtype in source_types.items() if dtype}
     try:
         if store is not None or "@fs." in config.program_source:
             types.update(feast_input_types(store if store is not None else open_feature_store(config)))

@@ -15,7 +15,17 @@ import numpy as np
 import pandas as pd
 
 from training import features as feats
-from training.config import ConfigError, HiveSource, ModelConfig, compile_config_program, load_config, open_feature_store
+from training.config import (
+    ConfigError,
+    HiveSource,
+    ModelConfig,
+    SourceError,
+    compile_config_program,
+    hive_table_types,
+    load_config,
+    open_feature_store,
+    training_spark,
+)
 from training.datasets import TrainingDataError, _resolve_refs, build_training_frame
 from training.evaluation import build_report, compute_metrics, is_better, write_report
 from training.repository import ModelRecord, ModelRepository, current_user
@@ -51,15 +61,15 @@ class TrainResult:
 # -- dataset -----------------------------------------------------------------------------------
 
 def _load_entity_rows(config: ModelConfig, spark: Any = None) -> pd.DataFrame:
+    """The configured entity and label rows in the time range, oldest first, with every
+    timestamp column as ``datetime64[us, UTC]`` (so Hive and Parquet give identical frames)."""
     data = config.data
     ts = data.timestamp_column
     if isinstance(data.source, HiveSource):
         from pyspark.sql import functions as F
 
-        if spark is None:
-            from feature_repo.spark import spark_session
-
-            spark = spark_session("fresco-training")
+        spark = training_spark(spark)
+        hive_table_types(data.source.hive_table, spark)  # a missing table names its config field
         sdf = spark.table(data.source.hive_table)
         if data.start is not None:
             sdf = sdf.where(F.col(ts) >= F.lit(data.start))
@@ -72,7 +82,9 @@ def _load_entity_rows(config: ModelConfig, spark: Any = None) -> pd.DataFrame:
         if col not in rows.columns:
             field = "data.timestamp_column" if col == ts else "data.label"
             raise TrainingDataError(f"{field}: the entity rows have no column {col!r}; they have {sorted(rows.columns)}")
-    rows[ts] = pd.to_datetime(rows[ts], utc=True)
+    for col in rows.columns:
+        if col == ts or pd.api.types.is_datetime64_any_dtype(rows[col]):
+            rows[col] = pd.to_datetime(rows[col], utc=True).astype("datetime64[us, UTC]")
     if data.start is not None:
         rows = rows[rows[ts] >= pd.Timestamp(data.start)]
     if data.end is not None:
@@ -232,12 +244,13 @@ def train(
     t0 = time.perf_counter()
     repository = repository or ModelRepository()
     trainer = get_trainer(config.model.type)
-    program = compile_config_program(config, store)
     engine = config.resources.engine
-    if engine == "spark" and spark is None:
-        from feature_repo.spark import spark_session
-
-        spark = spark_session("fresco-training")
+    if spark is None and (engine == "spark" or isinstance(config.data.source, HiveSource)):
+        spark = training_spark()
+    try:
+        program = compile_config_program(config, store, spark=spark)
+    except SourceError as err:
+        raise ConfigError("<config>", [(err.field, str(err))]) from None
 
     progress(f"[1/5] building the training dataset ({engine})")
     dataset = build_dataset(config, program, store=store, spark=spark, progress=progress)
