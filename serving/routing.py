@@ -105,9 +105,10 @@ class Router:
         self._lock = threading.Lock()
         self.refresh(force=True)
 
-    # -- the tag map -------------------------------------------------------------------------
+    # -- the tag and experiment maps -------------------------------------------------------------------------
     def refresh(self, force: bool = False) -> None:
-        """Re-read the repository's tags if due; load models of moved tags, then switch."""
+        """Re-read the repository's tags and experiments if due; load the models of moved
+        tags and changed experiments, then switch."""
         now = time.monotonic()
         if not force and now - self._checked_at < self.refresh_seconds:
             return
