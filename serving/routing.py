@@ -105,7 +105,7 @@ class Router:
         self._lock = threading.Lock()
         self.refresh(force=True)
 
-    # -- the tag and experiment maps -------------------------------------------------------------------------
+    # -- the tag and experiment maps -------------------------------------------------------------
     def refresh(self, force: bool = False) -> None:
         """Re-read the repository's tags and experiments if due; load the models of moved
         tags and changed experiments, then switch."""
