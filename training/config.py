@@ -160,9 +160,25 @@ class EvaluationSection(_Strict):
     partial_dependence_features: int = Field(3, ge=0, le=10)
 
 
+#: Entity rows per point-in-time query on Feast's file offline store when the config sets none.
+FILE_STORE_CHUNK_ROWS = 20_000
+
+
 class ResourcesSection(_Strict):
     engine: Literal["local", "spark"] = "local"
     workers: int = Field(2, ge=1, le=64)
+    retrieval_chunk_rows: int | None = Field(
+        None, ge=0,
+        description=("Entity rows per point-in-time query, oldest first (0: one query). Default: "
+                     f"{FILE_STORE_CHUNK_ROWS:,} on Feast's file offline store, which joins each row with "
+                     "all of its entity's feature rows before the TTL filter; one query on the others."),
+    )
+
+    def chunk_rows(self, offline_store: str) -> int | None:
+        """The chunk size for an offline store type (``file``, ``spark``, ...); None: one query."""
+        if self.retrieval_chunk_rows is not None:
+            return self.retrieval_chunk_rows or None
+        return FILE_STORE_CHUNK_ROWS if offline_store == "file" else None
 
 
 class ModelConfig(_Strict):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -53,12 +53,21 @@ def _refs_by_view(refs: list[str]) -> dict[str, list[str]]:
     return grouped
 
 
+def _chunks(frame: pd.DataFrame, size: int | None) -> list[pd.DataFrame]:
+    """``frame`` in consecutive pieces of at most ``size`` rows (one piece when ``size`` is None)."""
+    if not size or len(frame) <= size:
+        return [frame]
+    return [frame.iloc[i:i + size] for i in range(0, len(frame), size)]
+
+
 def build_training_frame(
     entity_rows: pd.DataFrame | str | Path,
     features: str | FeatureService | Sequence[str],
     store: FeatureStore | str | Path,
     *,
     timestamp_column: str = FEAST_TIMESTAMP,
+    chunk_rows: int | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
     """Join point-in-time correct feature values onto entity rows.
 
@@ -68,6 +77,11 @@ def build_training_frame(
         features: a feature service (object or name) or feature references ``"view:feature"``.
         store: a ``FeatureStore`` or the path of a Feast repository.
         timestamp_column: the column holding each row's event time (timezone-aware or UTC).
+        chunk_rows: ask Feast about at most this many distinct (entity, time) rows at a time,
+            oldest first (None: all at once). Bounds memory: Feast's file store joins every
+            entity row with all of its entity's feature rows before the TTL filter. The
+            result is the same for every chunk size.
+        progress: called with a line per feature view and chunk.
 
     Returns:
         The entity rows in their original order, one output row per input row (repeated
@@ -75,6 +89,8 @@ def build_training_frame(
         A feature value stamped after a row's timestamp, or older than its view's TTL,
         is null in that row.
     """
+    if chunk_rows is not None and chunk_rows < 1:
+        raise TrainingDataError(f"chunk_rows must be at least 1, got {chunk_rows}")
     store = store if isinstance(store, FeatureStore) else FeatureStore(repo_path=str(store))
     rows = _load_rows(entity_rows)
     by_view = _refs_by_view(_resolve_refs(store, features))
@@ -95,26 +111,39 @@ def build_training_frame(
     frame = rows.reset_index(drop=True)
     frame[ROW_ID] = range(len(frame))
     moment = pd.to_datetime(frame[timestamp_column], utc=True).astype("datetime64[us, UTC]")
-    for view, refs in by_view.items():
+    for v, (view, refs) in enumerate(by_view.items(), start=1):
         # Feast's file store drops an entity row whose candidate values all fall outside the
         # TTL, and collapses repeated (key, timestamp) rows: ask it once per distinct key and
         # time, one view at a time, and join the answers back onto every input row.
         keys = join_keys[view]
-        query = frame[keys].assign(**{FEAST_TIMESTAMP: moment}).drop_duplicates()
-        answer = store.get_historical_features(
-            entity_df=query.reset_index(drop=True), features=refs, full_feature_names=True
-        ).to_df()
-        columns = [ref.replace(":", "__") for ref in refs]
-        # the file store returns UTC-aware times, the Spark store naive UTC ones
-        answer[FEAST_TIMESTAMP] = pd.to_datetime(answer[FEAST_TIMESTAMP], utc=True).astype(
-            "datetime64[us, UTC]"
+        query = (
+            frame[keys].assign(**{FEAST_TIMESTAMP: moment}).drop_duplicates()
+            .sort_values(FEAST_TIMESTAMP, kind="stable").reset_index(drop=True)
         )
+        columns = [ref.replace(":", "__") for ref in refs]
+        pieces = _chunks(query, chunk_rows)
+        answers = []
+        for c, piece in enumerate(pieces, start=1):
+            answer = store.get_historical_features(
+                entity_df=piece.reset_index(drop=True), features=refs, full_feature_names=True
+            ).to_df()
+            # the file store returns UTC-aware times, the Spark store naive UTC ones
+            answer[FEAST_TIMESTAMP] = pd.to_datetime(answer[FEAST_TIMESTAMP], utc=True).astype(
+                "datetime64[us, UTC]"
+            )
+            answers.append(answer[keys + [FEAST_TIMESTAMP] + columns])
+            if progress is not None:
+                progress(
+                    f"features {view} ({v}/{len(by_view)}): chunk {c}/{len(pieces)}, "
+                    f"{len(piece):,} entity rows to {piece[FEAST_TIMESTAMP].iloc[-1]:%Y-%m-%d %H:%M:%S}"
+                )
+        # An empty answer (every row of a chunk outside the TTL) has no dtypes worth keeping.
+        answer = pd.concat([a for a in answers if len(a)] or answers[:1], ignore_index=True)
+        del answers
         # Some offline stores return a row twice when source rows tie on timestamp: keep one.
         answer = answer.drop_duplicates(keys + [FEAST_TIMESTAMP], keep="last")
         frame = frame.assign(**{FEAST_TIMESTAMP + "__q": moment}).merge(
-            answer[keys + [FEAST_TIMESTAMP] + columns].rename(
-                columns={FEAST_TIMESTAMP: FEAST_TIMESTAMP + "__q"}
-            ),
+            answer.rename(columns={FEAST_TIMESTAMP: FEAST_TIMESTAMP + "__q"}),
             on=keys + [FEAST_TIMESTAMP + "__q"],
             how="left",
             validate="many_to_one",

@@ -118,9 +118,18 @@ def build_dataset(
     for ref in [*config.features.references, *feats.feature_refs(program)]:
         if ref not in refs:
             refs.append(ref)
-    progress(f"retrieving {len(refs)} features for {len(rows):,} rows (point in time)")
     ts, label = config.data.timestamp_column, config.data.label
-    frame = build_training_frame(rows, refs, store, timestamp_column=ts) if refs else rows
+    retrieval: dict[str, Any] = {}
+    if refs:
+        offline = str(store.config.offline_store.type)
+        chunk_rows = config.resources.chunk_rows(offline)
+        retrieval = {"offline_store": offline, "chunk_rows": chunk_rows}
+        progress(f"retrieving {len(refs)} features for {len(rows):,} rows (point in time, {offline} offline "
+                 f"store, {f'chunks of {chunk_rows:,} rows' if chunk_rows else 'one query per view'})")
+        frame = build_training_frame(rows, refs, store, timestamp_column=ts, chunk_rows=chunk_rows,
+                                     progress=progress)
+    else:
+        frame = rows
     null_labels = int(frame[label].isna().sum())
     frame = frame[frame[label].notna()].reset_index(drop=True)
     moment = frame[ts]
@@ -152,6 +161,7 @@ def build_dataset(
         },
         "feature_service": config.features.service,
         "feature_refs": refs,
+        "retrieval": retrieval,
         "rows": int(len(frame)),
         "rows_dropped_null_label": null_labels,
         "train_rows": int(len(train)),

@@ -145,3 +145,52 @@ def test_bad_requests_name_what_is_wrong(applied_repo: Path) -> None:
         build_training_frame(rows, "nope", applied_repo)
     with pytest.raises(TrainingDataError, match="'view:feature'"):
         build_training_frame(rows, ["restaurant_stats_7d.order_count_7d"], applied_repo)
+
+
+def test_chunked_retrieval_gives_the_same_frame_as_one_query(applied_repo: Path) -> None:
+    """Tiny chunks, oldest first: chunk edges fall between ties, repeats and expired values."""
+    moments = [
+        T0 - timedelta(seconds=1),  # before every value
+        T0,
+        T0,  # a tie on time, other restaurant below
+        T0 + timedelta(hours=12),  # exactly at a realtime value
+        T0 + timedelta(hours=12, minutes=14, seconds=59),
+        T0 + timedelta(hours=12, minutes=15),
+        T0 + timedelta(hours=13, minutes=15),  # the 1h TTL ends exactly here: still valid
+        T0 + timedelta(hours=13, minutes=15, microseconds=1),  # one microsecond later: expired
+        T0 + timedelta(days=1, seconds=-1),
+        T0 + timedelta(days=1),
+        T0 + timedelta(days=2, hours=23),
+        T0 + timedelta(days=4, hours=1),  # the 7d view's 2-day TTL has passed
+        T0 + timedelta(days=5),  # the last chunks: every time-limited value expired
+        T0 + timedelta(days=6),
+    ]
+    restaurants = [1, 1, 2, 1, 1, 1, 1, 1, 2, 1, 2, 1, 1, 2]
+    base = pd.DataFrame({"restaurant_id": restaurants, "placed_at": moments, "order_id": range(len(moments))})
+    # shuffled, with repeated rows: the output keeps the input order and the repeats
+    rows = pd.concat([base, base.iloc[[3, 7, 12]]], ignore_index=True).sample(frac=1.0, random_state=5)
+    whole = build_training_frame(rows, "delivery_eta_v1", applied_repo, timestamp_column="placed_at")
+    realtime = whole.drop_duplicates("order_id").set_index("order_id")["restaurant_realtime__avg_prep_time_1h"]
+    assert realtime[[3, 4, 5, 6]].tolist() == [14.0, 14.0, 16.0, 16.0]
+    assert realtime[[0, 7, 12, 13]].isna().all()
+    assert whole["restaurant_stats_7d__avg_prep_time_7d"].isna().sum() > 0
+    for size in (1, 4):
+        messages: list[str] = []
+        chunked = build_training_frame(rows, "delivery_eta_v1", applied_repo, timestamp_column="placed_at",
+                                       chunk_rows=size, progress=messages.append)
+        pd.testing.assert_frame_equal(chunked, whole)
+        distinct = len(base.drop_duplicates(["restaurant_id", "placed_at"]))
+        chunks = -(-distinct // size)
+        assert len(messages) == 3 * chunks  # three views, one line per chunk
+        assert messages[0].startswith(f"features restaurant_profile (1/3): chunk 1/{chunks}, {size:,} entity rows")
+    with pytest.raises(TrainingDataError, match="chunk_rows must be at least 1"):
+        build_training_frame(rows, "delivery_eta_v1", applied_repo, timestamp_column="placed_at", chunk_rows=0)
+
+
+def test_the_chunk_size_depends_on_the_offline_store_unless_the_config_sets_it() -> None:
+    from training.config import FILE_STORE_CHUNK_ROWS, ResourcesSection
+
+    assert ResourcesSection().chunk_rows("file") == FILE_STORE_CHUNK_ROWS
+    assert ResourcesSection().chunk_rows("spark") is None  # Feast's Spark store prunes by time itself
+    assert ResourcesSection(retrieval_chunk_rows=500).chunk_rows("spark") == 500
+    assert ResourcesSection(retrieval_chunk_rows=0).chunk_rows("file") is None  # 0: one query
