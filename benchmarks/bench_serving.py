@@ -2,18 +2,26 @@
 batch scoring on Spark.
 
     python benchmarks/bench_serving.py [--requests 2000] [--seconds 10] [--batch-rows 200000]
+                                       [--store fresco|stock] [--omp-threads N] [--no-batch]
+                                       [--wait-load 1.0] [--wait-max 600]
 
 Sets up a private environment (Feast repo on the local Cassandra node, keyspace
 ``fresco_bench``; two XGBoost models on the example DSL program with 11 online features), then:
 
-1. ``fresco`` service (BentoML, one worker): one row per request, sequential client ->
-   p50/p95/p99 latency; throughput at concurrency 8 and 32 (threads, keep-alive clients);
-2. ``feast serve`` on the same repository fetching the same 11 features for one entity, same
-   measurements (the reference the service must not be slower than);
+1. ``fresco`` service (BentoML, one worker) and ``feast serve`` (one worker) on the same
+   repository, both running: a sequential client alternates one-row requests between them
+   (``POST /predict`` vs ``/get-online-features`` for the same 11 features of the same entity),
+   so both see the same machine load -> p50/p95/p99 latency of each;
+2. throughput of each at concurrency 8 and 32 (threads, keep-alive clients), one after the other;
 3. ``predict_batch`` on Spark local[2] over ``--batch-rows`` rows (features in the table).
 
-Needs the Cassandra node (``fresco services start``). Figures are printed and written as JSON
-to ``benchmarks/results/``.
+The Fresco service reads Cassandra through Fresco's online store
+(``feature_repo.online_stores.FrescoCassandraOnlineStore``, as ``feature_store.production.yaml``:
+TTL at read time, all views of a request read concurrently) or, with ``--store stock``, through
+Feast's own ``cassandra`` store; ``feast serve`` always uses Feast's own store, the reference.
+
+Needs the Cassandra node (``fresco services start``). Figures (and the load average before and
+after) are printed and written as JSON to ``benchmarks/results/``.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+FRESCO_STORE = "feature_repo.online_stores.FrescoCassandraOnlineStore"
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:
@@ -42,18 +51,27 @@ def percentiles(samples: list[float]) -> dict[str, float]:
             "p99_ms": float(np.percentile(a, 99)), "mean_ms": float(a.mean()), "n": len(a)}
 
 
-def sequential(url: str, bodies: list[dict], warmup: int = 100) -> dict[str, float]:
+def alternating(
+    targets: dict[str, tuple[str, list[dict]]], warmup: int = 100
+) -> dict[str, dict[str, float]]:
+    """One sequential client per target, their requests interleaved (a, b, a, b, ...): each
+    target's latency percentiles, measured under the same machine load."""
     import httpx
 
-    with httpx.Client(timeout=30) as http:
-        for body in bodies[:warmup]:
-            http.post(url, json=body).raise_for_status()
-        samples = []
-        for body in bodies:
-            t = time.perf_counter()
-            http.post(url, json=body).raise_for_status()
-            samples.append(time.perf_counter() - t)
-    return percentiles(samples)
+    clients = {name: httpx.Client(timeout=30) for name in targets}
+    samples: dict[str, list[float]] = {name: [] for name in targets}
+    try:
+        n = min(len(bodies) for _, bodies in targets.values())
+        for i in range(n + warmup):
+            for name, (url, bodies) in targets.items():
+                t = time.perf_counter()
+                clients[name].post(url, json=bodies[i % n]).raise_for_status()
+                if i >= warmup:
+                    samples[name].append(time.perf_counter() - t)
+    finally:
+        for client in clients.values():
+            client.close()
+    return {name: percentiles(s) for name, s in samples.items()}
 
 
 def throughput(url: str, bodies: list[dict], concurrency: int, seconds: float) -> dict[str, float]:
@@ -111,6 +129,14 @@ def wait_ready(url: str, process: subprocess.Popen, timeout: float = 120) -> Non
     raise RuntimeError("feast serve not ready")
 
 
+def wait_for_load(below: float, at_most: float) -> None:
+    """Sleep until the 1-minute load average is under ``below`` (or ``at_most`` seconds passed)."""
+    deadline = time.monotonic() + at_most
+    while os.getloadavg()[0] >= below and time.monotonic() < deadline:
+        print(f"load average {os.getloadavg()[0]:.2f} >= {below}: waiting", flush=True)
+        time.sleep(15)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
@@ -118,6 +144,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-rows", type=int, default=200_000)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--store", choices=("fresco", "stock"), default="fresco",
+                        help="online store of the Fresco service: Fresco's Cassandra store "
+                             "(production) or Feast's own (feast serve always uses Feast's)")
+    parser.add_argument("--no-batch", action="store_true", help="skip the Spark batch part")
+    parser.add_argument("--wait-load", type=float, default=None, metavar="LOAD",
+                        help="after the setup, wait (at most --wait-max s) until the 1-minute "
+                             "load average is below LOAD before measuring")
+    parser.add_argument("--wait-max", type=float, default=600.0)
+    parser.add_argument("--omp-threads", type=int, default=None,
+                        help="OMP_NUM_THREADS for the Fresco service (default: unset, i.e. "
+                             "XGBoost's one-row predict uses every core)")
     args = parser.parse_args(argv)
     os.environ.setdefault("PYSPARK_SUBMIT_ARGS", "--conf spark.ui.showConsoleProgress=false pyspark-shell")
 
@@ -155,22 +192,27 @@ def main(argv: list[str] | None = None) -> int:
         "customer_lat": 37.7 + float(rng.random()) / 10, "customer_lon": -122.45 + float(rng.random()) / 10,
     }]} for i in ids]
     feast_bodies = [{"features": refs, "entities": {"restaurant_id": [int(i)]}} for i in ids]
+    if args.wait_load is not None:
+        wait_for_load(args.wait_load, args.wait_max)
     results: dict[str, object] = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "features": len(refs), "model": "xgboost 40 trees depth 4", "setup_s": setup_s,
+        "fresco_store": args.store, "omp_threads": args.omp_threads,
+        "load_average_before": os.getloadavg(),
     }
 
-    server_env = {**env.env(), "FRESCO_SERVING_PRELOAD": env.tag,
-                  "FRESCO_SERVING_WORKERS": str(args.workers)}
-    with ServerProcess(server_env, log=work / "fresco.log") as url:
-        results["fresco_sequential"] = sequential(url + "/predict", fresco_bodies)
-        print("fresco_sequential", json.dumps(results["fresco_sequential"]), flush=True)
-        results["fresco_c8"] = throughput(url + "/predict", fresco_bodies, 8, args.seconds)
-        print("fresco_c8", json.dumps(results["fresco_c8"]), flush=True)
-        results["fresco_c32"] = throughput(url + "/predict", fresco_bodies, 32, args.seconds)
-        print("fresco_c32", json.dumps(results["fresco_c32"]), flush=True)
-
+    # Feast's own Cassandra store for feast serve; the Fresco service's yaml names its store.
+    fresco_yaml = env.yaml_path.with_name("feature_store.fresco.yaml")
+    kind = FRESCO_STORE if args.store == "fresco" else "cassandra"
+    stock_text = env.yaml_path.read_text()
+    if "type: cassandra\n" not in stock_text:
+        raise RuntimeError(f"{env.yaml_path} does not name Feast's cassandra online store")
+    fresco_yaml.write_text(stock_text.replace("type: cassandra\n", f"type: {kind}\n", 1))
+    server_env = {**env.env(), "FEAST_FS_YAML_FILE_PATH": str(fresco_yaml),
+                  "FRESCO_SERVING_PRELOAD": env.tag, "FRESCO_SERVING_WORKERS": str(args.workers)}
+    if args.omp_threads is not None:
+        server_env["OMP_NUM_THREADS"] = str(args.omp_threads)
     port = free_port()
     feast = subprocess.Popen(
         [str(Path(sys.executable).with_name("feast")), "-f", str(env.yaml_path), "serve",
@@ -179,19 +221,29 @@ def main(argv: list[str] | None = None) -> int:
         stdout=(work / "feast.log").open("w"), stderr=subprocess.STDOUT, start_new_session=True,
     )
     try:
-        feast_url = f"http://127.0.0.1:{port}"
-        wait_ready(feast_url + "/health", feast)
-        results["feast_sequential"] = sequential(feast_url + "/get-online-features", feast_bodies)
-        print("feast_sequential", json.dumps(results["feast_sequential"]), flush=True)
-        results["feast_c8"] = throughput(feast_url + "/get-online-features", feast_bodies, 8, args.seconds)
-        print("feast_c8", json.dumps(results["feast_c8"]), flush=True)
-        results["feast_c32"] = throughput(feast_url + "/get-online-features", feast_bodies, 32, args.seconds)
-        print("feast_c32", json.dumps(results["feast_c32"]), flush=True)
+        with ServerProcess(server_env, log=work / "fresco.log") as url:
+            feast_url = f"http://127.0.0.1:{port}"
+            wait_ready(feast_url + "/health", feast)
+            paired = alternating({"fresco": (url + "/predict", fresco_bodies),
+                                  "feast": (feast_url + "/get-online-features", feast_bodies)})
+            results["fresco_sequential"], results["feast_sequential"] = paired["fresco"], paired["feast"]
+            results["load_average_after_sequential"] = os.getloadavg()
+            print("fresco_sequential", json.dumps(results["fresco_sequential"]), flush=True)
+            print("feast_sequential", json.dumps(results["feast_sequential"]), flush=True)
+            for c in (8, 32):
+                results[f"fresco_c{c}"] = throughput(url + "/predict", fresco_bodies, c, args.seconds)
+                print(f"fresco_c{c}", json.dumps(results[f"fresco_c{c}"]), flush=True)
+                results[f"feast_c{c}"] = throughput(feast_url + "/get-online-features", feast_bodies,
+                                                    c, args.seconds)
+                print(f"feast_c{c}", json.dumps(results[f"feast_c{c}"]), flush=True)
     finally:
         import signal
 
         os.killpg(feast.pid, signal.SIGTERM)
         feast.wait(20)
+    results["load_average_after"] = os.getloadavg()
+    if args.no_batch:
+        return report(results, args.results, None)
 
     # batch: rows with their features already in the table (the Spark part alone)
     stats = pd.read_parquet(env.repo / "data" / "features" / "restaurant_stats_7d")
@@ -219,9 +271,13 @@ def main(argv: list[str] | None = None) -> int:
     result = predict_batch(source, env.tag, work / "scored.parquet", spark=spark)
     results["batch"] = {"rows": result.rows, "seconds": result.seconds,
                         "rows_per_s": result.rows_per_second}
+    return report(results, args.results, result)
 
-    args.results.mkdir(parents=True, exist_ok=True)
-    out = args.results / f"serving-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.json"
+
+def report(results: dict[str, object], folder: Path, batch: object | None) -> int:
+    """Print the figures and write them as JSON to ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / f"serving-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.json"
     out.write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
     fs, fe = results["fresco_sequential"], results["feast_sequential"]
@@ -230,7 +286,11 @@ def main(argv: list[str] | None = None) -> int:
     for c in (8, 32):
         print(f"concurrency {c}: fresco {results[f'fresco_c{c}']['requests_per_s']:.0f} req/s, "
               f"feast serve {results[f'feast_c{c}']['requests_per_s']:.0f} req/s")
-    print(f"batch: {result.rows:,} rows in {result.seconds:.1f}s = {result.rows_per_second:,.0f} rows/s")
+    if batch is not None:
+        print(f"batch: {batch.rows:,} rows in {batch.seconds:.1f}s = {batch.rows_per_second:,.0f} rows/s")
+    print(f"load average before / after the sequential part / at the end: "
+          f"{results['load_average_before']} / {results['load_average_after_sequential']} / "
+          f"{results['load_average_after']}")
     print(f"results: {out}")
     return 0
 
