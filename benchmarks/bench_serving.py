@@ -203,21 +203,21 @@ def main(argv: list[str] | None = None) -> int:
     }
 
     # Feast's own Cassandra store for feast serve; the Fresco service's yaml names its store.
-    fresco_yaml = env.yaml_path.with_name("feature_store.fresco.yaml")
-    kind = FRESCO_STORE if args.store == "fresco" else "cassandra"
-    stock_text = env.yaml_path.read_text()
-    if "type: cassandra\n" not in stock_text:
-        raise RuntimeError(f"{env.yaml_path} does not name Feast's cassandra online store")
-    fresco_yaml.write_text(stock_text.replace("type: cassandra\n", f"type: {kind}\n", 1))
+    fresco_text = env.yaml_path.read_text()
+    if f"type: {FRESCO_STORE}\n" not in fresco_text:
+        raise RuntimeError(f"{env.yaml_path} does not name Fresco's Cassandra online store")
+    stock_yaml = env.yaml_path.with_name("feature_store.stock.yaml")
+    stock_yaml.write_text(fresco_text.replace(f"type: {FRESCO_STORE}\n", "type: cassandra\n", 1))
+    fresco_yaml = env.yaml_path if args.store == "fresco" else stock_yaml
     server_env = {**env.env(), "FEAST_FS_YAML_FILE_PATH": str(fresco_yaml),
                   "FRESCO_SERVING_PRELOAD": env.tag, "FRESCO_SERVING_WORKERS": str(args.workers)}
     if args.omp_threads is not None:
         server_env["OMP_NUM_THREADS"] = str(args.omp_threads)
     port = free_port()
     feast = subprocess.Popen(
-        [str(Path(sys.executable).with_name("feast")), "-f", str(env.yaml_path), "serve",
+        [str(Path(sys.executable).with_name("feast")), "-f", str(stock_yaml), "serve",
          "-h", "127.0.0.1", "-p", str(port), "--no-access-log", "-w", str(args.workers)],
-        cwd=env.repo, env={**os.environ, **env.env(), "FEAST_FS_YAML_FILE_PATH": str(env.yaml_path)},
+        cwd=env.repo, env={**os.environ, **env.env(), "FEAST_FS_YAML_FILE_PATH": str(stock_yaml)},
         stdout=(work / "feast.log").open("w"), stderr=subprocess.STDOUT, start_new_session=True,
     )
     try:

@@ -3,8 +3,9 @@
 ``build_environment(root, keyspace)`` generates the example data, computes the feature groups
 with Spark, registers the catalog against the local Cassandra node (``keyspace``), loads the
 online store, and trains two XGBoost models on the example DSL program into a model repository
-under ``root``. The data ends six hours before now, so the online store holds exactly what a
-point-in-time read as of now gives (the 1-hour realtime view has expired: missing online).
+under ``root``. The online store is Fresco's (``FrescoCassandraOnlineStore``, as in production:
+TTLs at read time, a request's views read concurrently). The data ends six hours before now, so
+the 1-hour realtime view's values are loaded online but expired: missing, as offline.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ registry:
   registry_store_type: feature_repo.policy.CatalogPolicyRegistryStore
   cache_ttl_seconds: 60
 online_store:
-  type: cassandra
+  type: feature_repo.online_stores.FrescoCassandraOnlineStore
   hosts: [{host}]
   port: {port}
   keyspace: {keyspace}
@@ -105,13 +106,11 @@ def build_environment(
     run_feature_groups(spark, repo / "data" / "raw", repo / "data" / "features", progress=False)
     apply_catalog(repo, yaml_path)
     store = open_store(repo, yaml_path)
-    # Load the online store with what a point-in-time read as of now sees: profiles (TTL 0)
-    # from their whole history (materialize_incremental would start a TTL-0 view one year
-    # back only) and the 7-day stats. The realtime view (TTL 1h) stays empty: its latest
-    # values are six hours old, expired offline, and Feast's Cassandra reads do not apply
-    # TTLs, so loading them would serve values the offline store calls expired.
+    # Load every view from its whole history (materialize_incremental would start a TTL-0
+    # view one year back only). The realtime view's latest values are six hours old: the
+    # store holds them, and its read-time TTL must serve them as missing, as offline does.
     store.materialize(start_date=datetime(2000, 1, 1, tzinfo=timezone.utc), end_date=end,
-                      feature_views=["restaurant_profile", "restaurant_stats_7d"])
+                      feature_views=["restaurant_profile", "restaurant_stats_7d", "restaurant_realtime"])
     model_a = train_model(repo, yaml_path, raw.orders_path, n_estimators=40, max_depth=4)
     model_b = train_model(repo, yaml_path, raw.orders_path, n_estimators=25, max_depth=3)
     from training import ModelRepository
