@@ -136,8 +136,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     os.environ.setdefault("PYSPARK_SUBMIT_ARGS", "--conf spark.ui.showConsoleProgress=false pyspark-shell")
-    # Feast repeats "experimental feature" warnings on every Spark query; pathspec its deprecation
-    warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"feast\.")
+    # Feast's Spark store warns "experimental" on every query (and its import puts its own
+    # "once" filter first, so ours go in after it); pathspec warns of a deprecation
+    import feast.infra.offline_stores.contrib.spark_offline_store.spark  # noqa: F401
+
+    warnings.filterwarnings("ignore", message=r".*experimental feature", category=RuntimeWarning)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     from feature_repo import apply_catalog
     from feature_repo.pipelines import generate_raw, run_feature_groups
@@ -161,8 +164,8 @@ def main(argv: list[str] | None = None) -> int:
         spark = spark_session("fresco-bench-training", home=spark_home)
         spark.sparkContext.setLogLevel("ERROR")
         hive = HIVE_DATABASE if spark_run and args.spark_store == "spark" else None
-        if hive:
-            spark.sql(f"CREATE DATABASE IF NOT EXISTS {hive}")
+        if spark_run:
+            spark.sql(f"CREATE DATABASE IF NOT EXISTS {HIVE_DATABASE}")
         counts = run_feature_groups(spark, raw.out_dir, repo / "data" / "features", hive)
         apply_catalog(repo)
         spark_repo = spark_yaml = None
