@@ -3,9 +3,9 @@
 A request names a model by UUID (or unique prefix, or BentoML tag ``name:hex``) or by a Fresco
 tag such as ``delivery_eta:production``. Tags and experiments live in the model repository (the
 one place for them); the router keeps the repository's current ``tag -> UUID`` map and running
-experiments, and re-reads them at most every ``refresh_seconds`` (small SQLite reads), so a
-moved tag or a started, changed or stopped experiment takes effect within that time without a
-restart. Before a route changes, the models it needs are loaded (``prepare`` callback), so no
+experiments, and a background thread re-reads them every ``refresh_seconds`` (small SQLite
+reads, off the request path), so a moved tag or a started, changed or stopped experiment takes
+effect within that time without a restart. Before a route changes, the models it needs are loaded (``prepare`` callback), so no
 request waits on a load or fails during the switch; requests already running keep the model
 object they started with.
 
@@ -21,6 +21,7 @@ import hashlib
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -104,6 +105,9 @@ class Router:
         self._checked_at = float("-inf")
         self._lock = threading.Lock()
         self.refresh(force=True)
+        if refresh_seconds > 0:
+            threading.Thread(target=_follow_repository, args=(weakref.ref(self), refresh_seconds),
+                             name="fresco-router-refresh", daemon=True).start()
 
     # -- the tag and experiment maps -------------------------------------------------------------
     def refresh(self, force: bool = False) -> None:
@@ -196,10 +200,23 @@ class Router:
         """The route of model name ``ref`` (tag, UUID, or a tag under an experiment)."""
         if not isinstance(ref, str) or not ref.strip():
             raise BadRequest("'model' must name a model UUID or a tag", field="model")
-        self.refresh()
         experiment = self.experiments.get(ref)
         if experiment is not None:
             arms = {arm: self._uuid(arm)[0] for arm in experiment.arms}
             return Route(ref, tag=ref, experiment=experiment, arms=arms)
         uuid, tag = self._uuid(ref)
         return Route(ref, uuid=uuid, tag=tag)
+
+
+def _follow_repository(router_ref: "weakref.ref[Router]", seconds: float) -> None:
+    """Re-read the repository every ``seconds`` while the router lives (its refresh thread)."""
+    while True:
+        time.sleep(seconds)
+        router = router_ref()
+        if router is None:
+            return
+        try:
+            router.refresh(force=True)
+        except Exception as exc:  # the repository is briefly unreadable: keep the current routes
+            log.error("cannot re-read tags and experiments: %s", exc)
+        del router
