@@ -230,6 +230,17 @@ def models_experiment() -> None:
     """Split a tag's traffic between models by weight, sticky per entity (A/B tests)."""
 
 
+def _parse_arm(arm: str) -> tuple[str, float]:
+    """``MODEL=WEIGHT`` -> (model, weight), or a usage error naming the option."""
+    model, _, weight = arm.rpartition("=")
+    try:
+        if model:
+            return model, float(weight)
+    except ValueError:
+        pass
+    raise click.BadParameter(f"expected MODEL=WEIGHT, got {arm!r}", param_hint="--arm")
+
+
 @models_experiment.command("start")
 @click.argument("name")
 @click.option("--tag", required=True, help="The tag whose requests are split, e.g. delivery_eta:production.")
@@ -240,17 +251,9 @@ def experiment_start(name: str, tag: str, arms: tuple[str, ...], keys: tuple[str
     """Start experiment NAME (or change its weights); running services follow within a second."""
     from training import ModelRepository, RepositoryError
 
-    split: dict[str, float] = {}
-    for arm in arms:
-        model, sep, weight = arm.rpartition("=")
-        try:
-            split[model] = float(weight)
-        except ValueError:
-            model = ""
-        if not sep or not model:
-            raise click.BadParameter(f"expected MODEL=WEIGHT, got {arm!r}", param_hint="--arm")
     try:
-        record = ModelRepository().set_experiment(name, tag, split, key=list(keys) or None)
+        record = ModelRepository().set_experiment(name, tag, dict(_parse_arm(a) for a in arms),
+                                                  key=list(keys) or None)
     except RepositoryError as err:
         raise click.ClickException(str(err)) from None
     total = sum(record.arms.values())

@@ -12,9 +12,10 @@ the model repository and calls BentoML's build API with the project's ``bentofil
   arms resolved to UUIDs and their models bundled too.
 
 A service started from such a Bento routes through :class:`BundledModels` instead of the
-repository's database: the Bento is the unit of deployment, so its tags are frozen when it
-is built (to move a tag or change an experiment in production, build and roll out a new Bento). The online store is
-still chosen by the environment (``FEAST_FS_YAML_FILE_PATH``, ``FRESCO_FEATURE_REPO``).
+repository's database: the Bento is the unit of deployment, so its tags and experiments are
+frozen when it is built (to move a tag or change an experiment in production, build and roll
+out a new Bento). The online store is still chosen by the environment
+(``FEAST_FS_YAML_FILE_PATH``, ``FRESCO_FEATURE_REPO``).
 """
 
 from __future__ import annotations
@@ -90,10 +91,7 @@ class BundledModels:
             return self._tags[ref]
         if ref in self.models:
             return ref
-        for uuid, bento_tag in self.models.items():
-            if ref == bento_tag:
-                return uuid
-        try:
+        try:  # a BentoML tag ``name:<uuid hex>``, or a UUID spelt as hex
             as_uuid = str(uuidlib.UUID(ref.split(":")[-1]))
             if as_uuid in self.models:
                 return as_uuid

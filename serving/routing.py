@@ -5,9 +5,9 @@ tag such as ``delivery_eta:production``. Tags and experiments live in the model 
 one place for them); the router keeps the repository's current ``tag -> UUID`` map and running
 experiments, and a background thread re-reads them every ``refresh_seconds`` (small SQLite
 reads, off the request path), so a moved tag or a started, changed or stopped experiment takes
-effect within that time without a restart. Before a route changes, the models it needs are loaded (``prepare`` callback), so no
-request waits on a load or fails during the switch; requests already running keep the model
-object they started with.
+effect within that time without a restart. Before a route changes, the models it needs are
+loaded (``prepare`` callback), so no request waits on a load or fails during the switch;
+requests already running keep the model object they started with.
 
 An :class:`Experiment` splits one tag's traffic between models by weight
 (``fresco models experiment start``). The split is sticky: ``sha256(experiment name | key
@@ -95,6 +95,8 @@ class Router:
         refresh_seconds: float = 0.5,
         prepare: Callable[[str], Any] | None = None,
     ) -> None:
+        if not refresh_seconds > 0:
+            raise ValueError(f"refresh_seconds must be positive, got {refresh_seconds}")
         self.repository = repository
         self.experiments: dict[str, Experiment] = {}  # by the tag they split
         self.refresh_seconds = refresh_seconds
@@ -102,25 +104,17 @@ class Router:
         self._tags: dict[str, str] = {}
         self._used: set[str] = set()
         self._resolved: dict[str, str] = {}  # UUID-like refs (immutable) -> UUID
-        self._checked_at = float("-inf")
         self._lock = threading.Lock()
-        self.refresh(force=True)
-        if refresh_seconds > 0:
-            threading.Thread(target=_follow_repository, args=(weakref.ref(self), refresh_seconds),
-                             name="fresco-router-refresh", daemon=True).start()
+        self.refresh()
+        threading.Thread(target=_follow_repository, args=(weakref.ref(self), refresh_seconds),
+                         name="fresco-router-refresh", daemon=True).start()
 
     # -- the tag and experiment maps -------------------------------------------------------------
-    def refresh(self, force: bool = False) -> None:
-        """Re-read the repository's tags and experiments if due; load the models of moved
-        tags and changed experiments, then switch."""
-        now = time.monotonic()
-        if not force and now - self._checked_at < self.refresh_seconds:
-            return
-        if not self._lock.acquire(blocking=force):
-            return  # another thread is refreshing; keep serving the current map
-        try:
-            if not force and time.monotonic() - self._checked_at < self.refresh_seconds:
-                return
+    def refresh(self) -> None:
+        """Re-read the repository's tags and experiments; load the models of moved tags and
+        changed experiments, then switch (the refresh thread calls this every
+        ``refresh_seconds``; a request naming an unknown model calls it once)."""
+        with self._lock:
             latest = dict(self.repository.tags())
             moved = {t: u for t, u in latest.items() if self._tags.get(t) != u and t in self._used}
             failed: dict[str, str] = {}
@@ -141,15 +135,12 @@ class Router:
             experiments = self._read_experiments(latest)
             self._tags = latest  # one assignment each: readers see the old or the new map
             self.experiments = experiments
-            self._checked_at = time.monotonic()
-        finally:
-            self._lock.release()
 
     def _read_experiments(self, tags: Mapping[str, str]) -> dict[str, Experiment]:
         """The repository's running experiments; a new or changed one is switched to only once
         its arms' models are loaded (until then the previous routing of its tag stays)."""
         latest: dict[str, Experiment] = {}
-        for record in getattr(self.repository, "experiments", lambda: [])():
+        for record in self.repository.experiments():
             try:
                 experiment = Experiment.model_validate(
                     {"name": record.name, "tag": record.tag, "arms": record.arms, "key": record.key})
@@ -184,7 +175,7 @@ class Router:
         uuid = self._resolved.get(ref)
         if uuid is not None:
             return uuid, None
-        self.refresh(force=True)  # perhaps a tag created since the last read
+        self.refresh()  # perhaps a tag created since the last read
         uuid = self._tags.get(ref)
         if uuid is not None:
             self._used.add(ref)
@@ -216,7 +207,7 @@ def _follow_repository(router_ref: "weakref.ref[Router]", seconds: float) -> Non
         if router is None:
             return
         try:
-            router.refresh(force=True)
+            router.refresh()
         except Exception as exc:  # the repository is briefly unreadable: keep the current routes
             log.error("cannot re-read tags and experiments: %s", exc)
         del router

@@ -19,7 +19,8 @@ SERVICE = "serving.service:FrescoService"
 
 
 def server_env(
-    *, repo: Path | None = None, yaml_path: Path | None = None, preload: list[str] | None = None, workers: int | None = None,
+    *, repo: Path | None = None, yaml_path: Path | None = None, preload: list[str] | None = None,
+    workers: int | None = None,
 ) -> dict[str, str]:
     """The environment variables :func:`serving.default_predictor` reads."""
     env: dict[str, str] = {"BENTOML_DO_NOT_TRACK": "True"}
