@@ -15,10 +15,16 @@ Feast's ``CassandraOnlineStore.online_read`` does and applies the same TTL rule.
 back as plain tuples (a clone of Feast's read execution profile with the driver's
 ``tuple_factory``): the driver's default factory builds a new ``namedtuple`` class for every
 result, about 25 µs and a garbage cycle per view per request.
+
+It can also be awaited (``FeatureStore.get_online_features_async``, which the HTTP service
+uses): the same batch of queries, with the driver's callbacks waking the event loop once when
+the last answer is in, so a request never waits in a thread for Cassandra.
 """
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any, Literal
@@ -36,6 +42,7 @@ from feast.infra.online_stores.cassandra_online_store.cassandra_online_store imp
 from feast.protos.feast.types.Value_pb2 import Value as ValueProto
 from feast.repo_config import RepoConfig
 from feast.infra.online_stores.sqlite import SqliteOnlineStore, SqliteOnlineStoreConfig
+from feast.infra.supported_async_methods import SupportedAsyncMethods
 
 Rows = list[tuple[datetime | None, dict | None]]
 
@@ -92,6 +99,11 @@ class FrescoCassandraOnlineStore(CassandraOnlineStore):
     def online_read(self, config, table, entity_keys, requested_features=None):
         return drop_expired(super().online_read(config, table, entity_keys, requested_features), table)
 
+    @property
+    def async_supported(self) -> SupportedAsyncMethods:
+        """Reads can be awaited (``FeatureStore.get_online_features_async``)."""
+        return SupportedAsyncMethods(read=True)
+
     def _read_features_per_fv(
         self,
         config: RepoConfig,
@@ -111,6 +123,64 @@ class FrescoCassandraOnlineStore(CassandraOnlineStore):
             )
             return
         session = self._get_session(config)
+        plans, statements = self._plan_reads(config, grouped_refs, join_key_values,
+                                             entity_name_to_join_key_map)
+        # Like Feast's read (execute_concurrent_with_args' default): the first error raises.
+        results = execute_concurrent(
+            session, statements, concurrency=config.online_store.read_concurrency,
+            execution_profile=self._tuple_profile(session),
+        ) if statements else []
+        self._populate(plans, [result if success else None for success, result in results],
+                       online_features_response, full_feature_names,
+                       include_feature_view_version_metadata)
+
+    async def _read_features_per_fv_async(
+        self,
+        config: RepoConfig,
+        grouped_refs: list,
+        join_key_values: dict,
+        entity_name_to_join_key_map: dict,
+        online_features_response: Any,
+        full_feature_names: bool,
+        include_feature_view_version_metadata: bool,
+    ) -> None:
+        """:meth:`_read_features_per_fv` for an event loop: the same batch of queries, awaited
+        (the driver's callbacks wake the loop once, when the last answer is in)."""
+        if not self.concurrent_reads:
+            await super()._read_features_per_fv_async(
+                config, grouped_refs, join_key_values, entity_name_to_join_key_map,
+                online_features_response, full_feature_names, include_feature_view_version_metadata,
+            )
+            return
+        session = self._get_session(config)
+        plans, statements = self._plan_reads(config, grouped_refs, join_key_values,
+                                             entity_name_to_join_key_map)
+        results = await execute_all_async(
+            session, statements, concurrency=config.online_store.read_concurrency,
+            execution_profile=self._tuple_profile(session),
+        ) if statements else []
+        self._populate(plans, results, online_features_response, full_feature_names,
+                       include_feature_view_version_metadata)
+
+    async def online_read_async(self, config, table, entity_keys, requested_features=None):
+        """``online_read`` of one view, awaited (Feast's async API for a single view)."""
+        session = self._get_session(config)
+        version = config.entity_key_serialization_version
+        select = self._select_statement(config, table)
+        statements = [(select, (serialize_entity_key(key, entity_key_serialization_version=version)
+                                .hex(),)) for key in entity_keys]
+        results = await execute_all_async(
+            session, statements, concurrency=config.online_store.read_concurrency,
+            execution_profile=self._tuple_profile(session),
+        ) if statements else []
+        return drop_expired([_decode_rows(rows, requested_features) for rows in results], table)
+
+    def _plan_reads(
+        self, config: RepoConfig, grouped_refs: list, join_key_values: dict,
+        entity_name_to_join_key_map: dict,
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, tuple[str]]]]:
+        """One ``(prepared select, (key,))`` per (view, unique entity), and per view what
+        :meth:`_populate` needs to put the answers back in Feast's response."""
         version = config.entity_key_serialization_version
         plans = []
         statements: list[tuple[Any, tuple[str]]] = []
@@ -123,17 +193,18 @@ class FrescoCassandraOnlineStore(CassandraOnlineStore):
                 key_bin = serialize_entity_key(key, entity_key_serialization_version=version).hex()
                 statements.append((select, (key_bin,)))
             plans.append((table, requested_features, idxs, output_len, len(entity_values)))
-        # Like Feast's read (execute_concurrent_with_args' default): the first error raises.
-        results = execute_concurrent(
-            session, statements, concurrency=config.online_store.read_concurrency,
-            execution_profile=self._tuple_profile(session),
-        ) if statements else []
+        return plans, statements
+
+    @staticmethod
+    def _populate(
+        plans: list[tuple[Any, ...]], results: list[Any], online_features_response: Any,
+        full_feature_names: bool, include_feature_view_version_metadata: bool,
+    ) -> None:
+        """Decode each entity's rows (in :meth:`_plan_reads` order), drop expired values, and
+        fill Feast's response as its generic per-view loop does."""
         start = 0
         for table, requested_features, idxs, output_len, count in plans:
-            rows = [
-                _decode_rows(result if success else None, requested_features)
-                for success, result in results[start:start + count]
-            ]
+            rows = [_decode_rows(result, requested_features) for result in results[start:start + count]]
             start += count
             utils._populate_response_from_feature_data(
                 requested_features, drop_expired(rows, table), idxs, online_features_response,
@@ -181,3 +252,70 @@ def _decode_rows(
             values[feature_name] = value
             event_ts = row_ts
     return (event_ts, values) if values else (None, None)
+
+
+async def execute_all_async(
+    session: Session, statements: list[tuple[Any, tuple[Any, ...]]], *, concurrency: int,
+    execution_profile: Any,
+) -> list[list[Any]]:
+    """Run ``(statement, parameters)`` pairs on the driver, at most ``concurrency`` at a time,
+    and await all their rows (every page), in order; the first error raises.
+
+    The driver answers on its own I/O thread; the callbacks there start the next query and
+    wake the event loop once, when the last answer is in. (The driver's
+    ``execute_concurrent_async`` blocks until every answer is in, so it cannot be awaited.)
+    """
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[list[list[Any]]] = loop.create_future()
+    results: list[list[Any]] = [[] for _ in statements]
+    lock = threading.Lock()
+    state = {"next": 0, "left": len(statements), "failed": False}
+
+    def settle(error: BaseException | None) -> None:
+        if not done.done():
+            if error is None:
+                done.set_result(results)
+            else:
+                done.set_exception(error)
+
+    def finish(error: BaseException | None) -> None:
+        with lock:
+            if state["failed"]:
+                return
+            if error is not None:
+                state["failed"] = True
+            else:
+                state["left"] -= 1
+            last = error is not None or state["left"] == 0
+            start = None if last or state["next"] >= len(statements) else state["next"]
+            if start is not None:
+                state["next"] += 1
+        if last:
+            loop.call_soon_threadsafe(settle, error)
+        elif start is not None:
+            send(start)
+
+    def send(i: int) -> None:
+        statement, parameters = statements[i]
+        try:
+            future = session.execute_async(statement, parameters,
+                                           execution_profile=execution_profile)
+        except Exception as exc:  # e.g. NoHostAvailable raised before sending
+            finish(exc)
+            return
+
+        def on_page(rows: list[Any]) -> None:
+            results[i].extend(rows)
+            if future.has_more_pages:
+                future.start_fetching_next_page()
+            else:
+                finish(None)
+
+        future.add_callbacks(on_page, finish)
+
+    with lock:
+        first = min(concurrency, len(statements))
+        state["next"] = first
+    for i in range(first):
+        send(i)
+    return await done

@@ -14,6 +14,7 @@ hosts) instead of silently predicting on defaults.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 from collections.abc import Mapping, Sequence
@@ -69,6 +70,7 @@ class OnlineFeatures:
         self.store = store
         self._keys: dict[tuple[str, ...], list[EntityKey]] = {}
         self._lock = threading.Lock()
+        self._reads_async: bool | None = None
 
     # -- what a request must carry -----------------------------------------------------------
     def entity_keys(self, refs: Sequence[str]) -> list[EntityKey]:
@@ -106,15 +108,47 @@ class OnlineFeatures:
                 full_feature_names=True,
             ).to_dict()
         except Exception as exc:
-            if _is_store_failure(exc):
-                raise StoreUnavailable(self._unavailable_message(exc)) from None
-            raise
+            raise self._failure(exc) from None
+        return self._rows(refs, response)
+
+    async def lookup_async(
+        self, refs: Sequence[str], entity_rows: Sequence[Mapping[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """:meth:`lookup` for an event loop: awaits the store when it reads asynchronously
+        (Fresco's Cassandra store), else runs :meth:`lookup` in a thread (SQLite)."""
+        if not refs:
+            return [{} for _ in entity_rows]
+        if not self.reads_async:
+            return await asyncio.to_thread(self.lookup, refs, entity_rows)
+        try:
+            response = (await self.store.get_online_features_async(
+                features=list(refs), entity_rows=[dict(r) for r in entity_rows],
+                full_feature_names=True,
+            )).to_dict()
+        except Exception as exc:
+            raise self._failure(exc) from None
+        return self._rows(refs, response)
+
+    @property
+    def reads_async(self) -> bool:
+        """Whether the online store's reads can be awaited (Feast's ``async_supported``)."""
+        if self._reads_async is None:
+            self._reads_async = bool(self.store._get_provider().async_supported.online.read)
+        return self._reads_async
+
+    def _rows(self, refs: Sequence[str], response: Mapping[str, list[Any]]) -> list[dict[str, Any]]:
         columns = [column_of(ref) for ref in refs]
         values = [response[c] for c in columns]
         rows = [dict(zip(columns, row)) for row in zip(*values)]
         if any(v is None for column in values for v in column):
             self._check_hosts()
         return rows
+
+    def _failure(self, exc: Exception) -> Exception:
+        """The error to raise for a failed read: 503 when the store is down, else ``exc``."""
+        if _is_store_failure(exc):
+            return StoreUnavailable(self._unavailable_message(exc))
+        return exc
 
     # -- availability --------------------------------------------------------------------------
     def describe(self) -> str:

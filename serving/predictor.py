@@ -11,12 +11,17 @@ One request, one or many rows::
       -> program.evaluate(row) per row (fitted statistics frozen at training)
       -> one model.predict(matrix) call per answering model
 
+:meth:`Predictor.predict_async` is the same path for an event loop (the HTTP service): the
+lookup is awaited (Fresco's Cassandra store reads asynchronously), so a request does not wait
+for Cassandra in a worker thread.
+
 Models are loaded once per UUID and kept; a request holds the model object it started with,
 so moving a tag never pulls a model from under a running request.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import threading
 from collections.abc import Mapping, Sequence
@@ -143,12 +148,35 @@ class ServingModel:
         online: OnlineFeatures,
         return_features: bool,
     ) -> list[RowPrediction]:
+        self.check_rows(rows, positions)
+        features = online.lookup(self.feature_refs, self.entity_rows(rows))
+        return self.score(rows, features, positions, return_features)
+
+    async def predict_async(
+        self,
+        rows: Sequence[Mapping[str, Any]],
+        positions: Sequence[int],
+        online: OnlineFeatures,
+        return_features: bool,
+    ) -> list[RowPrediction]:
+        """:meth:`predict` with the feature lookup awaited."""
+        self.check_rows(rows, positions)
+        features = await online.lookup_async(self.feature_refs, self.entity_rows(rows))
+        return self.score(rows, features, positions, return_features)
+
+    def entity_rows(self, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        return [{k.name: row[k.name] for k in self.entity_keys} for row in rows]
+
+    def score(
+        self,
+        rows: Sequence[Mapping[str, Any]],
+        features: Sequence[Mapping[str, Any]],
+        positions: Sequence[int],
+        return_features: bool,
+    ) -> list[RowPrediction]:
+        """Run the program on each row's request fields and features, then the model."""
         from dsl import DSLError
 
-        self.check_rows(rows, positions)
-        entity_rows = [{k.name: row[k.name] for k in self.entity_keys} for row in rows]
-        features = online.lookup(self.feature_refs, entity_rows) if self.feature_refs else [
-            {} for _ in rows]
         matrix = np.empty((len(rows), len(self.inputs)), dtype=np.float64)
         outputs = []
         for r, (row, feats, i) in enumerate(zip(rows, features, positions)):
@@ -250,46 +278,82 @@ class Predictor:
         return_features: bool = False,
     ) -> PredictionResult:
         """Predict for ``rows`` (dicts of entity keys and request fields) with ``model`` (UUID or tag)."""
-        if isinstance(rows, Mapping):
-            rows = [rows]
-        if not isinstance(rows, Sequence) or isinstance(rows, (str, bytes)) or not rows:
-            raise BadRequest("'rows' must be a non-empty list of objects", field="rows")
-        if len(rows) > MAX_ROWS:
-            raise BadRequest(f"at most {MAX_ROWS} rows per request, got {len(rows)}", field="rows")
-        for i, row in enumerate(rows):
-            if not isinstance(row, Mapping):
-                raise BadRequest(f"row {i} must be an object of entity keys and request fields",
-                                 field=f"rows[{i}]")
-        route = self.router.route(model)
-        groups: dict[str, list[int]] = {}
-        if route.experiment is None:
-            groups[route.uuid] = list(range(len(rows)))  # type: ignore[index]
-        else:
-            key_fields = route.experiment.key or [
-                k.name for k in self.model(next(iter(route.arms.values()))).entity_keys]
-            for i, row in enumerate(rows):
-                missing = [k for k in key_fields if k not in row]
-                if missing:
-                    raise BadRequest(
-                        f"row {i} is missing {missing[0]!r}, which experiment "
-                        f"{route.experiment.name!r} splits traffic by", field=f"rows[{i}].{missing[0]}")
-                groups.setdefault(route.uuid_for([row[k] for k in key_fields]), []).append(i)
+        rows = _request_rows(rows)
+        route, groups = self._groups(model, rows)
         answers: list[RowPrediction | None] = [None] * len(rows)
         for uuid, positions in groups.items():
-            served = self.model(uuid)
             group = [rows[i] for i in positions]
-            for i, answer in zip(positions, served.predict(group, positions, self.online,
-                                                            return_features)):
+            for i, answer in zip(positions, self.model(uuid).predict(
+                    group, positions, self.online, return_features)):
                 answers[i] = answer
-        return PredictionResult(
-            model=model, tag=route.tag,
-            experiment=route.experiment.name if route.experiment else None,
-            rows=answers,  # type: ignore[arg-type]
-        )
+        return _result(model, route, answers)
+
+    async def predict_async(
+        self, model: str, rows: Sequence[Mapping[str, Any]] | Mapping[str, Any], *,
+        return_features: bool = False,
+    ) -> PredictionResult:
+        """:meth:`predict` for an event loop (the HTTP service): the same answers, with the
+        online lookup awaited. Routing a name not seen before and loading a model run in a
+        thread, so they never hold up the loop."""
+        rows = _request_rows(rows)
+        if self.router.knows(model):
+            route, groups = self._groups(model, rows)
+        else:
+            route, groups = await asyncio.to_thread(self._groups, model, rows)
+        answers: list[RowPrediction | None] = [None] * len(rows)
+        for uuid, positions in groups.items():
+            served = self._models.get(uuid) or await asyncio.to_thread(self.model, uuid)
+            group = [rows[i] for i in positions]
+            for i, answer in zip(positions, await served.predict_async(
+                    group, positions, self.online, return_features)):
+                answers[i] = answer
+        return _result(model, route, answers)
+
+    def _groups(
+        self, model: str, rows: Sequence[Mapping[str, Any]]
+    ) -> tuple[Route, dict[str, list[int]]]:
+        """The route of ``model`` and, per answering UUID, the positions of its rows."""
+        route = self.router.route(model)
+        if route.experiment is None:
+            return route, {route.uuid: list(range(len(rows)))}  # type: ignore[dict-item]
+        groups: dict[str, list[int]] = {}
+        key_fields = route.experiment.key or [
+            k.name for k in self.model(next(iter(route.arms.values()))).entity_keys]
+        for i, row in enumerate(rows):
+            missing = [k for k in key_fields if k not in row]
+            if missing:
+                raise BadRequest(
+                    f"row {i} is missing {missing[0]!r}, which experiment "
+                    f"{route.experiment.name!r} splits traffic by", field=f"rows[{i}].{missing[0]}")
+            groups.setdefault(route.uuid_for([row[k] for k in key_fields]), []).append(i)
+        return route, groups
 
     def ping(self) -> None:
         """Raise :class:`~serving.errors.StoreUnavailable` when the online store is down."""
         self.online.ping()
+
+
+def _request_rows(rows: Sequence[Mapping[str, Any]] | Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
+    """The request's rows (one object = one row), or :class:`BadRequest` naming what is wrong."""
+    if isinstance(rows, Mapping):
+        rows = [rows]
+    if not isinstance(rows, Sequence) or isinstance(rows, (str, bytes)) or not rows:
+        raise BadRequest("'rows' must be a non-empty list of objects", field="rows")
+    if len(rows) > MAX_ROWS:
+        raise BadRequest(f"at most {MAX_ROWS} rows per request, got {len(rows)}", field="rows")
+    for i, row in enumerate(rows):
+        if not isinstance(row, Mapping):
+            raise BadRequest(f"row {i} must be an object of entity keys and request fields",
+                             field=f"rows[{i}]")
+    return rows
+
+
+def _result(model: str, route: Route, answers: list[RowPrediction | None]) -> PredictionResult:
+    return PredictionResult(
+        model=model, tag=route.tag,
+        experiment=route.experiment.name if route.experiment else None,
+        rows=answers,  # type: ignore[arg-type]
+    )
 
 
 def default_predictor() -> Predictor:

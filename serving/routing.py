@@ -187,6 +187,12 @@ class Router:
         self._resolved[ref] = uuid  # a UUID, UUID prefix or BentoML tag: never moves
         return uuid, None
 
+    def knows(self, ref: str) -> bool:
+        """Whether :meth:`route` can answer ``ref`` from memory (no repository read)."""
+        experiment = self.experiments.get(ref)
+        names = experiment.arms if experiment is not None else (ref,)
+        return all(n in self._tags or n in self._resolved for n in names)
+
     def route(self, ref: str) -> Route:
         """The route of model name ``ref`` (tag, UUID, or a tag under an experiment)."""
         if not isinstance(ref, str) or not ref.strip():

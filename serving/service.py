@@ -13,6 +13,7 @@ of the wrong type, 503 online store or model artifact unavailable. Bad input nev
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from typing import Annotated, Any
@@ -62,9 +63,14 @@ class FrescoService:
 
     def __init__(self) -> None:
         self.predictor = default_predictor()
+        # Everything loaded so far (libraries, registry, models) lives as long as the process:
+        # keep it out of the collector's full passes, which otherwise pause a request for
+        # ~200 ms now and then (benchmarks/README.md, serving).
+        gc.collect()
+        gc.freeze()
 
     @bentoml.api
-    def predict(
+    async def predict(
         self,
         model: Annotated[str, Field(description="Model UUID (or unique prefix) or tag, e.g. "
                                                 "delivery_eta:production.",
@@ -78,7 +84,8 @@ class FrescoService:
     ) -> PredictResponse:
         """Predict with a model named by UUID or tag; features are looked up online."""
         try:
-            result = self.predictor.predict(model, rows, return_features=return_features)
+            result = await self.predictor.predict_async(model, rows,
+                                                        return_features=return_features)
         except ServingError as exc:
             return error_response(exc)  # type: ignore[return-value]
         return PredictResponse.model_validate(result.to_dict())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -230,3 +231,32 @@ def test_online_store_down_is_a_503_naming_the_hosts(serving_env, tmp_path) -> N
     with pytest.raises(StoreUnavailable) as err:
         predictor.predict(serving_env.tag, rows(1))
     assert err.value.status == 503 and "127.0.0.1:1" in err.value.message
+    with pytest.raises(StoreUnavailable) as err:  # the awaited lookup (the HTTP service's path)
+        asyncio.run(predictor.predict_async(serving_env.tag, rows(1)))
+    assert err.value.status == 503 and "127.0.0.1:1" in err.value.message
+
+
+def test_awaited_predictions_are_the_blocking_ones(serving_env) -> None:
+    """The HTTP service awaits ``predict_async``; Python callers call ``predict``."""
+    from feature_repo import open_store
+    from serving import Predictor, UnknownModel
+
+    predictor = Predictor(open_store(serving_env.repo, serving_env.yaml_path))
+    assert predictor.online.reads_async  # Fresco's Cassandra store: the lookup is awaited
+    batch = rows(45)
+
+    async def ask(model: str):
+        return await predictor.predict_async(model, batch, return_features=True)
+
+    # a name never routed and a model not loaded yet (both resolved in a thread), then again
+    assert not predictor.router.knows(serving_env.model_b[:13])
+    for model in (serving_env.tag, serving_env.model_b[:13], serving_env.tag):
+        awaited, blocking = asyncio.run(ask(model)), predictor.predict(model, batch,
+                                                                       return_features=True)
+        assert awaited.model_uuids == blocking.model_uuids
+        assert awaited.predictions == blocking.predictions
+        assert [r.features for r in awaited.rows] == [r.features for r in blocking.rows]
+        assert [r.inputs for r in awaited.rows] == [r.inputs for r in blocking.rows]
+    assert predictor.router.knows(serving_env.model_b[:13])
+    with pytest.raises(UnknownModel):
+        asyncio.run(ask("delivery_eta:no_such_tag"))

@@ -134,3 +134,82 @@ def test_concurrent_read_with_short_feature_names(store: FeatureStore, groups: G
     fast = _read(store, MODEL, ids, concurrent=True, full_feature_names=False)
     plain = _read(store, MODEL, ids, concurrent=False, full_feature_names=False)
     assert fast.proto == plain.proto
+
+
+def _read_async(store: FeatureStore, features: list[str], ids: list[int], *, concurrent: bool = True,
+                read_concurrency: int | None = None) -> OnlineResponse:
+    import asyncio
+
+    online = store._get_provider().online_store
+    config = store.config.online_store
+    window = config.read_concurrency
+    online.concurrent_reads = concurrent
+    if read_concurrency is not None:
+        config.read_concurrency = read_concurrency
+    try:
+        return asyncio.run(store.get_online_features_async(
+            features=features, entity_rows=[{"restaurant_id": i} for i in ids],
+            full_feature_names=True,
+        ))
+    finally:
+        online.concurrent_reads = True
+        config.read_concurrency = window
+
+
+def test_reads_can_be_awaited(store: FeatureStore) -> None:
+    assert store._get_provider().async_supported.online.read
+
+
+@pytest.mark.parametrize("features", [MODEL, STATS + PROFILE + REALTIME, REALTIME, PROFILE[:1]],
+                         ids=["model", "all", "realtime", "one"])
+def test_awaited_read_is_the_blocking_read(
+    store: FeatureStore, groups: Groups, features: list[str]
+) -> None:
+    ids = _ids(groups)
+    plain = _read(store, features, ids, concurrent=False)
+    for concurrent in (True, False):  # one batch for all views / Feast's gather over views
+        awaited = _read_async(store, features, ids, concurrent=concurrent)
+        assert awaited.proto == plain.proto, f"concurrent_reads={concurrent}"
+        assert awaited.to_dict() == plain.to_dict()
+
+
+def test_awaited_read_sent_a_few_queries_at_a_time_is_the_same(
+    store: FeatureStore, groups: Groups
+) -> None:
+    ids = _ids(groups)  # 3 views x ~40 keys: each answer starts the next query
+    plain = _read(store, MODEL, ids, concurrent=False)
+    for window in (1, 7):
+        assert _read_async(store, MODEL, ids, read_concurrency=window).proto == plain.proto
+
+
+def test_awaited_read_serves_fresh_and_drops_expired_and_missing(store: FeatureStore) -> None:
+    ids = [FRESH, EXPIRED, PROFILE_ONLY, REALTIME_ONLY, UNKNOWN, FRESH]
+    got = _read_async(store, MODEL, ids).to_dict()
+    assert got["restaurant_realtime__avg_prep_time_1h"] == [12.5, None, None, 7.0, None, 12.5]
+    assert got["restaurant_stats_7d__avg_prep_time_7d"] == [20.0, None, None, None, None, 20.0]
+    assert got["restaurant_profile__lat"] == [37.01, 37.02, 37.03, None, None, 37.01]
+
+
+def test_awaited_queries_raise_the_first_error(store: FeatureStore) -> None:
+    import asyncio
+
+    from cassandra import InvalidRequest
+    from cassandra.query import SimpleStatement
+
+    from feature_repo.online_stores import execute_all_async
+
+    online = store._get_provider().online_store
+    session = online._get_session(store.config)
+    profile = online._tuple_profile(session)
+    good = (SimpleStatement("SELECT release_version FROM system.local"), ())
+    bad = (SimpleStatement("SELECT x FROM system.no_such_table"), ())
+
+    async def run(statements, window):
+        return await execute_all_async(session, statements, concurrency=window,
+                                       execution_profile=profile)
+
+    rows = asyncio.run(run([good, good], 1))
+    assert len(rows) == 2 and all(len(r) == 1 and r[0][0].startswith("5.") for r in rows)
+    for window in (1, 4):
+        with pytest.raises(InvalidRequest, match="no_such_table"):
+            asyncio.run(run([good, bad, good, good], window))
