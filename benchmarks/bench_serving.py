@@ -9,9 +9,9 @@ Sets up a private environment (Feast repo on the local Cassandra node, keyspace
 ``fresco_bench``; two XGBoost models on the example DSL program with 11 online features), then:
 
 1. ``fresco`` service (BentoML, one worker) and ``feast serve`` (one worker) on the same
-   repository, both running: a sequential client alternates one-row requests between them
-   (``POST /predict`` vs ``/get-online-features`` for the same 11 features of the same entity),
-   so both see the same machine load -> p50/p95/p99 latency of each;
+   repository, both running: a sequential client sends one-row requests (``POST /predict`` vs
+   ``/get-online-features`` for the same 11 features of the same entity) to each alone, then
+   alternates between them, so both see the same machine load -> p50/p95/p99 latency of each;
 2. throughput of each at concurrency 8 and 32 (threads, keep-alive clients), one after the other;
 3. ``predict_batch`` on Spark local[2] over ``--batch-rows`` rows (features in the table).
 
@@ -216,7 +216,9 @@ def main(argv: list[str] | None = None) -> int:
     port = free_port()
     feast = subprocess.Popen(
         [str(Path(sys.executable).with_name("feast")), "-f", str(stock_yaml), "serve",
-         "-h", "127.0.0.1", "-p", str(port), "--no-access-log", "-w", str(args.workers)],
+         "-h", "127.0.0.1", "-p", str(port), "--no-access-log", "-w", str(args.workers),
+         # its default recycles the worker every ~1,000 requests (resets a connection, stalls)
+         "--max-requests", "100000000"],
         cwd=env.repo, env={**os.environ, **env.env(), "FEAST_FS_YAML_FILE_PATH": str(stock_yaml)},
         stdout=(work / "feast.log").open("w"), stderr=subprocess.STDOUT, start_new_session=True,
     )
@@ -224,8 +226,13 @@ def main(argv: list[str] | None = None) -> int:
         with ServerProcess(server_env, log=work / "fresco.log") as url:
             feast_url = f"http://127.0.0.1:{port}"
             wait_ready(feast_url + "/health", feast)
-            paired = alternating({"fresco": (url + "/predict", fresco_bodies),
-                                  "feast": (feast_url + "/get-online-features", feast_bodies)})
+            targets = {"fresco": (url + "/predict", fresco_bodies),
+                       "feast": (feast_url + "/get-online-features", feast_bodies)}
+            for name, target in targets.items():  # each alone (the other one idle)
+                results[f"{name}_sequential_alone"] = alternating({name: target})[name]
+                print(f"{name}_sequential_alone", json.dumps(results[f"{name}_sequential_alone"]),
+                      flush=True)
+            paired = alternating(targets)
             results["fresco_sequential"], results["feast_sequential"] = paired["fresco"], paired["feast"]
             results["load_average_after_sequential"] = os.getloadavg()
             print("fresco_sequential", json.dumps(results["fresco_sequential"]), flush=True)
@@ -280,9 +287,13 @@ def report(results: dict[str, object], folder: Path, batch: object | None) -> in
     out = folder / f"serving-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.json"
     out.write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
-    fs, fe = results["fresco_sequential"], results["feast_sequential"]
-    print(f"\nsequential p50/p95/p99 ms: fresco {fs['p50_ms']:.2f}/{fs['p95_ms']:.2f}/{fs['p99_ms']:.2f}"
-          f"   feast serve {fe['p50_ms']:.2f}/{fe['p95_ms']:.2f}/{fe['p99_ms']:.2f}")
+    def figures(r: dict[str, float]) -> str:
+        return f"{r['p50_ms']:.2f}/{r['p95_ms']:.2f}/{r['p99_ms']:.2f}"
+
+    print()
+    for label, suffix in (("alone", "_alone"), ("alternating", "")):
+        print(f"sequential {label} p50/p95/p99 ms: fresco {figures(results['fresco_sequential' + suffix])}"
+              f"   feast serve {figures(results['feast_sequential' + suffix])}")
     for c in (8, 32):
         print(f"concurrency {c}: fresco {results[f'fresco_c{c}']['requests_per_s']:.0f} req/s, "
               f"feast serve {results[f'feast_c{c}']['requests_per_s']:.0f} req/s")
