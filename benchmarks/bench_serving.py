@@ -153,8 +153,8 @@ def main(argv: list[str] | None = None) -> int:
                              "load average is below LOAD before measuring")
     parser.add_argument("--wait-max", type=float, default=600.0)
     parser.add_argument("--omp-threads", type=int, default=None,
-                        help="OMP_NUM_THREADS for the Fresco service (default: unset, i.e. "
-                             "XGBoost's one-row predict uses every core)")
+                        help="OMP_NUM_THREADS for the Fresco service (default: unset; loaded "
+                             "XGBoost models predict on one thread either way)")
     args = parser.parse_args(argv)
     os.environ.setdefault("PYSPARK_SUBMIT_ARGS", "--conf spark.ui.showConsoleProgress=false pyspark-shell")
 
