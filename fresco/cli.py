@@ -349,14 +349,18 @@ def bento_build(models: tuple[str, ...], version: str | None, export: Path | Non
               help="feature_store.yaml for features missing from SOURCE.")
 @click.option("--timestamp-column", default=None,
               help="Rows' event time for point-in-time features (default: now).")
+@click.option("--chunk-rows", type=click.IntRange(min=0), default=None,
+              help="Entity rows per point-in-time query for features missing from SOURCE "
+                   "(0: one query; default: 20,000 on Feast's file offline store, one query on "
+                   "the others).")
 def predict_batch(source: str, output: str, model: str, repo: Path, yaml_path: Path | None,
-                  timestamp_column: str | None) -> None:
+                  timestamp_column: str | None, chunk_rows: int | None) -> None:
     """Score SOURCE (Parquet path or Hive table) on Spark into OUTPUT (Parquet path or Hive table)."""
     from feature_repo import open_store
     from serving import predict_batch as run
 
     result = run(source, model, output, store=open_store(repo, yaml_path),
-                 timestamp_column=timestamp_column, progress=click.echo)
+                 timestamp_column=timestamp_column, chunk_rows=chunk_rows, progress=click.echo)
     click.echo(f"{result.rows:,} predictions by {result.model_uuid} "
                f"({result.model_tag or 'no tag'}) in {result.output}")
 

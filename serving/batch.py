@@ -59,12 +59,16 @@ def predict_batch(
     repository: Any = None,
     timestamp_column: str | None = None,
     mode: str = "overwrite",
+    chunk_rows: int | None = None,
     progress: Callable[[str], None] = lambda _: None,
 ) -> BatchResult:
     """Score ``source`` (Parquet path or Hive table) with ``model`` (UUID or tag) into ``output``.
 
     ``output`` is a Parquet path when it contains ``/`` or ends in ``.parquet``, else a Hive
-    table name. Returns the row count, the model UUID and tag and the time taken.
+    table name. Features missing from ``source`` are retrieved point in time in chunks of
+    ``chunk_rows`` entity rows (0: one query; default: as training,
+    :func:`training.config.retrieval_chunk_rows`). Returns the row count, the model UUID and
+    tag and the time taken.
     """
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
@@ -87,8 +91,8 @@ def predict_batch(
 
     missing = [ref for ref in program.feature_refs if column_of(ref) not in sdf.columns]
     if missing:
-        progress(f"retrieving {len(missing)} features point in time from the offline store")
-        sdf = _join_features(spark, sdf, missing, store, timestamp_column, program.input_types)
+        sdf = _join_features(spark, sdf, missing, store, timestamp_column, program.input_types,
+                             chunk_rows, progress)
 
     progress("applying the DSL program (Spark expressions)")
     scored = program.to_spark(sdf)
@@ -130,9 +134,11 @@ def predict_batch(
 
 
 def _join_features(spark: Any, sdf: Any, refs: list[str], store: Any, timestamp_column: str | None,
-                   types: dict[str, Any]) -> Any:
+                   types: dict[str, Any], chunk_rows: int | None,
+                   progress: Callable[[str], None]) -> Any:
     """``sdf`` with ``view__feature`` columns for ``refs``, point in time from Feast's offline store."""
     from training import build_training_frame
+    from training.config import retrieval_chunk_rows
 
     if store is None:
         from feature_repo import open_store
@@ -142,7 +148,12 @@ def _join_features(spark: Any, sdf: Any, refs: list[str], store: Any, timestamp_
     ts = timestamp_column or "__fresco_as_of"
     if timestamp_column is None:
         rows[ts] = pd.Timestamp.now(tz="UTC").floor("us")
-    frame = build_training_frame(rows, refs, store, timestamp_column=ts)
+    offline = str(store.config.offline_store.type)
+    chunk = retrieval_chunk_rows(offline, chunk_rows)
+    progress(f"retrieving {len(refs)} features for {len(rows):,} rows point in time ({offline} "
+             f"offline store, {f'chunks of {chunk:,} rows' if chunk else 'one query per view'})")
+    frame = build_training_frame(rows, refs, store, timestamp_column=ts, chunk_rows=chunk,
+                                 progress=progress)
     if timestamp_column is None:
         frame = frame.drop(columns=[ts])
     for ref in refs:  # Feast's frame widens ints with nulls to float; give the program its types

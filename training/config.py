@@ -176,9 +176,16 @@ class ResourcesSection(_Strict):
 
     def chunk_rows(self, offline_store: str) -> int | None:
         """The chunk size for an offline store type (``file``, ``spark``, ...); None: one query."""
-        if self.retrieval_chunk_rows is not None:
-            return self.retrieval_chunk_rows or None
-        return FILE_STORE_CHUNK_ROWS if offline_store == "file" else None
+        return retrieval_chunk_rows(offline_store, self.retrieval_chunk_rows)
+
+
+def retrieval_chunk_rows(offline_store: str, configured: int | None = None) -> int | None:
+    """Entity rows per point-in-time query: ``configured`` (0: one query), else
+    :data:`FILE_STORE_CHUNK_ROWS` on Feast's file offline store and one query on the others
+    (None)."""
+    if configured is not None:
+        return configured or None
+    return FILE_STORE_CHUNK_ROWS if offline_store == "file" else None
 
 
 class ModelConfig(_Strict):

@@ -81,6 +81,15 @@ def test_http_equals_in_process_and_batch(server, predictor, serving_env, spark,
     assert len(merged) == 45
     np.testing.assert_array_equal(merged["http"].to_numpy(), merged["prediction"].to_numpy())
 
+    # features retrieved 7 entity rows at a time: the same predictions as one query
+    lines: list[str] = []
+    chunked = predict_batch(source, serving_env.tag, tmp_path / "chunked.parquet", spark=spark,
+                            store=predictor.online.store, chunk_rows=7, progress=lines.append)
+    assert chunked.rows == 45 and any("chunks of 7 rows" in line for line in lines), lines
+    again = pd.read_parquet(tmp_path / "chunked.parquet").merge(scored, on=key, suffixes=("", "_one"))
+    assert len(again) == 45
+    np.testing.assert_array_equal(again["prediction"].to_numpy(), again["prediction_one"].to_numpy())
+
 
 def test_many_models_by_uuid_and_prefix(server, serving_env) -> None:
     one = rows(3)
