@@ -291,7 +291,10 @@ async def execute_all_async(
             if start is not None:
                 state["next"] += 1
         if last:
-            loop.call_soon_threadsafe(settle, error)
+            try:
+                loop.call_soon_threadsafe(settle, error)
+            except RuntimeError:  # the loop is closed: nobody is waiting any more
+                pass
         elif start is not None:
             send(start)
 
@@ -313,9 +316,7 @@ async def execute_all_async(
 
         future.add_callbacks(on_page, finish)
 
-    with lock:
-        first = min(concurrency, len(statements))
-        state["next"] = first
+    first = state["next"] = min(concurrency, len(statements))  # set before any callback runs
     for i in range(first):
         send(i)
     return await done
