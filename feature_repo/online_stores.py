@@ -16,6 +16,13 @@ back as plain tuples (a clone of Feast's read execution profile with the driver'
 ``tuple_factory``): the driver's default factory builds a new ``namedtuple`` class for every
 result, about 25 µs and a garbage cycle per view per request.
 
+Its writes carry the event time as Cassandra's write time (``USING TIMESTAMP``), so the newest
+event wins whatever the order of the writes: re-materializing an older window, or a stream event
+arriving late, does not overwrite a newer value. (Two writes with the same event time are
+decided by Cassandra's tie-break on the value, not by their order. Rows written before Fresco's
+store did this carry their wall-clock write time and can hide newer events written after it;
+re-create the online tables when upgrading. The SQLite store keeps Feast's last-write-wins.)
+
 It can also be awaited (``FeatureStore.get_online_features_async``, which the HTTP service
 uses): the same batch of queries, with the driver's callbacks waking the event loop once when
 the last answer is in, so a request never waits in a thread for Cassandra.
@@ -30,7 +37,7 @@ from datetime import datetime, timezone
 from typing import Any, Literal
 
 from cassandra.cluster import ExecutionProfile, Session, _ConfigMode
-from cassandra.concurrent import execute_concurrent
+from cassandra.concurrent import execute_concurrent, execute_concurrent_with_args
 from cassandra.query import tuple_factory
 from feast import utils
 from feast.feature_view import FeatureView
@@ -76,6 +83,20 @@ class FrescoSqliteOnlineStore(SqliteOnlineStore):
 
     def online_read(self, config, table, entity_keys, requested_features=None):
         return drop_expired(super().online_read(config, table, entity_keys, requested_features), table)
+
+
+#: Feast's insert (``INSERT_CQL_4_TEMPLATE``) with the event time as the write time.
+INSERT_AT_EVENT_TIME = (
+    "INSERT INTO {fqtable} (feature_name, value, entity_key, event_ts) VALUES (?, ?, ?, ?) "
+    "USING TIMESTAMP ?;"
+)
+
+
+def event_time_micros(event_ts: datetime) -> int:
+    """An event time as a Cassandra write time: microseconds since the epoch (naive = UTC)."""
+    aware = event_ts if event_ts.tzinfo else event_ts.replace(tzinfo=timezone.utc)
+    delta = aware - datetime(1970, 1, 1, tzinfo=timezone.utc)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 class FrescoCassandraOnlineStoreConfig(CassandraOnlineStoreConfig):
@@ -210,6 +231,28 @@ class FrescoCassandraOnlineStore(CassandraOnlineStore):
                 requested_features, drop_expired(rows, table), idxs, online_features_response,
                 full_feature_names, table, output_len, include_feature_view_version_metadata,
             )
+
+    def _write_rows_concurrently(
+        self, config: RepoConfig, project: str, table: FeatureView,
+        rows: Iterable[tuple[str, bytes, str, datetime]],
+    ) -> None:
+        """Feast's concurrent insert of ``(feature_name, value, entity_key, event_ts)`` rows,
+        stamped with the event time as the cells' write time (``USING TIMESTAMP``).
+
+        Cassandra keeps the cell with the latest write time, so the newest event wins whatever
+        the order of the writes: re-materializing an older window, or a late stream event, no
+        longer overwrites a newer value online."""
+        session = self._get_session(config)
+        fqtable = CassandraOnlineStore._fq_table_name(self._keyspace, project, table)
+        text = INSERT_AT_EVENT_TIME.format(fqtable=fqtable)
+        statement = self._prepared_statements.get(text)
+        if statement is None:
+            statement = self._prepared_statements[text] = session.prepare(text)
+        execute_concurrent_with_args(
+            session, statement, ((*row, event_time_micros(row[3])) for row in rows),
+            concurrency=config.online_store.write_concurrency,
+            execution_profile=self._write_execution_profile,
+        )
 
     def _tuple_profile(self, session: Session) -> ExecutionProfile | Any:
         """Feast's read execution profile with rows as plain tuples (made once per session).

@@ -78,6 +78,8 @@ def create_keyspace(contact_point: str, keyspace: str) -> None:
     cluster = Cluster([host], port=int(port), protocol_version=5)
     try:
         session = cluster.connect()
+        # a fresh keyspace: rows of an earlier run would be newer than this run's events
+        session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=120)
         session.execute(
             f"CREATE KEYSPACE IF NOT EXISTS {keyspace} WITH replication = "
             "{'class': 'SimpleStrategy', 'replication_factor': 1}"
