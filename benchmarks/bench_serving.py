@@ -10,8 +10,9 @@ Sets up a private environment (Feast repo on the local Cassandra node, keyspace
 
 1. ``fresco`` service (BentoML, one worker) and ``feast serve`` (one worker) on the same
    repository, both running: a sequential client sends one-row requests (``POST /predict`` vs
-   ``/get-online-features`` for the same 11 features of the same entity) to each alone, then
-   alternates between them, so both see the same machine load -> p50/p95/p99 latency of each;
+   ``/get-online-features`` for the same 11 features of the same entity) to each alone, in
+   blocks of 250 taking turns, then alternates request by request, so both see the same
+   machine load -> p50/p95/p99 latency of each;
 2. throughput of each at concurrency 8 and 32 (threads, keep-alive clients), one after the other;
 3. ``predict_batch`` on Spark local[2] over ``--batch-rows`` rows (features in the table).
 
@@ -67,6 +68,33 @@ def alternating(
                 t = time.perf_counter()
                 clients[name].post(url, json=bodies[i % n]).raise_for_status()
                 if i >= warmup:
+                    samples[name].append(time.perf_counter() - t)
+    finally:
+        for client in clients.values():
+            client.close()
+    return {name: percentiles(s) for name, s in samples.items()}
+
+
+def alone_in_blocks(
+    targets: dict[str, tuple[str, list[dict]]], block: int = 250, warmup: int = 100
+) -> dict[str, dict[str, float]]:
+    """Each target alone (the others idle), in blocks of ``block`` requests taking turns
+    (a x 250, b x 250, a x 250, ...), so that neither is measured only while the node is still
+    busy from the setup: each target's latency percentiles."""
+    import httpx
+
+    clients = {name: httpx.Client(timeout=30) for name in targets}
+    samples: dict[str, list[float]] = {name: [] for name in targets}
+    try:
+        for name, (url, bodies) in targets.items():
+            for body in bodies[:warmup]:
+                clients[name].post(url, json=body).raise_for_status()
+        n = min(len(bodies) for _, bodies in targets.values())
+        for start in range(0, n, block):
+            for name, (url, bodies) in targets.items():
+                for body in bodies[start:start + block]:
+                    t = time.perf_counter()
+                    clients[name].post(url, json=body).raise_for_status()
                     samples[name].append(time.perf_counter() - t)
     finally:
         for client in clients.values():
@@ -228,10 +256,9 @@ def main(argv: list[str] | None = None) -> int:
             wait_ready(feast_url + "/health", feast)
             targets = {"fresco": (url + "/predict", fresco_bodies),
                        "feast": (feast_url + "/get-online-features", feast_bodies)}
-            for name, target in targets.items():  # each alone (the other one idle)
-                results[f"{name}_sequential_alone"] = alternating({name: target})[name]
-                print(f"{name}_sequential_alone", json.dumps(results[f"{name}_sequential_alone"]),
-                      flush=True)
+            for name, figures in alone_in_blocks(targets).items():  # each alone, taking turns
+                results[f"{name}_sequential_alone"] = figures
+                print(f"{name}_sequential_alone", json.dumps(figures), flush=True)
             paired = alternating(targets)
             results["fresco_sequential"], results["feast_sequential"] = paired["fresco"], paired["feast"]
             results["load_average_after_sequential"] = os.getloadavg()
