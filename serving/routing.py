@@ -3,8 +3,9 @@
 A request names a model by UUID (or unique prefix, or BentoML tag ``name:hex``) or by a Fresco
 tag such as ``delivery_eta:production``. Tags and experiments live in the model repository (the
 one place for them); the router keeps the repository's current ``tag -> UUID`` map and running
-experiments, and a background thread re-reads them every ``refresh_seconds`` (small SQLite
-reads, off the request path), so a moved tag or a started, changed or stopped experiment takes
+experiments, and a background thread re-reads them when the repository changed (it polls
+SQLite's ``data_version`` every ``refresh_seconds``, off the request path), so a moved tag or a
+started, changed or stopped experiment takes
 effect within that time without a restart. Before a route changes, the models it needs are
 loaded (``prepare`` callback), so no request waits on a load or fails during the switch;
 requests already running keep the model object they started with.
@@ -105,11 +106,23 @@ class Router:
         self._used: set[str] = set()
         self._resolved: dict[str, str] = {}  # UUID-like refs (immutable) -> UUID
         self._lock = threading.Lock()
+        counter = getattr(repository, "change_counter", None)
+        self._counter: Callable[[], int] | None = counter() if counter is not None else None
+        self._seen = self._counter() if self._counter is not None else None
+        self._retry = False  # a model of the last refresh failed to load: try again
         self.refresh()
         threading.Thread(target=_follow_repository, args=(weakref.ref(self), refresh_seconds),
                          name="fresco-router-refresh", daemon=True).start()
 
     # -- the tag and experiment maps -------------------------------------------------------------
+    def changed(self) -> bool:
+        """Whether the repository may have changed since the last call (always, for a
+        repository that cannot tell), or the last refresh has a model load to retry."""
+        if self._counter is None:
+            return True
+        seen, self._seen = self._seen, self._counter()
+        return self._seen != seen or self._retry
+
     def refresh(self) -> None:
         """Re-read the repository's tags and experiments; load the models of moved tags and
         changed experiments, then switch (the refresh thread calls this every
@@ -132,6 +145,7 @@ class Router:
                     latest[tag] = old
             for tag in moved.keys() - failed.keys():
                 log.info("tag %s now routes to %s", tag, latest[tag])
+            self._retry = bool(failed)
             experiments = self._read_experiments(latest)
             self._tags = latest  # one assignment each: readers see the old or the new map
             self.experiments = experiments
@@ -154,6 +168,7 @@ class Router:
                 except Exception as exc:
                     log.error("experiment %s cannot load its models (%s); not switched",
                               experiment.name, exc)
+                    self._retry = True
                     if experiment.tag in self.experiments:
                         latest[experiment.tag] = self.experiments[experiment.tag]
                     continue
@@ -213,7 +228,9 @@ def _follow_repository(router_ref: "weakref.ref[Router]", seconds: float) -> Non
         if router is None:
             return
         try:
-            router.refresh()
+            if router.changed():
+                router.refresh()
         except Exception as exc:  # the repository is briefly unreadable: keep the current routes
             log.error("cannot re-read tags and experiments: %s", exc)
+            router._retry = True
         del router

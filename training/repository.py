@@ -32,7 +32,7 @@ import json
 import os
 import sqlite3
 import uuid as uuidlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -394,6 +394,14 @@ class ModelRepository:
         for rec in records:
             rec.tags = tags.get(rec.uuid, [])
         return records
+
+    def change_counter(self) -> Callable[[], int]:
+        """A function whose value changes whenever another connection commits to the repository
+        (SQLite's ``PRAGMA data_version`` on a connection of its own): cheap enough to poll, so a
+        reader re-reads tags and experiments only when something changed."""
+        db = sqlite3.connect(self.db_path, timeout=60, isolation_level=None,
+                             check_same_thread=False)
+        return lambda: db.execute("PRAGMA data_version").fetchone()[0]
 
     def tags(self) -> dict[str, str]:
         with self._connect() as db:

@@ -92,6 +92,13 @@ def test_moving_a_tag_is_atomic_and_recorded(home: Path, tmp_path: Path) -> None
     assert repo.tags()["eta_test:production"] == history[-1].new_uuid
     assert {m.moved_by for m in history} == {"p1", "p2"}
 
+    # the change counter moves when another process commits, and only then
+    counter = repo.change_counter()
+    seen = counter()
+    assert counter() == seen and repo.tags() and counter() == seen  # reads change nothing
+    _finish(_python(mover.format(first=a, second=b, who="p3").replace("range(40)", "range(1)"), env))
+    assert counter() != seen
+
 
 def test_records_hold_what_was_trained_and_compare_side_by_side(home: Path, tmp_path: Path) -> None:
     config = write_request_config(tmp_path / "cfg", model_type="xgboost", n=800)
