@@ -366,7 +366,8 @@ def default_predictor() -> Predictor:
                               unused by a Bento built with models (``serving.bundle``), which
                               routes to the models it holds
     ``FRESCO_SERVING_PRELOAD`` comma-separated model names (tags, UUIDs) to load at start
-    ``FRESCO_SERVING_REFRESH_SECONDS`` how often tags and experiments are re-read (default 0.5)
+    ``FRESCO_SERVING_REFRESH_SECONDS`` how often the repository is checked for moved tags and
+                              changed experiments (default 0.5)
     """
     import os
 
