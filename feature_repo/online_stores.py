@@ -30,8 +30,6 @@ the last answer is in, so a request never waits in a thread for Cassandra.
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any, Literal
@@ -50,6 +48,8 @@ from feast.protos.feast.types.Value_pb2 import Value as ValueProto
 from feast.repo_config import RepoConfig
 from feast.infra.online_stores.sqlite import SqliteOnlineStore, SqliteOnlineStoreConfig
 from feast.infra.supported_async_methods import SupportedAsyncMethods
+
+from feature_repo.cassandra_queries import execute_all_async
 
 Rows = list[tuple[datetime | None, dict | None]]
 
@@ -296,70 +296,3 @@ def _decode_rows(
             event_ts = row_ts
     return (event_ts, values) if values else (None, None)
 
-
-async def execute_all_async(
-    session: Session, statements: list[tuple[Any, tuple[Any, ...]]], *, concurrency: int,
-    execution_profile: Any,
-) -> list[list[Any]]:
-    """Run ``(statement, parameters)`` pairs on the driver, at most ``concurrency`` at a time,
-    and await all their rows (every page), in order; the first error raises.
-
-    The driver answers on its own I/O thread; the callbacks there start the next query and
-    wake the event loop once, when the last answer is in. (The driver's
-    ``execute_concurrent_async`` blocks until every answer is in, so it cannot be awaited.)
-    """
-    loop = asyncio.get_running_loop()
-    done: asyncio.Future[list[list[Any]]] = loop.create_future()
-    results: list[list[Any]] = [[] for _ in statements]
-    lock = threading.Lock()
-    state = {"next": 0, "left": len(statements), "failed": False}
-
-    def settle(error: BaseException | None) -> None:
-        if not done.done():
-            if error is None:
-                done.set_result(results)
-            else:
-                done.set_exception(error)
-
-    def finish(error: BaseException | None) -> None:
-        with lock:
-            if state["failed"]:
-                return
-            if error is not None:
-                state["failed"] = True
-            else:
-                state["left"] -= 1
-            last = error is not None or state["left"] == 0
-            start = None if last or state["next"] >= len(statements) else state["next"]
-            if start is not None:
-                state["next"] += 1
-        if last:
-            try:
-                loop.call_soon_threadsafe(settle, error)
-            except RuntimeError:  # the loop is closed: nobody is waiting any more
-                pass
-        elif start is not None:
-            send(start)
-
-    def send(i: int) -> None:
-        statement, parameters = statements[i]
-        try:
-            future = session.execute_async(statement, parameters,
-                                           execution_profile=execution_profile)
-        except Exception as exc:  # e.g. NoHostAvailable raised before sending
-            finish(exc)
-            return
-
-        def on_page(rows: list[Any]) -> None:
-            results[i].extend(rows)
-            if future.has_more_pages:
-                future.start_fetching_next_page()
-            else:
-                finish(None)
-
-        future.add_callbacks(on_page, finish)
-
-    first = state["next"] = min(concurrency, len(statements))  # set before any callback runs
-    for i in range(first):
-        send(i)
-    return await done

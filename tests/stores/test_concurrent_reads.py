@@ -196,7 +196,7 @@ def test_awaited_queries_raise_the_first_error(store: FeatureStore) -> None:
     from cassandra import InvalidRequest
     from cassandra.query import SimpleStatement
 
-    from feature_repo.online_stores import execute_all_async
+    from feature_repo.cassandra_queries import execute_all_async
 
     online = store._get_provider().online_store
     session = online._get_session(store.config)
