@@ -103,10 +103,7 @@ class OnlineFeatures:
         if not refs:
             return [{} for _ in entity_rows]
         try:
-            response = self.store.get_online_features(
-                features=list(refs), entity_rows=[dict(r) for r in entity_rows],
-                full_feature_names=True,
-            ).to_dict()
+            response = self.store.get_online_features(**_request(refs, entity_rows)).to_dict()
         except Exception as exc:
             raise self._failure(exc) from None
         return self._rows(refs, response)
@@ -122,9 +119,7 @@ class OnlineFeatures:
             return await asyncio.to_thread(self.lookup, refs, entity_rows)
         try:
             response = (await self.store.get_online_features_async(
-                features=list(refs), entity_rows=[dict(r) for r in entity_rows],
-                full_feature_names=True,
-            )).to_dict()
+                **_request(refs, entity_rows))).to_dict()
         except Exception as exc:
             raise self._failure(exc) from None
         return self._rows(refs, response)
@@ -191,6 +186,12 @@ class OnlineFeatures:
             except Exception as exc:
                 raise StoreUnavailable(self._unavailable_message(exc)) from None
             self._check_hosts()
+
+
+def _request(refs: Sequence[str], entity_rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The arguments of Feast's ``get_online_features`` (and its async twin) for a lookup."""
+    return {"features": list(refs), "entity_rows": [dict(r) for r in entity_rows],
+            "full_feature_names": True}
 
 
 def _cassandra_session(store: FeatureStore, connect: bool = False) -> Any:

@@ -5,10 +5,10 @@ tag such as ``delivery_eta:production``. Tags and experiments live in the model 
 one place for them); the router keeps the repository's current ``tag -> UUID`` map and running
 experiments, and a background thread re-reads them when the repository changed (it polls
 SQLite's ``data_version`` every ``refresh_seconds``, off the request path), so a moved tag or a
-started, changed or stopped experiment takes
-effect within that time without a restart. Before a route changes, the models it needs are
-loaded (``prepare`` callback), so no request waits on a load or fails during the switch;
-requests already running keep the model object they started with.
+started, changed or stopped experiment takes effect within that time without a restart. Before
+a route changes, the models it needs are loaded (``prepare`` callback), so no request waits
+on a load or fails during the switch; requests already running keep the model object they
+started with.
 
 An :class:`Experiment` splits one tag's traffic between models by weight
 (``fresco models experiment start``). The split is sticky: ``sha256(experiment name | key
@@ -125,8 +125,8 @@ class Router:
 
     def refresh(self) -> None:
         """Re-read the repository's tags and experiments; load the models of moved tags and
-        changed experiments, then switch (the refresh thread calls this every
-        ``refresh_seconds``; a request naming an unknown model calls it once)."""
+        changed experiments, then switch (the refresh thread calls this when :meth:`changed`;
+        a request naming an unknown model calls it once)."""
         with self._lock:
             latest = dict(self.repository.tags())
             moved = {t: u for t, u in latest.items() if self._tags.get(t) != u and t in self._used}
