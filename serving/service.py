@@ -9,6 +9,7 @@ Errors are JSON ``{"error": kind, "message": ..., "field": path}`` with the stat
 :mod:`serving.errors`: 400 malformed request or missing key/field (BentoML's own validation of
 the body also answers 400 with pydantic's field paths), 404 unknown model or tag, 422 a value
 of the wrong type, 503 online store or model artifact unavailable. Bad input never gets a 500.
+A request whose answer has not started within ``traffic.timeout`` (30 s) gets a 504.
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ from starlette.responses import JSONResponse
 
 from serving.errors import ServingError
 from serving.predictor import MAX_ROWS, default_predictor
+from serving.request_timeout import install as install_request_timeout
+
+# BentoML's request timeout keeps each request alive for `traffic.timeout` after its answer:
+# use the one that cancels its timer (serving.request_timeout), before BentoML builds the app.
+install_request_timeout()
 
 log = logging.getLogger("fresco.serving")
 
