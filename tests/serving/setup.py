@@ -57,6 +57,7 @@ class ServingEnvironment:
     yaml_path: Path
     orders_path: Path
     end: datetime
+    materialized_until: datetime  # the online store holds every row stamped before this
     model_a: str
     model_b: str
     tag: str = "delivery_eta:production"
@@ -109,16 +110,21 @@ def build_environment(
     apply_catalog(repo, yaml_path)
     store = open_store(repo, yaml_path)
     # Load every view from its whole history (materialize_incremental would start a TTL-0
-    # view one year back only). The realtime view's latest values are six hours old: the
+    # view one year back only), up to now: the 7-day view's last snapshot is stamped at the
+    # midnight after the last order, later than `end`, and an offline lookup as of any time
+    # after that midnight sees it. The realtime view's latest values are six hours old: the
     # store holds them, and its read-time TTL must serve them as missing, as offline does.
-    store.materialize(start_date=datetime(2000, 1, 1, tzinfo=timezone.utc), end_date=end,
+    materialized_until = datetime.now(timezone.utc)
+    store.materialize(start_date=datetime(2000, 1, 1, tzinfo=timezone.utc),
+                      end_date=materialized_until,
                       feature_views=["restaurant_profile", "restaurant_stats_7d", "restaurant_realtime"])
     model_a = train_model(repo, yaml_path, raw.orders_path, n_estimators=40, max_depth=4)
     model_b = train_model(repo, yaml_path, raw.orders_path, n_estimators=25, max_depth=3)
     from training import ModelRepository
 
     ModelRepository().tag("delivery_eta:production", model_a)
-    return ServingEnvironment(root, repo, yaml_path, Path(raw.orders_path), end, model_a, model_b)
+    return ServingEnvironment(root, repo, yaml_path, Path(raw.orders_path), end, materialized_until,
+                              model_a, model_b)
 
 
 def train_model(repo: Path, yaml_path: Path, orders: Path, **hyperparameters) -> str:

@@ -65,12 +65,16 @@ def test_http_equals_in_process_and_batch(server, predictor, serving_env, spark,
     assert [a["prediction"] for a in answers] == local.predictions
     assert [a["features"] for a in answers] == [r.features for r in local.rows]
 
+    # offline features as of the moment the online store was loaded: what it holds (a lookup
+    # as of now would also see rows stamped since, such as a 7-day snapshot at midnight)
     source = tmp_path / "rows.parquet"
-    pd.DataFrame(batch).assign(placed_at=lambda d: pd.to_datetime(d["placed_at"]).astype(
-        "datetime64[us, UTC]")).to_parquet(source, index=False)
+    pd.DataFrame(batch).assign(
+        placed_at=lambda d: pd.to_datetime(d["placed_at"]).astype("datetime64[us, UTC]"),
+        as_of=pd.Timestamp(serving_env.materialized_until).as_unit("us"),
+    ).to_parquet(source, index=False)
     output = tmp_path / "scored.parquet"
     result = predict_batch(source, serving_env.tag, output, spark=spark,
-                           store=predictor.online.store)
+                           store=predictor.online.store, timestamp_column="as_of")
     assert result.rows == 45 and result.model_uuid == serving_env.model_a
     scored = pd.read_parquet(output)
     assert set(scored["model_uuid"]) == {serving_env.model_a}
@@ -84,7 +88,8 @@ def test_http_equals_in_process_and_batch(server, predictor, serving_env, spark,
     # features retrieved 7 entity rows at a time: the same predictions as one query
     lines: list[str] = []
     chunked = predict_batch(source, serving_env.tag, tmp_path / "chunked.parquet", spark=spark,
-                            store=predictor.online.store, chunk_rows=7, progress=lines.append)
+                            store=predictor.online.store, timestamp_column="as_of", chunk_rows=7,
+                            progress=lines.append)
     assert chunked.rows == 45 and any("chunks of 7 rows" in line for line in lines), lines
     again = pd.read_parquet(tmp_path / "chunked.parquet").merge(scored, on=key, suffixes=("", "_one"))
     assert len(again) == 45
