@@ -154,6 +154,8 @@ def test_tag_move_under_load_loses_no_request(server, serving_env) -> None:
     repository = ModelRepository(Path(serving_env.env()["FRESCO_HOME"]) / "models")
     statuses: list[int] = []
     answered: list[str] = []
+    # (sent, received, model) per answer: with 4 clients, answers are appended out of order
+    timeline: list[tuple[float, float, str]] = []
     stop = threading.Event()
 
     def client() -> None:
@@ -161,10 +163,13 @@ def test_tag_move_under_load_loses_no_request(server, serving_env) -> None:
 
         with httpx.Client(base_url=server.url, timeout=30) as http:
             while not stop.is_set():
+                sent = time.monotonic()
                 r = http.post("/predict", json={"model": serving_env.tag, "rows": rows(2)})
+                received = time.monotonic()
                 statuses.append(r.status_code)
                 if r.status_code == 200:
                     answered.append(r.json()["predictions"][0]["model_uuid"])
+                    timeline.append((sent, received, answered[-1]))
 
     threads = [threading.Thread(target=client) for _ in range(4)]
     for t in threads:
@@ -183,8 +188,11 @@ def test_tag_move_under_load_loses_no_request(server, serving_env) -> None:
         repository.tag(serving_env.tag, serving_env.model_a)
     assert statuses and set(statuses) == {200}, sorted(set(statuses))
     assert answered[0] == serving_env.model_a and answered[-1] == serving_env.model_b
-    switch = answered.index(serving_env.model_b)
-    assert set(answered[switch + 8:]) == {serving_env.model_b}  # once moved, stays moved
+    # once moved, stays moved: every request sent after the first answer from the new model
+    # came back was answered by the new model
+    first_b = min(received for _, received, model in timeline if model == serving_env.model_b)
+    after = [model for sent, _, model in timeline if sent > first_b]
+    assert after and set(after) == {serving_env.model_b}
 
 
 @pytest.mark.parametrize(
