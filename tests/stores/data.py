@@ -34,12 +34,22 @@ class Groups:
     stats: pd.DataFrame
     realtime: pd.DataFrame
 
+    @property
+    def day0(self) -> datetime:
+        """The newest daily snapshot time, strictly before ``end``."""
+        return newest_snapshot_before(self.end)
+
     def frames(self) -> dict[str, pd.DataFrame]:
         return {
             "restaurant_profile": self.profile,
             "restaurant_stats_7d": self.stats,
             "restaurant_realtime": self.realtime,
         }
+
+
+def newest_snapshot_before(end: datetime) -> datetime:
+    """The 00:00 UTC daily snapshot time strictly before ``end`` (the day before, at midnight)."""
+    return (end - timedelta(minutes=1)).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def _micros(frame: pd.DataFrame) -> pd.DataFrame:
@@ -62,7 +72,7 @@ def make_groups(restaurants: int = 40, seed: int = 3, end: datetime | None = Non
         end = now - timedelta(hours=1)
     ids = list(range(1, restaurants + 1))
     # daily snapshots at 00:00 UTC, as the job writes them; the newest strictly before END
-    day0 = (end - timedelta(minutes=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    day0 = newest_snapshot_before(end)
 
     profile = pd.DataFrame(
         {

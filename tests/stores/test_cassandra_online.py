@@ -116,7 +116,7 @@ def test_rematerializing_an_older_window_keeps_the_newer_values(
     """Writes carry the event time as Cassandra's write time: an older window loses."""
     view = "restaurant_stats_7d"
     before = _cassandra_rows(cassandra, materialized, view)
-    day0 = groups.end.replace(hour=0, minute=0, second=0, microsecond=0)
+    day0 = groups.day0  # as the data has it (the day before when END is a midnight)
     start, end = day0 - timedelta(days=4), day0 - timedelta(days=2) + timedelta(minutes=1)
     stamps = pd.to_datetime(groups.stats["event_timestamp"], utc=True)
     older = groups.stats[(stamps >= start) & (stamps < end)]
