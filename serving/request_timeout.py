@@ -4,17 +4,18 @@ BentoML (1.4.x, up to 1.4.40, the newest) bounds each request with ``TimeoutMidd
 (``traffic.timeout``), which schedules ``loop.call_later(timeout, ...)`` and never cancels it.
 The pending timer keeps the request's context alive, OpenTelemetry span included (BentoML
 records a span for every request, whatever the sampling rate), for ``timeout`` seconds after
-the answer. At a few hundred requests per second that is tens of thousands of live objects
+the answer. At a few hundred requests per second that is some 300,000 live objects,
 which every full garbage collection walks: 100-220 ms pauses every few seconds, measured in
 the Fresco service (``benchmarks/README.md``, serving).
 
 :class:`CancellingTimeoutMiddleware` behaves as BentoML's (a 504 JSON answer when the response
 has not started within ``timeout`` seconds) and cancels its timer as soon as the request is
-done; the timer runs in an empty context, so it never holds the request's. Unlike BentoML's, a request that fails before answering fails at once (BentoML's waits for
-the timer, then answers nothing). :func:`install` puts it in BentoML's place; the service module calls it at import, before
-BentoML builds the app's middleware stack. BentoML offers no public hook to replace one of its
-own middlewares, so this sets the module attribute BentoML imports the class from; drop it once
-BentoML cancels the timer itself.
+done; the timer runs in an empty context, so it never holds the request's. Unlike BentoML's, a
+request that fails before answering fails at once (BentoML's waits for the timer, then answers
+nothing). :func:`install` puts it in BentoML's place; the service module calls it at import,
+before BentoML builds the app's middleware stack. BentoML offers no public hook to replace one
+of its own middlewares, so this sets the module attribute BentoML imports the class from; drop
+it once BentoML cancels the timer itself.
 """
 
 from __future__ import annotations

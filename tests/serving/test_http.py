@@ -153,7 +153,6 @@ def test_tag_move_under_load_loses_no_request(server, serving_env) -> None:
 
     repository = ModelRepository(Path(serving_env.env()["FRESCO_HOME"]) / "models")
     statuses: list[int] = []
-    answered: list[str] = []
     # (sent, received, model) per answer: with 4 clients, answers are appended out of order
     timeline: list[tuple[float, float, str]] = []
     stop = threading.Event()
@@ -168,8 +167,7 @@ def test_tag_move_under_load_loses_no_request(server, serving_env) -> None:
                 received = time.monotonic()
                 statuses.append(r.status_code)
                 if r.status_code == 200:
-                    answered.append(r.json()["predictions"][0]["model_uuid"])
-                    timeline.append((sent, received, answered[-1]))
+                    timeline.append((sent, received, r.json()["predictions"][0]["model_uuid"]))
 
     threads = [threading.Thread(target=client) for _ in range(4)]
     for t in threads:
@@ -178,7 +176,8 @@ def test_tag_move_under_load_loses_no_request(server, serving_env) -> None:
         time.sleep(1.0)
         repository.tag(serving_env.tag, serving_env.model_b)
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and (not answered or answered[-1] != serving_env.model_b):
+        while time.monotonic() < deadline and (
+                not timeline or timeline[-1][2] != serving_env.model_b):
             time.sleep(0.1)
         time.sleep(1.0)
     finally:
@@ -187,6 +186,7 @@ def test_tag_move_under_load_loses_no_request(server, serving_env) -> None:
             t.join()
         repository.tag(serving_env.tag, serving_env.model_a)
     assert statuses and set(statuses) == {200}, sorted(set(statuses))
+    answered = [model for _, _, model in timeline]
     assert answered[0] == serving_env.model_a and answered[-1] == serving_env.model_b
     # once moved, stays moved: every request sent after the first answer from the new model
     # came back was answered by the new model
