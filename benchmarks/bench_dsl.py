@@ -118,7 +118,7 @@ def main() -> None:
         return
     from pyspark.sql import functions as F
 
-    from feature_repo.spark import spark_session
+    from fresco_platform.spark import spark_session
 
     spark = spark_session("fresco-bench-dsl", home=Path(tempfile.mkdtemp(prefix="bench-dsl-")))
     spark.sparkContext.setLogLevel("ERROR")

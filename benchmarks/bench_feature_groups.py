@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
 
     os.environ.setdefault("PYSPARK_SUBMIT_ARGS", "--conf spark.ui.showConsoleProgress=false pyspark-shell")
     from feature_repo.pipelines.feature_groups import run_feature_groups
-    from feature_repo.spark import spark_session
+    from fresco_platform.spark import spark_session
 
     results = []
     with tempfile.TemporaryDirectory(prefix="fresco-bench-fg-") as tmp:

@@ -142,10 +142,10 @@ def main(argv: list[str] | None = None) -> int:
 
     warnings.filterwarnings("ignore", message=r".*experimental feature", category=RuntimeWarning)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
-    from feature_repo import apply_catalog
+    from fresco_platform import apply_catalog
     from feature_repo.pipelines import generate_raw, run_feature_groups
-    from feature_repo.spark import spark_session
-    from fresco.paths import FEATURE_REPO
+    from fresco_platform.spark import spark_session
+    from feature_repo import REPO_DIR as FEATURE_REPO
 
     print(f"machine: {_machine()}")
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")

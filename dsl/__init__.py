@@ -10,6 +10,7 @@ from .errors import (
     DSLVersionError,
 )
 from .program import LANGUAGE_VERSION, Output, Program, compile_program
+from .references import accessors
 from .registry import FunctionRegistry
 from .types import DType
 
@@ -25,5 +26,6 @@ __all__ = [
     "LANGUAGE_VERSION",
     "Output",
     "Program",
+    "accessors",
     "compile_program",
 ]

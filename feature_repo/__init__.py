@@ -1,19 +1,14 @@
-"""Fresco's Feast feature repository: definitions, catalog policy and feature-group pipelines.
+"""The bundled example's Feast repository: the delivery-time domain (definitions, yamls, pipelines).
 
-Public surface used by the CLI and the other packages.
+Fresco itself never points here: the platform (``fresco_platform``) works on whatever repository
+a command is given (``--repo``, ``FRESCO_FEATURE_REPO``, the current directory). This package is
+imported for its definitions' helpers (``sources``), its pipelines and by the quickstart.
 """
 
-from feature_repo.catalog import CatalogEntry, list_catalog
-from feature_repo.environment import DEFAULT_YAML, PRODUCTION_YAML, REPO_DIR
-from feature_repo.store import apply_catalog, materialize, open_store
+from pathlib import Path
 
-__all__ = [
-    "DEFAULT_YAML",
-    "PRODUCTION_YAML",
-    "REPO_DIR",
-    "CatalogEntry",
-    "apply_catalog",
-    "list_catalog",
-    "materialize",
-    "open_store",
-]
+REPO_DIR = Path(__file__).resolve().parent
+DEFAULT_YAML = REPO_DIR / "feature_store.yaml"
+PRODUCTION_YAML = REPO_DIR / "feature_store.production.yaml"
+
+__all__ = ["DEFAULT_YAML", "PRODUCTION_YAML", "REPO_DIR"]

@@ -1,13 +1,85 @@
-"""The ``fresco`` command: a thin composition root over the packages' public functions."""
+"""The ``fresco`` command: a thin composition root over the packages' public functions.
+
+Only ``click`` is imported here at start-up; each command imports what it needs, so
+``fresco --help`` and ``fresco models list`` do not pay for Feast, Spark or TensorFlow.
+Every command that works on a feature repository finds it by one rule
+(:func:`fresco_platform.resolve_repo`): ``--repo``, else ``$FRESCO_FEATURE_REPO``, else the
+current directory when it holds a ``feature_store.yaml``.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Callable
+from datetime import datetime, timezone
+from functools import wraps
 from pathlib import Path
+from typing import Any
 
 import click
 
-from feature_repo import REPO_DIR
+REPO_HELP = ("Feature repository (default: $FRESCO_FEATURE_REPO, else the current directory "
+             "when it holds a feature_store.yaml).")
+YAML_HELP = "feature_store.yaml to use (default: $FEAST_FS_YAML_FILE_PATH, else the repository's)."
+
+
+def repo_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--repo`` and ``--yaml``; the chosen repository is exported to ``$FRESCO_FEATURE_REPO``
+    so everything this command starts (Feast, the state folder, a server) agrees on it."""
+
+    @click.option("--yaml", "yaml_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+                  help=YAML_HELP)
+    @click.option("--repo", type=click.Path(path_type=Path, file_okay=False), default=None, help=REPO_HELP)
+    @wraps(command)
+    def wrapper(*args: Any, repo: Path | None, yaml_path: Path | None, **kwargs: Any) -> Any:
+        from fresco_platform.repo import REPO_ENV, YAML_ENV
+
+        chosen = {REPO_ENV: repo, YAML_ENV: yaml_path}
+        saved = {name: os.environ.get(name) for name in chosen}
+        for name, path in chosen.items():
+            if path is not None:
+                os.environ[name] = str(path.resolve())
+        try:
+            return command(*args, repo=repo, yaml_path=yaml_path, **kwargs)
+        finally:  # the command ran; leave the caller's environment as it was (in-process callers)
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+    return wrapper
+
+
+def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The platform's errors about a user's input or set-up reach them as one message, not a traceback."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from fresco_platform import ApplyError, InitError, MaterializationError, RepoNotFound
+
+        try:
+            return command(*args, **kwargs)
+        except (RepoNotFound, InitError, MaterializationError, ApplyError) as err:
+            raise click.ClickException(str(err)) from None
+        except Exception as err:  # a catalog-policy refusal raised in this process
+            if type(err).__name__ == "CatalogPolicyError":
+                raise click.ClickException(str(err)) from None
+            raise
+
+    return wrapper
+
+
+def _utc(text: str | None, name: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"expected an ISO time such as 2026-01-31T00:00:00Z, got {text!r}",
+                                 param_hint=name) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 @click.group()
@@ -16,23 +88,44 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--orders", default=60_000, show_default=True, help="Orders to generate.")
-@click.option("--restaurants", default=200, show_default=True, help="Restaurants to generate.")
-@click.option("--repo", type=click.Path(path_type=Path), default=REPO_DIR, show_default=True)
-def quickstart(orders: int, restaurants: int, repo: Path) -> None:
-    """Run the main job on the embedded default (SQLite + Parquet, no servers)."""
-    from fresco.quickstart import run_quickstart
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--project", default=None, help="Feast project name (default: from DIRECTORY's name).")
+@click.option("--owner", default=None, help="Owner of the sample feature views (an e-mail or team).")
+@click.option("--production", is_flag=True,
+              help="Also write feature_store.production.yaml: Cassandra online, Spark offline.")
+@click.option("--no-sample", is_flag=True, help="Leave data/ empty (no sample dataset).")
+@user_errors
+def init(directory: Path, project: str | None, owner: str | None, production: bool, no_sample: bool) -> None:
+    """Create a Fresco project for your own data in DIRECTORY (new or empty)."""
+    from fresco_platform import init_project
 
-    run_quickstart(repo, orders=orders, restaurants=restaurants, echo=click.echo)
+    result = init_project(directory, project=project, owner=owner, production=production,
+                          sample=not no_sample)
+    click.echo(f"Created project {result.project} in {result.path}:")
+    for path in result.files:
+        click.echo(f"  {path.relative_to(result.path)}")
+    click.echo(f"Next: cd {directory} && feast apply && fresco materialize && "
+               "fresco train models/basket_value.yaml --tag basket_value:production && fresco serve")
 
 
 @main.command()
-@click.option("--repo", type=click.Path(path_type=Path), default=REPO_DIR, show_default=True)
-@click.option("--yaml", "yaml_path", type=click.Path(path_type=Path), default=None,
-              help="feature_store.yaml to use (default: the repository's).")
-def features(repo: Path, yaml_path: Path | None) -> None:
+@click.option("--orders", default=60_000, show_default=True, help="Orders to generate.")
+@click.option("--restaurants", default=200, show_default=True, help="Restaurants to generate.")
+@click.option("--repo", type=click.Path(path_type=Path), default=None,
+              help="Where the example's feature repository runs (default: the bundled feature_repo/).")
+def quickstart(orders: int, restaurants: int, repo: Path | None) -> None:
+    """Run the bundled example end to end on the embedded default (SQLite + Parquet, no servers)."""
+    from fresco.quickstart import EXAMPLE_REPO, run_quickstart
+
+    run_quickstart(repo or EXAMPLE_REPO, orders=orders, restaurants=restaurants, echo=click.echo)
+
+
+@main.command()
+@repo_option
+@user_errors
+def features(repo: Path | None, yaml_path: Path | None) -> None:
     """List the feature catalog: type, owner, SLA, consumers, last materialization."""
-    from feature_repo import list_catalog, open_store
+    from fresco_platform import list_catalog, open_store
 
     entries = list_catalog(open_store(repo, yaml_path))
     if not entries:
@@ -55,6 +148,33 @@ def features(repo: Path, yaml_path: Path | None) -> None:
         click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
 
 
+@main.command()
+@repo_option
+@click.option("--start", default=None, help="ISO time (UTC): load every view from here "
+              "(default: incremental; a view's first run starts at end - TTL, or at the epoch without TTL).")
+@click.option("--end", default=None, help="ISO time (UTC) to load up to (default: now).")
+@click.option("--view", "views", multiple=True, help="Only this feature view (repeatable).")
+@click.option("--prepare-keyspace", is_flag=True,
+              help="Cassandra online store: create the keyspace if missing (replication 1, for a local node).")
+@user_errors
+def materialize(repo: Path | None, yaml_path: Path | None, start: str | None, end: str | None,
+                views: tuple[str, ...], prepare_keyspace: bool) -> None:
+    """Load the online store from the offline store, view by view, with progress."""
+    from fresco_platform import materialize_incremental, open_materialization_store
+
+    if prepare_keyspace:
+        from fresco_platform import resolve_repo, resolve_yaml
+        from fresco_platform.materialization import ensure_keyspace
+
+        click.echo(f"keyspace {ensure_keyspace(resolve_yaml(resolve_repo(repo), yaml_path))} ready", err=True)
+    store = open_materialization_store(repo, yaml_path)
+    end_at = _utc(end, "--end") or datetime.now(timezone.utc)
+    try:
+        materialize_incremental(store, end_at, list(views) or None, start=_utc(start, "--start"), count=True)
+    except ValueError as err:
+        raise click.ClickException(str(err)) from None
+
+
 @main.command(
     context_settings={"ignore_unknown_options": True, "help_option_names": []},
     add_help_option=False,
@@ -62,7 +182,7 @@ def features(repo: Path, yaml_path: Path | None) -> None:
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def services(args: tuple[str, ...]) -> None:
     """Local services for the production stores: start|stop|status|download [cassandra]."""
-    from fresco.services.__main__ import main as services_main
+    from fresco_platform.services.__main__ import main as services_main
 
     sys.exit(services_main(list(args)))
 
@@ -83,8 +203,12 @@ def _parse_sets(values: tuple[str, ...]) -> dict[str, object]:
 @click.argument("config", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="Override a config field, e.g. --set model.hyperparameters.max_depth=4 (repeatable).")
-@click.option("--tag", "tags", multiple=True, help="Tag the new model, e.g. delivery_eta:staging (repeatable).")
-def train(config: Path, sets: tuple[str, ...], tags: tuple[str, ...]) -> None:
+@click.option("--tag", "tags", multiple=True, help="Tag the new model, e.g. churn:staging (repeatable).")
+@click.option("--repo", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Feature repository (default: the config's features.repo, else $FRESCO_FEATURE_REPO, "
+                   "else the current directory).")
+@user_errors
+def train(config: Path, sets: tuple[str, ...], tags: tuple[str, ...], repo: Path | None) -> None:
     """Train a model from a YAML config; prints its UUID and the report's path."""
     import time
 
@@ -95,8 +219,11 @@ def train(config: Path, sets: tuple[str, ...], tags: tuple[str, ...]) -> None:
     def progress(message: str) -> None:
         click.echo(f"[{time.perf_counter() - start:7.1f}s] {message}", err=True)
 
+    overrides = _parse_sets(sets)
+    if repo is not None:
+        overrides["features.repo"] = str(repo.resolve())
     try:
-        result = run_training(config, overrides=_parse_sets(sets), progress=progress)
+        result = run_training(config, overrides=overrides, progress=progress)
     except ConfigError as err:
         raise click.ClickException(str(err)) from None
     repo = ModelRepository()
@@ -294,21 +421,18 @@ def experiment_list(history: bool) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=3000, show_default=True, type=int)
-@click.option("--repo", type=click.Path(path_type=Path), default=None,
-              help="Feast repository (default: the project's feature_repo).")
-@click.option("--yaml", "yaml_path", type=click.Path(path_type=Path), default=None,
-              help="feature_store.yaml (default: the repository's; production: feature_store.production.yaml).")
+@repo_option
 @click.option("--preload", multiple=True, help="Model tag or UUID to load at start (repeatable).")
 @click.option("--workers", default=1, show_default=True, type=int)
+@user_errors
 def serve(host: str, port: int, repo: Path | None, yaml_path: Path | None, preload: tuple[str, ...],
           workers: int) -> None:
-    """Serve predictions over HTTP (BentoML): POST /predict, OpenAPI at /docs."""
-    import os
-
+    """Serve predictions over HTTP (BentoML): POST /predict; API docs and "try it" at /."""
     from serving.server import serve_command, server_env
 
     env = server_env(repo=repo, yaml_path=yaml_path, preload=list(preload), workers=workers)
     os.environ.update(env)
+    os.chdir(env["FRESCO_FEATURE_REPO"])
     command = serve_command(host, port)
     os.execv(command[0], command)
 
@@ -344,19 +468,18 @@ def bento_build(models: tuple[str, ...], version: str | None, export: Path | Non
 @click.argument("source")
 @click.argument("output")
 @click.option("--model", required=True, help="Model tag or UUID, e.g. delivery_eta:production.")
-@click.option("--repo", type=click.Path(path_type=Path), default=REPO_DIR, show_default=True)
-@click.option("--yaml", "yaml_path", type=click.Path(path_type=Path), default=None,
-              help="feature_store.yaml for features missing from SOURCE.")
+@repo_option
 @click.option("--timestamp-column", default=None,
               help="Rows' event time for point-in-time features (default: now).")
 @click.option("--chunk-rows", type=click.IntRange(min=0), default=None,
               help="Entity rows per point-in-time query for features missing from SOURCE "
                    "(0: one query; default: 20,000 on Feast's file offline store, one query on "
                    "the others).")
-def predict_batch(source: str, output: str, model: str, repo: Path, yaml_path: Path | None,
+@user_errors
+def predict_batch(source: str, output: str, model: str, repo: Path | None, yaml_path: Path | None,
                   timestamp_column: str | None, chunk_rows: int | None) -> None:
     """Score SOURCE (Parquet path or Hive table) on Spark into OUTPUT (Parquet path or Hive table)."""
-    from feature_repo import open_store
+    from fresco_platform import open_store
     from serving import predict_batch as run
 
     result = run(source, model, output, store=open_store(repo, yaml_path),

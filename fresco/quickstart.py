@@ -15,14 +15,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from feature_repo import REPO_DIR, apply_catalog, list_catalog, materialize, open_store
-from fresco.paths import PROJECT_ROOT, state_dir
+from feature_repo import REPO_DIR as EXAMPLE_REPO
+from fresco_platform import apply_catalog, list_catalog, materialize_incremental, open_store, state_dir
 from training import ModelRepository, build_training_frame, train
 
 FEATURE_SERVICE = "delivery_eta_v1"
 LABEL = "delivery_duration_min"
 REQUEST_FIELDS = ["customer_lat", "customer_lon", "num_items"]
-MODEL_CONFIG = PROJECT_ROOT / "examples" / "delivery_eta.yaml"
+#: The example's model config: in the source checkout, beside the bundled feature repository.
+MODEL_CONFIG = EXAMPLE_REPO.parent / "examples" / "delivery_eta.yaml"
 MODEL_TAG = "delivery_eta:production"
 
 
@@ -64,7 +65,7 @@ def _step(name: str, echo: Callable[[str], None], seconds: dict[str, float]):
 
 
 def run_quickstart(
-    repo: Path = REPO_DIR,
+    repo: Path = EXAMPLE_REPO,
     *,
     orders: int = 60_000,
     restaurants: int = 200,
@@ -74,9 +75,12 @@ def run_quickstart(
 ) -> QuickstartReport:
     """Run the quickstart in ``repo`` (a Feast repository using the embedded default)."""
     from feature_repo.pipelines import generate_raw, run_feature_groups
-    from feature_repo.spark import spark_session
+    from fresco_platform.spark import spark_session
 
     repo = Path(repo).resolve()
+    if not MODEL_CONFIG.is_file():
+        raise FileNotFoundError(f"the quickstart runs the bundled example from a source checkout "
+                                f"({MODEL_CONFIG} not found); for your own data use `fresco init DIR`")
     raw_dir, features_dir = repo / "data" / "raw", repo / "data" / "features"
     end = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
     seconds: dict[str, float] = {}
@@ -93,7 +97,7 @@ def run_quickstart(
         apply_catalog(repo)
     store = open_store(repo)
     with _step("Materializing the online store (SQLite)", echo, seconds):
-        materialize(store, end)
+        materialize_incremental(store, end)
     with _step(f"Building the training dataset from feature service {FEATURE_SERVICE}", echo, seconds):
         entity_rows = pd.read_parquet(raw.orders_path)[
             ["order_id", "restaurant_id", "placed_at", *REQUEST_FIELDS, LABEL]

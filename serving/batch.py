@@ -82,7 +82,7 @@ def predict_batch(
     trained = load_model(uuid, repository)
     program = trained.program
     if spark is None:
-        from feature_repo.spark import spark_session
+        from fresco_platform.spark import spark_session
 
         spark = spark_session("fresco-predict-batch")
     source = str(source)
@@ -141,7 +141,7 @@ def _join_features(spark: Any, sdf: Any, refs: list[str], store: Any, timestamp_
     from training.config import retrieval_chunk_rows
 
     if store is None:
-        from feature_repo import open_store
+        from fresco_platform import open_store
 
         store = open_store()
     rows = sdf.toPandas()

@@ -1,7 +1,7 @@
 """Bentos that hold their models: build one, and serve from it without the model repository.
 
 ``fresco bento build MODEL...`` (:func:`build_bento`) resolves each model name (tag, UUID) in
-the model repository and calls BentoML's build API with the project's ``bentofile.yaml``
+the model repository and calls BentoML's build API with ``serving/bentofile.yaml``
 (service, includes, Python requirements), adding
 
 * the models themselves (BentoML tags ``name:<uuid hex>``), so ``bentoml export`` /
@@ -30,13 +30,32 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from fresco.paths import PROJECT_ROOT
 
 if TYPE_CHECKING:
     from training import ExperimentRecord
 
 BUNDLE_ARGUMENT = "fresco_bundle"
-BENTOFILE = PROJECT_ROOT / "bentofile.yaml"
+BENTOFILE = Path(__file__).with_name("bentofile.yaml")
+#: The folder holding Fresco's packages (a checkout, or site-packages): the Bento's build context.
+CODE_ROOT = Path(__file__).resolve().parent.parent
+
+
+def installed_requirements(distribution: str = "fresco") -> list[str]:
+    """``distribution``'s requirements pinned to the versions installed here (what the Bento runs)."""
+    from importlib.metadata import PackageNotFoundError, requires, version
+    from packaging.requirements import Requirement
+
+    pins = []
+    for text in requires(distribution) or []:
+        req = Requirement(text)
+        if req.marker is not None and "extra" in str(req.marker):
+            continue
+        try:
+            pins.append(f"{req.name}{'[' + ','.join(sorted(req.extras)) + ']' if req.extras else ''}"
+                        f"=={version(req.name)}")
+        except PackageNotFoundError:
+            pins.append(text)
+    return pins
 
 
 class BundleError(LookupError):
@@ -167,11 +186,12 @@ def build_bento(
     import bentoml
 
     options = yaml.safe_load(Path(bentofile).read_text()) or {}
+    options.setdefault("python", {}).setdefault("packages", installed_requirements())
     service = options.pop("service")
     options.pop("models", None)
     options.pop("args", None)
     bento = bentoml.bentos.build(
-        service, **options, version=version, build_ctx=str(PROJECT_ROOT),
+        service, **options, version=version, build_ctx=str(CODE_ROOT),
         models=sorted(set(bundle["models"].values())),
         args={BUNDLE_ARGUMENT: json.dumps(bundle, sort_keys=True)},
     )

@@ -4,7 +4,7 @@
 error                      status  when
 =========================  ======  ==================================================================
 :class:`BadRequest`        400     malformed request, a missing entity key or request field
-                                   (``field`` holds its path, e.g. ``rows[2].restaurant_id``)
+                                   (``field`` holds its path, e.g. ``rows[2].customer_id``)
 :class:`UnknownModel`      404     no model or tag of that name in the model repository
 :class:`InvalidValue`      422     a value of the wrong type for the model's program
 :class:`ModelUnavailable`  503     the model exists but its artifact cannot be loaded

@@ -204,8 +204,9 @@ class ServingModel:
 class Predictor:
     """Predictions for Python callers; the HTTP service calls the same object.
 
-    ``store`` is a Feast ``FeatureStore`` (default: :func:`feature_repo.open_store` with the
-    environment's configuration); ``repository`` the model repository (default: the one under
+    ``store`` is a Feast ``FeatureStore`` (default: :func:`fresco_platform.open_store`: the
+    feature repository of ``$FRESCO_FEATURE_REPO`` or the current directory, with
+    ``$FEAST_FS_YAML_FILE_PATH`` or its ``feature_store.yaml``); ``repository`` the model repository (default: the one under
     Fresco's state dir), which also holds the experiments that split tags between models
     (see :mod:`serving.routing`).
     """
@@ -219,7 +220,7 @@ class Predictor:
         preload: Sequence[str] = (),
     ) -> None:
         if store is None:
-            from feature_repo import open_store
+            from fresco_platform import open_store
 
             store = open_store()
         if repository is None:
@@ -359,9 +360,10 @@ def _result(model: str, route: Route, answers: list[RowPrediction | None]) -> Pr
 def default_predictor() -> Predictor:
     """A predictor configured by the environment (what ``bentoml serve`` and the Bento use).
 
-    ``FRESCO_FEATURE_REPO``   the Feast repository (default: the project's ``feature_repo/``)
+    ``FRESCO_FEATURE_REPO``   the Feast repository (default: the current directory, when it
+                              holds a ``feature_store.yaml``)
     ``FEAST_FS_YAML_FILE_PATH`` its ``feature_store.yaml`` (Feast's own variable; default: the
-                              repository's, i.e. the embedded SQLite store)
+                              repository's)
     ``FRESCO_HOME``           the state dir holding the model repository (and BentoML's store);
                               unused by a Bento built with models (``serving.bundle``), which
                               routes to the models it holds
@@ -371,12 +373,10 @@ def default_predictor() -> Predictor:
     """
     import os
 
-    from feature_repo import REPO_DIR, open_store
+    from fresco_platform import open_store
     from serving.bundle import BundledModels
 
-    repo = Path(os.environ.get("FRESCO_FEATURE_REPO") or REPO_DIR)
-    yaml_path = os.environ.get("FEAST_FS_YAML_FILE_PATH") or None
-    store = open_store(repo, Path(yaml_path) if yaml_path else None)
+    store = open_store()
     preload = [p for p in os.environ.get("FRESCO_SERVING_PRELOAD", "").split(",") if p.strip()]
     refresh = float(os.environ.get("FRESCO_SERVING_REFRESH_SECONDS", "0.5"))
     bundled = BundledModels.from_arguments()

@@ -1,7 +1,7 @@
 """Model routing: a request's model name -> the UUID that answers it.
 
 A request names a model by UUID (or unique prefix, or BentoML tag ``name:hex``) or by a Fresco
-tag such as ``delivery_eta:production``. Tags and experiments live in the model repository (the
+tag such as ``churn:production``. Tags and experiments live in the model repository (the
 one place for them); the router keeps the repository's current ``tag -> UUID`` map and running
 experiments, and a background thread re-reads them when the repository changed (it polls
 SQLite's ``data_version`` every ``refresh_seconds``, off the request path), so a moved tag or a
@@ -40,7 +40,7 @@ class Experiment(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.:-]+$")
-    tag: str = Field(description="The tag whose requests are split, e.g. delivery_eta:production.")
+    tag: str = Field(description="The tag whose requests are split, e.g. churn:production.")
     arms: dict[str, float] = Field(min_length=1, description="Model UUID or tag -> weight (> 0).")
     key: list[str] | None = Field(
         None, description="Row fields that make the split sticky (default: the entity keys)."

@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from fresco.paths import PROJECT_ROOT
 
 SERVICE = "serving.service:FrescoService"
 
@@ -22,12 +21,20 @@ def server_env(
     *, repo: Path | None = None, yaml_path: Path | None = None, preload: list[str] | None = None,
     workers: int | None = None,
 ) -> dict[str, str]:
-    """The environment variables :func:`serving.default_predictor` reads."""
-    env: dict[str, str] = {"BENTOML_DO_NOT_TRACK": "True"}
-    if repo is not None:
-        env["FRESCO_FEATURE_REPO"] = str(Path(repo).resolve())
-    if yaml_path is not None:
-        env["FEAST_FS_YAML_FILE_PATH"] = str(Path(yaml_path).resolve())
+    """The environment variables :func:`serving.default_predictor` reads.
+
+    The feature repository and its yaml are resolved here, by :mod:`fresco_platform.repo`'s rule
+    (``repo``, else ``$FRESCO_FEATURE_REPO``, else the current directory); the state folder is
+    this process's, so the server routes to the models this process's repository holds.
+    """
+    from fresco_platform import resolve_repo, resolve_yaml
+    from fresco_platform.repo import REPO_ENV, YAML_ENV
+    from fresco_platform.state import HOME_ENV, state_home
+
+    resolved = resolve_repo(repo)
+    env: dict[str, str] = {"BENTOML_DO_NOT_TRACK": "True", REPO_ENV: str(resolved),
+                           YAML_ENV: str(resolve_yaml(resolved, yaml_path))}
+    env[HOME_ENV] = str(state_home())  # this process's model repository
     if preload:
         env["FRESCO_SERVING_PRELOAD"] = ",".join(preload)
     if workers is not None:
@@ -36,10 +43,9 @@ def server_env(
 
 
 def serve_command(host: str, port: int, target: str = SERVICE) -> list[str]:
-    """``bentoml serve`` of the service in this checkout, or of ``target`` (e.g. a Bento tag)."""
-    command = [str(Path(sys.executable).with_name("bentoml")), "serve", target,
-               "--host", host, "--port", str(port)]
-    return command + (["--working-dir", str(PROJECT_ROOT)] if target == SERVICE else [])
+    """``bentoml serve`` of Fresco's installed service, or of ``target`` (e.g. a Bento tag)."""
+    return [str(Path(sys.executable).with_name("bentoml")), "serve", target,
+            "--host", host, "--port", str(port)]
 
 
 def free_port() -> int:
@@ -66,7 +72,7 @@ class ServerProcess:
             self.log.parent.mkdir(parents=True, exist_ok=True)
         out: Any = self.log.open("w") if self.log else subprocess.DEVNULL
         self.process = subprocess.Popen(
-            serve_command("127.0.0.1", self.port, self.target), cwd=PROJECT_ROOT,
+            serve_command("127.0.0.1", self.port, self.target), cwd=self.env.get("FRESCO_FEATURE_REPO"),
             env={**os.environ, **self.env}, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True,
         )

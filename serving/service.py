@@ -2,7 +2,7 @@
 
 Run it with ``bentoml serve serving.service:FrescoService`` (or ``fresco serve``); it is
 configured by the environment (see :func:`serving.predictor.default_predictor`). The HTTP
-surface is declared once, here, with pydantic types, so ``/docs.json`` (OpenAPI) and ``/docs``
+surface is declared once, here, with pydantic types, so ``/docs.json`` (OpenAPI) and the UI at ``/``
 describe it.
 
 Errors are JSON ``{"error": kind, "message": ..., "field": path}`` with the status of
@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse
 
 from serving.errors import ServingError
+from serving.openapi_example import OpenAPIExampleMiddleware
 from serving.predictor import MAX_ROWS, default_predictor
 from serving.request_timeout import install as install_request_timeout
 
@@ -32,9 +33,6 @@ from serving.request_timeout import install as install_request_timeout
 install_request_timeout()
 
 log = logging.getLogger("fresco.serving")
-
-EXAMPLE_ROWS = [{"restaurant_id": 7, "placed_at": "2026-11-24T12:30:00+00:00",
-                 "customer_lat": 37.77, "customer_lon": -122.42}]
 
 
 class RowAnswer(BaseModel):
@@ -69,6 +67,7 @@ class FrescoService:
 
     def __init__(self) -> None:
         self.predictor = default_predictor()
+        OpenAPIExampleMiddleware.predictor = self.predictor  # the "try it" example: a loaded model
         # Everything loaded so far (libraries, registry, models) lives as long as the process:
         # keep it out of the collector's full passes, which otherwise pause a request for
         # ~200 ms now and then (benchmarks/README.md, serving).
@@ -79,10 +78,9 @@ class FrescoService:
     async def predict(
         self,
         model: Annotated[str, Field(description="Model UUID (or unique prefix) or tag, e.g. "
-                                                "delivery_eta:production.",
-                                    examples=["delivery_eta:production"])],
+                                                "churn:production.")],
         rows: Annotated[list[dict[str, Any]], Field(
-            min_length=1, max_length=MAX_ROWS, examples=[EXAMPLE_ROWS],
+            min_length=1, max_length=MAX_ROWS,
             description="One object per prediction: the entity keys and the request fields "
                         "the model's program reads.")],
         return_features: Annotated[bool, Field(
@@ -108,3 +106,6 @@ class FrescoService:
             "tags": self.predictor.router.tags(),
             "experiments": {e.name: e.model_dump() for e in self.predictor.router.experiments.values()},
         }
+
+
+FrescoService.add_asgi_middleware(OpenAPIExampleMiddleware)

@@ -18,7 +18,7 @@ def spark_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def spark(spark_home: Path) -> Iterator["pyspark.sql.SparkSession"]:  # noqa: F821
     """The real Spark (local mode, Hive metastore on embedded Derby), shared by all tests."""
-    from feature_repo.spark import spark_session
+    from fresco_platform.spark import spark_session
 
     session = spark_session("fresco-tests", home=spark_home)
     session.sparkContext.setLogLevel("ERROR")
@@ -33,7 +33,7 @@ def copy_feature_repo(target: Path) -> Path:
     """Copy the project's Feast repository definitions (not its data) into ``target``."""
     import shutil
 
-    from fresco.paths import FEATURE_REPO
+    from feature_repo import REPO_DIR as FEATURE_REPO
 
     target.mkdir(parents=True, exist_ok=True)
     for name in REPO_FILES:
@@ -66,10 +66,44 @@ def cassandra() -> Iterator[list[str]]:
     the tests is left running; one started here is stopped at the end unless
     ``FRESCO_CASSANDRA_KEEP=1`` (keeps later test runs fast).
     """
-    from fresco.services import cassandra as node
+    from fresco_platform.services import cassandra as node
 
     was_running = node.status().running
     status = node.start(timeout=300)
     yield status.contact_points
     if not was_running and os.environ.get("FRESCO_CASSANDRA_KEEP", "") not in ("1", "true", "yes"):
         node.stop()
+
+
+@pytest.fixture(scope="session")
+def applied_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project made by ``fresco init`` (sample data) with its catalog applied by ``feast apply``.
+
+    Shared and read-only: a test that writes to it copies it first (:func:`copy_project`).
+    """
+    from fresco_platform import init_project
+
+    project = init_project(tmp_path_factory.mktemp("projects") / "shop").path
+    result = run_feast(project, "apply")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return project
+
+
+def copy_project(project: Path, target: Path) -> Path:
+    """A private copy of a project (its registry and data included; its state folder not)."""
+    import shutil
+
+    shutil.copytree(project, target, ignore=shutil.ignore_patterns(".fresco"))
+    return target
+
+
+def run_fresco(*args: str, cwd: Path, env: dict[str, str] | None = None,
+               timeout: float = 600) -> "subprocess.CompletedProcess[str]":  # noqa: F821
+    """Run this environment's ``fresco`` command in ``cwd`` (``env`` replaces Fresco's variables)."""
+    import subprocess
+    import sys
+
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("FRESCO_FEATURE_REPO", "FEAST_"))}
+    fresco = Path(sys.executable).with_name("fresco")
+    return subprocess.run([str(fresco), *args], cwd=cwd, env={**base, **(env or {})},
+                          capture_output=True, text=True, timeout=timeout)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from feature_repo import list_catalog, open_store
+from fresco_platform import list_catalog, open_store
 
 
 def test_quickstart_builds_catalog_online_store_and_dataset(

@@ -12,13 +12,30 @@ Public surface (the CLI and serving use only this):
 - trainers: :func:`get_trainer`, :func:`trainer_names`
 """
 
-from training.config import ConfigError, ModelConfig, load_config, parse_config
-from training.datasets import TrainingDataError, build_training_frame
-from training.artifacts import ArtifactError, TrainedModel, load_artifact, load_model
-from training.pipeline import TrainResult, build_dataset, train
-from training.repository import ExperimentRecord, ModelRecord, ModelRepository, RepositoryError, TagMove
-from training.repository import compare as compare_models
-from training.trainers import get_trainer, trainer_names
+import importlib
+from typing import Any
+
+#: public name -> the module defining it; imported on first use, so ``from training import
+#: ModelRepository`` does not import Feast, pandas or the trainers' libraries.
+_EXPORTS = {
+    "ConfigError": "config", "ModelConfig": "config", "load_config": "config", "parse_config": "config",
+    "TrainingDataError": "datasets", "build_training_frame": "datasets",
+    "ArtifactError": "artifacts", "TrainedModel": "artifacts", "load_artifact": "artifacts",
+    "load_model": "artifacts",
+    "TrainResult": "pipeline", "build_dataset": "pipeline", "train": "pipeline",
+    "ExperimentRecord": "repository", "ModelRecord": "repository", "ModelRepository": "repository",
+    "RepositoryError": "repository", "TagMove": "repository",
+    "get_trainer": "trainers", "trainer_names": "trainers",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "compare_models":
+        return importlib.import_module("training.repository").compare
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"training.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ArtifactError",

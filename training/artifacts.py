@@ -84,6 +84,6 @@ def load_artifact(path: str | Path) -> TrainedModel:
 
 
 def load_model(ref: str, repository: ModelRepository | None = None) -> TrainedModel:
-    """Load a model by UUID (or unique prefix), Fresco tag (``delivery_eta:production``) or BentoML tag."""
+    """Load a model by UUID (or unique prefix), Fresco tag (``churn:production``) or BentoML tag."""
     repository = repository or ModelRepository()
     return load_artifact(repository.artifact_path(repository.resolve(ref)))

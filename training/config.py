@@ -7,7 +7,7 @@ inputs), the split (by time by default), the hyperparameter search, the evaluati
 the resources (local pandas or Spark).
 
 Every error names the file and the field path, e.g.
-``delivery_eta.yaml: model.hyperparameters.max_depth: Input should be a valid integer``.
+``churn.yaml: model.hyperparameters.max_depth: Input should be a valid integer``.
 Relative paths in a config are relative to the config file's folder.
 """
 
@@ -20,6 +20,9 @@ from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from dsl import DSLError
+from training.references import check_references, needs_store, program_field
 
 REGRESSION_METRICS = ("rmse", "mae", "r2", "rmsle")
 CLASSIFICATION_METRICS = ("auc", "logloss", "precision", "recall", "f1", "accuracy")
@@ -81,7 +84,8 @@ class DataSection(_Strict):
 
 
 class FeaturesSection(_Strict):
-    repo: Path | None = Field(None, description="Feast repository (default: the project's feature_repo).")
+    repo: Path | None = Field(None, description="Feast repository (default: $FRESCO_FEATURE_REPO, else the "
+                                                "current directory when it holds a feature_store.yaml).")
     store_yaml: Path | None = Field(None, description="feature_store.yaml to use (default: the repo's).")
     service: str | None = Field(None, description="Feature service to retrieve.")
     references: list[str] = Field(default_factory=list, description="Extra 'view:feature' references.")
@@ -318,12 +322,14 @@ def parse_config(
                                   ("data.label", config.data.label)):
                 if column not in source_types:
                     errors.append((field, f"the entity rows have no column {column!r}; they have {sorted(source_types)}"))
+    store = None
+    if not errors:
+        store, errors = check_references(config)
     if not errors:
         try:
-            program = compile_config_program(config, source_types=source_types)
-        except Exception as err:  # DSLError: its message names line, column and text
-            where = "features.program_file" if config.features.program_file else "features.program"
-            errors.append((where, str(err)))
+            program = compile_config_program(config, store, source_types=source_types)
+        except DSLError as err:  # its message names line, column and text
+            errors.append((program_field(config), str(err)))
         else:
             inputs = config.features.inputs
             if inputs is not None:
@@ -362,10 +368,11 @@ def _check_space(search: SearchSection, params: type[BaseModel], model: ModelSec
 
 
 def open_feature_store(config: ModelConfig) -> Any:
-    """The Feast store a config names (default: the project's feature repository)."""
-    from feature_repo import REPO_DIR, open_store
+    """The Feast store a config names (``features.repo``, else the feature repository found by
+    :func:`fresco_platform.resolve_repo`)."""
+    from fresco_platform import open_store
 
-    return open_store(config.features.repo or REPO_DIR, config.features.store_yaml)
+    return open_store(config.features.repo, config.features.store_yaml)
 
 
 class SourceError(ValueError):
@@ -383,7 +390,7 @@ _SPARK_TO_DSL = (("tinyint", "int"), ("smallint", "int"), ("int", "int"), ("bigi
 
 
 def training_spark(spark: Any = None) -> Any:
-    """``spark``, else the process's active Spark session, else a new one from ``feature_repo.spark``."""
+    """``spark``, else the process's active Spark session, else a new one from ``fresco_platform.spark``."""
     if spark is not None:
         return spark
     from pyspark.sql import SparkSession
@@ -391,7 +398,7 @@ def training_spark(spark: Any = None) -> Any:
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
-    from feature_repo.spark import spark_session
+    from fresco_platform.spark import spark_session
 
     return spark_session("fresco-training")
 
@@ -441,11 +448,10 @@ def compile_config_program(config: ModelConfig, store: Any = None, *, spark: Any
     if source_types is None:
         source_types = entity_source_types(config, spark)
     types = {name: dtype for name, dtype in source_types.items() if dtype}
-    try:
-        if store is not None or "@fs." in config.program_source:
-            types.update(feast_input_types(store if store is not None else open_feature_store(config)))
-    except Exception:  # no registry yet: the program may still type-check from its own uses
-        pass
+    if store is None and needs_store(config):
+        store = open_feature_store(config)
+    if store is not None:
+        types.update(feast_input_types(store))
     types.update(config.features.input_types)
     return compile_features(config.program_source, types)
 

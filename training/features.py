@@ -88,7 +88,7 @@ def apply_program(program: Any, frame: pd.DataFrame, engine: str = "local", spar
     """The program's outputs on ``frame``: pandas locally, Spark column expressions for ``spark``."""
     if engine == "spark":
         if spark is None:
-            from feature_repo.spark import spark_session
+            from fresco_platform.spark import spark_session
 
             spark = spark_session("fresco-training")
         sdf = spark.createDataFrame(_spark_ready(frame, program))

@@ -244,7 +244,7 @@ def train(
     both splits, the model trained (or searched), evaluated against the mean / base-rate
     baseline, and stored with its record under a new UUID.
     """
-    from fresco.paths import state_dir
+    from fresco_platform.state import state_dir
 
     if not isinstance(config, ModelConfig):
         config = load_config(config, overrides)

@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from fresco.paths import state_dir
+from fresco_platform.state import state_dir
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS models (
@@ -251,9 +251,9 @@ class ModelRepository:
         return record
 
     def tag(self, tag: str, ref: str, *, by: str | None = None) -> TagMove:
-        """Point ``tag`` (e.g. ``delivery_eta:production``) at a model, atomically; the move is recorded."""
+        """Point ``tag`` (e.g. ``churn:production``) at a model, atomically; the move is recorded."""
         if not tag or any(c.isspace() for c in tag):
-            raise RepositoryError(f"a tag is a non-empty word such as 'delivery_eta:production', got {tag!r}")
+            raise RepositoryError(f"a tag is a non-empty word such as 'churn:production', got {tag!r}")
         by = by or current_user()
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")

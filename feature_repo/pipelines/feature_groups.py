@@ -291,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import os
 
-    from feature_repo.spark import spark_session
+    from fresco_platform.spark import spark_session
 
     # our progress lines instead of Spark's console progress bar (unless the caller chose)
     os.environ.setdefault("PYSPARK_SUBMIT_ARGS", "--conf spark.ui.showConsoleProgress=false pyspark-shell")

@@ -33,13 +33,13 @@ count_7d    = @fs.restaurant_stats_7d.order_count_7d
 
 CASSANDRA_YAML = """\
 project: fresco
-provider: feature_repo.policy.CatalogPolicyProvider
+provider: fresco_platform.policy.CatalogPolicyProvider
 registry:
   path: data/registry.db
-  registry_store_type: feature_repo.policy.CatalogPolicyRegistryStore
+  registry_store_type: fresco_platform.policy.CatalogPolicyRegistryStore
   cache_ttl_seconds: 60
 online_store:
-  type: feature_repo.online_stores.FrescoCassandraOnlineStore
+  type: fresco_platform.online_stores.FrescoCassandraOnlineStore
   hosts: [{host}]
   port: {port}
   keyspace: {keyspace}
@@ -93,7 +93,7 @@ def build_environment(
     root: Path, contact_point: str, spark, *, keyspace: str = "fresco_serving_tests",
     restaurants: int = 40, orders: int = 4000, days: int = 10,
 ) -> ServingEnvironment:
-    from feature_repo import apply_catalog, open_store
+    from fresco_platform import apply_catalog, open_store
     from feature_repo.pipelines import generate_raw, run_feature_groups
     from tests.conftest import copy_feature_repo
 

@@ -62,7 +62,7 @@ def test_a_model_not_in_the_repository_is_refused_before_building(serving_env, t
 def test_imported_bento_serves_its_models_without_the_repository(
     built, serving_env: ServingEnvironment, tmp_path: Path
 ) -> None:
-    from feature_repo import open_store
+    from fresco_platform import open_store
     from serving import Predictor
 
     fresh = tmp_path / "new-machine"

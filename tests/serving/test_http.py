@@ -40,7 +40,7 @@ def server(serving_env: ServingEnvironment, tmp_path_factory) -> Iterator[Server
 
 @pytest.fixture(scope="module")
 def predictor(serving_env: ServingEnvironment):
-    from feature_repo import open_store
+    from fresco_platform import open_store
     from serving import Predictor
 
     return Predictor(open_store(serving_env.repo, serving_env.yaml_path))
@@ -244,7 +244,7 @@ def test_openapi_is_served(server) -> None:
 
 
 def test_online_store_down_is_a_503_naming_the_hosts(serving_env, tmp_path) -> None:
-    from feature_repo import open_store
+    from fresco_platform import open_store
     from serving import Predictor, StoreUnavailable
 
     down = tmp_path / "down.yaml"
@@ -260,7 +260,7 @@ def test_online_store_down_is_a_503_naming_the_hosts(serving_env, tmp_path) -> N
 
 def test_awaited_predictions_are_the_blocking_ones(serving_env) -> None:
     """The HTTP service awaits ``predict_async``; Python callers call ``predict``."""
-    from feature_repo import open_store
+    from fresco_platform import open_store
     from serving import Predictor, UnknownModel
 
     predictor = Predictor(open_store(serving_env.repo, serving_env.yaml_path))

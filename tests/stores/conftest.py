@@ -26,8 +26,8 @@ import pytest
 import yaml
 from feast import FeatureStore
 
-from feature_repo.environment import PRODUCTION_YAML
-from fresco.paths import FEATURE_REPO
+from fresco_platform.environment import PRODUCTION_YAML
+from feature_repo import REPO_DIR as FEATURE_REPO
 from tests.stores.data import Groups, make_groups
 
 REGEX_NAMES = "spark.sql.parser.quotedRegexColumnNames"
@@ -97,8 +97,8 @@ def production_repo(
     cassandra: list[str],
 ) -> Iterator[tuple[Path, Path]]:
     """(repo, yaml) applied with the production yaml, its online store in a private keyspace."""
-    from feature_repo.materialization import ensure_keyspace
-    from fresco.services.cassandra import connect
+    from fresco_platform.materialization import ensure_keyspace
+    from fresco_platform.services.cassandra import connect
 
     keyspace = f"fresco_test_{uuid.uuid4().hex[:10]}"
     repo = tmp_path_factory.mktemp("production_repo")
@@ -125,7 +125,7 @@ def production_store(spark, production_repo: tuple[Path, Path]) -> Iterator[Feat
 @pytest.fixture(scope="session")
 def materialized(production_store: FeatureStore, groups: Groups) -> FeatureStore:
     """The store after Fresco's incremental materialization up to ``groups.end``."""
-    from feature_repo.materialization import materialize_incremental
+    from fresco_platform.materialization import materialize_incremental
 
     materialize_incremental(production_store, groups.end)
     return production_store

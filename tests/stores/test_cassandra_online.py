@@ -44,7 +44,7 @@ def _all_ids(groups: Groups) -> list[int]:
 
 def _cassandra_rows(cassandra: list[str], store: FeatureStore, view: str) -> set[tuple]:
     """Every (entity_key, feature_name, value, event_ts) row of a view's Cassandra table."""
-    from fresco.services.cassandra import connect
+    from fresco_platform.services.cassandra import connect
 
     keyspace = store.config.online_store.keyspace
     session = connect(keyspace, hosts=cassandra)
@@ -161,7 +161,7 @@ def test_a_late_write_does_not_overwrite_a_newer_value(materialized: FeatureStor
 def test_a_later_incremental_run_loads_only_the_new_window(
     materialized: FeatureStore, groups: Groups, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    from feature_repo.materialization import materialize_incremental
+    from fresco_platform.materialization import materialize_incremental
 
     later = groups.end + timedelta(days=2)
     windows = materialize_incremental(materialized, later, ["restaurant_stats_7d", "restaurant_profile"])

@@ -10,8 +10,8 @@ import pytest
 import yaml
 from feast import FeatureStore
 
-from feature_repo.environment import PRODUCTION_YAML
-from feature_repo.materialization import MaterializationError, check_spark_conf
+from fresco_platform.environment import PRODUCTION_YAML
+from fresco_platform.materialization import MaterializationError, check_spark_conf
 from tests.conftest import copy_feature_repo, run_feast
 from tests.stores.data import CHANGED, LATE, STALE, TIED, UNKNOWN, Groups, latest_as_of
 from training import build_training_frame

@@ -1,17 +1,17 @@
 """Local services Fresco starts for development and tests: a real Apache Cassandra 5.0 node.
 
-    from fresco.services import cassandra
+    from fresco_platform.services import cassandra
     cassandra.start()            # idempotent; downloads with mvn on the first call
     cassandra.contact_points()   # ["127.0.0.1:9042"]
     cassandra.stop()
 
-``python -m fresco.services start|stop|status [cassandra]`` is the command-line face.
+``python -m fresco_platform.services start|stop|status [cassandra]`` is the command-line face.
 """
 
 from __future__ import annotations
 
-from fresco.services import cassandra
-from fresco.services.cassandra import CassandraError, CassandraUnavailable, NodeStatus
+from fresco_platform.services import cassandra
+from fresco_platform.services.cassandra import CassandraError, CassandraUnavailable, NodeStatus
 
 SERVICES = {"cassandra": cassandra}
 

@@ -2,7 +2,7 @@
 
 Feast's SQLite and Cassandra online stores serve the last materialized value however old it
 is, while offline point-in-time retrieval treats a value older than the view's TTL as null.
-That is training/serving skew: a restaurant quiet for six hours would be served its
+That is training/serving skew: a shop quiet for six hours would be served its
 six-hour-old "last hour" statistics. These subclasses (named in ``feature_store*.yaml``) drop a
 value whose event time is older than ``now - ttl``, so serving sees what training saw.
 
@@ -49,7 +49,7 @@ from feast.repo_config import RepoConfig
 from feast.infra.online_stores.sqlite import SqliteOnlineStore, SqliteOnlineStoreConfig
 from feast.infra.supported_async_methods import SupportedAsyncMethods
 
-from feature_repo.cassandra_queries import execute_all_async
+from fresco_platform.cassandra_queries import execute_all_async
 
 Rows = list[tuple[datetime | None, dict | None]]
 
@@ -73,8 +73,8 @@ def drop_expired(rows: Rows, table: FeatureView, now: datetime | None = None) ->
 class FrescoSqliteOnlineStoreConfig(SqliteOnlineStoreConfig):
     """Configuration of :class:`FrescoSqliteOnlineStore` (same keys as Feast's SQLite store)."""
 
-    type: Literal["feature_repo.online_stores.FrescoSqliteOnlineStore"] = (  # type: ignore[assignment]
-        "feature_repo.online_stores.FrescoSqliteOnlineStore"
+    type: Literal["fresco_platform.online_stores.FrescoSqliteOnlineStore"] = (  # type: ignore[assignment]
+        "fresco_platform.online_stores.FrescoSqliteOnlineStore"
     )
 
 
@@ -102,8 +102,8 @@ def event_time_micros(event_ts: datetime) -> int:
 class FrescoCassandraOnlineStoreConfig(CassandraOnlineStoreConfig):
     """Configuration of :class:`FrescoCassandraOnlineStore` (same keys as Feast's Cassandra store)."""
 
-    type: Literal["feature_repo.online_stores.FrescoCassandraOnlineStore"] = (  # type: ignore[assignment]
-        "feature_repo.online_stores.FrescoCassandraOnlineStore"
+    type: Literal["fresco_platform.online_stores.FrescoCassandraOnlineStore"] = (  # type: ignore[assignment]
+        "fresco_platform.online_stores.FrescoCassandraOnlineStore"
     )
 
 

@@ -1,4 +1,4 @@
-"""``python -m fresco.services start|stop|status|download [cassandra]``.
+"""``python -m fresco_platform.services start|stop|status|download [cassandra]``.
 
 Exit codes: 0 success (``status``: the node runs and answers CQL), 1 failure, 3 ``status``: not running.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from fresco.services import SERVICES, CassandraError
+from fresco_platform.services import SERVICES, CassandraError
 
 
 def main(argv: list[str] | None = None) -> int:

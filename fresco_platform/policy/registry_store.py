@@ -9,7 +9,7 @@ from feast.infra.registry.registry_store import RegistryStore
 from feast.protos.feast.core.Registry_pb2 import Registry as RegistryProto
 from feast.repo_config import RegistryConfig
 
-from feature_repo.policy.rules import evaluate_catalog
+from fresco_platform.policy.rules import evaluate_catalog
 
 
 def _catalog_spec(proto: RegistryProto | None) -> tuple:
@@ -37,7 +37,7 @@ class CatalogPolicyRegistryStore(RegistryStore):
     """Wraps the store Feast would pick for the registry path (file, s3, gs...).
 
     Named in ``feature_store.yaml`` as
-    ``registry: {registry_store_type: feature_repo.policy.CatalogPolicyRegistryStore}``.
+    ``registry: {registry_store_type: fresco_platform.policy.CatalogPolicyRegistryStore}``.
     """
 
     def __init__(self, registry_config: RegistryConfig, repo_path: Path):

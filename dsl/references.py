@@ -1,0 +1,35 @@
+"""What a program reads, before it is typed: every accessor with the place it is written.
+
+Callers check these against their catalog (the feature repository's views) before compiling,
+so a reference to something missing is reported as such, at its line and column, rather than
+as a type the checker cannot infer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+
+from . import syntax as S
+from .parser import parse
+
+
+def _walk(node: object) -> Iterator[S.Access]:
+    if isinstance(node, S.Access):
+        yield node
+    elif isinstance(node, (list, tuple)):
+        for item in node:
+            yield from _walk(item)
+    elif dataclasses.is_dataclass(node):
+        for field in dataclasses.fields(node):
+            yield from _walk(getattr(node, field.name))
+
+
+def accessors(source: str) -> list[S.Access]:
+    """Every ``@req``/``@fs`` accessor of ``source`` in reading order (raises ``DSLSyntaxError``).
+
+    ``Access.kind`` is ``"req"`` or ``"fs"``; ``name`` the field or ``"view:feature"``;
+    ``text`` as written; ``pos`` its line and column.
+    """
+    found = list(_walk(parse(source).statements))
+    return sorted(found, key=lambda a: (a.pos.line, a.pos.column))

@@ -1,0 +1,145 @@
+"""``fresco init DIR``: a working Fresco project for a team's own data.
+
+The project is a Feast feature repository (``feature_store.yaml`` with Fresco's catalog policy
+and stores, ``definitions.py`` showing owner, description and freshness SLA) with a model
+config and its DSL program under ``models/``, and a small sample dataset under ``data/`` so
+that ``feast apply``, ``fresco materialize``, ``fresco train`` and ``fresco serve`` work at
+once; the sample is what a team replaces with its own data. The files are the templates in
+``fresco_platform/templates/project``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+TEMPLATES = Path(__file__).with_name("templates") / "project"
+#: template file -> file in the project (``gitignore`` is stored without its dot).
+_RENAMES = {"gitignore": ".gitignore"}
+_PRODUCTION_ONLY = {"feature_store.production.yaml"}
+
+
+class InitError(ValueError):
+    """The project cannot be created where asked (the message says why); nothing was written."""
+
+
+@dataclass
+class InitResult:
+    """What :func:`init_project` wrote."""
+
+    path: Path
+    project: str
+    files: list[Path] = field(default_factory=list)
+
+
+def project_name(text: str) -> str:
+    """A Feast project name from a folder name: lower case letters, digits and underscores."""
+    name = re.sub(r"[^a-z0-9_]+", "_", text.lower()).strip("_")
+    name = re.sub(r"^[^a-z]+", "", name)
+    return name or "fresco_project"
+
+
+def _render(text: str, values: dict[str, str]) -> str:
+    for key, value in values.items():
+        text = text.replace("{" + key + "}", value)
+    return text
+
+
+def _production_spark_conf() -> str:
+    """Fresco's Spark settings as the production yaml spells them (``${FRESCO_HOME}`` unresolved)."""
+    from fresco_platform.spark import spark_conf
+
+    import json
+
+    conf = spark_conf(Path("${FRESCO_HOME}"))
+    return "\n".join(f"    {key}: {json.dumps(value)}" for key, value in conf.items())
+
+
+def write_sample_data(data_dir: Path, *, customers: int = 200, days: int = 45, orders: int = 6000,
+                      seed: int = 0, end: datetime | None = None) -> list[Path]:
+    """The sample dataset: daily ``customer_stats`` snapshots and ``labels`` (entity rows).
+
+    Snapshots run daily at 00:00 UTC up to ``end`` (default: today), so a fresh project's
+    online store has values inside the view's TTL. A customer's basket value depends on their
+    recent order statistics, segment, the hour and the channel, so a model has something to learn.
+    """
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    end = (end or datetime.now(timezone.utc)).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = end - timedelta(days=days)
+    ids = np.arange(1, customers + 1)
+    base = rng.gamma(4.0, 10.0, customers)
+    segments = rng.choice(["bargain", "regular", "premium"], customers, p=[0.3, 0.5, 0.2])
+    lift = pd.Series(segments).map({"bargain": 0.8, "regular": 1.0, "premium": 1.5}).to_numpy()
+    snapshots = pd.date_range(start, end, freq="1D", tz="UTC")
+    stats = pd.DataFrame({
+        "customer_id": np.repeat(ids, len(snapshots)),
+        "event_timestamp": np.tile(snapshots, customers),
+        "orders_30d": rng.poisson(np.repeat(base / 8, len(snapshots))).astype("int64"),
+        "avg_order_value_30d": np.round(np.repeat(base * lift, len(snapshots))
+                                        * rng.normal(1, 0.05, customers * len(snapshots)), 2),
+        "segment": np.repeat(segments, len(snapshots)),
+    })
+    who = rng.integers(0, customers, orders)
+    ordered_at = start + pd.to_timedelta(rng.uniform(1, days, orders), unit="D")
+    channel = rng.choice(["web", "app"], orders, p=[0.6, 0.4])
+    hour = pd.DatetimeIndex(ordered_at).hour.to_numpy()
+    value = (base[who] * lift[who] * (1.15 * (channel == "app") + 1.0 * (channel == "web"))
+             * (1 + 0.2 * ((hour >= 18) & (hour <= 21))) + rng.normal(0, 3, orders))
+    labels = pd.DataFrame({
+        "customer_id": ids[who].astype("int64"),
+        "ordered_at": pd.DatetimeIndex(ordered_at),
+        "channel": channel,
+        "basket_value": np.round(np.maximum(value, 1.0), 2),
+    }).sort_values("ordered_at", kind="stable")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, frame in (("customer_stats", stats), ("labels", labels)):
+        for col in frame.columns:
+            if pd.api.types.is_datetime64_any_dtype(frame[col]):
+                frame[col] = frame[col].astype("datetime64[us, UTC]")  # Spark reads microseconds
+        path = data_dir / f"{name}.parquet"
+        frame.to_parquet(path, index=False)
+        written.append(path)
+    return written
+
+
+def init_project(path: Path | str, *, project: str | None = None, owner: str | None = None,
+                 production: bool = False, sample: bool = True) -> InitResult:
+    """Create a Fresco project in ``path`` (a new or empty folder); see the module doc.
+
+    ``production`` also writes ``feature_store.production.yaml`` (Cassandra + Spark); ``sample``
+    writes the sample data. Raises :class:`InitError`, writing nothing, when ``path`` is a
+    file or a folder that already has files.
+    """
+    target = Path(path).expanduser().resolve()
+    if target.exists() and not target.is_dir():
+        raise InitError(f"{target} is a file, not a folder")
+    if target.is_dir() and any(target.iterdir()):
+        existing = sorted(p.name for p in target.iterdir())[:8]
+        raise InitError(f"{target} is not empty ({', '.join(existing)}): give a new or empty folder")
+    name = project or project_name(target.name)
+    if project is not None and project_name(project) != project:
+        raise InitError(f"project name {project!r} must be lower case letters, digits and underscores, "
+                        f"starting with a letter (e.g. {project_name(project)!r})")
+    values = {"project": name, "owner": owner or f"{name}-team@example.com", "keyspace": name}
+    if production:
+        values["spark_conf"] = _production_spark_conf()
+    result = InitResult(target, name)
+    target.mkdir(parents=True, exist_ok=True)
+    for template in sorted(p for p in TEMPLATES.rglob("*") if p.is_file()):
+        relative = template.relative_to(TEMPLATES)
+        if relative.name in _PRODUCTION_ONLY and not production:
+            continue
+        out = target / relative.parent / _RENAMES.get(relative.name, relative.name)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(_render(template.read_text(), values))
+        result.files.append(out)
+    (target / "data").mkdir(exist_ok=True)
+    if sample:
+        result.files += write_sample_data(target / "data")
+    return result
