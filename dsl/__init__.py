@@ -10,7 +10,7 @@ from .errors import (
     DSLVersionError,
 )
 from .program import LANGUAGE_VERSION, Output, Program, compile_program
-from .registry import FunctionRegistry
+from .registry import ExtensionError, FunctionRegistry, Provider, load_functions
 from .types import DType
 
 __all__ = [
@@ -21,9 +21,12 @@ __all__ = [
     "DSLTypeError",
     "DSLVersionError",
     "DType",
+    "ExtensionError",
     "FunctionRegistry",
     "LANGUAGE_VERSION",
     "Output",
     "Program",
+    "Provider",
     "compile_program",
+    "load_functions",
 ]
