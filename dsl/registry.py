@@ -247,7 +247,8 @@ def load_functions(
     registry = FunctionRegistry()
     for ep in installed_entry_points(FUNCTIONS_GROUP, entry_points):
         registry.extend(*load_entry_point(ep, "user functions"))
-    for path in modules:
+    normalised = (p if ":" in p else f"{p}:register" for p in modules)
+    for path in dict.fromkeys(normalised):  # a module named twice registers once
         registry.extend(*load_module_object(path, "register", "user functions"))
     return registry
 

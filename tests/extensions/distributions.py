@@ -84,7 +84,7 @@ TRAINER_SOURCE = """
         def fit(self, X, y, X_val, y_val, params, *, task, feature_names, progress=lambda _: None):
             p = LeastSquaresParams.model_validate(params)
             A = np.column_stack([np.nan_to_num(X), np.ones(len(X))])
-            coef = np.linalg.solve(A.T @ A + p.ridge * np.eye(A.shape[1]), A.T @ y)
+            coef = np.linalg.lstsq(A.T @ A + p.ridge * np.eye(A.shape[1]), A.T @ y, rcond=None)[0]
             return {"coef": coef.tolist()}
 
         def predict(self, model, X):

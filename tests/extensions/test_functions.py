@@ -34,9 +34,9 @@ def test_a_module_named_in_the_config_registers_functions(installed) -> None:
     provider = registry.provider("items_squared")
     assert provider.entry_point is None and provider.module == "my_ext.funcs:register"
     assert provider.distribution == "my-ext"  # the distribution that installed the module
-    assert "items_squared" in load_functions(["my_ext.funcs:register"])
+    assert "items_squared" in load_functions(["my_ext.funcs:register", "my_ext.funcs"])  # once
     with pytest.raises(ExtensionError, match=r"cannot load user functions from module "
-                                             r"'no_such_module': ModuleNotFoundError"):
+                                             r"'no_such_module:register': ModuleNotFoundError"):
         load_functions(["no_such_module"])
 
 

@@ -113,17 +113,18 @@ def trainer_for(model_type: str, recorded: Mapping[str, Any] | None) -> Trainer:
     """The trainer of a stored model whose artifact recorded ``recorded`` (its
     :func:`trainer_manifest`); a missing custom trainer is an :class:`~dsl.ExtensionError`
     naming the distribution to install."""
-    if not recorded or not recorded.get("provider"):
-        return get_trainer(model_type)
-    provider = Provider.from_dict(recorded["provider"])
+    provider = Provider.from_dict(recorded["provider"]) if recorded and recorded.get("provider") else None
     try:
         return get_trainer(model_type)
     except UnknownTrainer:
         reason = "it is not installed here"
     except ExtensionError as exc:
+        if provider is None:
+            raise
         reason = f"it cannot be loaded here: {exc}"
-    raise ExtensionError(f"the model was trained with trainer {model_type!r} from "
-                         f"{provider.describe()}, and {reason}; {provider.install_hint()}")
+    origin = f" from {provider.describe()}" if provider else ""
+    hint = provider.install_hint() if provider else "install the package that provides it"
+    raise ExtensionError(f"the model was trained with trainer {model_type!r}{origin}, and {reason}; {hint}")
 
 
 __all__ = ["TRAINERS", "TRAINERS_GROUP", "Progress", "Trainer", "UnknownTrainer", "get_trainer",
