@@ -10,9 +10,11 @@ require it back (:func:`functions_for`).
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.metadata as metadata
 import importlib.util
+import sys
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -73,6 +75,7 @@ def installed_entry_points(group: str, names: Collection[str] | None = None) -> 
 
 
 def entry_point_provider(ep: metadata.EntryPoint) -> Provider:
+    """The provider of entry point ``ep`` (its distribution's name and version)."""
     dist = ep.dist
     return Provider(ep.value, ep.name, ep.group, dist.metadata["Name"] if dist else None,
                     dist.version if dist else None)
@@ -89,11 +92,17 @@ def load_entry_point(ep: metadata.EntryPoint, what: str) -> tuple[Any, Provider]
                              f"{type(exc).__name__}: {exc}") from exc
 
 
+@functools.lru_cache(maxsize=4)
+def _packages_distributions(path: tuple[str, ...]) -> Mapping[str, list[str]]:
+    """Top-level package -> distributions, for one ``sys.path`` (reading every RECORD takes
+    a second in a large environment: once per process and path)."""
+    return metadata.packages_distributions()
+
+
 def module_provider(path: str, default_attr: str) -> Provider:
     """The provider of ``package.module[:attr]`` (with the distribution that installed it)."""
     module, _, attr = path.partition(":")
-    top = module.split(".")[0]
-    dists = metadata.packages_distributions().get(top, [])
+    dists = _packages_distributions(tuple(sys.path)).get(module.split(".")[0], [])
     version = None
     if dists:
         try:
@@ -265,6 +274,8 @@ def functions_for(required: Mapping[str, Mapping[str, Any]]) -> FunctionRegistry
     loads only the entry points and modules that provided them at training and refuses, with
     an :class:`ExtensionError` naming the function and what to install, a function that is
     missing or has another signature."""
+    if not required:
+        return FunctionRegistry()
     providers = {name: Provider.from_dict(e["provider"]) if e.get("provider") else None
                  for name, e in required.items()}
     known = [p for p in providers.values() if p is not None]

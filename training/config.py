@@ -6,6 +6,11 @@ features (a feature service or references, and the DSL program that turns them i
 inputs), the split (by time by default), the hyperparameter search, the evaluation metrics and
 the resources (local pandas or Spark).
 
+Extensions from a user's project: ``model.type`` may be the name of an installed
+``fresco.trainers`` entry point or ``package.module:attr`` (see :mod:`training.trainers`),
+and ``features.functions`` lists modules whose ``register(registry)`` adds user DSL
+functions, besides the installed ``fresco.dsl_functions`` entry points (see dsl/README.md).
+
 Every error names the file and the field path, e.g.
 ``delivery_eta.yaml: model.hyperparameters.max_depth: Input should be a valid integer``.
 Relative paths in a config are relative to the config file's folder.

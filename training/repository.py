@@ -7,8 +7,8 @@ Where things live, and why
   ``<model name>:<uuid hex>``, labelled with the Fresco UUID, type and task. Its folder holds
   the trainer's files, the fitted DSL program (``program.json``) and ``fresco.json`` (model
   type, task, label, ordered model inputs, and the ``extensions`` it needs: user DSL
-  functions and a custom trainer, each with the distribution that provided it): everything serving needs to load and predict
-  without this module's database.
+  functions and a custom trainer, each with the distribution that provided it): everything
+  serving needs to load and predict without this module's database.
 * **Records, tags and experiments** live in one SQLite database,
   ``<state dir>/models/repository.db``: the record of each model (author, start and end times,
   full config, dataset reference, metrics, feature importance, learnt parameters, trials,
