@@ -64,8 +64,8 @@ class Provider:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Provider":
-        return cls(**{k: data.get(k) for k in ("module", "entry_point", "group", "distribution",
-                                               "version")})
+        return cls(str(data["module"]), data.get("entry_point"), data.get("group"),
+                   data.get("distribution"), data.get("version"))
 
 
 def installed_entry_points(group: str, names: Collection[str] | None = None) -> list[metadata.EntryPoint]:
@@ -297,7 +297,8 @@ def functions_for(required: Mapping[str, Mapping[str, Any]]) -> FunctionRegistry
         if fn.signature() != {"args": list(entry["args"]), "returns": entry["returns"]}:
             here = registry.provider(name)
             raise ExtensionError(
-                f"DSL function {name} is {fn.describe()} here ({here.describe() if here else 'Python code'}), "
+                f"DSL function {name} is {fn.describe()} here "
+                f"({here.describe() if here else 'Python code'}), "
                 f"but the model was trained with {wanted} ({origin})"
                 + (f": {provider.install_hint()}" if provider else ""))
     return registry

@@ -113,7 +113,8 @@ class FeaturesSection(_Strict):
     def _modules(cls, paths: list[str]) -> list[str]:
         bad = [p for p in paths if not _MODULE_PATH.fullmatch(p)]
         if bad:
-            raise ValueError(f"user function modules look like 'package.module' or 'package.module:function', got {bad}")
+            raise ValueError("user function modules look like 'package.module' or "
+                             f"'package.module:function', got {bad}")
         return paths
 
     @field_validator("references")

@@ -36,7 +36,8 @@ def write_distribution(
         lines += [f"{ep} = {value}" for ep, value in points.items()]
         lines.append("")
     (info / "entry_points.txt").write_text("\n".join(lines))
-    record = [f"{rel},," for rel in modules] + [f"{info.name}/{f},," for f in ("METADATA", "entry_points.txt", "RECORD")]
+    record = [f"{rel},," for rel in modules]
+    record += [f"{info.name}/{f},," for f in ("METADATA", "entry_points.txt", "RECORD")]
     (info / "RECORD").write_text("\n".join(record) + "\n")
     return root
 

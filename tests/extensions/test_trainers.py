@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
 from dsl import ExtensionError
 from tests.extensions.distributions import TRAINER_SOURCE
-from training.trainers import TRAINERS_GROUP, Trainer, get_trainer, resolve_trainer, trainer_names
+from training.trainers import (
+    TRAINERS_GROUP,
+    Trainer,
+    get_trainer,
+    resolve_trainer,
+    trainer_for,
+    trainer_manifest,
+    trainer_names,
+)
 
 MODULES = {"ls_ext/__init__.py": "", "ls_ext/trainer.py": TRAINER_SOURCE}
 
@@ -69,6 +79,24 @@ def test_two_distributions_giving_one_trainer_are_refused(installed) -> None:
     installed("ls-ext", "0.3", MODULES, {TRAINERS_GROUP: {"least_squares": "ls_ext.trainer:TRAINER"}})
     installed("ls-fork", "1.0", {"ls_fork.py": TRAINER_SOURCE},
               {TRAINERS_GROUP: {"least_squares": "ls_fork:TRAINER"}})
-    with pytest.raises(ExtensionError, match="model type 'least_squares' is provided by 2 entry points") as err:
+    with pytest.raises(ExtensionError,
+                       match="model type 'least_squares' is provided by 2 entry points") as err:
         resolve_trainer("least_squares")
     assert "ls-ext 0.3" in str(err.value) and "ls-fork 1.0" in str(err.value)
+
+
+def test_a_stored_model_s_missing_trainer_names_its_package(installed) -> None:
+    root = installed("ls-ext", "0.3", MODULES, {})
+    recorded = trainer_manifest("ls_ext.trainer:TRAINER")
+    assert trainer_for("ls_ext.trainer:TRAINER", recorded) is resolve_trainer("ls_ext.trainer:TRAINER")[0]
+    sys.path.remove(str(root))
+    for mod in [m for m in sys.modules if m.startswith("ls_ext")]:
+        del sys.modules[mod]
+    with pytest.raises(ExtensionError) as err:
+        trainer_for("ls_ext.trainer:TRAINER", recorded)
+    assert str(err.value) == (
+        "the model was trained with trainer 'ls_ext.trainer:TRAINER' from module "
+        "ls_ext.trainer:TRAINER of ls-ext 0.3, and it cannot be loaded here: cannot load a trainer "
+        "from module 'ls_ext.trainer:TRAINER': ModuleNotFoundError: No module named 'ls_ext'; "
+        "install ls-ext==0.3 where the model is loaded")
+    assert trainer_manifest("linear") is None and trainer_for("linear", None).name == "linear"
