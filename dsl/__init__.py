@@ -11,7 +11,7 @@ from .errors import (
 )
 from .program import LANGUAGE_VERSION, Output, Program, compile_program
 from .references import accessors
-from .registry import FunctionRegistry
+from .registry import ExtensionError, FunctionRegistry, Provider, load_functions
 from .types import DType
 
 __all__ = [
@@ -22,10 +22,13 @@ __all__ = [
     "DSLTypeError",
     "DSLVersionError",
     "DType",
+    "ExtensionError",
     "FunctionRegistry",
     "LANGUAGE_VERSION",
     "Output",
     "Program",
+    "Provider",
     "accessors",
     "compile_program",
+    "load_functions",
 ]

@@ -14,6 +14,7 @@ Public surface (the CLI and the HTTP service use only this):
 
 from serving.errors import (
     BadRequest,
+    ExtensionUnavailable,
     InvalidValue,
     ModelUnavailable,
     ServingError,
@@ -26,6 +27,7 @@ from serving.routing import Experiment
 __all__ = [
     "BadRequest",
     "Experiment",
+    "ExtensionUnavailable",
     "InvalidValue",
     "ModelUnavailable",
     "PredictionResult",

@@ -8,6 +8,9 @@ error                      status  when
 :class:`UnknownModel`      404     no model or tag of that name in the model repository
 :class:`InvalidValue`      422     a value of the wrong type for the model's program
 :class:`ModelUnavailable`  503     the model exists but its artifact cannot be loaded
+:class:`ExtensionUnavailable` 503  the model needs a user DSL function or trainer (an extension
+                                   package) that this server lacks, or has in another version;
+                                   the message names it and the package to install
 :class:`StoreUnavailable`  503     the online feature store does not answer (names the hosts)
 =========================  ======  ==================================================================
 
@@ -56,6 +59,13 @@ class InvalidValue(ServingError):
 class ModelUnavailable(ServingError):
     status = 503
     kind = "model_unavailable"
+
+
+class ExtensionUnavailable(ModelUnavailable):
+    """503, not 4xx: the request is right and the model exists; this server was deployed
+    without a package the model needs (a replica that has it answers)."""
+
+    kind = "extension_unavailable"
 
 
 class StoreUnavailable(ServingError):

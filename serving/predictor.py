@@ -32,7 +32,14 @@ from typing import Any
 
 import numpy as np
 
-from serving.errors import BadRequest, InvalidValue, ModelUnavailable, ServingError, UnknownModel
+from serving.errors import (
+    BadRequest,
+    ExtensionUnavailable,
+    InvalidValue,
+    ModelUnavailable,
+    ServingError,
+    UnknownModel,
+)
 from serving.online import EntityKey, OnlineFeatures, column_of
 from serving.routing import Route, Router
 
@@ -248,20 +255,23 @@ class Predictor:
             found = self._models.get(uuid)
             if found is not None:
                 return found
+            from dsl import ExtensionError
             from training import load_model
 
             try:
                 trained = load_model(uuid, self.repository)
+                found = ServingModel(trained, self.online)
             except LookupError as exc:
                 raise UnknownModel(f"unknown model {uuid!r}: {exc}", field="model") from None
             except ServingError:
                 raise
+            except ExtensionError as exc:
+                raise ExtensionUnavailable(f"model {uuid} cannot be served here: {exc}") from None
             except Exception as exc:
                 raise ModelUnavailable(
                     f"model {uuid} is in the repository but cannot be loaded: "
                     f"{type(exc).__name__}: {exc}"
                 ) from None
-            found = ServingModel(trained, self.online)
             self._models[uuid] = found
             return found
 

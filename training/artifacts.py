@@ -2,8 +2,11 @@
 
 An artifact folder is a BentoML model folder written by :meth:`ModelRepository.save`: the
 trainer's files, ``program.json`` (the fitted DSL program) and ``fresco.json`` (UUID, name,
-type, task, label, ordered inputs). It is self-contained, so a Bento that bundles the folder
-serves the model without the repository's database (:func:`load_artifact`).
+type, task, label, ordered inputs, and ``extensions``: the user DSL functions and the custom
+trainer the model needs, with the entry point or module and the distribution that provided
+each). It is self-contained, so a Bento that bundles the folder serves the model without the
+repository's database (:func:`load_artifact`) - as long as the extensions it names are
+installed: loading refuses with a ``dsl.ExtensionError`` naming what to install.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import pandas as pd
 
 from training import features as feats
 from training.repository import ModelRepository
-from training.trainers import get_trainer
+from training.trainers import trainer_for
 
 ARTIFACT_FILES = ("fresco.json", "program.json")
 
@@ -42,12 +45,13 @@ class TrainedModel:
     _trainer: Any
     _model: Any
     _program: Any = None
+    _functions: Any = None  # the user DSL functions the program calls (a FunctionRegistry)
 
     @property
     def program(self) -> Any:
         """The fitted DSL program (statistics frozen at training)."""
         if self._program is None:
-            self._program = feats.program_from_json(self.program_json)
+            self._program = feats.program_from_json(self.program_json, self._functions)
         return self._program
 
     def predict(self, matrix: np.ndarray) -> np.ndarray:
@@ -72,14 +76,22 @@ def read_artifact_meta(path: str | Path) -> dict[str, Any]:
 
 
 def load_artifact(path: str | Path) -> TrainedModel:
-    """Load a model from its artifact folder alone (no repository needed)."""
+    """Load a model from its artifact folder alone (no repository needed).
+
+    The user functions and custom trainer its ``extensions`` name are required first, so a
+    missing or changed one fails here (``dsl.ExtensionError``), not at the first prediction.
+    """
     path = Path(path)
     meta = read_artifact_meta(path)
-    trainer = get_trainer(meta["model_type"])
+    extensions = meta.get("extensions") or {}
+    functions = feats.functions_for_artifact(extensions.get("functions") or {})
+    trainer = trainer_for(meta["model_type"], extensions.get("trainer"))
+    program_json = (path / "program.json").read_text()
     return TrainedModel(
         uuid=meta["uuid"], name=meta["name"], model_type=meta["model_type"], task=meta["task"],
-        label=meta["label"], inputs=list(meta["inputs"]), program_json=(path / "program.json").read_text(),
+        label=meta["label"], inputs=list(meta["inputs"]), program_json=program_json,
         path=path, _trainer=trainer, _model=trainer.load(path),
+        _program=feats.program_from_json(program_json, functions), _functions=functions,
     )
 
 

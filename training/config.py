@@ -6,6 +6,11 @@ features (a feature service or references, and the DSL program that turns them i
 inputs), the split (by time by default), the hyperparameter search, the evaluation metrics and
 the resources (local pandas or Spark).
 
+Extensions from a user's project: ``model.type`` may be the name of an installed
+``fresco.trainers`` entry point or ``package.module:attr`` (see :mod:`training.trainers`),
+and ``features.functions`` lists modules whose ``register(registry)`` adds user DSL
+functions, besides the installed ``fresco.dsl_functions`` entry points (see dsl/README.md).
+
 Every error names the file and the field path, e.g.
 ``churn.yaml: model.hyperparameters.max_depth: Input should be a valid integer``.
 Relative paths in a config are relative to the config file's folder.
@@ -14,6 +19,7 @@ Relative paths in a config are relative to the config file's folder.
 from __future__ import annotations
 
 import copy
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -28,6 +34,9 @@ REGRESSION_METRICS = ("rmse", "mae", "r2", "rmsle")
 CLASSIFICATION_METRICS = ("auc", "logloss", "precision", "recall", "f1", "accuracy")
 #: Metrics where larger is better (the others are errors: smaller is better).
 GREATER_IS_BETTER = frozenset({"r2", "auc", "precision", "recall", "f1", "accuracy"})
+
+
+_MODULE_PATH = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*(:[A-Za-z_]\w*)?")
 
 
 class ConfigError(ValueError):
@@ -47,7 +56,8 @@ class _Strict(BaseModel):
 class ModelSection(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=63,
                       description="Model name (lower case); BentoML tag name.")
-    type: str = Field(description="Trainer: xgboost, lightgbm, keras, linear.")
+    type: str = Field(description=("Trainer: xgboost, lightgbm, keras, linear, the name of an installed "
+                                   "'fresco.trainers' entry point, or package.module:attr."))
     task: Literal["regression", "binary"] = "regression"
     hyperparameters: dict[str, Any] = Field(default_factory=dict)
     description: str = ""
@@ -96,6 +106,20 @@ class FeaturesSection(_Strict):
         default_factory=dict,
         description="Types of program inputs the entity rows' schema and the Feast registry do not give.",
     )
+    functions: list[str] = Field(
+        default_factory=list,
+        description=("Modules (package.module or package.module:function) whose register(registry) adds "
+                     "user DSL functions, besides the installed 'fresco.dsl_functions' entry points."),
+    )
+
+    @field_validator("functions")
+    @classmethod
+    def _modules(cls, paths: list[str]) -> list[str]:
+        bad = [p for p in paths if not _MODULE_PATH.fullmatch(p)]
+        if bad:
+            raise ValueError("user function modules look like 'package.module' or "
+                             f"'package.module:function', got {bad}")
+        return paths
 
     @field_validator("references")
     @classmethod
@@ -280,7 +304,9 @@ def parse_config(
     the trainer, the search space against those hyperparameters, and compiles the DSL program,
     so every mistake shows up here and never in the middle of a run.
     """
-    from training.trainers import get_trainer, trainer_names
+    from dsl import ExtensionError
+    from training.features import load_user_functions
+    from training.trainers import UnknownTrainer, resolve_trainer
 
     if not isinstance(data, dict):
         raise ConfigError(source, [("", "a model config is a YAML mapping (model:, data:, features:, ...)")])
@@ -294,10 +320,11 @@ def parse_config(
     _resolve_paths(config, (base_dir or Path.cwd()).resolve())
 
     errors: list[tuple[str, str]] = []
-    if config.model.type not in trainer_names():
-        errors.append(("model.type", f"unknown model type {config.model.type!r}; known: {trainer_names()}"))
+    try:
+        trainer = resolve_trainer(config.model.type)[0]
+    except (UnknownTrainer, ExtensionError) as err:
+        errors.append(("model.type", str(err)))
     else:
-        trainer = get_trainer(config.model.type)
         if config.model.task not in trainer.tasks:
             errors.append(("model.task", f"{config.model.type} does not support {config.model.task!r}"))
         try:
@@ -311,6 +338,11 @@ def parse_config(
         errors.append(("features.program_file", f"file not found: {config.features.program_file}"))
     if isinstance(config.data.source, ParquetSource) and not config.data.source.parquet.exists():
         errors.append(("data.source.parquet", f"file not found: {config.data.source.parquet}"))
+    functions = None
+    try:
+        functions = load_user_functions(config.features.functions)
+    except ExtensionError as err:
+        errors.append(("features.functions", str(err)))
     source_types: dict[str, str] | None = None
     if not errors:
         try:
@@ -327,7 +359,7 @@ def parse_config(
         store, errors = check_references(config)
     if not errors:
         try:
-            program = compile_config_program(config, store, source_types=source_types)
+            program = compile_config_program(config, store, source_types=source_types, functions=functions)
         except DSLError as err:  # its message names line, column and text
             errors.append((program_field(config), str(err)))
         else:
@@ -439,11 +471,13 @@ def entity_source_types(config: ModelConfig, spark: Any = None) -> dict[str, str
 
 
 def compile_config_program(config: ModelConfig, store: Any = None, *, spark: Any = None,
-                           source_types: dict[str, str] | None = None) -> Any:
+                           source_types: dict[str, str] | None = None, functions: Any = None) -> Any:
     """Compile the config's DSL program, typing its inputs from the schema of the entity rows
     (Parquet file or Hive table), the Feast registry's feature types and
-    ``features.input_types`` (which wins)."""
-    from training.features import compile_features, feast_input_types
+    ``features.input_types`` (which wins). User functions come from ``functions`` (a
+    ``FunctionRegistry``), by default :func:`training.features.load_user_functions` of the
+    config's ``features.functions``."""
+    from training.features import compile_features, feast_input_types, load_user_functions
 
     if source_types is None:
         source_types = entity_source_types(config, spark)
@@ -453,7 +487,9 @@ def compile_config_program(config: ModelConfig, store: Any = None, *, spark: Any
     if store is not None:
         types.update(feast_input_types(store))
     types.update(config.features.input_types)
-    return compile_features(config.program_source, types)
+    if functions is None:
+        functions = load_user_functions(config.features.functions)
+    return compile_features(config.program_source, types, functions)
 
 
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> ModelConfig:

@@ -25,13 +25,20 @@ def _dsl():
     return dsl
 
 
-def compile_features(source: str, input_types: dict[str, str] | None = None) -> Any:
+def load_user_functions(modules: list[str] | tuple[str, ...] = ()) -> Any:
+    """The user DSL functions a training run may call: every installed ``fresco.dsl_functions``
+    entry point and the config's ``features.functions`` modules (``dsl.load_functions``)."""
+    return _dsl().load_functions(list(modules))
+
+
+def compile_features(source: str, input_types: dict[str, str] | None = None, functions: Any = None) -> Any:
     """Compile a DSL program (raises the DSL's ``DSLError`` naming line and column).
 
     ``input_types`` maps request fields and ``view:feature`` references to DSL types; see
-    :func:`known_input_types` for where training finds them.
+    :func:`known_input_types` for where training finds them. ``functions`` is the
+    ``FunctionRegistry`` of user functions (:func:`load_user_functions`).
     """
-    return _dsl().compile_program(source, input_types or None)
+    return _dsl().compile_program(source, input_types or None, functions)
 
 
 def output_names(program: Any) -> list[str]:
@@ -69,9 +76,27 @@ def feast_input_types(store: Any) -> dict[str, str]:
     return types
 
 
-def program_from_json(text: str) -> Any:
-    """A fitted program back from its stored JSON."""
-    return _dsl().Program.from_json(text)
+def program_from_json(text: str, functions: Any = None) -> Any:
+    """A fitted program back from its stored JSON (``functions``: its user functions, see
+    :func:`functions_for_artifact`)."""
+    return _dsl().Program.from_json(text, functions)
+
+
+def function_manifest(program_json: str, functions: Any) -> dict[str, dict[str, Any]]:
+    """What a model artifact records of the user functions its program calls: signature and
+    provider (entry point or module, distribution, version), by name."""
+    import json
+
+    names = sorted(json.loads(program_json).get("user_functions") or {})
+    return functions.manifest(names) if names else {}
+
+
+def functions_for_artifact(manifest: dict[str, dict[str, Any]]) -> Any:
+    """The registry a stored model needs (``dsl.registry.functions_for``); raises
+    ``dsl.ExtensionError`` naming a missing function and the distribution to install."""
+    from dsl.registry import functions_for
+
+    return functions_for(manifest)
 
 
 def feature_refs(program: Any) -> list[str]:

@@ -29,7 +29,7 @@ from training.config import (
 from training.datasets import TrainingDataError, _resolve_refs, build_training_frame
 from training.evaluation import build_report, compute_metrics, is_better, write_report
 from training.repository import ModelRecord, ModelRepository, current_user
-from training.trainers import get_trainer
+from training.trainers import get_trainer, trainer_manifest
 
 Progress = Callable[[str], None]
 
@@ -257,8 +257,9 @@ def train(
     engine = config.resources.engine
     if spark is None and (engine == "spark" or isinstance(config.data.source, HiveSource)):
         spark = training_spark()
+    functions = feats.load_user_functions(config.features.functions)
     try:
-        program = compile_config_program(config, store, spark=spark)
+        program = compile_config_program(config, store, spark=spark, functions=functions)
     except SourceError as err:
         raise ConfigError("<config>", [(err.field, str(err))]) from None
 
@@ -312,12 +313,17 @@ def train(
     html_path, json_path = write_report(report, header, folder)
 
     progress("[5/5] storing the model in the repository")
+    program_json = fitted.to_json()
+    extensions: dict[str, Any] = {"functions": feats.function_manifest(program_json, functions)}
+    if (custom := trainer_manifest(config.model.type)) is not None:
+        extensions["trainer"] = custom
     record = ModelRecord(
         uuid=uuid, name=config.model.name, model_type=config.model.type, task=config.model.task, label=label,
         inputs=inputs, author=current_user(), started_at=started.isoformat(), finished_at=finished.isoformat(),
         config=config_data, dataset=dataset.reference, metrics=report["metrics"], baseline=report["baseline"],
         feature_importance=importance, learnt_parameters=trainer.learnt_parameters(model),
-        program=fitted.to_json(), trials=trials, report_html=str(html_path), report_json=str(json_path),
+        program=program_json, trials=trials, report_html=str(html_path), report_json=str(json_path),
+        extensions=extensions,
     )
     repository.save(record, trainer, model, record.program)
     return TrainResult(uuid, record, html_path, json_path)

@@ -6,8 +6,9 @@ Where things live, and why
   ``<state dir>/bentoml``), one BentoML model per trained model, tagged
   ``<model name>:<uuid hex>``, labelled with the Fresco UUID, type and task. Its folder holds
   the trainer's files, the fitted DSL program (``program.json``) and ``fresco.json`` (model
-  type, task, label, ordered model inputs): everything serving needs to load and predict
-  without this module's database.
+  type, task, label, ordered model inputs, and the ``extensions`` it needs: user DSL
+  functions and a custom trainer, each with the distribution that provided it): everything
+  serving needs to load and predict without this module's database.
 * **Records, tags and experiments** live in one SQLite database,
   ``<state dir>/models/repository.db``: the record of each model (author, start and end times,
   full config, dataset reference, metrics, feature importance, learnt parameters, trials,
@@ -160,6 +161,9 @@ class ModelRecord:
     trials: list[dict[str, Any]] = field(default_factory=list)
     report_html: str = ""
     report_json: str = ""
+    #: what the model needs beyond Fresco: ``functions`` (user DSL functions: signature and
+    #: provider, by name) and, for a custom trainer, ``trainer`` (type and provider)
+    extensions: dict[str, Any] = field(default_factory=dict)
     bento_tag: str = ""
     tags: list[str] = field(default_factory=list)
 
@@ -237,6 +241,7 @@ class ModelRepository:
             (folder / "fresco.json").write_text(json.dumps({
                 "uuid": record.uuid, "name": record.name, "model_type": record.model_type,
                 "task": record.task, "label": record.label, "inputs": record.inputs,
+                "extensions": _jsonable(record.extensions),
             }))
         record.bento_tag = tag
         data = record.to_dict()
