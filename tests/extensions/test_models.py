@@ -105,7 +105,7 @@ def _serve(models: dict, extra_path: list[Path]) -> subprocess.Popen:
     code = textwrap.dedent(f"""
         import json
         from pathlib import Path
-        from feature_repo import open_store
+        from fresco_platform import open_store
         from serving import Predictor
         from serving.errors import ServingError
         from training import ModelRepository
@@ -186,7 +186,7 @@ def test_serving_with_the_extensions_predicts_as_in_training(models: dict, serve
     got = served["with"]
     sys.path[:0] = [str(p) for p in models["sites"].values()]
     try:
-        here = Predictor(__import__("feature_repo").open_store(models["feature_repo"]), models["repository"])
+        here = Predictor(__import__("fresco_platform").open_store(models["feature_repo"]), models["repository"])
         want = {name: here.predict(uuid, ROWS).predictions for name, uuid in models["uuids"].items()}
     finally:
         for p in models["sites"].values():
