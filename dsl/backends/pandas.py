@@ -179,6 +179,9 @@ def _int_arith(op: str, a: np.ndarray, b: np.ndarray) -> Vec:
     elif op == "-":
         r = a - b
         ovf = ((a ^ b) & (a ^ r)) < 0
+    elif op == "%":  # floored: the sign of the divisor; by zero is null (never overflows)
+        zero = b == 0
+        return np.remainder(a, np.where(zero, 1, b)), (zero if zero.any() else None)
     else:
         r = a * b
         safe = np.where(a == 0, 1, a)
@@ -311,6 +314,8 @@ class PandasCompiler:
             return a - b, None
         if e.op == "*":
             return a * b, None
+        if e.op == "%":  # numpy's float remainder is Python's (floored, fmod-exact)
+            return np.where(b == 0, NAN, np.remainder(a, np.where(b == 0, 1.0, b))), None
         return np.where(b == 0, NAN, a / np.where(b == 0, 1.0, b)), None
 
     def _call(self, e: ir.Call) -> Vec:

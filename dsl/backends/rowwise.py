@@ -139,6 +139,15 @@ def _div(a: float, b: float) -> float | None:
     return None if r != r else r
 
 
+def _mod(a: Any, b: Any) -> Any:
+    """Floored modulo (Python's ``%``: the sign of the divisor); null for a zero divisor.
+    Never overflows on ints; on floats ``inf % b`` is NaN, i.e. null."""
+    if b == 0:
+        return None
+    r = a % b
+    return None if r != r else r
+
+
 def _round(x: float) -> float:
     if x != x or x in (math.inf, -math.inf):
         return x
@@ -230,12 +239,14 @@ def _arith(op: str, dtype: DType) -> Callable[[Any, Any], Any]:
             "+": lambda a, b: _int_result(a + b),
             "-": lambda a, b: _int_result(a - b),
             "*": lambda a, b: _int_result(a * b),
+            "%": _mod,
         }[op]
     return {
         "+": lambda a, b: _float_result(a + b),
         "-": lambda a, b: _float_result(a - b),
         "*": lambda a, b: _float_result(a * b),
         "/": _div,
+        "%": _mod,
     }[op]
 
 

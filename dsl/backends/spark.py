@@ -116,8 +116,10 @@ class SparkCompiler:
         return self.compile(e.arg).cast(SPARK_TYPES[dst])
 
     def _binary(self, e: ir.Binary) -> Column:
-        a, b = self.compile(e.left), self.compile(e.right)
         op = e.op
+        if op == "%":
+            return self._mod(e)
+        a, b = self.compile(e.left), self.compile(e.right)
         if op == "and":
             return a & b
         if op == "or":
@@ -130,6 +132,15 @@ class SparkCompiler:
         if op == "/":
             return _nan_to_null(F.try_divide(a, b))
         return _nan_to_null({"+": a + b, "-": a - b, "*": a * b}[op])
+
+    def _mod(self, e: ir.Binary) -> Column:
+        """Floored modulo from Spark's truncated one: add the divisor when the signs differ."""
+        b = self.share(e.right)
+        r = F.try_mod(self.compile(e.left), b)  # null for a zero divisor
+        if e.dtype is DType.FLOAT:
+            r = _nan_to_null(r)  # inf % b
+        r = self.bind(r)
+        return F.when((r != F.lit(0)) & ((r < F.lit(0)) != (b < F.lit(0))), r + b).otherwise(r)
 
     def _isin(self, e: ir.IsIn) -> Column:
         if not e.values:

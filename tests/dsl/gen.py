@@ -101,7 +101,7 @@ class Gen:
         options.append(call("coalesce", e(t), e(t), e(t)))
         if t is I:
             options += [
-                binop(["+", "-", "*"], I, I), call("abs", e(I)), e(I).map(lambda x: f"(-{x})"),
+                binop(["+", "-", "*", "%"], I, I), call("abs", e(I)), e(I).map(lambda x: f"(-{x})"),
                 call("hour_of_day", e(T)), call("day_of_week", e(T)), call("day_of_month", e(T)),
                 call("month", e(T)), call("int", e(F)), call("int", e(B)), call("length", e(S)),
                 call("bucketize", e(F), extra=", [-10, -0.5, 0, 1.5, 100]"),
@@ -109,7 +109,7 @@ class Gen:
             ]
         elif t is F:
             options += [
-                num.flatmap(lambda a: num.flatmap(lambda b: binop(["+", "-", "*", "/"], a, b))),
+                num.flatmap(lambda a: num.flatmap(lambda b: binop(["+", "-", "*", "/", "%"], a, b))),
                 call("abs", e(F)), e(F).map(lambda x: f"(-{x})"), call("sqrt", e(F)),
                 call("round", e(F)), call("float", e(I)), call("float", e(B)),
                 call("minutes_between", e(T), e(T)), call("min", e(F), e(I)),

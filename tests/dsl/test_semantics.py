@@ -14,9 +14,9 @@ from .helpers import close
 
 INF = math.inf
 TYPES = {"x": DType.FLOAT, "z": DType.FLOAT, "inf": DType.FLOAT, "nf": DType.FLOAT,
-         "n": DType.INT, "ni": DType.INT, "s": DType.STRING, "ns": DType.STRING,
+         "n": DType.INT, "ni": DType.INT, "imin": DType.INT, "imax": DType.INT, "s": DType.STRING, "ns": DType.STRING,
          "t": DType.TIMESTAMP, "t2": DType.TIMESTAMP, "t_old": DType.TIMESTAMP, "nb": DType.BOOL}
-ROW = {"x": 2.5, "z": 0.0, "inf": INF, "nf": None, "n": 7, "ni": None, "s": "Hello", "ns": None,
+ROW = {"x": 2.5, "z": 0.0, "inf": INF, "nf": None, "n": 7, "ni": None, "imin": -(2**63), "imax": 2**63 - 1, "s": "Hello", "ns": None,
        "t": datetime(2024, 3, 10, 13, 45, 30, tzinfo=timezone.utc),  # a Sunday
        "t2": datetime(2024, 3, 10, 15, 15, 30, tzinfo=timezone.utc),
        "t_old": datetime(1969, 12, 31, 23, 0, tzinfo=timezone.utc),  # a Wednesday
@@ -27,6 +27,15 @@ CASES = [
     ("7 / 2", 3.5), ("7 - 2 * 3", 1), ("1 / 0", None), ("@req.x / @req.z", None),
     ("0.0 / 0", None), ("@req.inf - @req.inf", None), ("@req.inf * 0", None),
     ("@req.inf + 1", INF), ("9223372036854775807 + 1", None),
+    # modulo: floored (the sign of the divisor, as Python); by zero is null
+    ("7 % 3", 1), ("-7 % 3", 2), ("7 % -3", -2), ("-7 % -3", -1), ("6 % 3", 0), ("7 % 0", None),
+    ("@req.ni % 3", None), ("7 % @req.ni", None), ("1 + 7 % 4 * 2", 7), ("7 * 5 % 4", 3),
+    ("@req.imin % -1", 0), ("@req.imin % @req.imax", 9223372036854775806),
+    ("@req.imax % @req.imin", -1), ("@req.imin % 3", 1), ("@req.imin % @req.imin", 0),
+    ("7.5 % 2", 1.5), ("-7.5 % 2", 0.5), ("7.5 % -2", -0.5), ("7 % 2.5", 2.0), ("7.5 % 0", None),
+    ("7.5 % -0.0", None), ("@req.x % @req.z", None), ("@req.inf % 2", None),
+    ("5.0 % @req.inf", 5.0), ("-5.0 % @req.inf", INF), ("-1e-20 % 1.0", 1.0),
+    ("(-1) % 0.1", 5.551115123125783e-17), ("@req.nf % 2", None),
     ("-9223372036854775808 * -1", None), ("-(-9223372036854775808)", None),
     ("abs(-9223372036854775808)", None), ("@req.nf + 1", None), ("@req.ni * 0", None),
     # math
