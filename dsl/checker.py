@@ -10,7 +10,7 @@ from typing import Any
 from . import ir
 from . import syntax as S
 from .errors import DSLTypeError
-from .library import BUILTINS, CAST_FUNCTIONS, Signature
+from .library import BUILTINS, CAST_FUNCTIONS, CONSTANTS, INT_IDENTITY, Signature
 from .registry import FunctionRegistry
 from .types import INT64_MAX, INT64_MIN, DType, common_type
 
@@ -305,6 +305,9 @@ class Checker:
             self.fail(node.pos, f"{node.name}() takes {want} arguments, found {n}")
 
     def _builtin(self, node: S.Call, sig: Signature, expected: DType | None) -> ir.Expr:
+        if sig.name in CONSTANTS:
+            self._arity(node, 0, 0)
+            return ir.Literal(sig.returns, CONSTANTS[sig.name])  # type: ignore[arg-type]
         n_consts = len(sig.consts)
         n_params = len(sig.params)
         if sig.variadic:
@@ -355,6 +358,8 @@ class Checker:
         if node.name in CAST_FUNCTIONS:
             (arg,) = args
             return arg if arg.dtype is dtype else ir.Cast(dtype, arg)
+        if node.name in INT_IDENTITY and args[0].dtype is DType.INT:
+            return args[0]
         if sig.fitted:
             key = f"{self._stmt}#{self._fitted_count}"
             self._fitted_count += 1

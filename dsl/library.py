@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from .types import NUMERIC, DType
@@ -54,6 +55,13 @@ BUILTINS: dict[str, Signature] = {
         _sig("pow", (NUM, NUM), F, "x ** y; null where the result is undefined (NaN)", cast_args=F),
         _sig("clip", (NUM, NUM, NUM), "common", "clip(x, lo, hi): lo if x < lo, hi if x > hi, else x"),
         _sig("round", (NUM,), F, "nearest integer, halves away from zero (as a float)", cast_args=F),
+        _sig("floor", (NUM,), DType.INT,
+             "largest int <= x; null for infinities and outside the int64 range"),
+        _sig("ceil", (NUM,), DType.INT,
+             "smallest int >= x; null for infinities and outside the int64 range"),
+        _sig("sin", (NUM,), F, "sine of x radians; null for infinities", cast_args=F),
+        _sig("cos", (NUM,), F, "cosine of x radians; null for infinities", cast_args=F),
+        _sig("pi", (), F, "the constant 3.141592653589793 (a double's pi)"),
         _sig("min", (NUM, NUM), "common", "smallest argument (2 or more); null if any is null",
              variadic=True, min_args=2),
         _sig("max", (NUM, NUM), "common", "largest argument (2 or more); null if any is null",
@@ -105,6 +113,8 @@ BUILTINS: dict[str, Signature] = {
 }
 
 CAST_FUNCTIONS = frozenset({"int", "float", "string"})
+INT_IDENTITY = frozenset({"floor", "ceil"})  # the identity on ints
+CONSTANTS = {"pi": math.pi}  # functions without arguments: folded to literals
 FITTED = frozenset(name for name, sig in BUILTINS.items() if sig.fitted)
 
 # Constants every back end shares, so they compute the same bits.

@@ -194,6 +194,12 @@ _CMP = {"==": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal,
         ">": np.greater, ">=": np.greater_equal}
 
 
+def _whole_to_int(w: np.ndarray) -> Vec:
+    """Integer-valued floats -> int64; null outside [-2^63, 2^63) (infinities, NaN)."""
+    ok = (w >= -TWO_TO_63) & (w < TWO_TO_63)
+    return np.where(ok, w, 0.0).astype(np.int64), (None if ok.all() else ~ok)
+
+
 def _bucketize(x: np.ndarray, edges: Any) -> Vec:
     nan = np.isnan(x)
     b = np.searchsorted(np.asarray(edges, dtype=np.float64), np.where(nan, 0.0, x), side="right")
@@ -278,9 +284,7 @@ class PandasCompiler:
             return _with_mask(x.astype(np.float64), m, dst)
         if dst is DType.INT:
             if src is DType.FLOAT:
-                ok = (x >= -TWO_TO_63) & (x < TWO_TO_63)
-                return np.where(ok, np.trunc(np.where(ok, x, 0.0)), 0.0).astype(np.int64), (
-                    None if ok.all() else ~ok)
+                return _whole_to_int(np.trunc(x))
             return x.astype(np.int64), m
         # to string
         if src is DType.BOOL:
@@ -359,6 +363,8 @@ class PandasCompiler:
                     nan |= np.isnan(x)
                 return np.where(nan, NAN, values), None
             return values, masks
+        if name in ("floor", "ceil"):  # of a float (the checker drops them on ints)
+            return _whole_to_int(np.floor(xs[0]) if name == "floor" else np.ceil(xs[0]))
         if e.dtype is DType.FLOAT and dtype is DType.FLOAT:
             return self._float_fn(name, xs, e), None
         if dtype is DType.TIMESTAMP:
@@ -382,6 +388,10 @@ class PandasCompiler:
             return np.where(x >= 0, np.sqrt(np.where(x >= 0, x, 0.0)), NAN)
         if name == "round":
             return _round(x)
+        if name == "sin":
+            return np.sin(x)  # NaN (null) for infinities
+        if name == "cos":
+            return np.cos(x)
         if name == "pow":
             y = xs[1]  # pow(x, 0) and pow(1, y) are 1 even for NaN: propagate null first
             return np.where(np.isnan(x) | np.isnan(y), NAN, np.power(x, y))

@@ -35,6 +35,7 @@ ONE_US = timedelta(microseconds=1)
 _ORDINAL_1970 = 719163
 _np_log, _np_log1p, _np_exp, _np_power = np.log, np.log1p, np.exp, np.power
 _np_sin, _np_cos, _np_arcsin = np.sin, np.cos, np.arcsin
+_np_floor, _np_ceil = np.floor, np.ceil
 _sqrt, _isfinite = math.sqrt, math.isfinite
 
 
@@ -204,7 +205,16 @@ def _month(us: int) -> int:
 
 
 def _float_to_int(x: float) -> int | None:
+    """Truncate toward zero; null outside [-2^63, 2^63) (infinities)."""
     return int(x) if -TWO_TO_63 <= x < TWO_TO_63 else None
+
+
+def _sin(x: float) -> float | None:
+    return float(_np_sin(x)) if _isfinite(x) else None
+
+
+def _cos(x: float) -> float | None:
+    return float(_np_cos(x)) if _isfinite(x) else None
 
 
 UNARY: dict[tuple[str, DType], Callable[[Any], Any]] = {
@@ -215,6 +225,10 @@ UNARY: dict[tuple[str, DType], Callable[[Any], Any]] = {
     ("exp", DType.FLOAT): _exp,
     ("sqrt", DType.FLOAT): lambda x: _sqrt(x) if x >= 0 else None,
     ("round", DType.FLOAT): _round,
+    ("floor", DType.FLOAT): lambda x: _float_to_int(float(_np_floor(x))),
+    ("ceil", DType.FLOAT): lambda x: _float_to_int(float(_np_ceil(x))),
+    ("sin", DType.FLOAT): _sin,
+    ("cos", DType.FLOAT): _cos,
     ("hour_of_day", DType.TIMESTAMP): lambda us: (us // MICROS_PER_HOUR) % 24,
     ("day_of_week", DType.TIMESTAMP): lambda us: (us // MICROS_PER_DAY + 3) % 7,
     ("day_of_month", DType.TIMESTAMP): _day_of_month,

@@ -198,6 +198,13 @@ class SparkCompiler:
             return _nan_to_null(F.sqrt(self.compile(e.args[0])))
         if name == "round":
             return F.round(self.compile(e.args[0]), 0)
+        if name in ("floor", "ceil"):  # of a float (the checker drops them on ints)
+            x = self.share(e.args[0])
+            whole = F.floor(x) if name == "floor" else F.ceil(x)  # x in range iff whole is
+            return F.when((x >= F.lit(-TWO_TO_63)) & (x < F.lit(TWO_TO_63)), whole)
+        if name in ("sin", "cos"):
+            fn = F.sin if name == "sin" else F.cos
+            return _nan_to_null(fn(self.compile(e.args[0])))  # NaN for infinities
         if name in ("hour_of_day", "day_of_week", "day_of_month", "month"):
             seconds = F.unix_seconds(self.compile(e.args[0]))  # floor of micros / 1e6
             if name == "hour_of_day":

@@ -106,6 +106,7 @@ class Gen:
                 call("month", e(T)), call("int", e(F)), call("int", e(B)), call("length", e(S)),
                 call("bucketize", e(F), extra=", [-10, -0.5, 0, 1.5, 100]"),
                 call("min", e(I), e(I)), call("max", e(I), e(I), e(I)), call("clip", e(I), e(I), e(I)),
+                call("floor", e(F)), call("ceil", e(F)), call("floor", e(I)),
             ]
         elif t is F:
             options += [
@@ -113,11 +114,12 @@ class Gen:
                 call("abs", e(F)), e(F).map(lambda x: f"(-{x})"), call("sqrt", e(F)),
                 call("round", e(F)), call("float", e(I)), call("float", e(B)),
                 call("minutes_between", e(T), e(T)), call("min", e(F), e(I)),
-                call("max", e(F), e(F)), call("clip", e(F), e(F), e(F)),
+                call("max", e(F), e(F)), call("clip", e(F), e(F), e(F)), st.just("pi()"),
             ]
             if self.transcendental:
                 options += [call("log", e(F)), call("log1p", e(F)), call("exp", e(F)),
-                            call("pow", e(F), e(F)), call("haversine", e(F), e(F), e(F), e(F))]
+                            call("pow", e(F), e(F)), call("haversine", e(F), e(F), e(F), e(F)),
+                            call("sin", e(F)), call("cos", e(F))]
         elif t is B:
             options += [
                 num.flatmap(lambda a: binop(["==", "!=", "<", "<=", ">", ">="], a, F)),

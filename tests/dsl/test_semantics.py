@@ -46,6 +46,20 @@ CASES = [
     ("round(0.49999999999999994)", 0.0), ("round(@req.inf)", INF), ("clip(15, 0, 10)", 10),
     ("clip(@req.x, 0, @req.nf)", None), ("min(3, 1.5, 2)", 1.5), ("max(1, 2)", 2),
     ("min(1, @req.ni)", None), ("abs(-2.5)", 2.5),
+    # floor and ceil give ints; null for infinities and outside the int64 range
+    ("floor(2.5)", 2), ("floor(-2.5)", -3), ("ceil(2.5)", 3), ("ceil(-2.5)", -2),
+    ("floor(-0.0)", 0), ("ceil(-0.5)", 0), ("floor(7)", 7), ("ceil(@req.imin)", -(2**63)),
+    ("floor(@req.inf)", None), ("ceil(-@req.inf)", None), ("floor(@req.nf)", None),
+    ("floor(-9223372036854775808.0)", -(2**63)), ("ceil(-9223372036854775808.0)", -(2**63)),
+    ("floor(9223372036854775808.0)", None), ("ceil(9223372036854775807.0)", None),
+    ("floor(9223372036854774784.0)", 9223372036854774784), ("ceil(1e300)", None),
+    ("floor(4503599627370497.0)", 4503599627370497), ("ceil(0.1 + 0.2)", 1),
+    ("floor(@req.ni)", None),
+    # sin and cos, radians; pi()
+    ("sin(0)", 0.0), ("cos(0)", 1.0), ("sin(pi() / 2)", 1.0), ("cos(pi())", -1.0),
+    ("sin(@req.inf)", None), ("cos(-@req.inf)", None), ("sin(@req.nf)", None),
+    ("pi()", 3.141592653589793), ("sin(2 * pi() * 6 / 24)", 1.0),
+    ("cos(2 * pi() * 6 / 24)", 6.123233995736766e-17), ("sin(-0.5)", -0.479425538604203),
     # nulls
     ("fill(@req.nf, 1.5)", 1.5), ("coalesce(@req.ni, @req.n, 0)", 7), ("is_null(@req.ns)", True),
     ("is_null(@req.s)", False), ("fill(@req.ns, \"?\")", "?"),
