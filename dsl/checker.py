@@ -40,6 +40,17 @@ def suggest(name: str, candidates: Sequence[str]) -> str | None:
     return f"did you mean {match[0]!r}?" if match else None
 
 
+def _conversion_hint(found: DType, allowed: frozenset[DType]) -> str | None:
+    """How to turn a value of type ``found`` into one a parameter accepts, when there is a way."""
+    if DType.STRING not in allowed:
+        return None
+    if found in (DType.INT, DType.BOOL):
+        return "convert it with string(...)"
+    if found is DType.FLOAT:
+        return "string() takes ints and bools: e.g. string(int(x)) or string(floor(x))"
+    return None
+
+
 class Checker:
     def __init__(
         self,
@@ -332,7 +343,7 @@ class Checker:
             if a.dtype is not DType.NULL and a.dtype not in allowed:
                 names = " or ".join(sorted(t.value for t in allowed))
                 self.fail(n.pos, f"argument {i + 1} of {node.name}() must be {names}, "
-                          f"found {a.dtype}")
+                          f"found {a.dtype}", hint=_conversion_hint(a.dtype, allowed))
         consts = tuple(self._const_param(kind, cn, node.name)
                        for kind, cn in zip(sig.consts, const_nodes))
         if sig.returns == "common":

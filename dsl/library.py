@@ -86,6 +86,9 @@ BUILTINS: dict[str, Signature] = {
         _sig("lower", (STR,), DType.STRING, "lower case (Unicode)"),
         _sig("length", (STR,), DType.INT, "number of Unicode code points"),
         _sig("contains", (STR, STR), DType.BOOL, "contains(s, part): part occurs in s"),
+        _sig("concat", (STR, STR), DType.STRING,
+             "concat(a, b, ...): the strings joined (2 or more); null if any is null or the "
+             "result would be longer than 1,000,000 code points", variadic=True, min_args=2),
         # bucketing
         _sig("bucketize", (NUM,), DType.INT,
              "bucketize(x, [e1, .., en]): number of edges <= x (0..n); edges strictly increasing",
@@ -125,3 +128,4 @@ MICROS_PER_MINUTE = 60_000_000
 MICROS_PER_HOUR = 3_600_000_000
 MICROS_PER_DAY = 86_400_000_000
 TWO_TO_63 = 9223372036854775808.0  # 2.0 ** 63, first float outside int64
+MAX_STRING_CHARS = 1_000_000  # longest concat result (code points); longer is null

@@ -19,6 +19,7 @@ from ..library import (
     EARTH_RADIUS_KM,
     MICROS_PER_DAY,
     MICROS_PER_HOUR,
+    MAX_STRING_CHARS,
     MICROS_PER_MINUTE,
     RADIANS_PER_DEGREE,
     TWO_TO_63,
@@ -206,6 +207,19 @@ def _bucketize(x: np.ndarray, edges: Any) -> Vec:
     return b.astype(np.int64), (nan if nan.any() else None)
 
 
+def _concat(xs: list[np.ndarray], mask: Mask) -> Vec:
+    """Join string columns row by row; null where the result would exceed MAX_STRING_CHARS
+    (measured first, so an over-long result is never built)."""
+    n = len(xs[0])
+    total = np.zeros(n, dtype=np.int64)
+    for x in xs:
+        total += np.fromiter((len(v) for v in x), dtype=np.int64, count=n)
+    fits = total <= MAX_STRING_CHARS
+    values = np.empty(n, dtype=object)
+    values[:] = ["".join(parts) if ok else "" for parts, ok in zip(zip(*xs), fits)]
+    return _with_mask(values, _or(mask, None if fits.all() else ~fits), DType.STRING)
+
+
 def _round(x: np.ndarray) -> np.ndarray:
     t = np.trunc(x)
     d = x - t
@@ -369,6 +383,8 @@ class PandasCompiler:
             return self._float_fn(name, xs, e), None
         if dtype is DType.TIMESTAMP:
             return _with_mask(self._time_fn(name, xs), masks, e.dtype)
+        if name == "concat":
+            return _concat(xs, masks)
         if dtype is DType.STRING:
             return _with_mask(self._string_fn(name, xs, masks), masks, e.dtype)
         if name == "bucketize":

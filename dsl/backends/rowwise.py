@@ -22,6 +22,7 @@ from ..library import (
     EARTH_RADIUS_KM,
     MICROS_PER_DAY,
     MICROS_PER_HOUR,
+    MAX_STRING_CHARS,
     MICROS_PER_MINUTE,
     RADIANS_PER_DEGREE,
     TWO_TO_63,
@@ -194,6 +195,13 @@ def _haversine(lat1: float, lon1: float, lat2: float, lon2: float) -> float | No
         return None
     r = EARTH_RADIUS_KM * (2.0 * float(_np_arcsin(_sqrt(a))))
     return None if r != r else r
+
+
+def _concat(*parts: str) -> str | None:
+    """The parts joined; null if that would exceed MAX_STRING_CHARS (checked before joining)."""
+    if sum(map(len, parts)) > MAX_STRING_CHARS:
+        return None
+    return "".join(parts)
 
 
 def _day_of_month(us: int) -> int:
@@ -417,6 +425,8 @@ class RowCompiler:
             return lambda a, b: (b - a) / float(MICROS_PER_MINUTE)
         if name == "contains":
             return lambda s, part: part in s
+        if name == "concat":
+            return _concat
         user = self.functions.get(name) if self.functions is not None else None
         if user is not None:
             return _user_scalar(user)

@@ -24,6 +24,7 @@ from ..errors import DSLFitError, DSLRuntimeError
 from ..library import (
     BUILTINS,
     EARTH_RADIUS_KM,
+    MAX_STRING_CHARS,
     MICROS_PER_MINUTE,
     RADIANS_PER_DEGREE,
     TWO_TO_63,
@@ -224,6 +225,10 @@ class SparkCompiler:
             return F.char_length(self.compile(e.args[0])).cast(T.LongType())
         if name == "contains":
             return F.contains(self.compile(e.args[0]), self.compile(e.args[1]))
+        if name == "concat":  # null if any part is null; the length is checked before joining
+            parts = [self.share(a) for a in e.args]
+            total = sum((F.char_length(p) for p in parts[1:]), F.char_length(parts[0]))
+            return F.when(total <= F.lit(MAX_STRING_CHARS), F.concat(*parts))
         raise DSLRuntimeError(f"function {name!r} has no Spark implementation")
 
     def _user(self, e: ir.Call) -> Column:

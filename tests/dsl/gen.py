@@ -134,7 +134,8 @@ class Gen:
                     lambda x: f"({x[0]} in [{', '.join(x[1])}])"),
             ]
         elif t is S:
-            options += [call("lower", e(S)), call("string", e(I)), call("string", e(B))]
+            options += [call("lower", e(S)), call("string", e(I)), call("string", e(B)),
+                        call("concat", e(S), e(S)), call("concat", e(S), e(S), e(S))]
         return st.one_of(options)
 
 

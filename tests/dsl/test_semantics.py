@@ -75,7 +75,10 @@ CASES = [
     # strings
     ("lower(\"ÉcOLE\")", "école"), ("length(\"日本😀\")", 3), ("length(\"\")", 0),
     ("contains(\"hello\", \"ell\")", True), ("contains(@req.s, \"\")", True),
-    ("contains(@req.ns, \"a\")", None), ("\"a\" < \"b\"", True), ("lower(@req.s) == \"hello\"", True),
+    ("contains(@req.ns, \"a\")", None),
+    ("concat(\"a\", \"b\")", "ab"), ("concat(@req.s, \", \", \"日本😀\", \"\")", "Hello, 日本😀"),
+    ("concat(\"\", \"\")", ""), ("concat(@req.s, @req.ns)", None),
+    ("concat(@req.ns, \"a\", \"b\")", None), ("length(concat(@req.s, string(@req.n)))", 6), ("\"a\" < \"b\"", True), ("lower(@req.s) == \"hello\"", True),
     # bucketing: the number of edges <= x
     ("bucketize(@req.x, [0, 2.5, 10])", 2), ("bucketize(-1, [0])", 0),
     ("bucketize(@req.inf, [0, 1])", 2), ("bucketize(@req.nf, [0])", None),
@@ -132,3 +135,15 @@ def test_naive_timestamps_are_refused() -> None:
         program.evaluate({"t": "2024-03-10T13:45:30"})
     with pytest.raises(DSLRuntimeError, match="missing input"):
         program.evaluate({})
+
+
+def test_concat_longer_than_the_limit_is_null(backend) -> None:
+    from dsl.library import MAX_STRING_CHARS
+
+    name, run = backend
+    half = MAX_STRING_CHARS // 2
+    program = compile_program("fits = length(concat(@req.a, @req.b))\n"
+                              "over = is_null(concat(@req.a, @req.b, \"é\"))\n"
+                              "big = length(concat(@req.a, @req.a, @req.a))", {"a": "string", "b": "string"})
+    rows = [{"a": "x" * half, "b": "é" * (MAX_STRING_CHARS - half)}]
+    assert run(program, rows) == [{"fits": MAX_STRING_CHARS, "over": True, "big": None}], name
