@@ -12,6 +12,7 @@ from . import syntax as S
 from .errors import DSLTypeError
 from .library import BUILTINS, CAST_FUNCTIONS, CONSTANTS, INT_IDENTITY, Signature
 from .registry import FunctionRegistry
+from .timezones import zone_names
 from .types import INT64_MAX, INT64_MIN, DType, common_type
 
 InputKey = tuple[str, str]  # ("req", field) or ("fs", "view:feature")
@@ -378,6 +379,8 @@ class Checker:
         return ir.Call(dtype, node.name, tuple(args), consts)
 
     def _const_param(self, kind: str, node: S.Node, fname: str) -> Any:
+        if kind == "zone":
+            return self._zone(node, fname)
         if kind == "int":
             lit = self._constant(node, f"this argument of {fname}()")
             if lit.dtype is not DType.INT or lit.value < 1:
@@ -398,6 +401,19 @@ class Checker:
         if any(b <= a for a, b in zip(edges, edges[1:])):
             self.fail(node.pos, "bucket edges must be strictly increasing")
         return tuple(edges)
+
+    def _zone(self, node: S.Node, fname: str) -> str:
+        """A literal IANA zone name; unknown names are refused with the closest known one."""
+        if not (isinstance(node, S.Literal) and node.kind == "string"):
+            self.fail(node.pos, f"the time zone of {fname}() must be a literal string such as "
+                      '"Europe/Paris"')
+            raise AssertionError
+        zone: str = node.value
+        if zone not in zone_names():
+            self.fail(node.pos, f"unknown time zone {zone!r}",
+                      hint=suggest(zone, sorted(zone_names()))
+                      or 'time zones are IANA names such as "America/New_York" or "UTC"')
+        return zone
 
     def _user(self, node: S.Call, fn: Any) -> ir.Expr:
         self._arity(node, len(fn.arg_types), len(fn.arg_types))

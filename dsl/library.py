@@ -20,8 +20,9 @@ class Signature:
     ``params`` lists the types each positional argument accepts (the last one repeats when
     ``variadic``). ``returns`` is a type, or ``"common"`` for the common type of the arguments
     (which are then all cast to it). ``cast_args`` casts every argument to one type first.
-    ``consts`` names trailing literal parameters: ``"edges"`` (a list of increasing numbers)
-    or ``"int"``; ``optional_consts`` of them may be left out. ``null_safe`` functions see
+    ``consts`` names trailing literal parameters: ``"edges"`` (a list of increasing numbers),
+    ``"int"`` or ``"zone"`` (an IANA time zone name); ``optional_consts`` of them may be left
+    out. ``null_safe`` functions see
     nulls; every other function returns null when any argument is null.
     """
 
@@ -72,11 +73,14 @@ BUILTINS: dict[str, Signature] = {
              null_safe=True),
         _sig("is_null", (ANY,), DType.BOOL, "true where x is null (never null itself)",
              null_safe=True),
-        # time (UTC)
-        _sig("hour_of_day", (TS,), DType.INT, "0..23, UTC"),
-        _sig("day_of_week", (TS,), DType.INT, "0 = Monday .. 6 = Sunday, UTC"),
-        _sig("day_of_month", (TS,), DType.INT, "1..31, UTC"),
-        _sig("month", (TS,), DType.INT, "1..12, UTC"),
+        # time: UTC, or local time in the IANA zone given as a literal string
+        _sig("hour_of_day", (TS,), DType.INT, "0..23", consts=("zone",), optional_consts=1),
+        _sig("day_of_week", (TS,), DType.INT, "0 = Monday .. 6 = Sunday", consts=("zone",),
+             optional_consts=1),
+        _sig("day_of_month", (TS,), DType.INT, "1..31", consts=("zone",), optional_consts=1),
+        _sig("month", (TS,), DType.INT, "1..12", consts=("zone",), optional_consts=1),
+        _sig("year", (TS,), DType.INT, "the (proleptic Gregorian) year, e.g. 2024",
+             consts=("zone",), optional_consts=1),
         _sig("minutes_between", (TS, TS), F, "minutes_between(start, end) = (end - start) in minutes"),
         # geography
         _sig("haversine", (NUM, NUM, NUM, NUM), F,
@@ -116,6 +120,7 @@ BUILTINS: dict[str, Signature] = {
 }
 
 CAST_FUNCTIONS = frozenset({"int", "float", "string"})
+CALENDAR = frozenset({"hour_of_day", "day_of_week", "day_of_month", "month", "year"})
 INT_IDENTITY = frozenset({"floor", "ceil"})  # the identity on ints
 CONSTANTS = {"pi": math.pi}  # functions without arguments: folded to literals
 FITTED = frozenset(name for name, sig in BUILTINS.items() if sig.fitted)

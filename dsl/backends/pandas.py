@@ -26,6 +26,7 @@ from ..library import (
 )
 from ..library import BUILTINS
 from ..registry import FunctionRegistry
+from ..timezones import local_micros_array
 from ..types import INT64_MIN, DType
 
 Mask = np.ndarray | None
@@ -382,7 +383,7 @@ class PandasCompiler:
         if e.dtype is DType.FLOAT and dtype is DType.FLOAT:
             return self._float_fn(name, xs, e), None
         if dtype is DType.TIMESTAMP:
-            return _with_mask(self._time_fn(name, xs), masks, e.dtype)
+            return _with_mask(self._time_fn(name, xs, e.consts), masks, e.dtype)
         if name == "concat":
             return _concat(xs, masks)
         if dtype is DType.STRING:
@@ -416,16 +417,20 @@ class PandasCompiler:
         raise DSLRuntimeError(f"function {name!r} is not available")
 
     @staticmethod
-    def _time_fn(name: str, xs: list[np.ndarray]) -> np.ndarray:
+    def _time_fn(name: str, xs: list[np.ndarray], consts: tuple[Any, ...]) -> np.ndarray:
         us = xs[0]
-        if name == "hour_of_day":
-            return (us // MICROS_PER_HOUR) % 24
         if name == "minutes_between":
             return (xs[1] - us).astype(np.float64) / float(MICROS_PER_MINUTE)
+        if consts:  # a zone: the same formulas on the local wall-clock time
+            us = local_micros_array(us, consts[0])
+        if name == "hour_of_day":
+            return (us // MICROS_PER_HOUR) % 24
         days = us // MICROS_PER_DAY
         if name == "day_of_week":
             return (days + 3) % 7
         d = days.astype("datetime64[D]")
+        if name == "year":
+            return d.astype("datetime64[Y]").astype(np.int64) + 1970
         months = d.astype("datetime64[M]")
         if name == "month":
             return months.astype(np.int64) % 12 + 1

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections.abc import Callable, Mapping
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import numpy as np
@@ -27,13 +27,14 @@ from ..library import (
     RADIANS_PER_DEGREE,
     TWO_TO_63,
 )
+from ..library import CALENDAR
 from ..registry import FunctionRegistry
+from ..timezones import local_micros
 from ..types import INT64_MAX, INT64_MIN, DType
 
 Fn = Callable[[dict[str, Any]], Any]
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 ONE_US = timedelta(microseconds=1)
-_ORDINAL_1970 = 719163
 _np_log, _np_log1p, _np_exp, _np_power = np.log, np.log1p, np.exp, np.power
 _np_sin, _np_cos, _np_arcsin = np.sin, np.cos, np.arcsin
 _np_floor, _np_ceil = np.floor, np.ceil
@@ -204,12 +205,17 @@ def _concat(*parts: str) -> str | None:
     return "".join(parts)
 
 
-def _day_of_month(us: int) -> int:
-    return date.fromordinal(us // MICROS_PER_DAY + _ORDINAL_1970).day
-
-
-def _month(us: int) -> int:
-    return date.fromordinal(us // MICROS_PER_DAY + _ORDINAL_1970).month
+def civil_date(us: int) -> tuple[int, int, int]:
+    """(year, month, day) of the UTC day holding ``us``, proleptic Gregorian, for any year
+    (local wall-clock times reach year 0 and year 10000, beyond ``datetime.date``)."""
+    z = us // MICROS_PER_DAY + 719468  # days since 0000-03-01
+    era = z // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    month = mp + 3 if mp < 10 else mp - 9
+    return yoe + era * 400 + (month <= 2), month, doy - (153 * mp + 2) // 5 + 1
 
 
 def _float_to_int(x: float) -> int | None:
@@ -239,8 +245,9 @@ UNARY: dict[tuple[str, DType], Callable[[Any], Any]] = {
     ("cos", DType.FLOAT): _cos,
     ("hour_of_day", DType.TIMESTAMP): lambda us: (us // MICROS_PER_HOUR) % 24,
     ("day_of_week", DType.TIMESTAMP): lambda us: (us // MICROS_PER_DAY + 3) % 7,
-    ("day_of_month", DType.TIMESTAMP): _day_of_month,
-    ("month", DType.TIMESTAMP): _month,
+    ("day_of_month", DType.TIMESTAMP): lambda us: civil_date(us)[2],
+    ("month", DType.TIMESTAMP): lambda us: civil_date(us)[1],
+    ("year", DType.TIMESTAMP): lambda us: civil_date(us)[0],
     ("lower", DType.STRING): str.lower,
     ("length", DType.STRING): len,
 }
@@ -380,6 +387,9 @@ class RowCompiler:
         if name == "is_null":
             (f,) = fs
             return lambda env: f(env) is None
+        if name in CALENDAR and e.consts:  # a zone: the UTC formula on the local wall time
+            part, zone = UNARY[(name, DType.TIMESTAMP)], e.consts[0]
+            return self._unary(lambda us: part(local_micros(us, zone)), fs[0])
         if len(fs) == 1 and (name, e.args[0].dtype) in UNARY:
             return self._unary(UNARY[(name, e.args[0].dtype)], fs[0])
         if name == "bucketize":

@@ -23,6 +23,7 @@ from .. import ir
 from ..errors import DSLFitError, DSLRuntimeError
 from ..library import (
     BUILTINS,
+    CALENDAR,
     EARTH_RADIUS_KM,
     MAX_STRING_CHARS,
     MICROS_PER_MINUTE,
@@ -206,16 +207,19 @@ class SparkCompiler:
         if name in ("sin", "cos"):
             fn = F.sin if name == "sin" else F.cos
             return _nan_to_null(fn(self.compile(e.args[0])))  # NaN for infinities
-        if name in ("hour_of_day", "day_of_week", "day_of_month", "month"):
-            seconds = F.unix_seconds(self.compile(e.args[0]))  # floor of micros / 1e6
+        if name in CALENDAR:
+            ts = self.compile(e.args[0])
+            if e.consts:  # the local wall-clock time, as a UTC instant (any session zone)
+                ts = F.from_utc_timestamp(ts, _jvm_zone(e.consts[0]))
+            seconds = F.unix_seconds(ts)  # floor of micros / 1e6
             if name == "hour_of_day":
                 return F.floor(F.pmod(seconds, F.lit(86400)) / F.lit(3600)).cast(T.LongType())
             days = F.floor(seconds / F.lit(86400.0))  # exact: |seconds| < 2**53
             if name == "day_of_week":
                 return F.pmod(days + F.lit(3), F.lit(7)).cast(T.LongType())
             date = F.date_from_unix_date(days.cast(T.IntegerType()))
-            part = F.month(date) if name == "month" else F.dayofmonth(date)
-            return part.cast(T.LongType())
+            part = {"year": F.year, "month": F.month, "day_of_month": F.dayofmonth}[name]
+            return part(date).cast(T.LongType())
         if name == "minutes_between":
             start, end = (F.unix_micros(self.compile(a)) for a in e.args)
             return (end - start).cast(T.DoubleType()) / F.lit(float(MICROS_PER_MINUTE))
@@ -259,6 +263,32 @@ class SparkCompiler:
             pairs += [_lit(v, e.arg.dtype), F.lit(i).cast(T.LongType())]
         lookup = F.try_element_at(F.create_map(*pairs), x)
         return F.when(x.isNotNull(), F.coalesce(lookup, oov))
+
+
+def _jvm_zone(zone: str) -> str:
+    """``zone``, after checking that the JVM resolves it as Spark does (its tz database may
+    be older than Python's)."""
+    from pyspark.sql import SparkSession
+
+    session = SparkSession.getActiveSession()
+    if session is not None and not _jvm_knows(session, zone):
+        raise DSLRuntimeError(f"time zone {zone!r} is not known to Spark's JVM (its tz "
+                              "database is older than Python's); update the JDK's tzdata")
+    return zone
+
+
+_JVM_ZONES: dict[str, bool] = {}
+
+
+def _jvm_knows(session: Any, zone: str) -> bool:
+    if zone not in _JVM_ZONES:
+        zone_id = session.sparkContext._jvm.java.time.ZoneId
+        try:  # as Spark's DateTimeUtils.getZoneId resolves it
+            zone_id.of(zone, zone_id.SHORT_IDS)
+            _JVM_ZONES[zone] = True
+        except Exception:  # a DateTimeException, as raised through py4j/PySpark
+            _JVM_ZONES[zone] = False
+    return _JVM_ZONES[zone]
 
 
 def _bucketize(x: Column, edges: Any) -> Column:

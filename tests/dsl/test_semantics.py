@@ -65,7 +65,7 @@ CASES = [
     ("is_null(@req.s)", False), ("fill(@req.ns, \"?\")", "?"),
     # time, UTC
     ("hour_of_day(@req.t)", 13), ("day_of_week(@req.t)", 6), ("day_of_month(@req.t)", 10),
-    ("month(@req.t)", 3), ("minutes_between(@req.t, @req.t2)", 90.0),
+    ("month(@req.t)", 3), ("year(@req.t)", 2024), ("year(@req.t_old)", 1969), ("minutes_between(@req.t, @req.t2)", 90.0),
     ("minutes_between(@req.t2, @req.t)", -90.0), ("hour_of_day(@req.t_old)", 23),
     ("day_of_week(@req.t_old)", 2), ("day_of_month(@req.t_old)", 31), ("month(@req.t_old)", 12),
     ("@req.t < @req.t2", True), ("fill(@req.t, @req.t2) == @req.t", True),
