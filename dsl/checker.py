@@ -10,7 +10,15 @@ from typing import Any
 from . import ir
 from . import syntax as S
 from .errors import DSLTypeError
-from .library import BUILTINS, CAST_FUNCTIONS, CONSTANTS, INT_IDENTITY, Signature
+from .library import (
+    BUILTINS,
+    CAST_FUNCTIONS,
+    CONSTANTS,
+    INT_IDENTITY,
+    OPERATOR_SINCE,
+    ZONE_SINCE,
+    Signature,
+)
 from .registry import FunctionRegistry
 from .timezones import zone_names
 from .types import INT64_MAX, INT64_MIN, DType, common_type
@@ -24,6 +32,7 @@ class CheckedOutput:
     expr: ir.Expr
     line: int
     column: int
+    since: int = 1  # the language version its source needs
 
 
 def column_name(kind: str, name: str) -> str:
@@ -68,6 +77,7 @@ class Checker:
         self._all_names: dict[str, S.Pos] = {}
         self._stmt = ""
         self._fitted_count = 0
+        self._since = 1
 
     # -- entry -----------------------------------------------------------------------------
     def check(self, module: S.Module) -> list[CheckedOutput]:
@@ -81,14 +91,14 @@ class Checker:
             self._all_names[st.name] = st.pos
         result = []
         for st in module.statements:
-            self._stmt, self._fitted_count = st.name, 0
+            self._stmt, self._fitted_count, self._since = st.name, 0, 1
             expr = self.expr(st.expr)
             if expr.dtype is DType.NULL:
                 self.fail(st.expr.pos, f"the type of output {st.name!r} cannot be inferred (it is "
                           "always null)", hint="give the null a type, e.g. float(null)")
             self.outputs[st.name] = expr
             self.output_pos[st.name] = st.pos
-            result.append(CheckedOutput(st.name, expr, st.pos.line, st.pos.column))
+            result.append(CheckedOutput(st.name, expr, st.pos.line, st.pos.column, self._since))
         columns: dict[str, str] = {}
         for inp in self.inputs.values():
             text = accessor_text(inp.kind, inp.name)
@@ -116,6 +126,10 @@ class Checker:
             return ir.Cast(DType.FLOAT, expr)
         self.fail(pos, f"expected {target}, found {expr.dtype}")
         raise AssertionError
+
+    def needs(self, version: int) -> None:
+        """Record that the statement being checked needs language ``version``."""
+        self._since = max(self._since, version)
 
     def _undeclared(self, node: S.Node) -> bool:
         return isinstance(node, S.Access) and (node.kind, node.name) not in self.types
@@ -211,6 +225,7 @@ class Checker:
         return ir.Unary(DType.BOOL, "not", arg)
 
     def _binop(self, node: S.BinOp, expected: DType | None) -> ir.Expr:
+        self.needs(OPERATOR_SINCE.get(node.op, 1))
         left, right = self.group([node.left, node.right], DType.FLOAT)
         for side, e in ((node.left, left), (node.right, right)):
             if not (e.dtype.is_numeric or e.dtype is DType.NULL):
@@ -317,6 +332,7 @@ class Checker:
             self.fail(node.pos, f"{node.name}() takes {want} arguments, found {n}")
 
     def _builtin(self, node: S.Call, sig: Signature, expected: DType | None) -> ir.Expr:
+        self.needs(sig.since)
         if sig.name in CONSTANTS:
             self._arity(node, 0, 0)
             return ir.Literal(sig.returns, CONSTANTS[sig.name])  # type: ignore[arg-type]
@@ -409,6 +425,7 @@ class Checker:
                       '"Europe/Paris"')
             raise AssertionError
         zone: str = node.value
+        self.needs(ZONE_SINCE)
         if zone not in zone_names():
             self.fail(node.pos, f"unknown time zone {zone!r}",
                       hint=suggest(zone, sorted(zone_names()))

@@ -23,7 +23,8 @@ class Signature:
     ``consts`` names trailing literal parameters: ``"edges"`` (a list of increasing numbers),
     ``"int"`` or ``"zone"`` (an IANA time zone name); ``optional_consts`` of them may be left
     out. ``null_safe`` functions see
-    nulls; every other function returns null when any argument is null.
+    nulls; every other function returns null when any argument is null. ``since`` is the
+    language version that introduced the function.
     """
 
     name: str
@@ -37,6 +38,7 @@ class Signature:
     optional_consts: int = 0
     null_safe: bool = False
     fitted: bool = False
+    since: int = 1  # the language version that introduced it
 
 
 def _sig(*args, **kwargs) -> Signature:  # type: ignore[no-untyped-def]
@@ -57,12 +59,12 @@ BUILTINS: dict[str, Signature] = {
         _sig("clip", (NUM, NUM, NUM), "common", "clip(x, lo, hi): lo if x < lo, hi if x > hi, else x"),
         _sig("round", (NUM,), F, "nearest integer, halves away from zero (as a float)", cast_args=F),
         _sig("floor", (NUM,), DType.INT,
-             "largest int <= x; null for infinities and outside the int64 range"),
+             "largest int <= x; null for infinities and outside the int64 range", since=2),
         _sig("ceil", (NUM,), DType.INT,
-             "smallest int >= x; null for infinities and outside the int64 range"),
-        _sig("sin", (NUM,), F, "sine of x radians; null for infinities", cast_args=F),
-        _sig("cos", (NUM,), F, "cosine of x radians; null for infinities", cast_args=F),
-        _sig("pi", (), F, "the constant 3.141592653589793 (a double's pi)"),
+             "smallest int >= x; null for infinities and outside the int64 range", since=2),
+        _sig("sin", (NUM,), F, "sine of x radians; null for infinities", cast_args=F, since=2),
+        _sig("cos", (NUM,), F, "cosine of x radians; null for infinities", cast_args=F, since=2),
+        _sig("pi", (), F, "the constant 3.141592653589793 (a double's pi)", since=2),
         _sig("min", (NUM, NUM), "common", "smallest argument (2 or more); null if any is null",
              variadic=True, min_args=2),
         _sig("max", (NUM, NUM), "common", "largest argument (2 or more); null if any is null",
@@ -80,7 +82,7 @@ BUILTINS: dict[str, Signature] = {
         _sig("day_of_month", (TS,), DType.INT, "1..31", consts=("zone",), optional_consts=1),
         _sig("month", (TS,), DType.INT, "1..12", consts=("zone",), optional_consts=1),
         _sig("year", (TS,), DType.INT, "the (proleptic Gregorian) year, e.g. 2024",
-             consts=("zone",), optional_consts=1),
+             consts=("zone",), optional_consts=1, since=2),
         _sig("minutes_between", (TS, TS), F, "minutes_between(start, end) = (end - start) in minutes"),
         # geography
         _sig("haversine", (NUM, NUM, NUM, NUM), F,
@@ -92,7 +94,8 @@ BUILTINS: dict[str, Signature] = {
         _sig("contains", (STR, STR), DType.BOOL, "contains(s, part): part occurs in s"),
         _sig("concat", (STR, STR), DType.STRING,
              "concat(a, b, ...): the strings joined (2 or more); null if any is null or the "
-             "result would be longer than 1,000,000 code points", variadic=True, min_args=2),
+             "result would be longer than 1,000,000 code points", variadic=True, min_args=2,
+             since=2),
         # bucketing
         _sig("bucketize", (NUM,), DType.INT,
              "bucketize(x, [e1, .., en]): number of edges <= x (0..n); edges strictly increasing",
@@ -121,6 +124,8 @@ BUILTINS: dict[str, Signature] = {
 
 CAST_FUNCTIONS = frozenset({"int", "float", "string"})
 CALENDAR = frozenset({"hour_of_day", "day_of_week", "day_of_month", "month", "year"})
+ZONE_SINCE = 2  # the language version that introduced time zone arguments
+OPERATOR_SINCE = {"%": 2}  # operators newer than version 1
 INT_IDENTITY = frozenset({"floor", "ceil"})  # the identity on ints
 CONSTANTS = {"pi": math.pi}  # functions without arguments: folded to literals
 FITTED = frozenset(name for name, sig in BUILTINS.items() if sig.fitted)
