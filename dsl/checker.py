@@ -10,8 +10,17 @@ from typing import Any
 from . import ir
 from . import syntax as S
 from .errors import DSLTypeError
-from .library import BUILTINS, CAST_FUNCTIONS, Signature
+from .library import (
+    BUILTINS,
+    CAST_FUNCTIONS,
+    CONSTANTS,
+    INT_IDENTITY,
+    OPERATOR_SINCE,
+    ZONE_SINCE,
+    Signature,
+)
 from .registry import FunctionRegistry
+from .timezones import zone_names
 from .types import INT64_MAX, INT64_MIN, DType, common_type
 
 InputKey = tuple[str, str]  # ("req", field) or ("fs", "view:feature")
@@ -23,6 +32,7 @@ class CheckedOutput:
     expr: ir.Expr
     line: int
     column: int
+    since: int = 1  # the language version its source needs
 
 
 def column_name(kind: str, name: str) -> str:
@@ -38,6 +48,17 @@ def suggest(name: str, candidates: Sequence[str]) -> str | None:
     """``did you mean 'x'?`` for the closest candidate, if any is close."""
     match = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
     return f"did you mean {match[0]!r}?" if match else None
+
+
+def _conversion_hint(found: DType, allowed: frozenset[DType]) -> str | None:
+    """How to turn a value of type ``found`` into one a parameter accepts, when there is a way."""
+    if DType.STRING not in allowed:
+        return None
+    if found in (DType.INT, DType.BOOL):
+        return "convert it with string(...)"
+    if found is DType.FLOAT:
+        return "string() takes ints and bools: e.g. string(int(x)) or string(floor(x))"
+    return None
 
 
 class Checker:
@@ -56,6 +77,7 @@ class Checker:
         self._all_names: dict[str, S.Pos] = {}
         self._stmt = ""
         self._fitted_count = 0
+        self._since = 1
 
     # -- entry -----------------------------------------------------------------------------
     def check(self, module: S.Module) -> list[CheckedOutput]:
@@ -69,14 +91,14 @@ class Checker:
             self._all_names[st.name] = st.pos
         result = []
         for st in module.statements:
-            self._stmt, self._fitted_count = st.name, 0
+            self._stmt, self._fitted_count, self._since = st.name, 0, 1
             expr = self.expr(st.expr)
             if expr.dtype is DType.NULL:
                 self.fail(st.expr.pos, f"the type of output {st.name!r} cannot be inferred (it is "
                           "always null)", hint="give the null a type, e.g. float(null)")
             self.outputs[st.name] = expr
             self.output_pos[st.name] = st.pos
-            result.append(CheckedOutput(st.name, expr, st.pos.line, st.pos.column))
+            result.append(CheckedOutput(st.name, expr, st.pos.line, st.pos.column, self._since))
         columns: dict[str, str] = {}
         for inp in self.inputs.values():
             text = accessor_text(inp.kind, inp.name)
@@ -104,6 +126,10 @@ class Checker:
             return ir.Cast(DType.FLOAT, expr)
         self.fail(pos, f"expected {target}, found {expr.dtype}")
         raise AssertionError
+
+    def needs(self, version: int) -> None:
+        """Record that the statement being checked needs language ``version``."""
+        self._since = max(self._since, version)
 
     def _undeclared(self, node: S.Node) -> bool:
         return isinstance(node, S.Access) and (node.kind, node.name) not in self.types
@@ -199,6 +225,7 @@ class Checker:
         return ir.Unary(DType.BOOL, "not", arg)
 
     def _binop(self, node: S.BinOp, expected: DType | None) -> ir.Expr:
+        self.needs(OPERATOR_SINCE.get(node.op, 1))
         left, right = self.group([node.left, node.right], DType.FLOAT)
         for side, e in ((node.left, left), (node.right, right)):
             if not (e.dtype.is_numeric or e.dtype is DType.NULL):
@@ -305,6 +332,10 @@ class Checker:
             self.fail(node.pos, f"{node.name}() takes {want} arguments, found {n}")
 
     def _builtin(self, node: S.Call, sig: Signature, expected: DType | None) -> ir.Expr:
+        self.needs(sig.since)
+        if sig.name in CONSTANTS:
+            self._arity(node, 0, 0)
+            return ir.Literal(sig.returns, CONSTANTS[sig.name])  # type: ignore[arg-type]
         n_consts = len(sig.consts)
         n_params = len(sig.params)
         if sig.variadic:
@@ -329,7 +360,7 @@ class Checker:
             if a.dtype is not DType.NULL and a.dtype not in allowed:
                 names = " or ".join(sorted(t.value for t in allowed))
                 self.fail(n.pos, f"argument {i + 1} of {node.name}() must be {names}, "
-                          f"found {a.dtype}")
+                          f"found {a.dtype}", hint=_conversion_hint(a.dtype, allowed))
         consts = tuple(self._const_param(kind, cn, node.name)
                        for kind, cn in zip(sig.consts, const_nodes))
         if sig.returns == "common":
@@ -355,6 +386,8 @@ class Checker:
         if node.name in CAST_FUNCTIONS:
             (arg,) = args
             return arg if arg.dtype is dtype else ir.Cast(dtype, arg)
+        if node.name in INT_IDENTITY and args[0].dtype is DType.INT:
+            return args[0]
         if sig.fitted:
             key = f"{self._stmt}#{self._fitted_count}"
             self._fitted_count += 1
@@ -362,6 +395,8 @@ class Checker:
         return ir.Call(dtype, node.name, tuple(args), consts)
 
     def _const_param(self, kind: str, node: S.Node, fname: str) -> Any:
+        if kind == "zone":
+            return self._zone(node, fname)
         if kind == "int":
             lit = self._constant(node, f"this argument of {fname}()")
             if lit.dtype is not DType.INT or lit.value < 1:
@@ -382,6 +417,20 @@ class Checker:
         if any(b <= a for a, b in zip(edges, edges[1:])):
             self.fail(node.pos, "bucket edges must be strictly increasing")
         return tuple(edges)
+
+    def _zone(self, node: S.Node, fname: str) -> str:
+        """A literal IANA zone name; unknown names are refused with the closest known one."""
+        if not (isinstance(node, S.Literal) and node.kind == "string"):
+            self.fail(node.pos, f"the time zone of {fname}() must be a literal string such as "
+                      '"Europe/Paris"')
+            raise AssertionError
+        zone: str = node.value
+        self.needs(ZONE_SINCE)
+        if zone not in zone_names():
+            self.fail(node.pos, f"unknown time zone {zone!r}",
+                      hint=suggest(zone, sorted(zone_names()))
+                      or 'time zones are IANA names such as "America/New_York" or "UTC"')
+        return zone
 
     def _user(self, node: S.Call, fn: Any) -> ir.Expr:
         self._arity(node, len(fn.arg_types), len(fn.arg_types))

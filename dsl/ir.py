@@ -56,7 +56,7 @@ class Unary(Expr):
 
 @dataclass(frozen=True, slots=True)
 class Binary(Expr):
-    op: str  # + - * / (arithmetic), == != < <= > >= (comparison), and or (Kleene logic)
+    op: str  # + - * / % (arithmetic), == != < <= > >= (comparison), and or (Kleene logic)
     left: Expr
     right: Expr
 
@@ -105,7 +105,7 @@ class Fitted(Expr):
         return (self.arg,)
 
 
-ARITH = frozenset({"+", "-", "*", "/"})
+ARITH = frozenset({"+", "-", "*", "/", "%"})
 COMPARE = frozenset({"==", "!=", "<", "<=", ">", ">="})
 LOGIC = frozenset({"and", "or"})
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from .types import NUMERIC, DType
@@ -19,9 +20,11 @@ class Signature:
     ``params`` lists the types each positional argument accepts (the last one repeats when
     ``variadic``). ``returns`` is a type, or ``"common"`` for the common type of the arguments
     (which are then all cast to it). ``cast_args`` casts every argument to one type first.
-    ``consts`` names trailing literal parameters: ``"edges"`` (a list of increasing numbers)
-    or ``"int"``; ``optional_consts`` of them may be left out. ``null_safe`` functions see
-    nulls; every other function returns null when any argument is null.
+    ``consts`` names trailing literal parameters: ``"edges"`` (a list of increasing numbers),
+    ``"int"`` or ``"zone"`` (an IANA time zone name); ``optional_consts`` of them may be left
+    out. ``null_safe`` functions see
+    nulls; every other function returns null when any argument is null. ``since`` is the
+    language version that introduced the function.
     """
 
     name: str
@@ -35,6 +38,7 @@ class Signature:
     optional_consts: int = 0
     null_safe: bool = False
     fitted: bool = False
+    since: int = 1  # the language version that introduced it
 
 
 def _sig(*args, **kwargs) -> Signature:  # type: ignore[no-untyped-def]
@@ -54,6 +58,13 @@ BUILTINS: dict[str, Signature] = {
         _sig("pow", (NUM, NUM), F, "x ** y; null where the result is undefined (NaN)", cast_args=F),
         _sig("clip", (NUM, NUM, NUM), "common", "clip(x, lo, hi): lo if x < lo, hi if x > hi, else x"),
         _sig("round", (NUM,), F, "nearest integer, halves away from zero (as a float)", cast_args=F),
+        _sig("floor", (NUM,), DType.INT,
+             "largest int <= x; null for infinities and outside the int64 range", since=2),
+        _sig("ceil", (NUM,), DType.INT,
+             "smallest int >= x; null for infinities and outside the int64 range", since=2),
+        _sig("sin", (NUM,), F, "sine of x radians; null for infinities", cast_args=F, since=2),
+        _sig("cos", (NUM,), F, "cosine of x radians; null for infinities", cast_args=F, since=2),
+        _sig("pi", (), F, "the constant 3.141592653589793 (a double's pi)", since=2),
         _sig("min", (NUM, NUM), "common", "smallest argument (2 or more); null if any is null",
              variadic=True, min_args=2),
         _sig("max", (NUM, NUM), "common", "largest argument (2 or more); null if any is null",
@@ -64,11 +75,14 @@ BUILTINS: dict[str, Signature] = {
              null_safe=True),
         _sig("is_null", (ANY,), DType.BOOL, "true where x is null (never null itself)",
              null_safe=True),
-        # time (UTC)
-        _sig("hour_of_day", (TS,), DType.INT, "0..23, UTC"),
-        _sig("day_of_week", (TS,), DType.INT, "0 = Monday .. 6 = Sunday, UTC"),
-        _sig("day_of_month", (TS,), DType.INT, "1..31, UTC"),
-        _sig("month", (TS,), DType.INT, "1..12, UTC"),
+        # time: UTC, or local time in the IANA zone given as a literal string
+        _sig("hour_of_day", (TS,), DType.INT, "0..23", consts=("zone",), optional_consts=1),
+        _sig("day_of_week", (TS,), DType.INT, "0 = Monday .. 6 = Sunday", consts=("zone",),
+             optional_consts=1),
+        _sig("day_of_month", (TS,), DType.INT, "1..31", consts=("zone",), optional_consts=1),
+        _sig("month", (TS,), DType.INT, "1..12", consts=("zone",), optional_consts=1),
+        _sig("year", (TS,), DType.INT, "the (proleptic Gregorian) year, e.g. 2024",
+             consts=("zone",), optional_consts=1, since=2),
         _sig("minutes_between", (TS, TS), F, "minutes_between(start, end) = (end - start) in minutes"),
         # geography
         _sig("haversine", (NUM, NUM, NUM, NUM), F,
@@ -78,6 +92,10 @@ BUILTINS: dict[str, Signature] = {
         _sig("lower", (STR,), DType.STRING, "lower case (Unicode)"),
         _sig("length", (STR,), DType.INT, "number of Unicode code points"),
         _sig("contains", (STR, STR), DType.BOOL, "contains(s, part): part occurs in s"),
+        _sig("concat", (STR, STR), DType.STRING,
+             "concat(a, b, ...): the strings joined (2 or more); null if any is null or the "
+             "result would be longer than 1,000,000 code points", variadic=True, min_args=2,
+             since=2),
         # bucketing
         _sig("bucketize", (NUM,), DType.INT,
              "bucketize(x, [e1, .., en]): number of edges <= x (0..n); edges strictly increasing",
@@ -105,6 +123,11 @@ BUILTINS: dict[str, Signature] = {
 }
 
 CAST_FUNCTIONS = frozenset({"int", "float", "string"})
+CALENDAR = frozenset({"hour_of_day", "day_of_week", "day_of_month", "month", "year"})
+ZONE_SINCE = 2  # the language version that introduced time zone arguments
+OPERATOR_SINCE = {"%": 2}  # operators newer than version 1
+INT_IDENTITY = frozenset({"floor", "ceil"})  # the identity on ints
+CONSTANTS = {"pi": math.pi}  # functions without arguments: folded to literals
 FITTED = frozenset(name for name, sig in BUILTINS.items() if sig.fitted)
 
 # Constants every back end shares, so they compute the same bits.
@@ -115,3 +138,4 @@ MICROS_PER_MINUTE = 60_000_000
 MICROS_PER_HOUR = 3_600_000_000
 MICROS_PER_DAY = 86_400_000_000
 TWO_TO_63 = 9223372036854775808.0  # 2.0 ** 63, first float outside int64
+MAX_STRING_CHARS = 1_000_000  # longest concat result (code points); longer is null

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from pyspark.sql import DataFrame as SparkDataFrame
 
-LANGUAGE_VERSION = 1
+LANGUAGE_VERSION = 2  # 2 added %, floor, ceil, sin, cos, pi, concat, year, time zones
 ARTIFACT_FORMAT = "fresco.dsl.program"
 
 
@@ -109,6 +109,12 @@ class Program:
     def fitted(self) -> dict[str, dict[str, Any]]:
         """Fitted constants by transform key (``<output>#<n>``); empty when not fitted."""
         return {k: dict(v) for k, v in self._fitted.items()}
+
+    @property
+    def language_version(self) -> int:
+        """The oldest language version that can run this program (what the artifact records,
+        so older code still loads programs that use nothing newer)."""
+        return max((c.since for c in self._checked), default=1)
 
     @property
     def needs_fit(self) -> bool:
@@ -212,7 +218,7 @@ class Program:
         """A small JSON document: source, input types, fitted constants, language version."""
         doc = {
             "format": ARTIFACT_FORMAT,
-            "language_version": LANGUAGE_VERSION,
+            "language_version": self.language_version,
             "source": self.source,
             "input_types": {i.name if i.kind == "fs" else i.name: i.dtype.value
                             for i in self._inputs},

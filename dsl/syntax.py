@@ -52,7 +52,7 @@ class Not(Node):
 
 @dataclass(frozen=True)
 class BinOp(Node):
-    op: str  # + - * /
+    op: str  # + - * / %
     left: Node
     right: Node
 

@@ -19,12 +19,14 @@ from ..library import (
     EARTH_RADIUS_KM,
     MICROS_PER_DAY,
     MICROS_PER_HOUR,
+    MAX_STRING_CHARS,
     MICROS_PER_MINUTE,
     RADIANS_PER_DEGREE,
     TWO_TO_63,
 )
 from ..library import BUILTINS
 from ..registry import FunctionRegistry
+from ..timezones import local_micros_array
 from ..types import INT64_MIN, DType
 
 Mask = np.ndarray | None
@@ -179,6 +181,9 @@ def _int_arith(op: str, a: np.ndarray, b: np.ndarray) -> Vec:
     elif op == "-":
         r = a - b
         ovf = ((a ^ b) & (a ^ r)) < 0
+    elif op == "%":  # floored: the sign of the divisor; by zero is null (never overflows)
+        zero = b == 0
+        return np.remainder(a, np.where(zero, 1, b)), (zero if zero.any() else None)
     else:
         r = a * b
         safe = np.where(a == 0, 1, a)
@@ -191,10 +196,29 @@ _CMP = {"==": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal,
         ">": np.greater, ">=": np.greater_equal}
 
 
+def _whole_to_int(w: np.ndarray) -> Vec:
+    """Integer-valued floats -> int64; null outside [-2^63, 2^63) (infinities, NaN)."""
+    ok = (w >= -TWO_TO_63) & (w < TWO_TO_63)
+    return np.where(ok, w, 0.0).astype(np.int64), (None if ok.all() else ~ok)
+
+
 def _bucketize(x: np.ndarray, edges: Any) -> Vec:
     nan = np.isnan(x)
     b = np.searchsorted(np.asarray(edges, dtype=np.float64), np.where(nan, 0.0, x), side="right")
     return b.astype(np.int64), (nan if nan.any() else None)
+
+
+def _concat(xs: list[np.ndarray], mask: Mask) -> Vec:
+    """Join string columns row by row; null where the result would exceed MAX_STRING_CHARS
+    (measured first, so an over-long result is never built)."""
+    n = len(xs[0])
+    total = np.zeros(n, dtype=np.int64)
+    for x in xs:
+        total += np.fromiter((len(v) for v in x), dtype=np.int64, count=n)
+    fits = total <= MAX_STRING_CHARS
+    values = np.empty(n, dtype=object)
+    values[:] = ["".join(parts) if ok else "" for parts, ok in zip(zip(*xs), fits)]
+    return _with_mask(values, _or(mask, None if fits.all() else ~fits), DType.STRING)
 
 
 def _round(x: np.ndarray) -> np.ndarray:
@@ -275,9 +299,7 @@ class PandasCompiler:
             return _with_mask(x.astype(np.float64), m, dst)
         if dst is DType.INT:
             if src is DType.FLOAT:
-                ok = (x >= -TWO_TO_63) & (x < TWO_TO_63)
-                return np.where(ok, np.trunc(np.where(ok, x, 0.0)), 0.0).astype(np.int64), (
-                    None if ok.all() else ~ok)
+                return _whole_to_int(np.trunc(x))
             return x.astype(np.int64), m
         # to string
         if src is DType.BOOL:
@@ -311,6 +333,8 @@ class PandasCompiler:
             return a - b, None
         if e.op == "*":
             return a * b, None
+        if e.op == "%":  # numpy's float remainder is Python's (floored, fmod-exact)
+            return np.where(b == 0, NAN, np.remainder(a, np.where(b == 0, 1.0, b))), None
         return np.where(b == 0, NAN, a / np.where(b == 0, 1.0, b)), None
 
     def _call(self, e: ir.Call) -> Vec:
@@ -354,10 +378,14 @@ class PandasCompiler:
                     nan |= np.isnan(x)
                 return np.where(nan, NAN, values), None
             return values, masks
+        if name in ("floor", "ceil"):  # of a float (the checker drops them on ints)
+            return _whole_to_int(np.floor(xs[0]) if name == "floor" else np.ceil(xs[0]))
         if e.dtype is DType.FLOAT and dtype is DType.FLOAT:
             return self._float_fn(name, xs, e), None
         if dtype is DType.TIMESTAMP:
-            return _with_mask(self._time_fn(name, xs), masks, e.dtype)
+            return _with_mask(self._time_fn(name, xs, e.consts), masks, e.dtype)
+        if name == "concat":
+            return _concat(xs, masks)
         if dtype is DType.STRING:
             return _with_mask(self._string_fn(name, xs, masks), masks, e.dtype)
         if name == "bucketize":
@@ -377,6 +405,10 @@ class PandasCompiler:
             return np.where(x >= 0, np.sqrt(np.where(x >= 0, x, 0.0)), NAN)
         if name == "round":
             return _round(x)
+        if name == "sin":
+            return np.sin(x)  # NaN (null) for infinities
+        if name == "cos":
+            return np.cos(x)
         if name == "pow":
             y = xs[1]  # pow(x, 0) and pow(1, y) are 1 even for NaN: propagate null first
             return np.where(np.isnan(x) | np.isnan(y), NAN, np.power(x, y))
@@ -385,16 +417,20 @@ class PandasCompiler:
         raise DSLRuntimeError(f"function {name!r} is not available")
 
     @staticmethod
-    def _time_fn(name: str, xs: list[np.ndarray]) -> np.ndarray:
+    def _time_fn(name: str, xs: list[np.ndarray], consts: tuple[Any, ...]) -> np.ndarray:
         us = xs[0]
-        if name == "hour_of_day":
-            return (us // MICROS_PER_HOUR) % 24
         if name == "minutes_between":
             return (xs[1] - us).astype(np.float64) / float(MICROS_PER_MINUTE)
+        if consts:  # a zone: the same formulas on the local wall-clock time
+            us = local_micros_array(us, consts[0])
+        if name == "hour_of_day":
+            return (us // MICROS_PER_HOUR) % 24
         days = us // MICROS_PER_DAY
         if name == "day_of_week":
             return (days + 3) % 7
         d = days.astype("datetime64[D]")
+        if name == "year":
+            return d.astype("datetime64[Y]").astype(np.int64) + 1970
         months = d.astype("datetime64[M]")
         if name == "month":
             return months.astype(np.int64) % 12 + 1

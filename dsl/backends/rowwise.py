@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections.abc import Callable, Mapping
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import numpy as np
@@ -22,19 +22,22 @@ from ..library import (
     EARTH_RADIUS_KM,
     MICROS_PER_DAY,
     MICROS_PER_HOUR,
+    MAX_STRING_CHARS,
     MICROS_PER_MINUTE,
     RADIANS_PER_DEGREE,
     TWO_TO_63,
 )
+from ..library import CALENDAR
 from ..registry import FunctionRegistry
+from ..timezones import local_micros
 from ..types import INT64_MAX, INT64_MIN, DType
 
 Fn = Callable[[dict[str, Any]], Any]
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 ONE_US = timedelta(microseconds=1)
-_ORDINAL_1970 = 719163
 _np_log, _np_log1p, _np_exp, _np_power = np.log, np.log1p, np.exp, np.power
 _np_sin, _np_cos, _np_arcsin = np.sin, np.cos, np.arcsin
+_np_floor, _np_ceil = np.floor, np.ceil
 _sqrt, _isfinite = math.sqrt, math.isfinite
 
 
@@ -139,6 +142,15 @@ def _div(a: float, b: float) -> float | None:
     return None if r != r else r
 
 
+def _mod(a: Any, b: Any) -> Any:
+    """Floored modulo (Python's ``%``: the sign of the divisor); null for a zero divisor.
+    Never overflows on ints; on floats ``inf % b`` is NaN, i.e. null."""
+    if b == 0:
+        return None
+    r = a % b
+    return None if r != r else r
+
+
 def _round(x: float) -> float:
     if x != x or x in (math.inf, -math.inf):
         return x
@@ -186,16 +198,37 @@ def _haversine(lat1: float, lon1: float, lat2: float, lon2: float) -> float | No
     return None if r != r else r
 
 
-def _day_of_month(us: int) -> int:
-    return date.fromordinal(us // MICROS_PER_DAY + _ORDINAL_1970).day
+def _concat(*parts: str) -> str | None:
+    """The parts joined; null if that would exceed MAX_STRING_CHARS (checked before joining)."""
+    if sum(map(len, parts)) > MAX_STRING_CHARS:
+        return None
+    return "".join(parts)
 
 
-def _month(us: int) -> int:
-    return date.fromordinal(us // MICROS_PER_DAY + _ORDINAL_1970).month
+def civil_date(us: int) -> tuple[int, int, int]:
+    """(year, month, day) of the UTC day holding ``us``, proleptic Gregorian, for any year
+    (local wall-clock times reach year 0 and year 10000, beyond ``datetime.date``)."""
+    z = us // MICROS_PER_DAY + 719468  # days since 0000-03-01
+    era = z // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    month = mp + 3 if mp < 10 else mp - 9
+    return yoe + era * 400 + (month <= 2), month, doy - (153 * mp + 2) // 5 + 1
 
 
 def _float_to_int(x: float) -> int | None:
+    """Truncate toward zero; null outside [-2^63, 2^63) (infinities)."""
     return int(x) if -TWO_TO_63 <= x < TWO_TO_63 else None
+
+
+def _sin(x: float) -> float | None:
+    return float(_np_sin(x)) if _isfinite(x) else None
+
+
+def _cos(x: float) -> float | None:
+    return float(_np_cos(x)) if _isfinite(x) else None
 
 
 UNARY: dict[tuple[str, DType], Callable[[Any], Any]] = {
@@ -206,10 +239,15 @@ UNARY: dict[tuple[str, DType], Callable[[Any], Any]] = {
     ("exp", DType.FLOAT): _exp,
     ("sqrt", DType.FLOAT): lambda x: _sqrt(x) if x >= 0 else None,
     ("round", DType.FLOAT): _round,
+    ("floor", DType.FLOAT): lambda x: _float_to_int(float(_np_floor(x))),
+    ("ceil", DType.FLOAT): lambda x: _float_to_int(float(_np_ceil(x))),
+    ("sin", DType.FLOAT): _sin,
+    ("cos", DType.FLOAT): _cos,
     ("hour_of_day", DType.TIMESTAMP): lambda us: (us // MICROS_PER_HOUR) % 24,
     ("day_of_week", DType.TIMESTAMP): lambda us: (us // MICROS_PER_DAY + 3) % 7,
-    ("day_of_month", DType.TIMESTAMP): _day_of_month,
-    ("month", DType.TIMESTAMP): _month,
+    ("day_of_month", DType.TIMESTAMP): lambda us: civil_date(us)[2],
+    ("month", DType.TIMESTAMP): lambda us: civil_date(us)[1],
+    ("year", DType.TIMESTAMP): lambda us: civil_date(us)[0],
     ("lower", DType.STRING): str.lower,
     ("length", DType.STRING): len,
 }
@@ -230,12 +268,14 @@ def _arith(op: str, dtype: DType) -> Callable[[Any, Any], Any]:
             "+": lambda a, b: _int_result(a + b),
             "-": lambda a, b: _int_result(a - b),
             "*": lambda a, b: _int_result(a * b),
+            "%": _mod,
         }[op]
     return {
         "+": lambda a, b: _float_result(a + b),
         "-": lambda a, b: _float_result(a - b),
         "*": lambda a, b: _float_result(a * b),
         "/": _div,
+        "%": _mod,
     }[op]
 
 
@@ -347,6 +387,9 @@ class RowCompiler:
         if name == "is_null":
             (f,) = fs
             return lambda env: f(env) is None
+        if name in CALENDAR and e.consts:  # a zone: the UTC formula on the local wall time
+            part, zone = UNARY[(name, DType.TIMESTAMP)], e.consts[0]
+            return self._unary(lambda us: part(local_micros(us, zone)), fs[0])
         if len(fs) == 1 and (name, e.args[0].dtype) in UNARY:
             return self._unary(UNARY[(name, e.args[0].dtype)], fs[0])
         if name == "bucketize":
@@ -392,6 +435,8 @@ class RowCompiler:
             return lambda a, b: (b - a) / float(MICROS_PER_MINUTE)
         if name == "contains":
             return lambda s, part: part in s
+        if name == "concat":
+            return _concat
         user = self.functions.get(name) if self.functions is not None else None
         if user is not None:
             return _user_scalar(user)

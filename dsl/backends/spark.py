@@ -23,7 +23,9 @@ from .. import ir
 from ..errors import DSLFitError, DSLRuntimeError
 from ..library import (
     BUILTINS,
+    CALENDAR,
     EARTH_RADIUS_KM,
+    MAX_STRING_CHARS,
     MICROS_PER_MINUTE,
     RADIANS_PER_DEGREE,
     TWO_TO_63,
@@ -116,8 +118,10 @@ class SparkCompiler:
         return self.compile(e.arg).cast(SPARK_TYPES[dst])
 
     def _binary(self, e: ir.Binary) -> Column:
-        a, b = self.compile(e.left), self.compile(e.right)
         op = e.op
+        if op == "%":
+            return self._mod(e)
+        a, b = self.compile(e.left), self.compile(e.right)
         if op == "and":
             return a & b
         if op == "or":
@@ -130,6 +134,15 @@ class SparkCompiler:
         if op == "/":
             return _nan_to_null(F.try_divide(a, b))
         return _nan_to_null({"+": a + b, "-": a - b, "*": a * b}[op])
+
+    def _mod(self, e: ir.Binary) -> Column:
+        """Floored modulo from Spark's truncated one: add the divisor when the signs differ."""
+        b = self.share(e.right)
+        r = F.try_mod(self.compile(e.left), b)  # null for a zero divisor
+        if e.dtype is DType.FLOAT:
+            r = _nan_to_null(r)  # inf % b
+        r = self.bind(r)
+        return F.when((r != F.lit(0)) & ((r < F.lit(0)) != (b < F.lit(0))), r + b).otherwise(r)
 
     def _isin(self, e: ir.IsIn) -> Column:
         if not e.values:
@@ -187,16 +200,26 @@ class SparkCompiler:
             return _nan_to_null(F.sqrt(self.compile(e.args[0])))
         if name == "round":
             return F.round(self.compile(e.args[0]), 0)
-        if name in ("hour_of_day", "day_of_week", "day_of_month", "month"):
-            seconds = F.unix_seconds(self.compile(e.args[0]))  # floor of micros / 1e6
+        if name in ("floor", "ceil"):  # of a float (the checker drops them on ints)
+            x = self.share(e.args[0])
+            whole = F.floor(x) if name == "floor" else F.ceil(x)  # x in range iff whole is
+            return F.when((x >= F.lit(-TWO_TO_63)) & (x < F.lit(TWO_TO_63)), whole)
+        if name in ("sin", "cos"):
+            fn = F.sin if name == "sin" else F.cos
+            return _nan_to_null(fn(self.compile(e.args[0])))  # NaN for infinities
+        if name in CALENDAR:
+            ts = self.compile(e.args[0])
+            if e.consts:  # the local wall-clock time, as a UTC instant (any session zone)
+                ts = F.from_utc_timestamp(ts, _jvm_zone(e.consts[0]))
+            seconds = F.unix_seconds(ts)  # floor of micros / 1e6
             if name == "hour_of_day":
                 return F.floor(F.pmod(seconds, F.lit(86400)) / F.lit(3600)).cast(T.LongType())
             days = F.floor(seconds / F.lit(86400.0))  # exact: |seconds| < 2**53
             if name == "day_of_week":
                 return F.pmod(days + F.lit(3), F.lit(7)).cast(T.LongType())
             date = F.date_from_unix_date(days.cast(T.IntegerType()))
-            part = F.month(date) if name == "month" else F.dayofmonth(date)
-            return part.cast(T.LongType())
+            part = {"year": F.year, "month": F.month, "day_of_month": F.dayofmonth}[name]
+            return part(date).cast(T.LongType())
         if name == "minutes_between":
             start, end = (F.unix_micros(self.compile(a)) for a in e.args)
             return (end - start).cast(T.DoubleType()) / F.lit(float(MICROS_PER_MINUTE))
@@ -206,6 +229,10 @@ class SparkCompiler:
             return F.char_length(self.compile(e.args[0])).cast(T.LongType())
         if name == "contains":
             return F.contains(self.compile(e.args[0]), self.compile(e.args[1]))
+        if name == "concat":  # null if any part is null; the length is checked before joining
+            parts = [self.share(a) for a in e.args]
+            total = sum((F.char_length(p) for p in parts[1:]), F.char_length(parts[0]))
+            return F.when(total <= F.lit(MAX_STRING_CHARS), F.concat(*parts))
         raise DSLRuntimeError(f"function {name!r} has no Spark implementation")
 
     def _user(self, e: ir.Call) -> Column:
@@ -236,6 +263,32 @@ class SparkCompiler:
             pairs += [_lit(v, e.arg.dtype), F.lit(i).cast(T.LongType())]
         lookup = F.try_element_at(F.create_map(*pairs), x)
         return F.when(x.isNotNull(), F.coalesce(lookup, oov))
+
+
+def _jvm_zone(zone: str) -> str:
+    """``zone``, after checking that the JVM resolves it as Spark does (its tz database may
+    be older than Python's)."""
+    from pyspark.sql import SparkSession
+
+    session = SparkSession.getActiveSession()
+    if session is not None and not _jvm_knows(session, zone):
+        raise DSLRuntimeError(f"time zone {zone!r} is not known to Spark's JVM (its tz "
+                              "database is older than Python's); update the JDK's tzdata")
+    return zone
+
+
+_JVM_ZONES: dict[str, bool] = {}
+
+
+def _jvm_knows(session: Any, zone: str) -> bool:
+    if zone not in _JVM_ZONES:
+        zone_id = session.sparkContext._jvm.java.time.ZoneId
+        try:  # as Spark's DateTimeUtils.getZoneId resolves it
+            zone_id.of(zone, zone_id.SHORT_IDS)
+            _JVM_ZONES[zone] = True
+        except Exception:  # a DateTimeException, as raised through py4j/PySpark
+            _JVM_ZONES[zone] = False
+    return _JVM_ZONES[zone]
 
 
 def _bucketize(x: Column, edges: Any) -> Column:

@@ -25,6 +25,12 @@ INPUTS: dict[str, tuple[str, DType]] = {
 INPUT_TYPES = {ref: t for ref, (_, t) in INPUTS.items()}
 COLUMNS = {ref: ref.replace(":", "__") for ref in INPUTS}
 ALPHABET = "aAzZ 0é É ßΣ中😀"
+# Zones with daylight saving, half- and quarter-hour offsets, +14:00, and southern summers;
+# their rules agree between Python's tz database and the JVM's over years 1..9999.
+ZONES = ["UTC", "America/New_York", "Europe/Paris", "Asia/Kolkata", "Asia/Kathmandu",
+         "Australia/Lord_Howe", "America/St_Johns", "Pacific/Chatham", "Pacific/Kiritimati",
+         "America/Santiago"]
+CALENDAR = ["hour_of_day", "day_of_week", "day_of_month", "month", "year"]
 
 
 def _str_lit(s: str) -> str:
@@ -94,6 +100,10 @@ class Gen:
         def binop(ops: list[str], a: DType, b: DType) -> st.SearchStrategy[str]:
             return st.tuples(e(a), st.sampled_from(ops), e(b)).map(lambda x: f"({x[0]} {x[1]} {x[2]})")
 
+        def local(name: str) -> st.SearchStrategy[str]:
+            return st.tuples(e(T), st.sampled_from(ZONES)).map(
+                lambda x: f'{name}({x[0]}, "{x[1]}")')
+
         num = st.sampled_from([I, F])
         options: list[st.SearchStrategy[str]] = [self.leaf(t)]
         options.append(st.tuples(e(B), e(t), e(t)).map(lambda x: f"(if {x[0]} then {x[1]} else {x[2]})"))
@@ -101,23 +111,27 @@ class Gen:
         options.append(call("coalesce", e(t), e(t), e(t)))
         if t is I:
             options += [
-                binop(["+", "-", "*"], I, I), call("abs", e(I)), e(I).map(lambda x: f"(-{x})"),
+                binop(["+", "-", "*", "%"], I, I), binop(["%"], I, I), call("abs", e(I)), e(I).map(lambda x: f"(-{x})"),
                 call("hour_of_day", e(T)), call("day_of_week", e(T)), call("day_of_month", e(T)),
                 call("month", e(T)), call("int", e(F)), call("int", e(B)), call("length", e(S)),
                 call("bucketize", e(F), extra=", [-10, -0.5, 0, 1.5, 100]"),
                 call("min", e(I), e(I)), call("max", e(I), e(I), e(I)), call("clip", e(I), e(I), e(I)),
+                call("floor", e(F)), call("ceil", e(F)), call("floor", e(I)), call("year", e(T)),
+                *(local(name) for name in CALENDAR),
             ]
         elif t is F:
             options += [
-                num.flatmap(lambda a: num.flatmap(lambda b: binop(["+", "-", "*", "/"], a, b))),
+                num.flatmap(lambda a: num.flatmap(lambda b: binop(["+", "-", "*", "/", "%"], a, b))),
+                num.flatmap(lambda a: binop(["%"], a, F)),
                 call("abs", e(F)), e(F).map(lambda x: f"(-{x})"), call("sqrt", e(F)),
                 call("round", e(F)), call("float", e(I)), call("float", e(B)),
                 call("minutes_between", e(T), e(T)), call("min", e(F), e(I)),
-                call("max", e(F), e(F)), call("clip", e(F), e(F), e(F)),
+                call("max", e(F), e(F)), call("clip", e(F), e(F), e(F)), st.just("pi()"),
             ]
             if self.transcendental:
                 options += [call("log", e(F)), call("log1p", e(F)), call("exp", e(F)),
-                            call("pow", e(F), e(F)), call("haversine", e(F), e(F), e(F), e(F))]
+                            call("pow", e(F), e(F)), call("haversine", e(F), e(F), e(F), e(F)),
+                            call("sin", e(F)), call("cos", e(F))]
         elif t is B:
             options += [
                 num.flatmap(lambda a: binop(["==", "!=", "<", "<=", ">", ">="], a, F)),
@@ -132,7 +146,8 @@ class Gen:
                     lambda x: f"({x[0]} in [{', '.join(x[1])}])"),
             ]
         elif t is S:
-            options += [call("lower", e(S)), call("string", e(I)), call("string", e(B))]
+            options += [call("lower", e(S)), call("string", e(I)), call("string", e(B)),
+                        call("concat", e(S), e(S)), call("concat", e(S), e(S), e(S))]
         return st.one_of(options)
 
 

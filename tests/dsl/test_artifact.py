@@ -36,10 +36,24 @@ def test_round_trip_gives_an_identical_program_and_outputs() -> None:
 def test_artifact_records_source_constants_and_version() -> None:
     program, _ = fitted_example()
     doc = json.loads(program.to_json())
-    assert doc["language_version"] == LANGUAGE_VERSION
+    assert doc["language_version"] == 1  # it uses nothing newer, so older code can load it
     assert doc["source"] == program.source
     assert doc["fitted"]["prep_z#0"]["mean"] == program.fitted["prep_z#0"]["mean"]
     assert doc["input_types"]["placed_at"] == "timestamp"
+
+
+@pytest.mark.parametrize("expr", ["@req.n % 2", "floor(@req.x)", "ceil(@req.x)", "sin(@req.x)",
+                                  "cos(@req.x)", "pi()", "concat(@req.s, @req.s)",
+                                  "year(@req.t)", 'hour_of_day(@req.t, "Europe/Paris")'])
+def test_artifact_records_the_version_its_source_needs(expr: str) -> None:
+    types = {"n": "int", "x": "float", "s": "string", "t": "timestamp"}
+    assert LANGUAGE_VERSION == 2
+    old = compile_program("a = hour_of_day(@req.t) + @req.n * 2", types)
+    assert json.loads(old.to_json())["language_version"] == 1
+    assert old.language_version == 1
+    program = compile_program(f"a = @req.n + 1\nb = {expr}", types)
+    assert json.loads(program.to_json())["language_version"] == 2
+    assert Program.from_json(program.to_json()).language_version == 2
 
 
 def test_newer_language_version_is_refused() -> None:

@@ -54,6 +54,16 @@ def test_unterminated_input() -> None:
     ("a = @req.x in [@req.x]", "must be a literal constant", None),
     ("a = [1, 2]", "a list can only follow `in`", None),
     ("x = @req.x", "name of the input column", None),
+    ("a = 10 % @req.s", "`%` needs numbers, found string", None),
+    ("a = pi(1)", "pi() takes 0 arguments, found 1", None),
+    ("a = floor(@req.s)", "argument 1 of floor() must be float or int, found string", None),
+    ("a = concat(@req.s)", "concat() takes 2 or more arguments, found 1", None),
+    ("a = concat(@req.s, @req.n)", "argument 2 of concat() must be string, found int",
+     "convert it with string(...)"),
+    ("a = concat(@req.x, \"km\")", "argument 1 of concat() must be string, found float",
+     "string(int(x))"),
+    ("a = lower(true)", "argument 1 of lower() must be string, found bool", "string(...)"),
+    ("a = sin(@req.t)", "argument 1 of sin() must be float or int, found timestamp", None),
 ])
 def test_type_errors(source: str, message: str, hint: str | None) -> None:
     e = error(DSLTypeError, source)

@@ -13,7 +13,7 @@ from dsl import DSLError, DSLTypeError, FunctionRegistry, compile_program, ir
 
 from .gen import INPUT_TYPES
 
-TOKENS = ["x", "=", "(", ")", "[", "]", ",", "+", "-", "*", "/", "==", "<", ">=", "if", "then",
+TOKENS = ["x", "=", "(", ")", "[", "]", ",", "+", "-", "*", "/", "%", "==", "<", ">=", "if", "then",
           "else", "and", "or", "not", "in", "null", "true", "1", "2.5", "1e309", '"s"', "'",
           "@req.f1", "@fs.v.x", "@fs.", "@", "log", "fill", "categorical", "__import__", "os",
           ".", "#", "\n", " ", "\\", "9" * 30, "\x00", "é"]

@@ -1,8 +1,8 @@
 """Parity, property-based: random programs over random rows.
 
 pandas and the per-request evaluator must agree bit for bit. Spark must agree exactly on
-arithmetic, comparison, casts, strings and time; only results of log, log1p, exp, pow and
-haversine may differ, by the documented tolerance (the JVM's math library is not numpy's).
+arithmetic, comparison, casts, strings and time; only results of log, log1p, exp, pow, sin,
+cos and haversine may differ, by the documented tolerance (the JVM's math library is not numpy's).
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def transcendental_programs(draw) -> str:
     exact = Gen({}, transcendental=False)
     lines = []
     for k in range(draw(st.integers(8, 15))):
-        fn = draw(st.sampled_from(["log", "log1p", "exp", "pow", "haversine"]))
+        fn = draw(st.sampled_from(["log", "log1p", "exp", "pow", "haversine", "sin", "cos"]))
         arity = {"pow": 2, "haversine": 4}.get(fn, 1)
         args = [draw(exact.expr(INPUT_TYPES["f1"], 1)) for _ in range(arity)]
         lines.append(f"o{k} = {fn}({', '.join(args)})")

@@ -14,9 +14,9 @@ from .helpers import close
 
 INF = math.inf
 TYPES = {"x": DType.FLOAT, "z": DType.FLOAT, "inf": DType.FLOAT, "nf": DType.FLOAT,
-         "n": DType.INT, "ni": DType.INT, "s": DType.STRING, "ns": DType.STRING,
+         "n": DType.INT, "ni": DType.INT, "imin": DType.INT, "imax": DType.INT, "s": DType.STRING, "ns": DType.STRING,
          "t": DType.TIMESTAMP, "t2": DType.TIMESTAMP, "t_old": DType.TIMESTAMP, "nb": DType.BOOL}
-ROW = {"x": 2.5, "z": 0.0, "inf": INF, "nf": None, "n": 7, "ni": None, "s": "Hello", "ns": None,
+ROW = {"x": 2.5, "z": 0.0, "inf": INF, "nf": None, "n": 7, "ni": None, "imin": -(2**63), "imax": 2**63 - 1, "s": "Hello", "ns": None,
        "t": datetime(2024, 3, 10, 13, 45, 30, tzinfo=timezone.utc),  # a Sunday
        "t2": datetime(2024, 3, 10, 15, 15, 30, tzinfo=timezone.utc),
        "t_old": datetime(1969, 12, 31, 23, 0, tzinfo=timezone.utc),  # a Wednesday
@@ -27,6 +27,15 @@ CASES = [
     ("7 / 2", 3.5), ("7 - 2 * 3", 1), ("1 / 0", None), ("@req.x / @req.z", None),
     ("0.0 / 0", None), ("@req.inf - @req.inf", None), ("@req.inf * 0", None),
     ("@req.inf + 1", INF), ("9223372036854775807 + 1", None),
+    # modulo: floored (the sign of the divisor, as Python); by zero is null
+    ("7 % 3", 1), ("-7 % 3", 2), ("7 % -3", -2), ("-7 % -3", -1), ("6 % 3", 0), ("7 % 0", None),
+    ("@req.ni % 3", None), ("7 % @req.ni", None), ("1 + 7 % 4 * 2", 7), ("7 * 5 % 4", 3),
+    ("@req.imin % -1", 0), ("@req.imin % @req.imax", 9223372036854775806),
+    ("@req.imax % @req.imin", -1), ("@req.imin % 3", 1), ("@req.imin % @req.imin", 0),
+    ("7.5 % 2", 1.5), ("-7.5 % 2", 0.5), ("7.5 % -2", -0.5), ("7 % 2.5", 2.0), ("7.5 % 0", None),
+    ("7.5 % -0.0", None), ("@req.x % @req.z", None), ("@req.inf % 2", None),
+    ("5.0 % @req.inf", 5.0), ("-5.0 % @req.inf", INF), ("-1e-20 % 1.0", 1.0),
+    ("(-1) % 0.1", 5.551115123125783e-17), ("@req.nf % 2", None),
     ("-9223372036854775808 * -1", None), ("-(-9223372036854775808)", None),
     ("abs(-9223372036854775808)", None), ("@req.nf + 1", None), ("@req.ni * 0", None),
     # math
@@ -37,12 +46,26 @@ CASES = [
     ("round(0.49999999999999994)", 0.0), ("round(@req.inf)", INF), ("clip(15, 0, 10)", 10),
     ("clip(@req.x, 0, @req.nf)", None), ("min(3, 1.5, 2)", 1.5), ("max(1, 2)", 2),
     ("min(1, @req.ni)", None), ("abs(-2.5)", 2.5),
+    # floor and ceil give ints; null for infinities and outside the int64 range
+    ("floor(2.5)", 2), ("floor(-2.5)", -3), ("ceil(2.5)", 3), ("ceil(-2.5)", -2),
+    ("floor(-0.0)", 0), ("ceil(-0.5)", 0), ("floor(7)", 7), ("ceil(@req.imin)", -(2**63)),
+    ("floor(@req.inf)", None), ("ceil(-@req.inf)", None), ("floor(@req.nf)", None),
+    ("floor(-9223372036854775808.0)", -(2**63)), ("ceil(-9223372036854775808.0)", -(2**63)),
+    ("floor(9223372036854775808.0)", None), ("ceil(9223372036854775807.0)", None),
+    ("floor(9223372036854774784.0)", 9223372036854774784), ("ceil(1e300)", None),
+    ("floor(4503599627370497.0)", 4503599627370497), ("ceil(0.1 + 0.2)", 1),
+    ("floor(@req.ni)", None),
+    # sin and cos, radians; pi()
+    ("sin(0)", 0.0), ("cos(0)", 1.0), ("sin(pi() / 2)", 1.0), ("cos(pi())", -1.0),
+    ("sin(@req.inf)", None), ("cos(-@req.inf)", None), ("sin(@req.nf)", None),
+    ("pi()", 3.141592653589793), ("sin(2 * pi() * 6 / 24)", 1.0),
+    ("cos(2 * pi() * 6 / 24)", 6.123233995736766e-17), ("sin(-0.5)", -0.479425538604203),
     # nulls
     ("fill(@req.nf, 1.5)", 1.5), ("coalesce(@req.ni, @req.n, 0)", 7), ("is_null(@req.ns)", True),
     ("is_null(@req.s)", False), ("fill(@req.ns, \"?\")", "?"),
     # time, UTC
     ("hour_of_day(@req.t)", 13), ("day_of_week(@req.t)", 6), ("day_of_month(@req.t)", 10),
-    ("month(@req.t)", 3), ("minutes_between(@req.t, @req.t2)", 90.0),
+    ("month(@req.t)", 3), ("year(@req.t)", 2024), ("year(@req.t_old)", 1969), ("minutes_between(@req.t, @req.t2)", 90.0),
     ("minutes_between(@req.t2, @req.t)", -90.0), ("hour_of_day(@req.t_old)", 23),
     ("day_of_week(@req.t_old)", 2), ("day_of_month(@req.t_old)", 31), ("month(@req.t_old)", 12),
     ("@req.t < @req.t2", True), ("fill(@req.t, @req.t2) == @req.t", True),
@@ -52,7 +75,10 @@ CASES = [
     # strings
     ("lower(\"ÉcOLE\")", "école"), ("length(\"日本😀\")", 3), ("length(\"\")", 0),
     ("contains(\"hello\", \"ell\")", True), ("contains(@req.s, \"\")", True),
-    ("contains(@req.ns, \"a\")", None), ("\"a\" < \"b\"", True), ("lower(@req.s) == \"hello\"", True),
+    ("contains(@req.ns, \"a\")", None),
+    ("concat(\"a\", \"b\")", "ab"), ("concat(@req.s, \", \", \"日本😀\", \"\")", "Hello, 日本😀"),
+    ("concat(\"\", \"\")", ""), ("concat(@req.s, @req.ns)", None),
+    ("concat(@req.ns, \"a\", \"b\")", None), ("length(concat(@req.s, string(@req.n)))", 6), ("\"a\" < \"b\"", True), ("lower(@req.s) == \"hello\"", True),
     # bucketing: the number of edges <= x
     ("bucketize(@req.x, [0, 2.5, 10])", 2), ("bucketize(-1, [0])", 0),
     ("bucketize(@req.inf, [0, 1])", 2), ("bucketize(@req.nf, [0])", None),
@@ -109,3 +135,15 @@ def test_naive_timestamps_are_refused() -> None:
         program.evaluate({"t": "2024-03-10T13:45:30"})
     with pytest.raises(DSLRuntimeError, match="missing input"):
         program.evaluate({})
+
+
+def test_concat_longer_than_the_limit_is_null(backend) -> None:
+    from dsl.library import MAX_STRING_CHARS
+
+    name, run = backend
+    half = MAX_STRING_CHARS // 2
+    program = compile_program("fits = length(concat(@req.a, @req.b))\n"
+                              "over = is_null(concat(@req.a, @req.b, \"é\"))\n"
+                              "big = length(concat(@req.a, @req.a, @req.a))", {"a": "string", "b": "string"})
+    rows = [{"a": "x" * half, "b": "é" * (MAX_STRING_CHARS - half)}]
+    assert run(program, rows) == [{"fits": MAX_STRING_CHARS, "over": True, "big": None}], name
