@@ -229,10 +229,12 @@ def train(config: Path, sets: tuple[str, ...], tags: tuple[str, ...], repo: Path
     repo = ModelRepository()
     for tag in tags:
         repo.tag(tag, result.uuid)
-    metrics = result.record.metrics["validation"]
-    baseline = result.record.baseline["validation"]
-    click.echo(f"model   {result.record.name} {result.uuid}")
-    click.echo("metrics " + "  ".join(f"{k}={v:.4f} (mean baseline {baseline[k]:.4f})" for k, v in metrics.items()))
+    record = result.record
+    click.echo(f"model   {record.name} {result.uuid}")
+    for split, lead in (("test", "metrics "), ("validation", " " * 8)):
+        baseline = record.baseline[split]
+        click.echo(f"{lead}{record.split_label(split)}: " + "  ".join(
+            f"{k}={v:.4f} (mean baseline {baseline[k]:.4f})" for k, v in record.metrics[split].items()))
     click.echo(f"report  {result.report_html}")
     for tag in tags:
         click.echo(f"tagged  {tag}")
@@ -257,10 +259,11 @@ def models_list(name: str | None) -> None:
     if not records:
         click.echo("No models yet: train one with `fresco train CONFIG`.")
         return
-    header = ("UUID", "NAME", "TYPE", "FINISHED (UTC)", "AUTHOR", "VALIDATION", "TAGS")
+    header = ("UUID", "NAME", "TYPE", "FINISHED (UTC)", "AUTHOR", "TEST (HELD OUT)", "TAGS")
     rows = [
         (r.uuid, r.name, r.model_type, r.finished_at[:19].replace("T", " "), r.author,
-         " ".join(f"{k}={v:.3f}" for k, v in list(r.metrics.get("validation", {}).items())[:2]),
+         " ".join(f"{k}={v:.3f}" for k, v in list(r.metrics[r.headline].items())[:2])
+         + ("" if r.headline == "test" else f" ({r.headline})"),
          ", ".join(r.tags) or "-")
         for r in records
     ]
@@ -290,12 +293,15 @@ def models_show(ref: str, as_json: bool) -> None:
     click.echo(f"  tags        {', '.join(record.tags) or '-'}")
     click.echo(f"  trained by  {record.author}, {record.started_at} .. {record.finished_at}")
     click.echo(f"  dataset     {d.get('rows'):,} rows ({d.get('train_rows'):,} train / {d.get('validation_rows'):,} "
-               f"validation, {d.get('split', {}).get('method')} split), hash {str(d.get('content_hash'))[:16]}")
+               f"validation / {d.get('test_rows') or 0:,} test, {d.get('split', {}).get('method')} split), "
+               f"hash {str(d.get('content_hash'))[:16]}")
     click.echo(f"  features    {', '.join(d.get('feature_refs', []))}")
     click.echo(f"  inputs      {', '.join(record.inputs)}")
-    for split, values in record.metrics.items():
-        click.echo(f"  {split:<11} " + "  ".join(f"{k}={_cell(v)}" for k, v in values.items()))
-    click.echo("  baseline    " + "  ".join(f"{k}={_cell(v)}" for k, v in record.baseline.get("validation", {}).items()))
+    for split in sorted(record.metrics, key=lambda s: s != record.headline):  # the headline first
+        click.echo(f"  {split:<11} " + "  ".join(f"{k}={_cell(v)}" for k, v in record.metrics[split].items())
+                   + f"  [{record.split_label(split)}]")
+    for split in (s for s in dict.fromkeys([record.headline, "validation"]) if s in record.baseline):
+        click.echo(f"  baseline    {split}: " + "  ".join(f"{k}={_cell(v)}" for k, v in record.baseline[split].items()))
     top = sorted(record.feature_importance.items(), key=lambda kv: -kv[1])[:5]
     click.echo("  importance  " + "  ".join(f"{k}={v:.3f}" for k, v in top))
     if record.trials:

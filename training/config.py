@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from dsl import DSLError
 from training.references import check_references, needs_store, program_field
@@ -137,9 +138,29 @@ class FeaturesSection(_Strict):
 
 
 class SplitSection(_Strict):
+    """Train / validation / test. ``time``: the oldest rows train, the next validate (early
+    stopping, best weights, the search), the newest test (the headline metrics, seen once by the
+    final model). Fractions are of the rows; on a time split the rows of one timestamp are never
+    divided: a cutoff is a timestamp, and the rows at it belong to the later split. ``random``:
+    each row drawn with ``seed``."""
+
     method: Literal["time", "random"] = "time"
     validation_fraction: float = Field(0.2, gt=0, lt=1)
+    test_fraction: float = Field(0.2, gt=0, lt=1)
     seed: int = 0
+
+    @field_validator("test_fraction")
+    @classmethod
+    def _leaves_training_rows(cls, value: float, info: ValidationInfo) -> float:
+        """Validation and test together take less than all the rows."""
+        total = info.data.get("validation_fraction", 0.0) + value
+        if total >= 1:
+            raise PydanticCustomError(
+                "split_fractions",
+                "validation_fraction + test_fraction is {total}: it must be below 1 (no rows left to train on)",
+                {"total": f"{total:g}"},
+            )
+        return value
 
 
 class ParamSpace(_Strict):

@@ -1,10 +1,13 @@
 """Evaluation reports: the numbers (JSON) and a self-contained HTML page with the same numbers.
 
-Regression: RMSE, MAE, R^2, RMSLE, next to the baseline that predicts the training mean;
-residual plot and predicted vs actual. Binary classification: AUC, log-loss, precision, recall,
-F1, accuracy next to the base-rate baseline; ROC and PR curves, confusion matrix. Both: feature
-importance and partial dependence of the top features. Every figure's data is in the JSON, the
-plots are PNGs inlined as base64 (no CDN, no external file).
+The headline is the held-out test split (nothing but the final model saw it); validation and
+train figures stand beside it, each labelled with its split, size and dates. Regression: RMSE,
+MAE, R^2, RMSLE, next to the baseline that predicts the training mean; residual plot and
+predicted vs actual. Binary classification: AUC, log-loss, precision, recall, F1, accuracy next
+to the base-rate baseline; ROC and PR curves, confusion matrix. Both: feature importance and
+partial dependence of the top features. Every plot is drawn from the test split and says so.
+Every figure's data is in the JSON, the plots are PNGs inlined as base64 (no CDN, no external
+file).
 """
 
 from __future__ import annotations
@@ -15,10 +18,12 @@ import io
 import json
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from training.config import GREATER_IS_BETTER
 
@@ -107,67 +112,104 @@ def partial_dependence(
     return {"grid": grid.tolist(), "mean_prediction": preds.tolist()}
 
 
+#: What each split is for, as the report says it.
+SPLIT_ROLES = {"train": "fitting", "validation": "early stopping and search", "test": "held out"}
+#: The split the headline metrics and the figures come from.
+HEADLINE = "test"
+
+
+@dataclass
+class SplitData:
+    """One split: its labels, the final model's predictions on it, and its time range."""
+
+    name: str
+    y: np.ndarray
+    p: np.ndarray
+    start: Any = None
+    end: Any = None
+
+
+def split_label(name: str, rows: int, start: Any = None, end: Any = None) -> str:
+    """``test (held out, 12,345 rows, 2024-05-20..2024-05-31)``: a split, its role, size and dates."""
+    dates = f", {pd.Timestamp(start):%Y-%m-%d}..{pd.Timestamp(end):%Y-%m-%d}" if start is not None else ""
+    return f"{name} ({SPLIT_ROLES.get(name, name)}, {rows:,} rows{dates})"
+
+
 def build_report(
     *,
     task: str,
-    y_val: np.ndarray,
-    p_val: np.ndarray,
+    splits: dict[str, SplitData],
     y_train_mean: float,
-    metrics_train: dict[str, float],
     feature_names: list[str],
     importance: dict[str, float],
     predict: Callable[[np.ndarray], np.ndarray],
-    X_val: np.ndarray,
+    X_test: np.ndarray,
     top_features: int = 3,
     selected: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Everything a report shows, as JSON-able data."""
-    y_val, p_val = np.asarray(y_val, dtype=np.float64), np.asarray(p_val, dtype=np.float64)
-    metrics = compute_metrics(task, y_val, p_val)
-    baseline = compute_metrics(task, y_val, np.full(len(y_val), y_train_mean))
-    keep = selected or list(metrics)
+    """Everything a report shows, as JSON-able data: metrics of every split (the headline,
+    figures and partial dependence from the held-out test split, ``X_test`` its inputs), and
+    the baseline on validation and test."""
+    data = {name: SplitData(s.name, np.asarray(s.y, dtype=np.float64), np.asarray(s.p, dtype=np.float64),
+                            s.start, s.end) for name, s in splits.items()}
+    held_out = data[HEADLINE]
+    order = [HEADLINE, *(n for n in ("validation", "train") if n in data)]
+    metrics = {name: compute_metrics(task, data[name].y, data[name].p) for name in order}
+    keep = selected or list(metrics[HEADLINE])
+    baseline = {name: compute_metrics(task, data[name].y, np.full(len(data[name].y), y_train_mean))
+                for name in order if name != "train"}
     report: dict[str, Any] = {
         "task": task,
-        "rows": {"validation": int(len(y_val))},
-        "metrics": {"validation": {k: metrics[k] for k in keep},
-                    "train": {k: metrics_train[k] for k in keep if k in metrics_train}},
+        "headline": HEADLINE,
+        "splits": {name: {"rows": int(len(data[name].y)), "role": SPLIT_ROLES.get(name, name),
+                          "start": None if data[name].start is None else pd.Timestamp(data[name].start).isoformat(),
+                          "end": None if data[name].end is None else pd.Timestamp(data[name].end).isoformat(),
+                          "label": split_label(name, len(data[name].y), data[name].start, data[name].end)}
+                   for name in order},
+        "rows": {name: int(len(data[name].y)) for name in order},
+        "metrics": {name: {k: values[k] for k in keep if k in values} for name, values in metrics.items()},
         "baseline": {"kind": "mean of the training label" if task == "regression" else "training base rate",
-                     "value": float(y_train_mean), "validation": {k: baseline[k] for k in keep}},
+                     "value": float(y_train_mean),
+                     **{name: {k: values[k] for k in keep} for name, values in baseline.items()}},
         "feature_importance": dict(sorted(importance.items(), key=lambda kv: -kv[1])),
+        "figures": {"split": HEADLINE, **_figures(task, held_out.y, held_out.p)},
     }
-    rng = np.random.default_rng(0)
-    sample = rng.choice(len(y_val), size=min(2000, len(y_val)), replace=False) if len(y_val) else np.array([], int)
-    if task == "regression":
-        resid = y_val - p_val
-        counts, edges = np.histogram(resid, bins=40) if len(resid) else (np.array([]), np.array([]))
-        # binned predicted vs actual: mean actual per decile of the prediction
-        order = np.argsort(p_val)
-        bins = [b for b in np.array_split(order, 10) if len(b)]
-        report["figures"] = {
-            "residual_histogram": {"edges": edges.tolist(), "counts": counts.astype(int).tolist()},
-            "predicted_vs_actual": {
-                "predicted": p_val[sample].tolist(), "actual": y_val[sample].tolist(),
-                "deciles": {"mean_predicted": [float(p_val[b].mean()) for b in bins],
-                            "mean_actual": [float(y_val[b].mean()) for b in bins]},
-            },
-            "residuals": {"predicted": p_val[sample].tolist(), "residual": resid[sample].tolist()},
-        }
-    else:
-        yhat = p_val >= 0.5
-        report["figures"] = {
-            "curves": _roc(y_val, p_val),
-            "confusion_matrix": {
-                "labels": [0, 1],
-                "matrix": [[int(np.sum(~yhat & (y_val == 0))), int(np.sum(yhat & (y_val == 0)))],
-                           [int(np.sum(~yhat & (y_val == 1))), int(np.sum(yhat & (y_val == 1)))]],
-                "threshold": 0.5,
-            },
-        }
     top = [n for n, v in report["feature_importance"].items() if v > 0][:top_features]
     report["partial_dependence"] = {
-        name: partial_dependence(predict, X_val, feature_names.index(name)) for name in top
+        "split": HEADLINE,
+        "features": {name: partial_dependence(predict, X_test, feature_names.index(name)) for name in top},
     }
     return report
+
+
+def _figures(task: str, y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
+    """The data of the task's figures for one split's labels ``y`` and predictions ``p``."""
+    rng = np.random.default_rng(0)
+    sample = rng.choice(len(y), size=min(2000, len(y)), replace=False) if len(y) else np.array([], int)
+    if task == "regression":
+        resid = y - p
+        counts, edges = np.histogram(resid, bins=40) if len(resid) else (np.array([]), np.array([]))
+        # binned predicted vs actual: mean actual per decile of the prediction
+        bins = [b for b in np.array_split(np.argsort(p), 10) if len(b)]
+        return {
+            "residual_histogram": {"edges": edges.tolist(), "counts": counts.astype(int).tolist()},
+            "predicted_vs_actual": {
+                "predicted": p[sample].tolist(), "actual": y[sample].tolist(),
+                "deciles": {"mean_predicted": [float(p[b].mean()) for b in bins],
+                            "mean_actual": [float(y[b].mean()) for b in bins]},
+            },
+            "residuals": {"predicted": p[sample].tolist(), "residual": resid[sample].tolist()},
+        }
+    yhat = p >= 0.5
+    return {
+        "curves": _roc(y, p),
+        "confusion_matrix": {
+            "labels": [0, 1],
+            "matrix": [[int(np.sum(~yhat & (y == 0))), int(np.sum(yhat & (y == 0)))],
+                       [int(np.sum(~yhat & (y == 1))), int(np.sum(yhat & (y == 1)))]],
+            "threshold": 0.5,
+        },
+    }
 
 
 # -- rendering ---------------------------------------------------------------------------------
@@ -181,13 +223,21 @@ def _png(fig) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def _drawn_from(report: dict[str, Any], key: str) -> str:
+    """`` (drawn from the test split, 1,234 rows)``: where a figure's data comes from."""
+    split = report[key]["split"]
+    return f" (drawn from the {split} split, {report['splits'][split]['rows']:,} rows)"
+
+
 def _plots(report: dict[str, Any]) -> dict[str, str]:
+    """Title (naming the split drawn from) -> base64 PNG, for every figure of the report."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
     figs = report["figures"]
+    source = _drawn_from(report, "figures")
     out: dict[str, str] = {}
     if report["task"] == "regression":
         pva = figs["predicted_vs_actual"]
@@ -198,49 +248,52 @@ def _plots(report: dict[str, Any]) -> dict[str, str]:
         ax.plot([lo, hi], [lo, hi], "k--", lw=1, label="perfect")
         ax.plot(pva["deciles"]["mean_actual"], pva["deciles"]["mean_predicted"], "o-", color="C3", label="deciles")
         ax.axhline(report["baseline"]["value"], color="grey", lw=1, label="mean baseline")
-        ax.set_xlabel("actual"), ax.set_ylabel("predicted"), ax.legend(), ax.set_title("Predicted vs actual")
-        out["Predicted vs actual"] = _png(fig)
+        ax.set_xlabel("actual"), ax.set_ylabel("predicted"), ax.legend()
+        ax.set_title(f"Predicted vs actual ({figs['split']} split)")
+        out["Predicted vs actual" + source] = _png(fig)
         res = figs["residuals"]
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
         a1.scatter(res["predicted"], res["residual"], s=4, alpha=0.4)
         a1.axhline(0, color="k", lw=1)
-        a1.set_xlabel("predicted"), a1.set_ylabel("actual - predicted"), a1.set_title("Residuals")
+        a1.set_xlabel("predicted"), a1.set_ylabel("actual - predicted")
+        a1.set_title(f"Residuals ({figs['split']} split)")
         h = figs["residual_histogram"]
         if h["counts"]:
             a2.stairs(h["counts"], h["edges"], fill=True)
-        a2.set_xlabel("actual - predicted"), a2.set_title("Residual distribution")
-        out["Residuals"] = _png(fig)
+        a2.set_xlabel("actual - predicted"), a2.set_title(f"Residual distribution ({figs['split']} split)")
+        out["Residuals" + source] = _png(fig)
     else:
         c = figs["curves"]
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
         a1.plot(c["fpr"], c["tpr"]), a1.plot([0, 1], [0, 1], "k--", lw=1)
-        a1.set_xlabel("false positive rate"), a1.set_ylabel("true positive rate"), a1.set_title("ROC")
+        a1.set_xlabel("false positive rate"), a1.set_ylabel("true positive rate")
+        a1.set_title(f"ROC ({figs['split']} split)")
         a2.plot(c["recall"], c["precision"])
-        a2.set_xlabel("recall"), a2.set_ylabel("precision"), a2.set_title("Precision-recall")
-        out["ROC and PR curves"] = _png(fig)
+        a2.set_xlabel("recall"), a2.set_ylabel("precision"), a2.set_title(f"Precision-recall ({figs['split']} split)")
+        out["ROC and PR curves" + source] = _png(fig)
         m = np.array(figs["confusion_matrix"]["matrix"])
         fig, ax = plt.subplots(figsize=(4, 3.5))
         ax.imshow(m, cmap="Blues")
         for (i, j), v in np.ndenumerate(m):
             ax.text(j, i, str(v), ha="center", va="center")
         ax.set_xticks([0, 1]), ax.set_yticks([0, 1]), ax.set_xlabel("predicted"), ax.set_ylabel("actual")
-        ax.set_title("Confusion matrix (threshold 0.5)")
-        out["Confusion matrix"] = _png(fig)
+        ax.set_title(f"Confusion matrix (threshold 0.5, {figs['split']} split)")
+        out["Confusion matrix" + source] = _png(fig)
     imp = report["feature_importance"]
     if imp:
         names = list(imp)[:20][::-1]
         fig, ax = plt.subplots(figsize=(6, 0.3 * len(names) + 1))
         ax.barh(names, [imp[n] for n in names])
         ax.set_title("Feature importance (share)")
-        out["Feature importance"] = _png(fig)
-    pd_ = {k: v for k, v in report["partial_dependence"].items() if v["grid"]}
+        out["Feature importance (the model's own measure, no split)"] = _png(fig)
+    pd_ = {k: v for k, v in report["partial_dependence"]["features"].items() if v["grid"]}
     if pd_:
         fig, axes = plt.subplots(1, len(pd_), figsize=(4 * len(pd_), 3.5), squeeze=False)
         for ax, (name, d) in zip(axes[0], pd_.items()):
             ax.plot(d["grid"], d["mean_prediction"], "o-")
             ax.set_xlabel(name), ax.set_ylabel("mean prediction")
-        fig.suptitle("Partial dependence")
-        out["Partial dependence"] = _png(fig)
+        fig.suptitle(f"Partial dependence ({report['partial_dependence']['split']} split)")
+        out["Partial dependence" + _drawn_from(report, "partial_dependence")] = _png(fig)
     return out
 
 
@@ -248,29 +301,45 @@ def _fmt(v: Any) -> str:
     return f"{v:.4f}" if isinstance(v, float) else html.escape(str(v))
 
 
+def _metrics_table(report: dict[str, Any]) -> str:
+    """Every metric: model and baseline on the headline split, then on the other splits; each
+    column names its split."""
+    head, metrics, base = report["headline"], report["metrics"], report["baseline"]
+    others = [name for name in metrics if name != head]
+    columns = [f"model on {head}", f"baseline on {head}", f"beats baseline on {head}"]
+    for name in others:
+        columns += [f"model on {name}"] + ([f"baseline on {name}"] if name in base else [])
+    rows = ""
+    for k, v in metrics[head].items():
+        cells = [_fmt(v), _fmt(base[head][k]), "yes" if is_better(k, v, base[head][k]) else "no"]
+        for name in others:
+            cells += [_fmt(metrics[name].get(k, ""))] + ([_fmt(base[name][k])] if name in base else [])
+        rows += f"<tr><td>{html.escape(k)}</td>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
+    header = "".join(f"<th>{html.escape(c)}</th>" for c in ["metric", *columns])
+    return f"<table><tr>{header}</tr>{rows}</table>"
+
+
 def render_html(report: dict[str, Any], header: dict[str, Any]) -> str:
-    """The report as one HTML page (plots inlined as base64 PNG)."""
-    val, base, train = report["metrics"]["validation"], report["baseline"]["validation"], report["metrics"]["train"]
-    rows = "".join(
-        f"<tr><td>{html.escape(k)}</td><td>{_fmt(v)}</td><td>{_fmt(base[k])}</td>"
-        f"<td>{_fmt(train.get(k, ''))}</td><td>{'yes' if is_better(k, v, base[k]) else 'no'}</td></tr>"
-        for k, v in val.items()
-    )
+    """The report as one HTML page (plots inlined as base64 PNG); every figure names its split."""
+    splits = report["splits"]
     head = "".join(f"<tr><th>{html.escape(k)}</th><td>{_fmt(v)}</td></tr>" for k, v in header.items())
     imp = "".join(f"<tr><td>{html.escape(k)}</td><td>{v:.4f}</td></tr>" for k, v in report["feature_importance"].items())
     plots = "".join(
         f"<h2>{html.escape(title)}</h2><img alt='{html.escape(title)}' src='data:image/png;base64,{data}'>"
         for title, data in _plots(report).items()
     )
+    roles = "".join(f"<li>{html.escape(s['label'])}</li>" for s in splits.values())
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>Evaluation: {html.escape(str(header.get('model', '')))}</title>
 <style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:70em}}table{{border-collapse:collapse;margin:1em 0}}
 td,th{{border:1px solid #ccc;padding:.3em .7em;text-align:left}}img{{max-width:100%}}</style></head>
 <body><h1>Evaluation report</h1>
 <table>{head}</table>
-<h2>Metrics on the validation split ({report['rows']['validation']:,} rows)</h2>
-<p>Baseline: {html.escape(report['baseline']['kind'])} ({report['baseline']['value']:.4f}).</p>
-<table><tr><th>metric</th><th>model</th><th>baseline</th><th>model on train</th><th>beats baseline</th></tr>{rows}</table>
+<h2>Headline metrics: {html.escape(splits[report['headline']]['label'])}</h2>
+<p>The splits:</p><ul>{roles}</ul>
+<p>The {html.escape(report['headline'])} split is held out: neither training, early stopping nor the search
+saw it; the final model was scored on it once. Baseline: {html.escape(report['baseline']['kind'])} ({report['baseline']['value']:.4f}), from the training split.</p>
+{_metrics_table(report)}
 <h2>Feature importance</h2><table><tr><th>input</th><th>share</th></tr>{imp}</table>
 {plots}
 <p>The same numbers are in <code>report.json</code> beside this page.</p>

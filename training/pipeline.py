@@ -27,7 +27,7 @@ from training.config import (
     training_spark,
 )
 from training.datasets import TrainingDataError, _resolve_refs, build_training_frame
-from training.evaluation import build_report, compute_metrics, is_better, write_report
+from training.evaluation import SplitData, build_report, compute_metrics, is_better, write_report
 from training.repository import ModelRecord, ModelRepository, current_user
 from training.trainers import get_trainer, trainer_manifest
 
@@ -43,10 +43,15 @@ def _quiet(_: str) -> None:
 
 @dataclass
 class TrainingDataset:
-    """A built training dataset: the frame split by time, and its reference."""
+    """A built training dataset: the frame split (by time by default), and its reference.
+
+    ``train`` fits the DSL program and the model; ``validation`` early-stops, restores Keras's
+    best weights and ranks search trials; ``test`` is held out for the final model's metrics.
+    """
 
     train: pd.DataFrame
     validation: pd.DataFrame
+    test: pd.DataFrame
     reference: dict[str, Any]
 
 
@@ -133,20 +138,25 @@ def build_dataset(
     null_labels = int(frame[label].isna().sum())
     frame = frame[frame[label].notna()].reset_index(drop=True)
     moment = frame[ts]
+    fractions = (config.split.validation_fraction, config.split.test_fraction)
+    split: dict[str, Any] = {"method": config.split.method, "validation_fraction": fractions[0],
+                             "test_fraction": fractions[1]}
     if config.split.method == "time":
-        lo, hi = moment.min(), moment.max()
-        cutoff = lo + (hi - lo) * (1 - config.split.validation_fraction)
-        is_val = (moment >= cutoff).to_numpy()
-        split = {"method": "time", "validation_fraction": config.split.validation_fraction,
-                 "cutoff": cutoff.isoformat()}
+        cutoffs = time_cutoffs(moment, *fractions)
+        masks = split_by_time(moment, cutoffs)
+        split["cutoffs"] = {name: cutoff.isoformat() for name, cutoff in cutoffs.items()}
     else:
-        rng = np.random.default_rng(config.split.seed)
-        is_val = rng.random(len(frame)) < config.split.validation_fraction
-        split = {"method": "random", "validation_fraction": config.split.validation_fraction,
-                 "seed": config.split.seed}
-    train, val = frame[~is_val].reset_index(drop=True), frame[is_val].reset_index(drop=True)
-    if train.empty or val.empty:
-        raise TrainingDataError(f"the split leaves {len(train)} training and {len(val)} validation rows")
+        masks = split_at_random(len(frame), *fractions, seed=config.split.seed)
+        split["seed"] = config.split.seed
+    parts = {name: frame[mask].reset_index(drop=True) for name, mask in masks.items()}
+    if any(part.empty for part in parts.values()):
+        raise TrainingDataError(
+            "the split leaves " + ", ".join(f"{len(part)} {name}" for name, part in parts.items()) + " rows"
+            + (" (rows of one timestamp stay in one split: too few distinct timestamps?)"
+               if config.split.method == "time" else ""))
+    split["ranges"] = {name: {"min": part[ts].min().isoformat(), "max": part[ts].max().isoformat()}
+                       for name, part in parts.items()}
+    train, val, test = parts["train"], parts["validation"], parts["test"]
     source = ({"hive_table": config.data.source.hive_table} if isinstance(config.data.source, HiveSource)
               else {"parquet": str(config.data.source.parquet)})
     reference = {
@@ -166,13 +176,42 @@ def build_dataset(
         "rows_dropped_null_label": null_labels,
         "train_rows": int(len(train)),
         "validation_rows": int(len(val)),
+        "test_rows": int(len(test)),
         "split": split,
         "columns": [str(c) for c in frame.columns],
         "content_hash": content_hash(frame),
         "seconds": round(time.perf_counter() - t0, 3),
     }
-    progress(f"dataset: {len(train):,} training rows, {len(val):,} validation rows ({split['method']} split)")
-    return TrainingDataset(train, val, reference)
+    progress(f"dataset: {len(train):,} training, {len(val):,} validation, {len(test):,} test rows "
+             f"({split['method']} split)")
+    return TrainingDataset(train, val, test, reference)
+
+
+def time_cutoffs(moment: pd.Series, validation_fraction: float, test_fraction: float) -> dict[str, pd.Timestamp]:
+    """The first timestamps of the validation and of the test split: the timestamps at those
+    fractions of the rows, counted from the newest."""
+    ordered = moment.sort_values(kind="stable").reset_index(drop=True)
+    last = len(ordered) - 1
+    at = {"validation": round(len(ordered) * (1 - validation_fraction - test_fraction)),
+          "test": round(len(ordered) * (1 - test_fraction))}
+    return {name: ordered.iloc[min(i, last)] for name, i in at.items()}
+
+
+def split_by_time(moment: pd.Series, cutoffs: dict[str, pd.Timestamp]) -> dict[str, np.ndarray]:
+    """Row masks: train before the validation cutoff, test from the test cutoff on, validation
+    between. A row at a cutoff belongs to the later split, so no timestamp is in two splits."""
+    is_test = (moment >= cutoffs["test"]).to_numpy()
+    is_val = (moment >= cutoffs["validation"]).to_numpy() & ~is_test
+    return {"train": ~(is_val | is_test), "validation": is_val, "test": is_test}
+
+
+def split_at_random(rows: int, validation_fraction: float, test_fraction: float, *, seed: int) -> dict[str, np.ndarray]:
+    """Row masks drawn with ``seed``: each row is test with probability ``test_fraction``,
+    validation with ``validation_fraction``, else train."""
+    draw = np.random.default_rng(seed).random(rows)
+    is_test = draw < test_fraction
+    is_val = ~is_test & (draw < test_fraction + validation_fraction)
+    return {"train": ~(is_val | is_test), "validation": is_val, "test": is_test}
 
 
 # -- search ------------------------------------------------------------------------------------
@@ -209,7 +248,7 @@ def _search(config: ModelConfig, trainer: Any, fit_args: dict[str, Any], progres
         metrics = compute_metrics(config.model.task, fit_args["y_val"], pred)
         value = metrics[primary]
         trials.append({"number": trial.number, "params": {k: params[k] for k in search.space},
-                       "metrics": metrics, "seconds": round(time.perf_counter() - t0, 3),
+                       "metrics": metrics, "split": "validation", "seconds": round(time.perf_counter() - t0, 3),
                        "sampler": type(sampler).__name__, "direction": direction,
                        # proposed by the sampler's model of earlier trials (False: at random)
                        "guided": search.method == "bayesian" and trial.number >= startup})
@@ -241,8 +280,9 @@ def train(
 
     The config is validated first (a :class:`~training.config.ConfigError` names the field);
     then the dataset is built, the DSL program fitted on the training split and applied to
-    both splits, the model trained (or searched), evaluated against the mean / base-rate
-    baseline, and stored with its record under a new UUID.
+    all three, the model trained (or searched) with early stopping and trial ranking on the
+    validation split, then evaluated once on the held-out test split against the mean /
+    base-rate baseline (the headline), and stored with its record under a new UUID.
     """
     from fresco_platform.state import state_dir
 
@@ -267,38 +307,44 @@ def train(
     dataset = build_dataset(config, program, store=store, spark=spark, progress=progress)
     label = config.data.label
 
-    progress("[2/5] fitting the DSL program on the training split and applying it to both splits")
+    progress("[2/5] fitting the DSL program on the training split and applying it to all three splits")
     fitted = feats.fit_program(program, dataset.train)
     inputs = list(config.features.inputs or feats.output_names(fitted))
-    X = feats.to_matrix(feats.apply_program(fitted, dataset.train, engine, spark), inputs)
-    X_val = feats.to_matrix(feats.apply_program(fitted, dataset.validation, engine, spark), inputs)
-    y = dataset.train[label].to_numpy(dtype=np.float64)
-    y_val = dataset.validation[label].to_numpy(dtype=np.float64)
-    if config.model.task == "binary" and not set(np.unique(np.concatenate([y, y_val]))) <= {0.0, 1.0}:
+    X, X_val, X_test = (feats.to_matrix(feats.apply_program(fitted, part, engine, spark), inputs)
+                        for part in (dataset.train, dataset.validation, dataset.test))
+    y, y_val, y_test = (part[label].to_numpy(dtype=np.float64)
+                        for part in (dataset.train, dataset.validation, dataset.test))
+    if config.model.task == "binary" and not set(np.unique(np.concatenate([y, y_val, y_test]))) <= {0.0, 1.0}:
         raise TrainingDataError(f"data.label: a binary model needs labels 0/1; {label!r} has other values")
 
+    # the trainer and the search see train and validation only; the test split waits below
     fit_args = dict(X=X, y=y, X_val=X_val, y_val=y_val, task=config.model.task, feature_names=inputs,
                     progress=progress)
     trials: list[dict[str, Any]] = []
     if config.search is not None:
-        progress(f"[3/5] {config.search.method} search, {config.search.trials} trials ({config.model.type})")
+        progress(f"[3/5] {config.search.method} search, {config.search.trials} trials ({config.model.type}; "
+                 "trials ranked on the validation split)")
         model, params, trials = _search(config, trainer, fit_args, progress)
     else:
         progress(f"[3/5] training {config.model.type} on {len(y):,} rows x {len(inputs)} inputs")
         params = dict(config.model.hyperparameters)
         model = trainer.fit(params=params, **fit_args)
 
-    progress("[4/5] evaluating on the validation split")
+    progress(f"[4/5] evaluating the final model on the held-out test split ({len(y_test):,} rows)")
     uuid = ModelRepository.new_uuid()
 
     def predict(matrix: np.ndarray) -> np.ndarray:
         return trainer.predict(model, matrix)
 
     importance = trainer.feature_importance(model, inputs)
+    ts = config.data.timestamp_column
+    splits = {name: SplitData(name, y_part, predict(X_part), part[ts].min(), part[ts].max())
+              for name, y_part, X_part, part in (("train", y, X, dataset.train),
+                                                 ("validation", y_val, X_val, dataset.validation),
+                                                 ("test", y_test, X_test, dataset.test))}
     report = build_report(
-        task=config.model.task, y_val=y_val, p_val=predict(X_val), y_train_mean=float(np.mean(y)),
-        metrics_train=compute_metrics(config.model.task, y, predict(X)), feature_names=inputs,
-        importance=importance, predict=predict, X_val=X_val,
+        task=config.model.task, splits=splits, y_train_mean=float(np.mean(y)), feature_names=inputs,
+        importance=importance, predict=predict, X_test=X_test,
         top_features=config.evaluation.partial_dependence_features, selected=config.evaluation.metrics,
     )
     finished = datetime.now(timezone.utc)
@@ -306,8 +352,9 @@ def train(
     config_data["model"]["hyperparameters"] = params
     header = {"model": config.model.name, "uuid": uuid, "type": config.model.type, "task": config.model.task,
               "label": label, "author": current_user(), "trained": f"{started:%Y-%m-%d %H:%M:%S} UTC",
-              "seconds": round(time.perf_counter() - t0, 1), "training rows": len(y),
-              "validation rows": len(y_val), "split": dataset.reference["split"],
+              "seconds": round(time.perf_counter() - t0, 1),
+              **{f"{name} split": report["splits"][name]["label"] for name in ("train", "validation", "test")},
+              "split": dataset.reference["split"],
               "dataset hash": dataset.reference["content_hash"][:16], "inputs": ", ".join(inputs)}
     folder = (reports_dir or state_dir() / "reports") / uuid
     html_path, json_path = write_report(report, header, folder)

@@ -170,6 +170,19 @@ class ModelRecord:
     def to_dict(self) -> dict[str, Any]:
         return _jsonable(self.__dict__.copy())
 
+    @property
+    def headline(self) -> str:
+        """The split of the headline metrics: ``test`` (held out); ``validation`` for records
+        trained before there was a test split."""
+        return "test" if "test" in self.metrics else "validation"
+
+    def split_label(self, split: str) -> str:
+        """The split with its role, rows and dates, e.g. ``test (held out, 600 rows, 2026-10-12..2026-10-14)``."""
+        from training.evaluation import split_label
+
+        span = self.dataset.get("split", {}).get("ranges", {}).get(split, {})
+        return split_label(split, int(self.dataset.get(f"{split}_rows") or 0), span.get("min"), span.get("max"))
+
 
 @dataclass
 class TagMove:
@@ -233,7 +246,8 @@ class ModelRepository:
                   "author": record.author}
         metadata = {"label": record.label, "inputs": record.inputs, "started_at": record.started_at,
                     "finished_at": record.finished_at,
-                    "metrics": _jsonable(record.metrics.get("validation", {}))}
+                    "metrics_split": record.headline,
+                    "metrics": _jsonable(record.metrics.get(record.headline, {}))}
         with bentoml.models.create(tag, labels=labels, metadata=metadata, _model_store=store) as bento:
             folder = Path(bento.path)
             trainer.save(model, folder)
@@ -463,8 +477,9 @@ def compare(records: list[ModelRecord]) -> dict[str, dict[str, Any]]:
         for split, values in rec.metrics.items():
             for k, v in values.items():
                 cells[f"metrics.{split}.{k}"] = v
-        for k, v in rec.baseline.get("validation", {}).items():
-            cells[f"baseline.validation.{k}"] = v
+        for split, values in rec.baseline.items():
+            for k, v in values.items() if isinstance(values, dict) else ():
+                cells[f"baseline.{split}.{k}"] = v
         flat("config", rec.config, cells)
         for key, value in cells.items():
             table.setdefault(key, {})[rec.uuid] = value

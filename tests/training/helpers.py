@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -57,3 +58,32 @@ features:
 {program}
 {extra}""")
     return path
+
+
+class RecordingTrainer:
+    """A real trainer that also records, in order, every matrix it is given to fit or predict
+    (copies) and every model it fits. Instrumentation, not a stand-in: it trains for real."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.calls: list[tuple[str, dict[str, np.ndarray]]] = []
+        self.models: list[Any] = []
+
+    def fit(self, X: np.ndarray, y: np.ndarray, X_val: np.ndarray, y_val: np.ndarray, params: dict[str, Any],
+            **kwargs: Any) -> Any:
+        self.calls.append(("fit", {"X": np.array(X, copy=True), "X_val": np.array(X_val, copy=True)}))
+        model = self.inner.fit(X, y, X_val, y_val, params, **kwargs)
+        self.models.append(model)
+        return model
+
+    def predict(self, model: Any, X: np.ndarray) -> np.ndarray:
+        self.calls.append(("predict", {"X": np.array(X, copy=True)}))
+        return self.inner.predict(model, X)
+
+    def __getattr__(self, name: str) -> Any:  # feature_importance, save, learnt_parameters, ...
+        return getattr(self.inner, name)
+
+
+def row_keys(matrix: np.ndarray) -> set[bytes]:
+    """Each row of a float matrix as bytes (NaN-safe), to compare sets of rows exactly."""
+    return {row.tobytes() for row in np.ascontiguousarray(matrix, dtype=np.float64)}

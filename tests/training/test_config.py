@@ -27,6 +27,7 @@ def test_a_valid_config_gets_defaults_and_absolute_paths(config_path: Path) -> N
     config = load_config(config_path)
     assert config.data.source.parquet == config_path.parent / "orders.parquet"
     assert config.split.method == "time" and config.split.validation_fraction == 0.2
+    assert config.split.test_fraction == 0.2
     assert config.evaluation.primary == "rmse" and config.evaluation.metrics == ["rmse", "mae", "r2", "rmsle"]
     assert config.model.hyperparameters["max_depth"] == 6  # the trainer's defaults are filled in
 
@@ -40,6 +41,11 @@ def test_a_valid_config_gets_defaults_and_absolute_paths(config_path: Path) -> N
         (lambda d: d["data"].pop("label"), "data.label", "Field required"),
         (lambda d: d["data"]["source"].update(parquet="nope.parquet"), "data.source.parquet", "file not found"),
         (lambda d: d.update(split={"validation_fraction": 1.5}), "split.validation_fraction", "less than 1"),
+        (lambda d: d.update(split={"test_fraction": 0}), "split.test_fraction", "greater than 0"),
+        (lambda d: d.update(split={"validation_fraction": 0.5, "test_fraction": 0.5}), "split.test_fraction",
+         "validation_fraction + test_fraction is 1: it must be below 1"),
+        (lambda d: d.update(split={"validation_fraction": 0.7, "test_fraction": 0.4}), "split.test_fraction",
+         "no rows left to train on"),
         (lambda d: d.update(search={"trials": 3, "space": {"depth": {"type": "int", "low": 2, "high": 8}}}),
          "search.space.depth", "not a xgboost hyperparameter"),
         (lambda d: d.update(search={"space": {"max_depth": {"type": "int", "low": 8, "high": 2}}}),

@@ -56,14 +56,14 @@ def test_training_reads_exactly_the_time_range_of_a_hive_table(spark, orders, tm
     dataset = result.record.dataset
     assert dataset["source"] == {"hive_table": table}
     assert dataset["rows"] == len(expected) and dataset["rows_dropped_null_label"] == 0
-    assert dataset["train_rows"] + dataset["validation_rows"] == len(expected)
+    assert dataset["train_rows"] + dataset["validation_rows"] + dataset["test_rows"] == len(expected)
     assert dataset["time_range"]["requested"] == {"start": start.isoformat(), "end": end.isoformat()}
     assert dataset["time_range"]["actual"] == {"min": expected["placed_at"].min().isoformat(),
                                                "max": expected["placed_at"].max().isoformat()}
     # the program was typed from the table's schema: distance is a float, not an int
     program = compile_config_program(load_config(_config(tmp_path / "t", {"hive_table": table}, start, end)))
     assert str(program.input_types["distance_km"]) == "float"
-    assert result.record.metrics["validation"]["r2"] > 0.5
+    assert result.record.metrics["test"]["r2"] > 0.5
 
 
 def test_the_same_rows_from_parquet_give_the_same_dataset(spark, orders, tmp_path: Path) -> None:
@@ -76,6 +76,7 @@ def test_the_same_rows_from_parquet_give_the_same_dataset(spark, orders, tmp_pat
     from_files = build_dataset(files, compile_config_program(files))
     pd.testing.assert_frame_equal(from_hive.train, from_files.train)
     pd.testing.assert_frame_equal(from_hive.validation, from_files.validation)
+    pd.testing.assert_frame_equal(from_hive.test, from_files.test)
     assert from_hive.reference["content_hash"] == from_files.reference["content_hash"]
     assert from_hive.reference["rows"] == 900
 

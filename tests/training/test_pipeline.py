@@ -64,17 +64,18 @@ def test_fresco_train_and_models_commands(small_repo, home: Path) -> None:
     assert record.uuid == uuid and record.dataset["rows"] == 3_000
     assert record.dataset["feature_service"] == "delivery_eta_v1"
     assert "restaurant_realtime:orders_1h" in record.dataset["feature_refs"]
-    val, base = record.metrics["validation"], record.baseline["validation"]
-    assert val["rmse"] < 0.6 * base["rmse"] and val["r2"] > 0.6 and val["mae"] < base["mae"]
+    test, base = record.metrics["test"], record.baseline["test"]  # the headline: the held-out split
+    assert test["rmse"] < 0.6 * base["rmse"] and test["r2"] > 0.6 and test["mae"] < base["mae"]
+    assert record.dataset["train_rows"] + record.dataset["validation_rows"] + record.dataset["test_rows"] == 3_000
     assert max(record.feature_importance, key=record.feature_importance.get) in {"distance_km", "prep_7d"}
 
     # the report: self-contained HTML, and JSON with the same numbers
     html, data = report.read_text(), json.loads((report.parent / "report.json").read_text())
     assert "<script src" not in html and "http" not in html.split("<body>")[1]
     assert html.count("data:image/png;base64,") >= 4
-    for name, value in data["metrics"]["validation"].items():
+    for name, value in data["metrics"]["test"].items():
         assert f"<td>{name}</td><td>{value:.4f}</td>" in html
-    assert set(data["partial_dependence"]) and data["figures"]["residual_histogram"]["counts"]
+    assert set(data["partial_dependence"]["features"]) and data["figures"]["residual_histogram"]["counts"]
 
     # a second model, then list / show / compare / tag
     out2 = runner.invoke(main, ["train", str(EXAMPLE), *_sets({**fast, "model.type": "linear",
@@ -85,12 +86,14 @@ def test_fresco_train_and_models_commands(small_repo, home: Path) -> None:
     assert listing.exit_code == 0 and uuid in listing.output and other in listing.output
     assert "delivery_eta:staging" in listing.output
     show = runner.invoke(main, ["models", "show", "delivery_eta:staging"])
-    assert show.exit_code == 0 and "validation  rmse=" in show.output and "baseline" in show.output
+    assert show.exit_code == 0 and "validation  rmse=" in show.output and "baseline    test: rmse=" in show.output
+    assert show.output.index("  test        rmse=") < show.output.index("validation  rmse=")
     compare = runner.invoke(main, ["models", "compare", uuid, other])
     assert compare.exit_code == 0, compare.output
     row = next(line for line in compare.output.splitlines() if line.startswith("config.model.type"))
     assert row.split()[1:] == ["xgboost", "linear"]
     assert any(line.startswith("metrics.validation.rmse") for line in compare.output.splitlines())
+    assert any(line.startswith("metrics.test.rmse") for line in compare.output.splitlines())
     moved = runner.invoke(main, ["models", "tag", "delivery_eta:staging", other])
     assert moved.exit_code == 0 and f"(was {uuid})" in moved.output
     history = runner.invoke(main, ["models", "tag", "delivery_eta:staging", "--history"])
@@ -105,7 +108,8 @@ def test_spark_engine_gives_the_same_model_as_pandas(small_repo, home: Path, spa
     on_spark = train(EXAMPLE, overrides={**settings, "resources.engine": "spark"}, spark=spark)
     assert on_spark.record.dataset["content_hash"] == local.record.dataset["content_hash"]
     assert on_spark.record.program == local.record.program
-    assert on_spark.record.metrics["validation"] == pytest.approx(local.record.metrics["validation"], rel=1e-9)
+    for split in ("train", "validation", "test"):
+        assert on_spark.record.metrics[split] == pytest.approx(local.record.metrics[split], rel=1e-9)
 
 
 def test_search_records_every_trial_and_keeps_the_best(small_repo, home: Path) -> None:

@@ -111,14 +111,16 @@ def test_records_hold_what_was_trained_and_compare_side_by_side(home: Path, tmp_
     assert rec.config["model"]["hyperparameters"]["max_depth"] == 2
     assert rec.dataset["rows"] == 800 and len(rec.dataset["content_hash"]) == 64
     assert rec.dataset["split"]["method"] == "time"
-    assert set(rec.metrics["validation"]) == {"rmse", "mae", "r2", "rmsle"}
+    assert list(rec.metrics) == ["test", "validation", "train"]
+    assert set(rec.metrics["test"]) == set(rec.metrics["validation"]) == {"rmse", "mae", "r2", "rmsle"}
     assert rec.learnt_parameters["trees"] >= 1
     assert json.loads(rec.program)["fitted"], "the fitted DSL program is stored"
     assert Path(rec.report_html).exists() and Path(rec.report_json).exists()
 
     table = compare_models([repo.get(one.uuid), repo.get(two.uuid)])
     assert table["config.model.hyperparameters.max_depth"] == {one.uuid: 2, two.uuid: 4}
-    assert set(table["metrics.validation.rmse"]) == {one.uuid, two.uuid}
+    assert set(table["metrics.validation.rmse"]) == set(table["metrics.test.rmse"]) == {one.uuid, two.uuid}
+    assert table["baseline.test.rmse"][one.uuid] == rec.baseline["test"]["rmse"]
     assert table["dataset.content_hash"][one.uuid] == table["dataset.content_hash"][two.uuid]
 
     with pytest.raises(RepositoryError, match="no model or tag 'nope:production'"):
@@ -140,8 +142,8 @@ def test_the_stored_program_gives_the_training_features(home: Path, tmp_path: Pa
     from training import features as feats
 
     orders = synthetic_orders(900)
-    cutoff = pd.Timestamp(result.record.dataset["split"]["cutoff"])
-    train_rows = orders[orders["placed_at"] < cutoff]
+    cutoffs = {k: pd.Timestamp(v) for k, v in result.record.dataset["split"]["cutoffs"].items()}
+    train_rows = orders[orders["placed_at"] < cutoffs["validation"]]
     refitted = feats.fit_program(compile_config_program(load_config(config)), train_rows)
     expected = feats.to_matrix(feats.apply_program(refitted, orders), model.inputs)
     np.testing.assert_array_equal(model.features(orders), expected)
@@ -151,12 +153,14 @@ def test_the_stored_program_gives_the_training_features(home: Path, tmp_path: Pa
     one = model.program.evaluate(row)
     assert [float(one[n]) for n in model.inputs] == pytest.approx(expected[5].tolist())
 
-    # predictions from the loaded model equal the recorded validation metrics
-    val = orders[orders["placed_at"] >= cutoff]
+    # predictions from the loaded model equal the recorded validation and test metrics
     from training.evaluation import regression_metrics
 
-    got = regression_metrics(val["minutes"].to_numpy(), model.predict_frame(val))
-    assert got["rmse"] == pytest.approx(result.record.metrics["validation"]["rmse"], rel=1e-6)
+    at = orders["placed_at"]
+    for split, rows in (("validation", orders[(at >= cutoffs["validation"]) & (at < cutoffs["test"])]),
+                        ("test", orders[at >= cutoffs["test"]])):
+        got = regression_metrics(rows["minutes"].to_numpy(), model.predict_frame(rows))
+        assert got["rmse"] == pytest.approx(result.record.metrics[split]["rmse"], rel=1e-6)
 
 
 def test_experiments_are_recorded_validated_and_survive_a_restart(home: Path, tmp_path: Path) -> None:

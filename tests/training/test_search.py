@@ -76,6 +76,11 @@ def _check_best_is_chosen(result, config_path: Path, primary: str, pick) -> dict
     y_val = dataset.validation[config.data.label].to_numpy(dtype=float)
     again = compute_metrics(config.model.task, y_val, model.predict_frame(dataset.validation))
     assert again[primary] == pytest.approx(best["metrics"][primary], rel=1e-9)
+    # and the held-out figure is that model's on the test split, which no trial was scored on
+    y_test = dataset.test[config.data.label].to_numpy(dtype=float)
+    on_test = compute_metrics(config.model.task, y_test, model.predict_frame(dataset.test))
+    assert record.metrics["test"][primary] == pytest.approx(on_test[primary], rel=1e-9)
+    assert all(t["split"] == "validation" for t in trials)
     return best
 
 
