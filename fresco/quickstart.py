@@ -142,8 +142,8 @@ def run_quickstart(
         end=end,
         seconds=seconds,
         model_uuid=trained.uuid,
-        model_metrics=trained.record.metrics["validation"],
-        model_baseline=trained.record.baseline["validation"],
+        model_metrics=trained.record.metrics["test"],
+        model_baseline=trained.record.baseline["test"],
         model_report=trained.report_html,
         predictions=predictions,
     )
@@ -181,7 +181,7 @@ Fresco quickstart finished in {total:.0f}s.
                   {report.dataset_rows:,} rows, one per order, point-in-time correct; features:
 {nulls}
   Model           delivery_eta {report.model_uuid}  (tag {MODEL_TAG})
-                  validation {metrics}
+                  test (held out) {metrics}
                   report: {report.model_report}
   Predictions     POST /predict {{"model": "{MODEL_TAG}", "rows": [...]}}  (fresco serve)
 {served}
