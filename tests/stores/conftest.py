@@ -26,7 +26,7 @@ import pytest
 import yaml
 from feast import FeatureStore
 
-from fresco_platform.environment import PRODUCTION_YAML
+from feature_repo import PRODUCTION_YAML
 from feature_repo import REPO_DIR as FEATURE_REPO
 from tests.stores.data import Groups, make_groups
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from feast import FeatureStore
 
-from fresco_platform.environment import PRODUCTION_YAML
+from feature_repo import PRODUCTION_YAML
 from fresco_platform.materialization import MaterializationError, check_spark_conf
 from tests.conftest import copy_feature_repo, run_feast
 from tests.stores.data import CHANGED, LATE, STALE, TIED, UNKNOWN, Groups, latest_as_of
