@@ -29,9 +29,10 @@ def _apply_refused(repo: Path) -> str:
     result = run_feast(repo, "apply")
     output = result.stdout + result.stderr
     assert result.returncode != 0, output
-    # the refusal is the user's message, not a traceback: its first line says what happened
+    # the refusal is the user's message, not a traceback (Feast's own warnings may come first)
     assert "Traceback" not in result.stderr, result.stderr
-    assert result.stderr.splitlines()[0].startswith("Error: Fresco catalog policy refused this apply"), output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
+    assert errors and errors[0].startswith("Error: Fresco catalog policy refused this apply"), output
     if before is None:  # Feast creates an empty registry on first use; it must stay empty
         stored = RegistryProto()
         stored.ParseFromString(registry.read_bytes())
