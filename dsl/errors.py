@@ -69,6 +69,9 @@ class DSLVersionError(DSLError):
     kind = "version error"
 
 
+SNIPPET_CHARS = 100  # longest source line quoted in an error; longer lines are cut around the column
+
+
 def _snippet(source: str | None, line: int | None, column: int | None) -> str:
     if source is None or line is None:
         return ""
@@ -77,4 +80,10 @@ def _snippet(source: str | None, line: int | None, column: int | None) -> str:
         return ""
     text = lines[line - 1].replace("\t", " ")
     col = max(1, column or 1)
+    if len(text) > SNIPPET_CHARS:  # a window around the column, marked where it is cut
+        start = max(0, min(col - 1 - SNIPPET_CHARS // 2, len(text) - SNIPPET_CHARS))
+        window = text[start : start + SNIPPET_CHARS]
+        left = "…" if start > 0 else ""
+        right = "…" if start + SNIPPET_CHARS < len(text) else ""
+        text, col = left + window + right, col - start + len(left)
     return f"  {line:>4} | {text}\n       | {' ' * (col - 1)}^"

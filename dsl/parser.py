@@ -15,7 +15,9 @@ from .errors import DSLSyntaxError
 MAX_SOURCE_CHARS = 100_000
 MAX_STATEMENTS = 1_000
 MAX_NODES = 20_000
-MAX_DEPTH = 64
+MAX_DEPTH = 64  # nesting levels; a chain `a + b + c` (one operator, left to right) is one level
+MAX_CHAIN_DEPTH = 128  # operators in a row, chains included: bounds the recursion of later passes (and Spark's plan)
+_CHAINS = frozenset({"binop", "and_op", "or_op"})
 
 _FRIENDLY = {
     "NAME": "a name",
@@ -41,8 +43,11 @@ def parse(source: str) -> S.Module:
     if not isinstance(source, str):
         raise DSLSyntaxError(f"a program is text, not {type(source).__name__}")
     if len(source) > MAX_SOURCE_CHARS:
+        line, column = _position(source, MAX_SOURCE_CHARS)
         raise DSLSyntaxError(
-            f"program is {len(source)} characters long; the limit is {MAX_SOURCE_CHARS}"
+            f"program is {len(source)} characters long; the limit is {MAX_SOURCE_CHARS}",
+            line=line, column=column, source=source,
+            hint=f"the text from here on is beyond the first {MAX_SOURCE_CHARS} characters",
         )
     try:
         tree = _lark().parse(source)
@@ -99,27 +104,63 @@ def _syntax_error(exc: UnexpectedInput, source: str) -> DSLSyntaxError:
     return DSLSyntaxError(str(exc).splitlines()[0], line=line, column=column, source=source)
 
 
+def _position(source: str, offset: int) -> tuple[int, int]:
+    """1-based line and column of character ``offset`` of ``source``."""
+    line = source.count("\n", 0, offset) + 1
+    return line, offset - (source.rfind("\n", 0, offset) + 1) + 1
+
+
+def _where(node: Tree | Token) -> tuple[int | None, int | None]:
+    if isinstance(node, Token):
+        return node.line, node.column
+    return getattr(node.meta, "line", None), getattr(node.meta, "column", None)
+
+
+def _limit_error(message: str, node: Tree | Token, source: str, hint: str | None = None) -> DSLSyntaxError:
+    line, column = _where(node)
+    return DSLSyntaxError(message, line=line, column=column, source=source, hint=hint)
+
+
 def _check_limits(tree: Tree, source: str) -> None:
-    """Iteratively measure the tree so deep input cannot exhaust Python's stack."""
+    """Iteratively measure the tree so deep input cannot exhaust Python's stack.
+
+    Two depths are measured: nesting (a left-to-right chain of the same kind of operator,
+    ``a + b - c`` or ``p and q and r``, counts as one level) and operators in a row (every
+    operator counts; it bounds the recursion of the passes after parsing).
+    """
     statements = len(tree.children)
     if statements > MAX_STATEMENTS:
-        raise DSLSyntaxError(f"program has {statements} statements; the limit is {MAX_STATEMENTS}")
-    stack: list[tuple[Tree | Token, int]] = [(tree, 0)]
+        raise _limit_error(
+            f"program has {statements} statements; the limit is {MAX_STATEMENTS}",
+            tree.children[MAX_STATEMENTS], source,
+            hint=f"this is statement {MAX_STATEMENTS + 1}",
+        )
+    stack: list[tuple[Tree | Token, int, int]] = [(tree, 0, 0)]
     nodes = 0
     while stack:
-        node, depth = stack.pop()
+        node, depth, in_row = stack.pop()
         nodes += 1
         if nodes > MAX_NODES:
-            raise DSLSyntaxError(f"program has more than {MAX_NODES} syntax nodes (the limit)")
+            raise _limit_error(f"program has more than {MAX_NODES} syntax nodes (the limit)",
+                               node, source, hint="the limit is passed here")
         if depth > MAX_DEPTH:
-            meta = node.meta if isinstance(node, Tree) else None
-            raise DSLSyntaxError(
-                f"expression nested deeper than {MAX_DEPTH} levels (the limit)",
-                line=getattr(meta, "line", None), column=getattr(meta, "column", None),
-                source=source,
+            raise _limit_error(f"expression nested deeper than {MAX_DEPTH} levels (the limit)",
+                               node, source)
+        if in_row > MAX_CHAIN_DEPTH:
+            raise _limit_error(
+                f"expression has more than {MAX_CHAIN_DEPTH} operators in a row (the limit)",
+                node, source, hint="split it into several statements",
             )
         if isinstance(node, Tree):
-            stack.extend((child, depth + 1) for child in node.children if child is not None)
+            for index, child in enumerate(node.children):
+                if child is None:
+                    continue
+                if (not isinstance(child, Tree) or child.data == "statement"
+                        or not any(isinstance(c, Tree) for c in child.children)):
+                    stack.append((child, depth, in_row))  # a statement or a leaf: no level
+                    continue
+                chained = index == 0 and child.data == node.data and node.data in _CHAINS
+                stack.append((child, depth if chained else depth + 1, in_row + 1))
 
 
 def _unescape(text: str, token: Token, source: str) -> str:

@@ -238,6 +238,8 @@ class Program:
             doc = json.loads(text)
         except (ValueError, TypeError) as exc:
             raise DSLError(f"program artifact is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise DSLError("program artifact is nested too deeply to be a program") from None
         if not isinstance(doc, dict) or doc.get("format") != ARTIFACT_FORMAT:
             raise DSLError(f"not a DSL program artifact (expected format {ARTIFACT_FORMAT!r})")
         version = doc.get("language_version")
