@@ -204,6 +204,8 @@ class Router:
 
     def knows(self, ref: str) -> bool:
         """Whether :meth:`route` can answer ``ref`` from memory (no repository read)."""
+        if not isinstance(ref, str):
+            return False  # route() refuses it
         experiment = self.experiments.get(ref)
         names = experiment.arms if experiment is not None else (ref,)
         return all(n in self._tags or n in self._resolved for n in names)
