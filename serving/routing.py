@@ -195,8 +195,12 @@ class Router:
         if uuid is not None:
             self._used.add(ref)
             return uuid, ref
+        from training.model_refs import AmbiguousPrefix
+
         try:
             uuid = self.repository.resolve(ref)
+        except AmbiguousPrefix as exc:
+            raise BadRequest(f"ambiguous model reference: {exc}", field="model") from None
         except LookupError as exc:
             raise UnknownModel(f"unknown model or tag {ref!r}: {exc}", field="model") from None
         self._resolved[ref] = uuid  # a UUID, UUID prefix or BentoML tag: never moves

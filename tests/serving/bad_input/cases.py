@@ -43,4 +43,8 @@ CASES: list[BadInput] = [
     BadInput("float-400-digits", lambda: request(basket_size=10**400), 422, "rows[0].basket_size",
              "invalid_value"),
     BadInput("int-2**63", lambda: request(items=2**63), 422, "rows[0].items", "invalid_value"),
+    BadInput("model-percent-wildcards", lambda: request(model="%%%%%%"), 404, "model",
+             "unknown_model"),
+    BadInput("model-underscore-wildcards", lambda: request(model="______"), 404, "model",
+             "unknown_model"),
 ]
