@@ -116,9 +116,11 @@ class BundledModels:
                 return as_uuid
         except ValueError:
             pass
-        matches = [u for u in self.models if len(ref) >= 6 and u.startswith(ref)]
-        if len(matches) == 1:
-            return matches[0]
+        from training.model_refs import pick_prefix
+
+        found = pick_prefix(ref, self.models)
+        if found is not None:
+            return found
         raise BundleError(f"no model or tag {ref!r} in this Bento; it holds "
                           f"{sorted(self._tags) + sorted(self.models)}")
 

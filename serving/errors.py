@@ -15,12 +15,33 @@ error                      status  when
 =========================  ======  ==================================================================
 
 The HTTP service turns them into ``{"error": <kind>, "message": ..., "field": ...}`` bodies;
-library callers catch :class:`ServingError`.
+library callers catch :class:`ServingError`. A message quotes a client's value with
+:func:`quote`: at most :data:`QUOTE_CHARS` characters, whatever was sent.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+#: The most characters of a client's value a message quotes.
+QUOTE_CHARS = 80
+
+
+def shorten(text: str, limit: int = QUOTE_CHARS) -> str:
+    """``text``, cut to ``limit`` characters with an ellipsis when longer."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def quote(value: Any, limit: int = QUOTE_CHARS) -> str:
+    """A client's value for a message: its type and a short repr (a huge integer by its size)."""
+    kind = "null" if value is None else type(value).__name__
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        return f"int of about {int(value.bit_length() * 0.30103) + 1} digits"
+    try:
+        text = repr(value)
+    except ValueError:  # an integer past Python's digit limit, inside a list or object
+        return kind
+    return text if value is None else f"{kind} {shorten(text, limit)}"
 
 
 class ServingError(Exception):

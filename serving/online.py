@@ -28,18 +28,7 @@ from feast.infra.online_stores.cassandra_online_store.cassandra_online_store imp
 from feast.infra.online_stores.sqlite import SqliteOnlineStoreConfig
 
 from serving.errors import ModelUnavailable, StoreUnavailable
-
-#: Python types accepted for an entity key of a Feast primitive type (bool is never an int).
-_KEY_TYPES: dict[str, tuple[type, ...]] = {
-    "Int64": (int,),
-    "Int32": (int,),
-    "Float64": (int, float),
-    "Float32": (int, float),
-    "String": (str,),
-    "Bool": (bool,),
-    "Bytes": (bytes, str),
-}
-
+from serving.values import key_problem
 
 @dataclass(frozen=True)
 class EntityKey:
@@ -48,13 +37,9 @@ class EntityKey:
     name: str
     feast_type: str
 
-    def accepts(self, value: Any) -> bool:
-        kinds = _KEY_TYPES.get(self.feast_type)
-        if kinds is None:
-            return value is not None
-        if isinstance(value, bool) and bool not in kinds:
-            return False
-        return isinstance(value, kinds)
+    def problem(self, value: Any) -> str | None:
+        """What is wrong with ``value`` as this key (:func:`serving.values.key_problem`), or None."""
+        return key_problem(self.feast_type, value)
 
 
 def column_of(ref: str) -> str:

@@ -26,7 +26,6 @@ import math
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +41,7 @@ from serving.errors import (
 )
 from serving.online import EntityKey, OnlineFeatures, column_of
 from serving.routing import Route, Router
+from serving.values import field_problem
 
 MAX_ROWS = 1000
 
@@ -83,19 +83,6 @@ class PredictionResult:
         }
 
 
-def _check_float(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-_FIELD_CHECKS = {
-    "float": (_check_float, "a number"),
-    "int": (lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer"),
-    "bool": (lambda v: isinstance(v, bool), "true or false"),
-    "string": (lambda v: isinstance(v, str), "a string"),
-    "timestamp": (lambda v: isinstance(v, (str, datetime)), "an ISO 8601 timestamp with a UTC offset"),
-}
-
-
 class ServingModel:
     """A loaded model ready for requests: its program, inputs, entity keys and request fields."""
 
@@ -124,13 +111,10 @@ class ServingModel:
                         f"{self.uuid} reads features keyed by {[k.name for k in self.entity_keys]})",
                         field=f"rows[{i}].{key.name}",
                     )
-                value = row[key.name]
-                if value is None or not key.accepts(value):
-                    raise InvalidValue(
-                        f"entity key {key.name!r} must be a {key.feast_type} value, got "
-                        f"{type(value).__name__} {value!r}",
-                        field=f"rows[{i}].{key.name}",
-                    )
+                problem = key.problem(row[key.name])
+                if problem is not None:
+                    raise InvalidValue(f"entity key {key.name!r} {problem}",
+                                       field=f"rows[{i}].{key.name}")
             for name, dtype in self.request_fields.items():
                 if name not in row:
                     raise BadRequest(
@@ -138,14 +122,10 @@ class ServingModel:
                         f"{list(self.request_fields)})",
                         field=f"rows[{i}].{name}",
                     )
-                value = row[name]
-                check = _FIELD_CHECKS.get(dtype)
-                if value is not None and check is not None and not check[0](value):
-                    raise InvalidValue(
-                        f"request field {name!r} must be {check[1]} ({dtype}), got "
-                        f"{type(value).__name__} {value!r}",
-                        field=f"rows[{i}].{name}",
-                    )
+                problem = field_problem(dtype, row[name])
+                if problem is not None:
+                    raise InvalidValue(f"request field {name!r} {problem}",
+                                       field=f"rows[{i}].{name}")
 
     # -- predicting --------------------------------------------------------------------------
     def predict(

@@ -195,8 +195,12 @@ class Router:
         if uuid is not None:
             self._used.add(ref)
             return uuid, ref
+        from training.model_refs import AmbiguousPrefix
+
         try:
             uuid = self.repository.resolve(ref)
+        except AmbiguousPrefix as exc:
+            raise BadRequest(f"ambiguous model reference: {exc}", field="model") from None
         except LookupError as exc:
             raise UnknownModel(f"unknown model or tag {ref!r}: {exc}", field="model") from None
         self._resolved[ref] = uuid  # a UUID, UUID prefix or BentoML tag: never moves
@@ -204,6 +208,8 @@ class Router:
 
     def knows(self, ref: str) -> bool:
         """Whether :meth:`route` can answer ``ref`` from memory (no repository read)."""
+        if not isinstance(ref, str):
+            return False  # route() refuses it
         experiment = self.experiments.get(ref)
         names = experiment.arms if experiment is not None else (ref,)
         return all(n in self._tags or n in self._resolved for n in names)

@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from fresco_platform.state import state_dir
+from training.model_refs import is_uuid_prefix, pick_prefix
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS models (
@@ -378,12 +379,12 @@ class ModelRepository:
         for cand in candidates:
             if db.execute("SELECT 1 FROM models WHERE uuid = ?", (cand,)).fetchone():
                 return cand
-        if len(ref) >= 6:  # a unique UUID prefix, as people type them
-            rows = db.execute("SELECT uuid FROM models WHERE uuid LIKE ?", (ref + "%",)).fetchall()
-            if len(rows) == 1:
-                return rows[0][0]
-            if len(rows) > 1:
-                raise RepositoryError(f"{ref!r} matches {len(rows)} models; give more of the UUID")
+        if is_uuid_prefix(ref):  # a unique UUID prefix, as people type them (literal, no LIKE)
+            rows = db.execute("SELECT uuid FROM models WHERE substr(uuid, 1, ?) = ?",
+                              (len(ref), ref.lower())).fetchall()
+            found = pick_prefix(ref, [r[0] for r in rows])
+            if found is not None:
+                return found
         raise RepositoryError(f"no model or tag {ref!r} in the repository ({self.db_path})")
 
     def resolve(self, ref: str) -> str:

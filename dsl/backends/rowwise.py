@@ -46,7 +46,11 @@ def _to_float(v: Any, col: str) -> float | None:
     if v is None:
         return None
     if isinstance(v, (float, int, np.floating, np.integer)) and not isinstance(v, (str, bytes)):
-        f = float(v)
+        try:
+            f = float(v)
+        except OverflowError:  # an int past float64's range (a 400-digit number)
+            raise DSLRuntimeError(f"input {col!r} = an integer of {v.bit_length()} bits is too "
+                                  "large for a float") from None
         return None if f != f else f
     raise DSLRuntimeError(f"input {col!r} must be a float, found {type(v).__name__} {v!r}")
 

@@ -100,3 +100,13 @@ def test_comments_and_layout() -> None:
 def test_keywords_are_not_names() -> None:
     e = error(DSLSyntaxError, "if = 1")
     assert "keyword" in e.message
+
+
+def test_a_float_input_past_float64_is_an_error_naming_it() -> None:
+    """A 400-digit integer for a float input raises the DSL's error, not OverflowError."""
+    from dsl import DSLError
+
+    program = compile_program("y = @req.x * 1.0", {"x": DType.FLOAT})
+    assert program.evaluate({"x": 2})["y"] == 2.0
+    with pytest.raises(DSLError, match="'x'.*too large for a float"):
+        program.evaluate({"x": 10**400})
