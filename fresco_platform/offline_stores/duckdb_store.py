@@ -1,0 +1,434 @@
+"""Feast's file offline store with point-in-time retrieval as a DuckDB as-of join.
+
+Feast's ``file`` store (``DaskOfflineStore``) joins every entity row with every row of its
+entity's history, then filters and de-duplicates: memory and time grow with rows x history
+(1M example orders: 855 s, 4.8 GiB). :class:`FrescoDuckDBOfflineStore` reads the same
+``FileSource`` Parquet data and answers ``get_historical_features`` with one ``ASOF LEFT JOIN``
+per feature view, in DuckDB, over the Parquet files:
+
+* the value of the latest source row at or before the entity row's time (Feast's ``<=``);
+* a view with a TTL (not 0 or None) gives null when that row is older than ``time - ttl``
+  (a row exactly ``ttl`` old still counts, as in Feast);
+* source rows tying on (join keys, event time) are decided by the created timestamp (the
+  latest wins, a null created timestamp loses), then by file order (the last wins);
+* one output row per entity row, in the entity frame's order: repeated rows stay repeated, a
+  row without a match gets nulls. (Feast's file store returns rows sorted by time, drops an
+  entity row whose history lies entirely after it or outside the TTL, and collapses rows with
+  the same keys and time: here none of that happens. ``training.build_training_frame`` gives
+  the same frame on both.)
+* Feast's column names (``feature``, or ``view__feature`` with ``full_feature_names``), the
+  source's field mapping and a projection's ``join_key_map``; the entity frame's columns keep
+  their dtypes, its event timestamp becomes UTC like Feast's; on-demand views apply as usual.
+
+Everything else is Feast's file store, inherited: writes (``offline_write_batch``,
+``write_logged_features``), monitoring, and the two cases this store hands to it unchanged --
+retrieval without an entity frame (``start_date``/``end_date``), and
+``filter_by_created_timestamp``. Sources outside the local file system go to it too.
+``pull_latest_from_table_or_query`` and ``pull_all_from_table_or_query`` (materialization)
+run in DuckDB with Feast's semantics (inclusive ``[start, end]``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from feast.data_source import DataSource
+from feast.errors import SavedDatasetLocationAlreadyExists
+from feast.feature_view import DUMMY_ENTITY_ID, DUMMY_ENTITY_VAL, FeatureView
+from feast.infra.offline_stores.dask import DaskOfflineStore, DaskOfflineStoreConfig
+from feast.infra.offline_stores.file_source import FileSource, SavedDatasetFileStorage
+from feast.infra.offline_stores.offline_store import RetrievalJob, RetrievalMetadata
+from feast.infra.offline_stores.offline_utils import DEFAULT_ENTITY_DF_EVENT_TIMESTAMP_COL
+from feast.infra.registry.base_registry import BaseRegistry
+from feast.on_demand_feature_view import OnDemandFeatureView
+from feast.repo_config import RepoConfig
+from feast.saved_dataset import SavedDatasetStorage
+
+TYPE = "fresco_platform.offline_stores.FrescoDuckDBOfflineStore"
+_ROW, _TS, _CREATED, _FILE = "__fresco_row", "__fresco_ts", "__fresco_created", "__fresco_file"
+
+
+class OfflineStoreError(ValueError):
+    """A retrieval this store cannot answer (bad entity frame, unreadable source)."""
+
+
+class FrescoDuckDBOfflineStoreConfig(DaskOfflineStoreConfig):
+    """``offline_store:`` of a yaml naming :class:`FrescoDuckDBOfflineStore`.
+
+    It is Feast's file-store config (so the inherited file-store methods accept it) plus
+    DuckDB's resources: ``threads`` (default: DuckDB's, one per core) and ``memory_limit``
+    (e.g. ``"2GB"``; default: DuckDB's, 80% of RAM; beyond it DuckDB spills to disk).
+    """
+
+    type: Literal["fresco_platform.offline_stores.FrescoDuckDBOfflineStore"] = TYPE  # type: ignore[assignment]
+    threads: int | None = None
+    memory_limit: str | None = None
+
+
+# ----------------------------------------------------------------------------- small helpers
+
+
+def _q(name: str) -> str:
+    """``name`` as a quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    """``text`` as a SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _connect(config: RepoConfig) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    store = config.offline_store
+    if getattr(store, "threads", None):
+        con.execute(f"SET threads = {int(store.threads)}")
+    if getattr(store, "memory_limit", None):
+        con.execute(f"SET memory_limit = {_lit(str(store.memory_limit))}")
+    return con
+
+
+def _local_path(source: DataSource, repo_path: Path | str | None) -> Path | None:
+    """The local file or folder of a Parquet ``FileSource``; None for anything else."""
+    if not isinstance(source, FileSource):
+        return None
+    uri = FileSource.get_uri_for_file_path(repo_path=repo_path, uri=source.file_options.uri)
+    if "://" in uri and not uri.startswith("file://"):
+        return None
+    fmt = source.file_format
+    if fmt is not None and type(fmt).__name__ != "ParquetFormat":
+        return None
+    return Path(uri.removeprefix("file://"))
+
+
+def _scan(path: Path, name: str) -> str:
+    """A ``read_parquet`` table expression over a file or a (Hive-partitioned) folder."""
+    if not path.exists():
+        raise OfflineStoreError(f"{name}: no Parquet data at {path}")
+    pattern = str(path / "**" / "*.parquet") if path.is_dir() else str(path)
+    return f"read_parquet({_lit(pattern)}, filename={_lit(_FILE)}, file_row_number=true)"
+
+
+def _epoch_ns(moment: datetime) -> int:
+    """Nanoseconds since the epoch of ``moment`` (naive: UTC)."""
+    stamp = pd.Timestamp(moment)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return int(stamp.value)
+
+
+def _source_column(source: DataSource, name: str) -> str:
+    """The source's column for view column ``name`` (inverting the field mapping)."""
+    reverse = {view: src for src, view in (source.field_mapping or {}).items()}
+    return reverse.get(name, name)
+
+
+def _utc_times(column: pd.Series) -> pd.Series:
+    """The entity frame's event times as Feast's file store returns them: UTC, nanoseconds."""
+    if isinstance(column.dtype, pd.DatetimeTZDtype):
+        column = column.dt.tz_convert("UTC")
+    elif pd.api.types.is_datetime64_dtype(column.dtype):
+        column = column.dt.tz_localize("UTC")
+    else:
+        column = pd.to_datetime(column, utc=True)
+    return column.astype("datetime64[ns, UTC]")
+
+
+def _requested(feature_refs: list[str], feature_views: list[FeatureView], project: str,
+               registry: BaseRegistry) -> dict[FeatureView, list[str]]:
+    """Requested features per view, parsed exactly as Feast's own stores do.
+
+    The one use of Feast's private helpers (``feast.utils._get_requested_*``): every Feast
+    offline store calls them, and parsing references any other way (versions ``@vN``,
+    on-demand views) would drift from Feast.
+    """
+    from feast.utils import (
+        _get_requested_feature_views_to_features_dict,
+        _get_requested_on_demand_feature_views,
+    )
+
+    by_view, _ = _get_requested_feature_views_to_features_dict(
+        feature_refs, feature_views,
+        _get_requested_on_demand_feature_views(feature_refs, project, registry),
+    )
+    return dict(by_view)
+
+
+# ------------------------------------------------------------------------------ the job
+
+
+class FrescoDuckDBRetrievalJob(RetrievalJob):
+    """A lazy retrieval: ``compute`` runs when ``to_df``/``to_arrow`` are called."""
+
+    def __init__(self, compute: Callable[[], pa.Table], *, full_feature_names: bool,
+                 repo_path: str | None, on_demand_feature_views: list[OnDemandFeatureView] | None = None,
+                 metadata: RetrievalMetadata | None = None) -> None:
+        self._compute = compute
+        self._full_feature_names = full_feature_names
+        self._repo_path = repo_path
+        self._on_demand_feature_views = on_demand_feature_views or []
+        self._metadata = metadata
+
+    @property
+    def full_feature_names(self) -> bool:
+        return self._full_feature_names
+
+    @property
+    def on_demand_feature_views(self) -> list[OnDemandFeatureView]:
+        return self._on_demand_feature_views
+
+    @property
+    def metadata(self) -> RetrievalMetadata | None:
+        return self._metadata
+
+    def _to_arrow_internal(self, timeout: int | None = None) -> pa.Table:
+        return self._compute()
+
+    def _to_df_internal(self, timeout: int | None = None) -> pd.DataFrame:
+        return self._compute().to_pandas()
+
+    def persist(self, storage: SavedDatasetStorage, allow_overwrite: bool | None = False,
+                timeout: int | None = None) -> None:
+        """Write the result as Parquet (a file, or a folder when the path has no suffix)."""
+        if not isinstance(storage, SavedDatasetFileStorage):
+            raise OfflineStoreError(f"can only persist to a SavedDatasetFileStorage, got {type(storage).__name__}")
+        path = FileSource.get_uri_for_file_path(repo_path=self._repo_path, uri=storage.file_options.uri)
+        if not allow_overwrite and os.path.exists(path):
+            raise SavedDatasetLocationAlreadyExists(location=path)
+        if path.endswith(".parquet"):
+            pq.write_table(self.to_arrow(), path)
+        else:
+            pq.write_to_dataset(self.to_arrow(), root_path=path)
+
+    def supports_remote_storage_export(self) -> bool:
+        return False
+
+
+# ---------------------------------------------------------------------- point in time
+
+
+def _view_sql(view: FeatureView, features: list[str], scan: str, entity_keys: list[str],
+              full_feature_names: bool, min_ts: int, max_ts: int) -> str:
+    """The as-of join of one view onto table ``fresco_entity`` (``_ROW``, ``_TS``, ``__k<i>``)."""
+    source = view.batch_source
+    ts = _q(_source_column(source, source.timestamp_field))
+    created = source.created_timestamp_column
+    ttl = view.ttl
+    ttl_ns = None
+    if ttl and ttl.total_seconds() != 0:  # Feast: 0 or None means no limit
+        ttl_ns = (ttl // timedelta(microseconds=1)) * 1000
+    source_keys = [_q(_source_column(source, c.name)) for c in view.entity_columns]
+    names = [f"{view.projection.name_to_use()}__{f}" if full_feature_names else f for f in features]
+
+    select = [f"{k} AS __k{i}" for i, k in enumerate(source_keys)]
+    select.append(f"epoch_ns({ts}) AS {_TS}")
+    select.append(f"epoch_ns({_q(_source_column(source, created))}) AS {_CREATED}" if created
+                  else f"NULL::BIGINT AS {_CREATED}")
+    select += [f"{_q(_source_column(source, f))} AS __f{i}" for i, f in enumerate(features)]
+    select += [_FILE, "file_row_number"]
+    window = [f"epoch_ns({ts}) <= {max_ts}"]
+    if ttl_ns is not None and ttl_ns > 0:
+        window.append(f"epoch_ns({ts}) >= {min_ts - ttl_ns}")
+    partition = ", ".join([f"__k{i}" for i in range(len(source_keys))] + [_TS])
+    on = [f"e.__k{i} = s.__k{i}" for i in range(len(entity_keys))] + [f"e.{_TS} >= s.{_TS}"]
+    if ttl_ns is None:
+        values = [f"s.__f{i} AS {_q(n)}" for i, n in enumerate(names)]
+    else:
+        alive = f"s.{_TS} >= e.{_TS} - {ttl_ns}"
+        values = [f"CASE WHEN {alive} THEN s.__f{i} END AS {_q(n)}" for i, n in enumerate(names)]
+    return f"""
+        WITH source AS (
+            SELECT {", ".join(select)} FROM {scan}
+            WHERE {ts} IS NOT NULL AND {" AND ".join(window)}
+        ), latest AS (
+            SELECT * FROM source
+            QUALIFY row_number() OVER (
+                PARTITION BY {partition}
+                ORDER BY {_CREATED} DESC NULLS LAST, {_FILE} DESC, file_row_number DESC) = 1
+        )
+        SELECT e.{_ROW}, {", ".join(values)}
+        FROM fresco_entity e ASOF LEFT JOIN latest s ON {" AND ".join(on)}
+        ORDER BY e.{_ROW}
+    """
+
+
+def _event_timestamp_column(entity_df: pd.DataFrame) -> str:
+    """Feast's rule: ``event_timestamp``, else the frame's only datetime column."""
+    if DEFAULT_ENTITY_DF_EVENT_TIMESTAMP_COL in entity_df.columns:
+        return DEFAULT_ENTITY_DF_EVENT_TIMESTAMP_COL
+    candidates = entity_df.select_dtypes(include=["datetime", "datetimetz"]).columns
+    if len(candidates) == 1:
+        return str(candidates[0])
+    raise OfflineStoreError(
+        f"the entity frame needs a column named {DEFAULT_ENTITY_DF_EVENT_TIMESTAMP_COL!r} (or exactly "
+        f"one datetime column) holding each row's time; it has {list(entity_df.columns)}"
+    )
+
+
+def _point_in_time(config: RepoConfig, by_view: dict[FeatureView, list[str]], entity_df: pd.DataFrame,
+                   ts_column: str, full_feature_names: bool) -> pa.Table:
+    """The entity frame (input order) with each requested feature as of its row's time."""
+    frame = entity_df.reset_index(drop=True)
+    times = _utc_times(frame[ts_column])
+    frame = frame.assign(**{ts_column: times})
+    result = pa.Table.from_pandas(frame, preserve_index=False)
+    ns = times.array.asi8
+    min_ts, max_ts = (int(ns.min()), int(ns.max())) if len(ns) else (0, 0)
+    con = _connect(config)
+    try:
+        for view, features in by_view.items():
+            keys = [view.projection.join_key_map.get(c.name, c.name) for c in view.entity_columns]
+            missing = [k for k in keys if k not in frame.columns]
+            if missing:
+                raise OfflineStoreError(
+                    f"feature view {view.name!r} joins on {keys}; the entity frame lacks {missing}"
+                )
+            entity = pa.table({_ROW: np.arange(len(frame), dtype=np.int64), _TS: ns,
+                               **{f"__k{i}": result.column(k) for i, k in enumerate(keys)}})
+            con.register("fresco_entity", entity)
+            path = _local_path(view.batch_source, config.repo_path)
+            assert path is not None  # remote sources were handed to Feast's file store
+            sql = _view_sql(view, features, _scan(path, view.name), keys, full_feature_names, min_ts, max_ts)
+            try:
+                answer = con.sql(sql).to_arrow_table()
+            except duckdb.Error as err:
+                raise OfflineStoreError(f"feature view {view.name!r} (source {path}): {err}") from err
+            finally:
+                con.unregister("fresco_entity")
+            if answer.num_rows != len(frame):  # an as-of LEFT join keeps every row: a loud guard
+                raise OfflineStoreError(f"{view.name}: {answer.num_rows} rows for {len(frame)} entity rows")
+            for name in answer.column_names[1:]:
+                result = result.append_column(name, answer.column(name))
+    finally:
+        con.close()
+    return result
+
+
+# ------------------------------------------------------------------------------ the store
+
+
+class FrescoDuckDBOfflineStore(DaskOfflineStore):
+    """Feast's file store with as-of joins in DuckDB for retrieval and materialization reads."""
+
+    @staticmethod
+    def get_historical_features(config: RepoConfig, feature_views: list[FeatureView], feature_refs: list[str],
+                                entity_df: pd.DataFrame | str | None, registry: BaseRegistry, project: str,
+                                full_feature_names: bool = False, filter_by_created_timestamp: bool = False,
+                                **kwargs: Any) -> RetrievalJob:
+        """Point-in-time features for ``entity_df`` (see the module doc for the semantics)."""
+        local = all(_local_path(v.batch_source, config.repo_path) is not None for v in feature_views)
+        if entity_df is None or filter_by_created_timestamp or not local:
+            return DaskOfflineStore.get_historical_features(
+                config, feature_views, feature_refs, entity_df, registry, project,
+                full_feature_names=full_feature_names,
+                filter_by_created_timestamp=filter_by_created_timestamp, **kwargs,
+            )
+        if hasattr(entity_df, "compute") and not isinstance(entity_df, pd.DataFrame):
+            entity_df = entity_df.compute()  # a dask frame, which Feast's file store accepts
+        if not isinstance(entity_df, pd.DataFrame):
+            raise OfflineStoreError(
+                f"the entity rows must be a pandas DataFrame, not {type(entity_df).__name__} "
+                "(SQL entity queries need a SQL offline store)"
+            )
+        ts_column = _event_timestamp_column(entity_df)
+        by_view = _requested(feature_refs, feature_views, project, registry)
+        times = _utc_times(entity_df[ts_column]) if len(entity_df) else None
+        metadata = RetrievalMetadata(
+            features=feature_refs,
+            keys=list(set(entity_df.columns) - {ts_column}),
+            min_event_timestamp=times.min().to_pydatetime() if times is not None else None,
+            max_event_timestamp=times.max().to_pydatetime() if times is not None else None,
+        )
+        return FrescoDuckDBRetrievalJob(
+            lambda: _point_in_time(config, by_view, entity_df, ts_column, full_feature_names),
+            full_feature_names=full_feature_names,
+            repo_path=str(config.repo_path),
+            on_demand_feature_views=OnDemandFeatureView.get_requested_odfvs(feature_refs, project, registry),
+            metadata=metadata,
+        )
+
+    @staticmethod
+    def pull_latest_from_table_or_query(config: RepoConfig, data_source: DataSource, join_key_columns: list[str],
+                                        feature_name_columns: list[str], timestamp_field: str,
+                                        created_timestamp_column: str | None,
+                                        start_date: datetime | None = None,
+                                        end_date: datetime | None = None) -> RetrievalJob:
+        """The latest row per entity with its event time in ``[start_date, end_date]``."""
+        if _local_path(data_source, config.repo_path) is None:
+            return DaskOfflineStore.pull_latest_from_table_or_query(
+                config, data_source, join_key_columns, feature_name_columns, timestamp_field,
+                created_timestamp_column, start_date, end_date)
+        return _pull(config, data_source, join_key_columns, feature_name_columns, timestamp_field,
+                     created_timestamp_column, start_date, end_date, latest=True)
+
+    @staticmethod
+    def pull_all_from_table_or_query(config: RepoConfig, data_source: DataSource, join_key_columns: list[str],
+                                     feature_name_columns: list[str], timestamp_field: str,
+                                     created_timestamp_column: str | None = None,
+                                     start_date: datetime | None = None,
+                                     end_date: datetime | None = None) -> RetrievalJob:
+        """Every row with its event time in ``[start_date, end_date]`` (either may be None)."""
+        if _local_path(data_source, config.repo_path) is None:
+            return DaskOfflineStore.pull_all_from_table_or_query(
+                config, data_source, join_key_columns, feature_name_columns, timestamp_field,
+                created_timestamp_column, start_date, end_date)
+        return _pull(config, data_source, join_key_columns, feature_name_columns, timestamp_field,
+                     created_timestamp_column, start_date, end_date, latest=False)
+
+
+def _pull(config: RepoConfig, source: DataSource, join_keys: list[str], features: list[str], timestamp_field: str,
+          created: str | None, start: datetime | None, end: datetime | None, *, latest: bool) -> RetrievalJob:
+    """Source rows (columns named as in the source) in a window; with ``latest``, one per entity."""
+    path = _local_path(source, config.repo_path)
+    assert path is not None
+
+    def compute() -> pa.Table:
+        con = _connect(config)
+        try:
+            scan = _scan(path, source.name)
+            probe = con.sql(f"SELECT * FROM {scan} LIMIT 0")
+            types = dict(zip(probe.columns, map(str, probe.types)))
+            missing = [c for c in [*join_keys, timestamp_field] if c not in types]
+            if missing:
+                raise OfflineStoreError(f"source {source.name!r} ({path}) lacks column(s) {missing}")
+
+            def out(column: str) -> str:  # event times as UTC-aware timestamps, like Feast's
+                if types.get(column) in ("TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S"):
+                    return f"CAST({_q(column)} AS TIMESTAMPTZ) AS {_q(column)}"
+                return _q(column)
+
+            times = [timestamp_field] + ([created] if created else [])
+            columns = list(dict.fromkeys([*join_keys, *features, *times]))
+            select = [out(c) if c in times else _q(c) for c in columns]
+            if not join_keys:
+                select.append(f"{_lit(DUMMY_ENTITY_VAL)} AS {_q(DUMMY_ENTITY_ID)}")
+            where = [f"{_q(timestamp_field)} IS NOT NULL"]
+            if start is not None:
+                where.append(f"epoch_ns({_q(timestamp_field)}) >= {_epoch_ns(start)}")
+            if end is not None:
+                where.append(f"epoch_ns({_q(timestamp_field)}) <= {_epoch_ns(end)}")
+            sql = f"SELECT {', '.join(select)} FROM {scan} WHERE {' AND '.join(where)}"
+            if latest and join_keys:
+                order = [f"epoch_ns({_q(timestamp_field)}) DESC"]
+                if created:
+                    order.append(f"epoch_ns({_q(created)}) DESC NULLS LAST")
+                order += [f"{_FILE} DESC", "file_row_number DESC"]
+                sql += (f" QUALIFY row_number() OVER (PARTITION BY {', '.join(map(_q, join_keys))} "
+                        f"ORDER BY {', '.join(order)}) = 1")
+            try:
+                return con.sql(sql).to_arrow_table()
+            except duckdb.Error as err:
+                raise OfflineStoreError(f"source {source.name!r} ({path}): {err}") from err
+        finally:
+            con.close()
+
+    return FrescoDuckDBRetrievalJob(compute, full_feature_names=False, repo_path=str(config.repo_path))
