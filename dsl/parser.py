@@ -16,7 +16,7 @@ MAX_SOURCE_CHARS = 100_000
 MAX_STATEMENTS = 1_000
 MAX_NODES = 20_000
 MAX_DEPTH = 64  # nesting levels; a chain `a + b + c` (one operator, left to right) is one level
-MAX_CHAIN_DEPTH = 128  # operators in a row, chains included: bounds the recursion of later passes (and Spark's plan)
+MAX_CHAIN_DEPTH = 128  # operators in a row, chains included: bounds the recursion of later passes
 _CHAINS = frozenset({"binop", "and_op", "or_op"})
 
 _FRIENDLY = {
