@@ -29,6 +29,16 @@ def spark(spark_home: Path) -> Iterator["pyspark.sql.SparkSession"]:  # noqa: F8
 REPO_FILES = ("feature_store.yaml", "definitions.py", ".feastignore")
 
 
+def _node_config_at_session_start():
+    """The Cassandra node's config from the environment the test run was started in."""
+    from fresco_platform.services.cassandra import NodeConfig
+
+    return NodeConfig.from_env()
+
+
+_CASSANDRA_NODE = _node_config_at_session_start()
+
+
 def copy_feature_repo(target: Path) -> Path:
     """Copy the project's Feast repository definitions (not its data) into ``target``."""
     import shutil
@@ -68,11 +78,12 @@ def cassandra() -> Iterator[list[str]]:
     """
     from fresco_platform.services import cassandra as node
 
-    was_running = node.status().running
-    status = node.start(timeout=300)
+    config = _CASSANDRA_NODE  # the node `make test` started, wherever a fixture has moved FRESCO_HOME
+    was_running = node.status(config).running
+    status = node.start(timeout=300, config=config)
     yield status.contact_points
     if not was_running and os.environ.get("FRESCO_CASSANDRA_KEEP", "") not in ("1", "true", "yes"):
-        node.stop()
+        node.stop(config=config)
 
 
 @pytest.fixture(scope="session")

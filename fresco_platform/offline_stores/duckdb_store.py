@@ -363,10 +363,6 @@ class FrescoDuckDBOfflineStore(DaskOfflineStore):
                                         start_date: datetime | None = None,
                                         end_date: datetime | None = None) -> RetrievalJob:
         """The latest row per entity with its event time in ``[start_date, end_date]``."""
-        if _local_path(data_source, config.repo_path) is None:
-            return DaskOfflineStore.pull_latest_from_table_or_query(
-                config, data_source, join_key_columns, feature_name_columns, timestamp_field,
-                created_timestamp_column, start_date, end_date)
         return _pull(config, data_source, join_key_columns, feature_name_columns, timestamp_field,
                      created_timestamp_column, start_date, end_date, latest=True)
 
@@ -377,19 +373,19 @@ class FrescoDuckDBOfflineStore(DaskOfflineStore):
                                      start_date: datetime | None = None,
                                      end_date: datetime | None = None) -> RetrievalJob:
         """Every row with its event time in ``[start_date, end_date]`` (either may be None)."""
-        if _local_path(data_source, config.repo_path) is None:
-            return DaskOfflineStore.pull_all_from_table_or_query(
-                config, data_source, join_key_columns, feature_name_columns, timestamp_field,
-                created_timestamp_column, start_date, end_date)
         return _pull(config, data_source, join_key_columns, feature_name_columns, timestamp_field,
                      created_timestamp_column, start_date, end_date, latest=False)
 
 
 def _pull(config: RepoConfig, source: DataSource, join_keys: list[str], features: list[str], timestamp_field: str,
           created: str | None, start: datetime | None, end: datetime | None, *, latest: bool) -> RetrievalJob:
-    """Source rows (columns named as in the source) in a window; with ``latest``, one per entity."""
+    """Source rows (columns named as in the source) in a window; with ``latest``, one per entity.
+    A source that is not a local Parquet file goes to Feast's file (Dask) store."""
     path = _local_path(source, config.repo_path)
-    assert path is not None
+    if path is None:
+        feast_pull = (DaskOfflineStore.pull_latest_from_table_or_query if latest
+                      else DaskOfflineStore.pull_all_from_table_or_query)
+        return feast_pull(config, source, join_keys, features, timestamp_field, created, start, end)
 
     def compute() -> pa.Table:
         con = _connect(config)

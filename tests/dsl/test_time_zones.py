@@ -111,16 +111,35 @@ def test_bad_zone_arguments(source: str, message: str) -> None:
     assert message in e.message and e.line == 1 and "^" in str(e)
 
 
-def test_zone_unknown_to_the_jvm_is_refused_by_spark(spark) -> None:
+@pytest.fixture
+def zone_only_python_knows(tmp_path):
+    """A zone name Python's tz database lists and the JVM's cannot know: a copy of UTC's rules
+    under a made-up name, on a TZPATH of the test's own (``zoneinfo.reset_tzpath``)."""
+    import importlib.resources
+    import zoneinfo
+
+    from dsl.timezones import _zone, zone_names
+
+    name = "Fresco_Test/Nowhere"
+    (tmp_path / "Fresco_Test").mkdir()
+    utc_rules = importlib.resources.files("tzdata.zoneinfo").joinpath("UTC").read_bytes()
+    (tmp_path / name).write_bytes(utc_rules)
+    zoneinfo.reset_tzpath(to=[str(tmp_path), *zoneinfo.TZPATH])
+    zone_names.cache_clear()
+    _zone.cache_clear()
+    yield name
+    zoneinfo.reset_tzpath()
+    zone_names.cache_clear()
+    _zone.cache_clear()
+
+
+def test_zone_unknown_to_the_jvm_is_refused_by_spark(spark, zone_only_python_knows: str) -> None:
     from dsl import DSLRuntimeError
-    from dsl.backends.spark import _jvm_knows
-    from dsl.timezones import zone_names
 
     from .helpers import run
 
-    unknown = sorted(z for z in zone_names() if not _jvm_knows(spark, z))
-    if not unknown:
-        pytest.skip("this JVM's tz database knows every zone Python's does")
-    program = compile_program(f"h = hour_of_day(@req.t, {unknown[0]!r})", {"t": DType.TIMESTAMP})
-    with pytest.raises(DSLRuntimeError, match=f"time zone '{unknown[0]}' is not known to Spark"):
+    zone = zone_only_python_knows
+    program = compile_program(f"h = hour_of_day(@req.t, {zone!r})", {"t": DType.TIMESTAMP})
+    assert run(program, "pandas", [{"t": utc(2024, 1, 1, 5)}])[0]["h"] == 5  # Python knows it
+    with pytest.raises(DSLRuntimeError, match=f"time zone '{zone}' is not known to Spark"):
         run(program, "spark", [{"t": utc(2024, 1, 1)}], spark)

@@ -5,7 +5,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -15,18 +16,26 @@ from tests.serving.setup import ServingEnvironment, build_environment
 PROJECT = Path(__file__).resolve().parents[2]
 
 
+@contextmanager
+def _state_env_restored() -> Iterator[None]:
+    """``FRESCO_HOME`` and ``BENTOML_HOME`` as they were before the block (environments set them)."""
+    saved = {k: os.environ.get(k) for k in ("FRESCO_HOME", "BENTOML_HOME")}
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 @pytest.fixture(scope="session")
 def serving_env(
     tmp_path_factory: pytest.TempPathFactory, cassandra: list[str], spark
 ) -> Iterator[ServingEnvironment]:
-    saved = {k: os.environ.get(k) for k in ("FRESCO_HOME", "BENTOML_HOME")}
-    env = build_environment(tmp_path_factory.mktemp("serving"), cassandra[0], spark)
-    yield env
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    with _state_env_restored():
+        yield build_environment(tmp_path_factory.mktemp("serving"), cassandra[0], spark)
 
 
 class Server:
@@ -49,24 +58,25 @@ def sqlite_env(tmp_path_factory: pytest.TempPathFactory):
     """The embedded default (SQLite online store) with a model trained on it (no Cassandra)."""
     from tests.serving.sqlite_setup import build_sqlite_environment
 
-    saved = {k: os.environ.get(k) for k in ("FRESCO_HOME", "BENTOML_HOME")}
-    env = build_sqlite_environment(tmp_path_factory.mktemp("sqlite-serving"))
-    yield env
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    with _state_env_restored():
+        yield build_sqlite_environment(tmp_path_factory.mktemp("sqlite-serving"))
 
 
 @pytest.fixture(scope="session")
 def sqlite_server(sqlite_env, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """``bentoml serve`` of the service on the SQLite environment, its model preloaded."""
+    with serve(sqlite_env.env(), sqlite_env.tag, tmp_path_factory.mktemp("sqlite-server")) as server:
+        yield server
+
+
+@contextmanager
+def serve(env: Mapping[str, str], preload: str, folder: Path, **extra_env: str) -> Iterator[Server]:
+    """A running ``bentoml serve`` with ``env`` (+ ``extra_env``), ``preload`` loaded at start
+    and the tags re-read every 0.2 s; its log in ``folder``."""
     from serving.server import ServerProcess
 
-    folder = tmp_path_factory.mktemp("sqlite-server")
-    env = {**sqlite_env.env(), "FRESCO_SERVING_PRELOAD": sqlite_env.tag,
-           "FRESCO_SERVING_REFRESH_SECONDS": "0.2"}
-    handle = ServerProcess(env, log=folder / "bentoml.log")
+    handle = ServerProcess({**env, "FRESCO_SERVING_PRELOAD": preload,
+                            "FRESCO_SERVING_REFRESH_SECONDS": "0.2", **extra_env},
+                           log=folder / "bentoml.log")
     with handle:
         yield Server(handle)

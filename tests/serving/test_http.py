@@ -12,8 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from serving.server import ServerProcess
-from tests.serving.conftest import Server
+from tests.serving.conftest import Server, serve
 from tests.serving.setup import ServingEnvironment
 
 EXPERIMENT_TAG = "delivery_eta:experiment"
@@ -30,12 +29,8 @@ def rows(n: int, start: int = 1) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def server(serving_env: ServingEnvironment, tmp_path_factory) -> Iterator[Server]:
-    folder = tmp_path_factory.mktemp("server")
-    env = {**serving_env.env(), "FRESCO_SERVING_PRELOAD": serving_env.tag,
-           "FRESCO_SERVING_REFRESH_SECONDS": "0.2"}
-    handle = ServerProcess(env, log=folder / "bentoml.log")
-    with handle:
-        yield Server(handle)
+    with serve(serving_env.env(), serving_env.tag, tmp_path_factory.mktemp("server")) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
