@@ -7,8 +7,8 @@ Generates the orders, computes the feature groups (Spark), applies the catalog t
 copies of the Feast repository, then trains the example delivery-time model
 (``examples/delivery_eta.yaml``) once per engine:
 
-- ``local``: orders from Parquet, Feast's file offline store (dask) queried in time-ordered
-  chunks of ``--chunk-rows`` entity rows (the config's ``resources.retrieval_chunk_rows``),
+- ``local``: orders from Parquet, the example's embedded offline store (Fresco's DuckDB store,
+  one as-of join per view; ``--chunk-rows`` sets the config's ``resources.retrieval_chunk_rows``),
   the DSL applied with pandas;
 - ``spark``: orders from a Hive table, Feast's Spark offline store over the feature groups'
   Hive tables (``feature_store.production.yaml``, SQLite online store as nothing is served),

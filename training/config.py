@@ -219,8 +219,9 @@ class ResourcesSection(_Strict):
     retrieval_chunk_rows: int | None = Field(
         None, ge=0,
         description=("Entity rows per point-in-time query, oldest first (0: one query). Default: "
-                     f"{FILE_STORE_CHUNK_ROWS:,} on Feast's file offline store, which joins each row with "
-                     "all of its entity's feature rows before the TTL filter; one query on the others."),
+                     f"{FILE_STORE_CHUNK_ROWS:,} on Feast's file offline store (type file or dask), which "
+                     "joins each row with all of its entity's feature rows before the TTL filter; one "
+                     "query on the others (the embedded default's DuckDB store does as-of joins)."),
     )
 
     def chunk_rows(self, offline_store: str) -> int | None:
@@ -230,11 +231,12 @@ class ResourcesSection(_Strict):
 
 def retrieval_chunk_rows(offline_store: str, configured: int | None = None) -> int | None:
     """Entity rows per point-in-time query: ``configured`` (0: one query), else
-    :data:`FILE_STORE_CHUNK_ROWS` on Feast's file offline store and one query on the others
-    (None)."""
+    :data:`FILE_STORE_CHUNK_ROWS` on Feast's file offline store (``file``/``dask``) and one
+    query on the others (None), Fresco's DuckDB store of the embedded default included: its
+    as-of join holds one row per entity row, not rows x history."""
     if configured is not None:
         return configured or None
-    return FILE_STORE_CHUNK_ROWS if offline_store == "file" else None
+    return FILE_STORE_CHUNK_ROWS if offline_store in ("file", "dask") else None
 
 
 class ModelConfig(_Strict):

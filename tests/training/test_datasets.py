@@ -194,3 +194,6 @@ def test_the_chunk_size_depends_on_the_offline_store_unless_the_config_sets_it()
     assert ResourcesSection().chunk_rows("spark") is None  # Feast's Spark store prunes by time itself
     assert ResourcesSection(retrieval_chunk_rows=500).chunk_rows("spark") == 500
     assert ResourcesSection(retrieval_chunk_rows=0).chunk_rows("file") is None  # 0: one query
+    fresco = "fresco_platform.offline_stores.FrescoDuckDBOfflineStore"  # the embedded default
+    assert ResourcesSection().chunk_rows(fresco) is None  # as-of joins: one query
+    assert ResourcesSection(retrieval_chunk_rows=5_000).chunk_rows(fresco) == 5_000
