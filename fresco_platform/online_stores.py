@@ -23,6 +23,13 @@ decided by Cassandra's tie-break on the value, not by their order. Rows written 
 store did this carry their wall-clock write time and can hide newer events written after it;
 re-create the online tables when upgrading. The SQLite store keeps Feast's last-write-wins.)
 
+A node that stops answering is retried every ``reconnect_delay_seconds`` (0.5 s), however long
+it was gone: the driver's default policy backs off exponentially towards ten minutes, so a node
+back after a minute's outage was not used again for tens of seconds. The driver reads its
+``Cluster.reconnection_policy`` each time a host goes down, so it is set on the cluster Feast
+builds in ``CassandraOnlineStore._get_session`` (a Feast private method, the only place that
+creates the cluster; tests/stores/test_cassandra_recovery.py fails if that changes).
+
 It can also be awaited (``FeatureStore.get_online_features_async``, which the HTTP service
 uses): the same batch of queries, with the driver's callbacks waking the event loop once when
 the last answer is in, so a request never waits in a thread for Cassandra.
@@ -36,6 +43,7 @@ from typing import Any, Literal
 
 from cassandra.cluster import ExecutionProfile, Session, _ConfigMode
 from cassandra.concurrent import execute_concurrent, execute_concurrent_with_args
+from cassandra.policies import ConstantReconnectionPolicy
 from cassandra.query import tuple_factory
 from feast import utils
 from feast.feature_view import FeatureView
@@ -48,6 +56,7 @@ from feast.protos.feast.types.Value_pb2 import Value as ValueProto
 from feast.repo_config import RepoConfig
 from feast.infra.online_stores.sqlite import SqliteOnlineStore, SqliteOnlineStoreConfig
 from feast.infra.supported_async_methods import SupportedAsyncMethods
+from pydantic import Field
 
 from fresco_platform.cassandra_queries import execute_all_async
 
@@ -105,6 +114,8 @@ class FrescoCassandraOnlineStoreConfig(CassandraOnlineStoreConfig):
     type: Literal["fresco_platform.online_stores.FrescoCassandraOnlineStore"] = (  # type: ignore[assignment]
         "fresco_platform.online_stores.FrescoCassandraOnlineStore"
     )
+    reconnect_delay_seconds: float = Field(
+        0.5, gt=0, description="Seconds between attempts to reach a node that went down (constant).")
 
 
 class FrescoCassandraOnlineStore(CassandraOnlineStore):
@@ -119,6 +130,15 @@ class FrescoCassandraOnlineStore(CassandraOnlineStore):
 
     def online_read(self, config, table, entity_keys, requested_features=None):
         return drop_expired(super().online_read(config, table, entity_keys, requested_features), table)
+
+    def _get_session(self, config: RepoConfig) -> Session:
+        """Feast's session, its cluster retrying a down node at a constant delay (module doc)."""
+        session = super()._get_session(config)
+        delay = getattr(config.online_store, "reconnect_delay_seconds", 0.5)
+        policy = self._cluster.reconnection_policy
+        if not (isinstance(policy, ConstantReconnectionPolicy) and policy.delay == delay):
+            self._cluster.reconnection_policy = ConstantReconnectionPolicy(delay, max_attempts=None)
+        return session
 
     @property
     def async_supported(self) -> SupportedAsyncMethods:
