@@ -379,7 +379,7 @@ def _parse_arm(arm: str) -> tuple[str, float]:
 @click.option("--tag", required=True, help="The tag whose requests are split, e.g. delivery_eta:production.")
 @click.option("--arm", "arms", multiple=True, required=True, metavar="MODEL=WEIGHT",
               help="A model (UUID, prefix or tag) and its weight (repeatable).")
-@click.option("--key", "keys", multiple=True, help="Row field the split sticks to (default: the entity keys).")
+@click.option("--key", "keys", multiple=True, help="Row field the split sticks to (default: the entity keys; a change keeps the running experiment's).")
 def experiment_start(name: str, tag: str, arms: tuple[str, ...], keys: tuple[str, ...]) -> None:
     """Start experiment NAME (or change its weights); running services follow within a second."""
     from training import ModelRepository, RepositoryError

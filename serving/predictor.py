@@ -40,7 +40,7 @@ from serving.errors import (
     UnknownModel,
 )
 from serving.online import EntityKey, OnlineFeatures, column_of
-from serving.routing import Route, Router
+from serving.routing import Route, Router, canonical_key_value
 from serving.values import field_problem
 
 MAX_ROWS = 1000
@@ -316,6 +316,12 @@ class Predictor:
                 raise BadRequest(
                     f"row {i} is missing {missing[0]!r}, which experiment "
                     f"{route.experiment.name!r} splits traffic by", field=f"rows[{i}].{missing[0]}")
+            for k in key_fields:
+                try:
+                    canonical_key_value(row[k])
+                except TypeError as exc:
+                    raise InvalidValue(f"row {i}: {k!r}, which experiment {route.experiment.name!r} splits "
+                                       f"traffic by, is not usable: {exc}", field=f"rows[{i}].{k}") from None
             groups.setdefault(route.uuid_for([row[k] for k in key_fields]), []).append(i)
         return route, groups
 

@@ -11,22 +11,28 @@ on a load or fails during the switch; requests already running keep the model ob
 started with.
 
 An :class:`Experiment` splits one tag's traffic between models by weight
-(``fresco models experiment start``). The split is sticky: ``sha256(experiment name | key
-values)`` picks a bucket in [0, 1), and the bucket picks the arm by cumulative weight, so the
-same entity always gets the same model while the weights stay the same.
+(``fresco models experiment start``). The split is sticky: ``sha256`` of the experiment name
+and the key values in a canonical encoding (:func:`canonical_key_value`: ``7``, ``7.0`` and
+``numpy.int64(7)`` are one key) picks a bucket in [0, 1), and the bucket picks the arm by
+cumulative weight, so the same entity always gets the same model while the weights stay the same.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import math
 import threading
 import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+import numpy as np
+import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from serving.errors import BadRequest, UnknownModel
@@ -54,8 +60,9 @@ class Experiment(BaseModel):
         return self
 
     def bucket(self, key_values: Sequence[Any]) -> float:
-        """Where ``key_values`` fall in [0, 1) for this experiment (stable across processes)."""
-        text = self.name + "|" + "|".join(repr(v) for v in key_values)
+        """Where ``key_values`` fall in [0, 1) for this experiment (stable across processes):
+        the same key value gets the same bucket whatever Python type carries it."""
+        text = json.dumps([self.name, *map(canonical_key_value, key_values)], separators=(",", ":"))
         return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") / 2.0**64
 
     def arm_for(self, key_values: Sequence[Any]) -> str:
@@ -67,6 +74,29 @@ class Experiment(BaseModel):
             if point < total:
                 return arm
         return next(reversed(self.arms))
+
+
+def canonical_key_value(value: Any) -> list[Any]:
+    """A sticky key value as ``[kind, text]``, equal for equal values of any carrier type:
+    ``7``, ``7.0``, ``numpy.int64(7)`` are ``["num", "7"]``; ``"7"`` is ``["str", "7"]``;
+    ``True`` is ``["bool", "true"]``; a time is its UTC instant (naive counts as UTC); ``None``
+    and NaN are ``["null", ""]``. Raises ``TypeError`` for any other type."""
+    if value is None or (isinstance(value, float | np.floating) and math.isnan(value)):
+        return ["null", ""]
+    if isinstance(value, bool | np.bool_):
+        return ["bool", "true" if value else "false"]
+    if isinstance(value, int | np.integer):
+        return ["num", str(int(value))]
+    if isinstance(value, float | np.floating):
+        number = float(value)
+        return ["num", str(int(number)) if number.is_integer() else repr(number)]
+    if isinstance(value, str):
+        return ["str", value]
+    if isinstance(value, datetime | np.datetime64):
+        instant = pd.Timestamp(value)
+        instant = instant.tz_localize("UTC") if instant.tzinfo is None else instant.tz_convert("UTC")
+        return ["time", instant.isoformat()]
+    raise TypeError(f"a sticky key value must be a number, string, boolean or time, got {type(value).__name__}")
 
 
 @dataclass(frozen=True)

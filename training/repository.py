@@ -303,7 +303,9 @@ class ModelRepository:
         by: str | None = None,
     ) -> ExperimentRecord:
         """Start (or change the weights of) experiment ``name``, which splits ``tag``'s traffic
-        between ``arms`` (model UUID, prefix or tag -> weight > 0); recorded in the history."""
+        between ``arms`` (model UUID, prefix or tag -> weight > 0); recorded in the history.
+        ``key``: the row fields the split is sticky by (default: the entity keys); a change
+        without ``key`` keeps the experiment's."""
         if not name or any(c.isspace() for c in name):
             raise RepositoryError(f"an experiment name is a non-empty word, got {name!r}")
         if not arms:
@@ -322,7 +324,9 @@ class ModelRepository:
                 row = db.execute("SELECT name FROM experiments WHERE tag = ?", (tag,)).fetchone()
                 if row and row[0] != name:
                     raise RepositoryError(f"tag {tag!r} is already split by experiment {row[0]!r}; stop it first")
-                existing = db.execute("SELECT 1 FROM experiments WHERE name = ?", (name,)).fetchone()
+                existing = db.execute("SELECT key FROM experiments WHERE name = ?", (name,)).fetchone()
+                if existing and key is None:  # a change of weights keeps the sticky key
+                    key = json.loads(existing[0])
                 record = ExperimentRecord(name, tag, {a: float(w) for a, w in arms.items()}, key, _now(), by,
                                           "change" if existing else "start")
                 db.execute(

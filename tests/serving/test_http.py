@@ -130,6 +130,9 @@ def test_experiment_from_the_repository_is_sticky_weighted_and_live(server, serv
     share = uuids.count(serving_env.model_a) / len(uuids)
     assert 0.35 < share < 0.65, share
     assert set(uuids) == {serving_env.model_a, serving_env.model_b}
+    unusable = server.post("/predict", {"model": EXPERIMENT_TAG, "rows": [dict(batch[0], restaurant_id={"id": 1})]})
+    assert unusable.status_code == 422, unusable.text
+    assert unusable.json()["field"] == "rows[0].restaurant_id"
 
     # Changing the weights moves traffic live: everything to model_b.
     repository.set_experiment("eta-ab", EXPERIMENT_TAG, {serving_env.model_b: 1.0})

@@ -189,7 +189,7 @@ def test_experiments_are_recorded_validated_and_survive_a_restart(home: Path, tm
     restarted = ModelRepository()  # a new process would open the same database
     [running] = restarted.experiments()
     assert (running.name, running.tag, running.arms, running.key) == (
-        "eta-ab", "eta_test:production", {a: 1.0, "eta_test:challenger": 1.0}, None)
+        "eta-ab", "eta_test:production", {a: 1.0, "eta_test:challenger": 1.0}, ["order_id"])
     assert running.changed_by == "ben"
 
     restarted.stop_experiment("eta-ab", by="cy")
