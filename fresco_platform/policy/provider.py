@@ -9,7 +9,7 @@ from feast.feature_view import FeatureView
 from feast.infra.passthrough_provider import PassthroughProvider
 from feast.repo_config import RepoConfig
 
-from fresco_platform.policy.registry_store import read_stored_registry
+from fresco_platform.policy.registry_store import read_history, read_stored_registry
 from fresco_platform.policy.rules import evaluate_catalog
 
 
@@ -33,9 +33,9 @@ class CatalogPolicyProvider(PassthroughProvider):
         partial: bool,
     ):
         views = [t.to_proto() for t in tables_to_keep if isinstance(t, FeatureView)]
-        report = evaluate_catalog(
-            read_stored_registry(self._config.registry, self._config.repo_path), views, project=project
-        )
+        registry, repo_path = self._config.registry, self._config.repo_path
+        report = evaluate_catalog(read_stored_registry(registry, repo_path), views, project=project,
+                                  history=read_history(registry, repo_path))
         report.warnings.clear()  # warnings come once, from the registry store
         report.raise_or_warn()
         super().update_infra(

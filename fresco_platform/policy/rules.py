@@ -3,7 +3,9 @@
 * every feature view has an owner, a description and a freshness SLA (tag ``freshness_sla``,
   a duration such as ``15m``, ``1h``, ``1d``);
 * a registered feature keeps its meaning: its type and its view's source cannot change
-  (a changed feature is a new feature, registered under a new name);
+  (a changed feature is a new feature, registered under a new name), also after it was removed:
+  the catalog's history (:func:`merged_history`, every feature ever registered with its type and
+  its view's sources) is checked like the registered views;
 * a feature service that uses a feature view tagged ``deprecated`` is warned about.
 """
 
@@ -165,23 +167,53 @@ def deprecation_warnings(
     return messages
 
 
+def _sources(view: FeatureViewProto) -> tuple:
+    return _source_identity(view.spec.batch_source), _source_identity(view.spec.stream_source)
+
+
+def merged_history(history: Iterable[FeatureViewProto], views: Iterable[FeatureViewProto]) -> list[FeatureViewProto]:
+    """The catalog's history after ``views`` are registered: one entry per (project, view,
+    sources) holding every feature first registered there, with the type it had then.
+
+    Entries are feature view protos (name, project, sources, features) so that
+    :func:`check_meaning` checks a desired view against each of them as against a stored view.
+    """
+    entries = [FeatureViewProto.FromString(h.SerializeToString()) for h in history]
+    for view in views:
+        spec = view.spec
+        same_view = [h for h in entries if (h.spec.project, h.spec.name) == (spec.project, spec.name)]
+        known = {f.name for h in same_view for f in h.spec.features}
+        entry = next((h for h in same_view if _sources(h) == _sources(view)), None)
+        if entry is None:
+            entry = FeatureViewProto()
+            entry.spec.name, entry.spec.project = spec.name, spec.project
+            entry.spec.batch_source.CopyFrom(spec.batch_source)
+            entry.spec.stream_source.CopyFrom(spec.stream_source)
+            entries.append(entry)
+        for feature in spec.features:
+            if feature.name not in known:
+                entry.spec.features.add().CopyFrom(feature)
+    return [h for h in entries if h.spec.features]
+
+
 def evaluate_catalog(
     stored: RegistryProto | None,
     views: Iterable[FeatureViewProto],
     services: Iterable[FeatureServiceProto] = (),
     project: str | None = None,
+    history: Iterable[FeatureViewProto] = (),
 ) -> PolicyReport:
-    """Check the desired ``views`` and ``services`` against the ``stored`` registry."""
+    """Check the desired ``views`` and ``services`` against the ``stored`` registry and the
+    catalog's ``history`` (:func:`merged_history`: features registered once, removed since)."""
     views = list(views)
-    old_views = {
-        v.spec.name: v
-        for v in (stored.feature_views if stored is not None else [])
-        if project is None or v.spec.project == project
-    }
+    earlier: dict[str, list[FeatureViewProto]] = {}
+    for old in [*(stored.feature_views if stored is not None else []), *history]:
+        if project is None or old.spec.project == project:
+            earlier.setdefault(old.spec.name, []).append(old)
     report = PolicyReport()
     for view in views:
         report.errors.extend(check_metadata(view))
-        if view.spec.name in old_views:
-            report.errors.extend(check_meaning(old_views[view.spec.name], view))
+        for old in earlier.get(view.spec.name, []):
+            report.errors.extend(p for p in check_meaning(old, view) if p not in report.errors)
     report.warnings.extend(deprecation_warnings(views, services))
     return report
