@@ -9,6 +9,7 @@ from .errors import (
     DSLTypeError,
     DSLVersionError,
 )
+from .checker import feature_column
 from .program import LANGUAGE_VERSION, Output, Program, compile_program
 from .references import accessors
 from .registry import ExtensionError, FunctionRegistry, Provider, load_functions
@@ -30,5 +31,6 @@ __all__ = [
     "Provider",
     "accessors",
     "compile_program",
+    "feature_column",
     "load_functions",
 ]

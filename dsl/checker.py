@@ -35,9 +35,16 @@ class CheckedOutput:
     since: int = 1  # the language version its source needs
 
 
+def feature_column(ref: str) -> str:
+    """``view:feature`` -> ``view__feature``: the column a feature is read from, in training
+    frames and online lookups alike (Feast's full feature name)."""
+    view, feature = ref.split(":", 1)
+    return f"{view}__{feature}"
+
+
 def column_name(kind: str, name: str) -> str:
     """The DataFrame column (and request-dict key) an input is read from."""
-    return name if kind == "req" else name.replace(":", "__", 1)
+    return name if kind == "req" else feature_column(name)
 
 
 def accessor_text(kind: str, name: str) -> str:

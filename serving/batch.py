@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from serving.online import column_of
+from dsl import feature_column
 
 PREDICTION = "prediction"
 _PANDAS_TYPES = {"int": "Int64", "float": "float64", "bool": "boolean"}
@@ -89,7 +89,7 @@ def predict_batch(
     progress(f"reading {source}")
     sdf = spark.table(source) if _is_table(source) else spark.read.parquet(source)
 
-    missing = [ref for ref in program.feature_refs if column_of(ref) not in sdf.columns]
+    missing = [ref for ref in program.feature_refs if feature_column(ref) not in sdf.columns]
     if missing:
         sdf = _join_features(spark, sdf, missing, store, timestamp_column, program.input_types,
                              chunk_rows, progress)
@@ -159,7 +159,7 @@ def _join_features(spark: Any, sdf: Any, refs: list[str], store: Any, timestamp_
     for ref in refs:  # Feast's frame widens ints with nulls to float; give the program its types
         dtype = _PANDAS_TYPES.get(str(getattr(types.get(ref), "value", types.get(ref))))
         if dtype is not None:
-            frame[column_of(ref)] = frame[column_of(ref)].astype(dtype)
+            frame[feature_column(ref)] = frame[feature_column(ref)].astype(dtype)
     for col in frame.columns:
         if isinstance(frame[col].dtype, pd.DatetimeTZDtype):
             frame[col] = frame[col].astype("datetime64[us, UTC]")

@@ -27,8 +27,10 @@ from feast.infra.online_stores.cassandra_online_store.cassandra_online_store imp
 )
 from feast.infra.online_stores.sqlite import SqliteOnlineStoreConfig
 
+from dsl import feature_column
 from serving.errors import ModelUnavailable, StoreUnavailable
 from serving.values import key_problem
+
 
 @dataclass(frozen=True)
 class EntityKey:
@@ -40,12 +42,6 @@ class EntityKey:
     def problem(self, value: Any) -> str | None:
         """What is wrong with ``value`` as this key (:func:`serving.values.key_problem`), or None."""
         return key_problem(self.feast_type, value)
-
-
-def column_of(ref: str) -> str:
-    """``view:feature`` -> ``view__feature`` (the DSL's and the training frame's column name)."""
-    view, feature = ref.split(":", 1)
-    return f"{view}__{feature}"
 
 
 class OnlineFeatures:
@@ -117,7 +113,7 @@ class OnlineFeatures:
         return self._reads_async
 
     def _rows(self, refs: Sequence[str], response: Mapping[str, list[Any]]) -> list[dict[str, Any]]:
-        columns = [column_of(ref) for ref in refs]
+        columns = [feature_column(ref) for ref in refs]
         values = [response[c] for c in columns]
         rows = [dict(zip(columns, row)) for row in zip(*values)]
         if any(v is None for column in values for v in column):

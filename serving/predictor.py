@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from dsl import feature_column
 from serving.errors import (
     BadRequest,
     ExtensionUnavailable,
@@ -39,7 +40,7 @@ from serving.errors import (
     ServingError,
     UnknownModel,
 )
-from serving.online import EntityKey, OnlineFeatures, column_of
+from serving.online import EntityKey, OnlineFeatures
 from serving.routing import Route, Router, canonical_key_value
 from serving.values import field_problem
 
@@ -93,7 +94,7 @@ class ServingModel:
         self.program = trained.program
         self.inputs: list[str] = list(trained.inputs)
         self.feature_refs: list[str] = list(self.program.feature_refs)
-        self.columns = {ref: column_of(ref) for ref in self.feature_refs}
+        self.columns = {ref: feature_column(ref) for ref in self.feature_refs}
         types = self.program.input_types
         self.request_fields: dict[str, str] = {
             f: str(getattr(types[f], "value", types[f])) for f in self.program.request_fields

@@ -8,6 +8,8 @@ from pathlib import Path
 import pandas as pd
 from feast import FeatureService, FeatureStore
 
+from dsl import feature_column
+
 ROW_ID = "__fresco_row_id"
 FEAST_TIMESTAMP = "event_timestamp"
 
@@ -120,7 +122,7 @@ def build_training_frame(
             frame[keys].assign(**{FEAST_TIMESTAMP: moment}).drop_duplicates()
             .sort_values(FEAST_TIMESTAMP, kind="stable").reset_index(drop=True)
         )
-        columns = [ref.replace(":", "__") for ref in refs]
+        columns = [feature_column(ref) for ref in refs]
         pieces = _chunks(query, chunk_rows)
         answers = []
         for c, piece in enumerate(pieces, start=1):
