@@ -1,7 +1,7 @@
 """A real local Apache Cassandra 5.0 node, started and stopped by Fresco.
 
-No Docker and no tarball: ``mvn`` fetches ``org.apache.cassandra:cassandra-all`` (the newest 5.0.x on
-Maven Central) and its runtime dependencies into ``fresco_platform.state.cache_dir()/cassandra/<version>/lib``
+No Docker and no tarball: ``mvn`` fetches ``org.apache.cassandra:cassandra-all`` (version
+:data:`VERSION`, the one Fresco is tested with, on Maven Central) and its runtime dependencies into ``fresco_platform.state.cache_dir()/cassandra/<version>/lib``
 once; later starts only read that folder. The node itself lives under
 ``fresco_platform.state.state_dir()/cassandra``::
 
@@ -23,7 +23,7 @@ Environment overrides (read at call time):
 ``FRESCO_CASSANDRA_STORAGE_PORT``  inter-node port, default 7000
 ``FRESCO_CASSANDRA_JMX_PORT``      local JMX port (nodetool), default 7199
 ``FRESCO_CASSANDRA_HEAP``          JVM heap (-Xms/-Xmx), default 1G
-``FRESCO_CASSANDRA_VERSION``       exact cassandra-all version to fetch instead of the newest 5.0.x
+``FRESCO_CASSANDRA_VERSION``       exact cassandra-all version to fetch instead of :data:`VERSION`
 ``FRESCO_MAVEN_ARGS``              extra mvn arguments, e.g. ``-Dmaven.repo.local=/tmp/m2``
 ``JAVA_HOME``                      the JDK to run (else ``java`` on PATH)
 """
@@ -55,9 +55,8 @@ DEFAULT_PORT = 9042
 DEFAULT_STORAGE_PORT = 7000
 DEFAULT_JMX_PORT = 7199
 DEFAULT_HEAP = "1G"
-#: Maven version range for "the newest 5.0.x"; the resolved version is checked against VERSION_RE.
-VERSION_RANGE = "[5.0.0,5.0.99999]"
-VERSION_RE = re.compile(r"^5\.0\.\d+$")
+#: The cassandra-all version fetched and run (pinned: the one the tests ran against).
+VERSION = "5.0.9"
 DAEMON_CLASS = "org.apache.cassandra.service.CassandraDaemon"
 CLUSTER_NAME = "fresco-local"
 LOG_TAIL_LINES = 40
@@ -227,22 +226,15 @@ def _cassandra_cache() -> Path:
     return path
 
 
-def _version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(x) for x in re.findall(r"\d+", version))
-
-
 def installed_version() -> str | None:
-    """The newest fully downloaded cassandra-all version in the cache (or the pinned one), or None."""
-    pinned = os.environ.get("FRESCO_CASSANDRA_VERSION")
-    root = paths.cache_dir() / "cassandra"
-    if not root.is_dir():
-        return None
-    versions = [
-        d.name
-        for d in root.iterdir()
-        if d.is_dir() and (d / ".complete").exists() and (pinned == d.name if pinned else VERSION_RE.match(d.name))
-    ]
-    return max(versions, key=_version_key) if versions else None
+    """:func:`wanted_version` when it is fully downloaded in the cache, else None."""
+    version = wanted_version()
+    return version if (paths.cache_dir() / "cassandra" / version / ".complete").exists() else None
+
+
+def wanted_version() -> str:
+    """``$FRESCO_CASSANDRA_VERSION``, else :data:`VERSION`."""
+    return os.environ.get("FRESCO_CASSANDRA_VERSION", "").strip() or VERSION
 
 
 def _pom(version: str) -> str:
@@ -268,7 +260,7 @@ def _pom(version: str) -> str:
 def ensure_downloaded(*, quiet: bool = False) -> Path:
     """Return the folder of Cassandra's jars, fetching them with ``mvn`` the first time.
 
-    The newest 5.0.x (or ``$FRESCO_CASSANDRA_VERSION``) and its runtime dependencies are copied to
+    :func:`wanted_version` and its runtime dependencies are copied to
     ``cache_dir()/cassandra/<version>/lib``. Once a version is complete there, no network is used.
     """
     version = installed_version()
@@ -284,8 +276,7 @@ def ensure_downloaded(*, quiet: bool = False) -> Path:
         version = installed_version()  # another process may have finished meanwhile
         if version:
             return root / version / "lib"
-        pinned = os.environ.get("FRESCO_CASSANDRA_VERSION")
-        wanted = pinned or VERSION_RANGE
+        wanted = wanted_version()
         work = Path(tempfile.mkdtemp(prefix=".download-", dir=root))
         try:
             (work / "pom.xml").write_text(_pom(wanted))
@@ -302,7 +293,7 @@ def ensure_downloaded(*, quiet: bool = False) -> Path:
                 f"-DoutputDirectory={lib}",
             ]
             mvn_log = root / "mvn.log"
-            _say(f"downloading Apache Cassandra {pinned or '5.0 (newest 5.0.x)'} and its dependencies from Maven "
+            _say(f"downloading Apache Cassandra {wanted} and its dependencies from Maven "
                  f"Central with mvn into {root} (first start only; mvn log: {mvn_log})", quiet)
             t0 = time.monotonic()
             with open(mvn_log, "w") as out:
@@ -319,8 +310,8 @@ def ensure_downloaded(*, quiet: bool = False) -> Path:
             if not jars:
                 raise CassandraError(f"mvn finished but no cassandra-all jar is in {lib}; see {mvn_log}")
             version = jars[0].name[len("cassandra-all-"):-len(".jar")]
-            if not pinned and not VERSION_RE.match(version):
-                raise CassandraError(f"mvn resolved cassandra-all {version}, which is not a 5.0.x release")
+            if version != wanted:
+                raise CassandraError(f"mvn resolved cassandra-all {version}, not {wanted}; see {mvn_log}")
             target = root / version
             if target.exists():
                 shutil.rmtree(target)

@@ -205,3 +205,19 @@ def test_reads_against_a_stopped_node_fail_fast_naming_it(tmp_path: Path) -> Non
     with pytest.raises(CassandraUnavailable, match=re.escape(target)):
         node.query_release_version(cfg.host, cfg.port, timeout=5)
     assert time.monotonic() - t0 < 15
+
+
+def test_the_node_version_is_pinned_not_the_newest_in_the_cache(tmp_path: Path, monkeypatch) -> None:
+    """A newer 5.0.x left in the cache (or published on Maven Central) is not what runs."""
+    monkeypatch.setenv("FRESCO_CACHE", str(tmp_path))
+    monkeypatch.delenv("FRESCO_CASSANDRA_VERSION", raising=False)
+    newer = tmp_path / "cassandra" / "5.0.999"
+    newer.mkdir(parents=True)
+    (newer / ".complete").write_text("0\n")
+    assert node.installed_version() is None  # 5.0.999 is not the pinned version: fetch that one
+    pinned = tmp_path / "cassandra" / node.VERSION
+    pinned.mkdir()
+    (pinned / ".complete").write_text("0\n")
+    assert node.installed_version() == node.VERSION
+    monkeypatch.setenv("FRESCO_CASSANDRA_VERSION", "5.0.999")
+    assert node.installed_version() == "5.0.999"
