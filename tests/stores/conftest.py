@@ -19,6 +19,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -91,26 +92,38 @@ def hive_database(spark, groups: Groups) -> Iterator[str]:
     spark.sql(f"DROP DATABASE IF EXISTS `{database}` CASCADE")
 
 
+@contextmanager
+def _applied_repo(target: Path, spark_home: Path, hive_database: str, cassandra: list[str]
+                  ) -> Iterator[tuple[Path, Path]]:
+    """(repo, yaml) applied with the production yaml, its online store in a keyspace of its own
+    (dropped afterwards) and its registry in ``target``."""
+    from fresco_platform.materialization import ensure_keyspace
+    from fresco_platform.services.cassandra import connect
+
+    keyspace = f"fresco_test_{uuid.uuid4().hex[:10]}"
+    yaml_path = write_repo(target, spark_home, keyspace=keyspace, hosts=cassandra)
+    ensure_keyspace(yaml_path)
+    feast_apply(target, yaml_path, hive_database)
+    try:
+        yield target, yaml_path
+    finally:
+        session = connect(hosts=cassandra)
+        try:
+            session.execute(f'DROP KEYSPACE IF EXISTS "{keyspace}"', timeout=60)
+        finally:
+            session.cluster.shutdown()
+
+
 @pytest.fixture(scope="session")
 def production_repo(
     tmp_path_factory: pytest.TempPathFactory, spark_home: Path, hive_database: str,
     cassandra: list[str],
 ) -> Iterator[tuple[Path, Path]]:
-    """(repo, yaml) applied with the production yaml, its online store in a private keyspace."""
-    from fresco_platform.materialization import ensure_keyspace
-    from fresco_platform.services.cassandra import connect
-
-    keyspace = f"fresco_test_{uuid.uuid4().hex[:10]}"
-    repo = tmp_path_factory.mktemp("production_repo")
-    yaml_path = write_repo(repo, spark_home, keyspace=keyspace, hosts=cassandra)
-    ensure_keyspace(yaml_path)
-    feast_apply(repo, yaml_path, hive_database)
-    yield repo, yaml_path
-    session = connect(hosts=cassandra)
-    try:
-        session.execute(f'DROP KEYSPACE IF EXISTS "{keyspace}"', timeout=60)
-    finally:
-        session.cluster.shutdown()
+    """(repo, yaml) applied with the production yaml, its online store in a private keyspace.
+    Shared: a test that changes what is stored uses :func:`own_materialized`."""
+    with _applied_repo(tmp_path_factory.mktemp("production_repo"), spark_home, hive_database,
+                       cassandra) as applied:
+        yield applied
 
 
 @pytest.fixture(scope="session")
@@ -129,6 +142,22 @@ def materialized(production_store: FeatureStore, groups: Groups) -> FeatureStore
 
     materialize_incremental(production_store, groups.end)
     return production_store
+
+
+@pytest.fixture
+def own_materialized(
+    tmp_path: Path, spark, spark_home: Path, hive_database: str, cassandra: list[str], groups: Groups
+) -> Iterator[FeatureStore]:
+    """Like ``materialized`` but the test's own (keyspace and registry), for a test that
+    changes what is stored or the materialization state."""
+    from fresco_platform.materialization import materialize_incremental
+
+    before = spark.conf.get(REGEX_NAMES, "false")
+    with _applied_repo(tmp_path / "repo", spark_home, hive_database, cassandra) as (repo, yaml_path):
+        store = FeatureStore(repo_path=str(repo), fs_yaml_file=yaml_path)
+        materialize_incremental(store, groups.end)
+        yield store
+    spark.conf.set(REGEX_NAMES, before)
 
 
 def online(store: FeatureStore, features: list[str], ids: list[int]) -> pd.DataFrame:

@@ -31,10 +31,13 @@ def _read(store: FeatureStore, ids: list[int]) -> list:
     ).to_dict()["avg_prep_time_1h"]
 
 
+FRESH, STALE, NEVER = 960_001, 960_002, 960_003  # no other test's restaurants (a shared keyspace)
+
+
 def _check(store: FeatureStore) -> None:
-    _write(store, 1, timedelta(minutes=10), 12.5)  # fresh: within the 1-hour TTL
-    _write(store, 2, timedelta(hours=6), 40.0)  # stale: six hours old
-    assert _read(store, [1, 2, 3]) == [12.5, None, None]
+    _write(store, FRESH, timedelta(minutes=10), 12.5)  # fresh: within the 1-hour TTL
+    _write(store, STALE, timedelta(hours=6), 40.0)  # stale: six hours old
+    assert _read(store, [FRESH, STALE, NEVER]) == [12.5, None, None]
 
 
 def test_sqlite_default_serves_nothing_older_than_the_ttl(feast_repo: Path) -> None:
