@@ -8,7 +8,8 @@ SQLite's ``data_version`` every ``refresh_seconds``, off the request path), so a
 started, changed or stopped experiment takes effect within that time without a restart. Before
 a route changes, the models it needs are loaded (``prepare`` callback), so no request waits
 on a load or fails during the switch; requests already running keep the model object they
-started with.
+started with. A UUID prefix is remembered only until the next refresh: a new model can make it
+ambiguous, and then it is refused as the repository refuses it.
 
 An :class:`Experiment` splits one tag's traffic between models by weight
 (``fresco models experiment start``). The split is sticky: ``sha256`` of the experiment name
@@ -36,6 +37,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from serving.errors import BadRequest, UnknownModel
+from training.model_refs import AmbiguousPrefix, is_uuid_prefix
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +181,8 @@ class Router:
             experiments = self._read_experiments(latest)
             self._tags = latest  # one assignment each: readers see the old or the new map
             self.experiments = experiments
+            # a new model may make a cached UUID prefix ambiguous: resolve prefixes again
+            self._resolved = {r: u for r, u in self._resolved.items() if not is_uuid_prefix(r)}
 
     def _read_experiments(self, tags: Mapping[str, str]) -> dict[str, Experiment]:
         """The repository's running experiments; a new or changed one is switched to only once
@@ -225,15 +229,13 @@ class Router:
         if uuid is not None:
             self._used.add(ref)
             return uuid, ref
-        from training.model_refs import AmbiguousPrefix
-
         try:
             uuid = self.repository.resolve(ref)
         except AmbiguousPrefix as exc:
             raise BadRequest(f"ambiguous model reference: {exc}", field="model") from None
         except LookupError as exc:
             raise UnknownModel(f"unknown model or tag {ref!r}: {exc}", field="model") from None
-        self._resolved[ref] = uuid  # a UUID, UUID prefix or BentoML tag: never moves
+        self._resolved[ref] = uuid  # a BentoML tag never moves; a prefix is kept until a refresh
         return uuid, None
 
     def knows(self, ref: str) -> bool:
