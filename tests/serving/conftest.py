@@ -16,10 +16,14 @@ from tests.serving.setup import ServingEnvironment, build_environment
 PROJECT = Path(__file__).resolve().parents[2]
 
 
+#: What an environment's ``env()`` sets (its state folder, BentoML home, repository, yaml).
+_STATE_VARIABLES = ("FRESCO_HOME", "BENTOML_HOME", "FRESCO_FEATURE_REPO", "FEAST_FS_YAML_FILE_PATH")
+
+
 @contextmanager
 def _state_env_restored() -> Iterator[None]:
-    """``FRESCO_HOME`` and ``BENTOML_HOME`` as they were before the block (environments set them)."""
-    saved = {k: os.environ.get(k) for k in ("FRESCO_HOME", "BENTOML_HOME")}
+    """The state variables as they were before the block (building an environment sets them)."""
+    saved = {k: os.environ.get(k) for k in _STATE_VARIABLES}
     try:
         yield
     finally:
@@ -30,12 +34,35 @@ def _state_env_restored() -> Iterator[None]:
                 os.environ[key] = value
 
 
+@contextmanager
+def active(environment) -> Iterator[None]:
+    """The process pointed at ``environment`` (``environment.env()``) inside the block only."""
+    with _state_env_restored():
+        for key in _STATE_VARIABLES:
+            os.environ.pop(key, None)
+        os.environ.update(environment.env())
+        yield
+
+
 @pytest.fixture(scope="session")
 def serving_env(
     tmp_path_factory: pytest.TempPathFactory, cassandra: list[str], spark
-) -> Iterator[ServingEnvironment]:
+) -> ServingEnvironment:
+    """Built once; the process environment points at it only while a test that uses it runs
+    (``_environment_of_the_test``), so no test elsewhere sees its state folder."""
     with _state_env_restored():
-        yield build_environment(tmp_path_factory.mktemp("serving"), cassandra[0], spark)
+        return build_environment(tmp_path_factory.mktemp("serving"), cassandra[0], spark)
+
+
+@pytest.fixture(autouse=True)
+def _environment_of_the_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test using ``serving_env`` or ``sqlite_env`` runs with the process pointed at it."""
+    for name in ("serving_env", "sqlite_env"):
+        if name in request.fixturenames:
+            with active(request.getfixturevalue(name)):
+                yield
+            return
+    yield
 
 
 class Server:
@@ -54,12 +81,12 @@ class Server:
 
 
 @pytest.fixture(scope="session")
-def sqlite_env(tmp_path_factory: pytest.TempPathFactory):
+def sqlite_env(tmp_path_factory: pytest.TempPathFactory):  # built once, like serving_env
     """The embedded default (SQLite online store) with a model trained on it (no Cassandra)."""
     from tests.serving.sqlite_setup import build_sqlite_environment
 
     with _state_env_restored():
-        yield build_sqlite_environment(tmp_path_factory.mktemp("sqlite-serving"))
+        return build_sqlite_environment(tmp_path_factory.mktemp("sqlite-serving"))
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from serving.server import ServerProcess
-from tests.serving.conftest import Server
+from tests.serving.conftest import Server, active
 from tests.serving.setup import ServingEnvironment
 from tests.serving.test_http import rows
 
@@ -27,12 +27,13 @@ def built(serving_env: ServingEnvironment, tmp_path_factory):
     from training import ModelRepository
 
     folder = tmp_path_factory.mktemp("bento")
-    repo = ModelRepository()
-    repo.set_experiment("bento-ab", EXPERIMENT_TAG, {serving_env.tag: 1.0, serving_env.model_b: 1.0})
-    try:
-        return build_bento([serving_env.tag, EXPERIMENT_TAG], export=folder / "fresco.bento")
-    finally:
-        repo.stop_experiment("bento-ab")
+    with active(serving_env):
+        repo = ModelRepository()
+        repo.set_experiment("bento-ab", EXPERIMENT_TAG, {serving_env.tag: 1.0, serving_env.model_b: 1.0})
+        try:
+            return build_bento([serving_env.tag, EXPERIMENT_TAG], export=folder / "fresco.bento")
+        finally:
+            repo.stop_experiment("bento-ab")
 
 
 def test_bundle_names_the_models_tags_and_experiments(built, serving_env: ServingEnvironment) -> None:
