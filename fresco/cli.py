@@ -490,8 +490,10 @@ def predict_batch(source: str, output: str, model: str, repo: Path | None, yaml_
 
     result = run(source, model, output, store=open_store(repo, yaml_path),
                  timestamp_column=timestamp_column, chunk_rows=chunk_rows, progress=click.echo)
-    click.echo(f"{result.rows:,} predictions by {result.model_uuid} "
-               f"({result.model_tag or 'no tag'}) in {result.output}")
+    by = ", ".join(f"{uuid} ({rows:,} rows)" for uuid, rows in result.rows_by_model.items())
+    split = f", experiment {result.experiment}" if result.experiment else ""
+    click.echo(f"{result.rows:,} predictions by {by} ({result.model_tag or 'no tag'}{split}) "
+               f"in {result.output}")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@
 fields, like the online requests), gets each row's features, runs the model's fitted DSL
 program as Spark column expressions, scores the model inside Spark (``mapInPandas``, one
 ``predict`` call per Arrow batch) and writes the rows with ``prediction``, ``model_uuid``,
-``model_tag`` and ``scored_at`` to Parquet or a Hive table.
+``model_tag``, ``experiment``, ``arm`` and ``scored_at`` to Parquet or a Hive table. A tag
+split by an experiment is split here as online: each row to the arm its sticky key picks.
 
 Features: columns already named ``view__feature`` in the input are used as they are (a
 training frame, or a table joined upstream). Missing ones are retrieved point in time from
@@ -32,13 +33,24 @@ PREDICTION = "prediction"
 _PANDAS_TYPES = {"int": "Int64", "float": "float64", "bool": "boolean"}
 
 
+#: Output columns naming who answered each row (``experiment`` and ``arm`` null without one).
+ANSWERED_BY = ("model_uuid", "model_tag", "experiment", "arm", "scored_at")
+
+
 @dataclass
 class BatchResult:
     rows: int
-    model_uuid: str
+    #: rows scored by each model UUID (one UUID, or each arm's under an experiment)
+    rows_by_model: dict[str, int]
     model_tag: str | None
     output: str
     seconds: float
+    experiment: str | None = None
+
+    @property
+    def model_uuid(self) -> str:
+        """The UUID that scored the rows (several, comma-separated, under an experiment)."""
+        return ", ".join(self.rows_by_model)
 
     @property
     def rows_per_second(self) -> float:
@@ -65,30 +77,113 @@ def predict_batch(
     """Score ``source`` (Parquet path or Hive table) with ``model`` (UUID or tag) into ``output``.
 
     ``output`` is a Parquet path when it contains ``/`` or ends in ``.parquet``, else a Hive
-    table name. Features missing from ``source`` are retrieved point in time in chunks of
-    ``chunk_rows`` entity rows (0: one query; default: as training,
-    :func:`training.config.retrieval_chunk_rows`). Returns the row count, the model UUID and
+    table name. When an experiment splits the tag ``model``, each row goes to the arm the
+    online service would route it to (the same sticky bucket of the same key fields), and the
+    output records ``experiment`` and ``arm``. Features missing from ``source`` are retrieved
+    point in time in chunks of ``chunk_rows`` entity rows (0: one query; default: as training,
+    :func:`training.config.retrieval_chunk_rows`). Returns the row count per model UUID, the
     tag and the time taken.
     """
     from pyspark.sql import functions as F
-    from pyspark.sql import types as T
 
+    from serving.routing import current_route
     from training import ModelRepository, load_model
 
     t0 = time.perf_counter()
     repository = repository or ModelRepository()
-    uuid = repository.resolve(str(model))
-    tag = str(model) if str(model) in repository.tags() else None
-    trained = load_model(uuid, repository)
-    program = trained.program
+    route = current_route(repository, str(model))
     if spark is None:
         from fresco_platform.spark import spark_session
 
         spark = spark_session("fresco-predict-batch")
+    if store is None:
+        from fresco_platform import open_store
+
+        store = open_store()
     source = str(source)
     progress(f"reading {source}")
     sdf = spark.table(source) if _is_table(source) else spark.read.parquet(source)
 
+    if route.experiment is None:
+        assert route.uuid is not None
+        parts = [(None, route.uuid, sdf)]
+    else:
+        first = load_model(next(iter(route.arms.values())), repository)
+        keys = _split_keys(route.experiment, first.program.feature_refs, store, sdf.columns)
+        progress(f"experiment {route.experiment.name} splits {route.ref} by {keys}: "
+                 + ", ".join(f"{arm}={w:g}" for arm, w in route.experiment.arms.items()))
+        arm_column = "__fresco_arm"
+        split = sdf.withColumn(arm_column, _arm_of(route.experiment)(F.struct(*keys)))
+        parts = [(arm, uuid, split.filter(F.col(arm_column) == arm).drop(arm_column))
+                 for arm, uuid in route.arms.items()]
+
+    scored_at = datetime.now(timezone.utc)
+    outs = []
+    for arm, uuid, part in parts:
+        if arm is not None:
+            progress(f"arm {arm} ({uuid})")
+        outs.append(
+            _score(spark, part, load_model(uuid, repository), store, timestamp_column, chunk_rows,
+                   progress)
+            .withColumn("model_uuid", F.lit(uuid))
+            .withColumn("model_tag", F.lit(route.tag).cast("string"))
+            .withColumn("experiment", F.lit(route.experiment.name if route.experiment else None)
+                        .cast("string"))
+            .withColumn("arm", F.lit(arm).cast("string"))
+            .withColumn("scored_at", F.lit(scored_at).cast("timestamp")))
+    out = outs[0]
+    for more in outs[1:]:  # arms may read different features: missing columns are null
+        out = out.unionByName(more, allowMissingColumns=True)
+
+    output = str(output)
+    progress(f"scoring and writing {output}")
+    if _is_table(output):
+        out.write.mode(mode).saveAsTable(output)
+        written = spark.table(output)
+    else:
+        out.write.mode(mode).parquet(output)
+        written = spark.read.parquet(output)
+    counts = {r["model_uuid"]: r["count"] for r in written.groupBy("model_uuid").count().collect()}
+    by_model = {uuid: counts.get(uuid, 0) for _, uuid, _ in parts}
+    result = BatchResult(sum(counts.values()), by_model, route.tag, output,
+                         time.perf_counter() - t0,
+                         route.experiment.name if route.experiment else None)
+    progress(f"{result.rows:,} rows scored by {result.model_uuid} in {result.seconds:.1f}s "
+             f"({result.rows_per_second:,.0f} rows/s)")
+    return result
+
+
+def _split_keys(experiment: Any, feature_refs: Any, store: Any, columns: list[str]) -> list[str]:
+    """The fields ``experiment`` splits by (its key, else the first arm's entity keys, as
+    online), which ``columns`` must hold."""
+    from serving.online import OnlineFeatures
+
+    keys = experiment.key or [k.name for k in OnlineFeatures(store).entity_keys(feature_refs)]
+    missing = [k for k in keys if k not in columns]
+    if missing:
+        raise ValueError(f"experiment {experiment.name!r} splits traffic by {keys}; the input has "
+                         f"no column {missing[0]!r}")
+    return keys
+
+
+def _arm_of(experiment: Any) -> Any:
+    """A pandas UDF: a struct of the key fields -> the arm :meth:`Experiment.arm_for` picks."""
+    from pyspark.sql.functions import pandas_udf
+
+    @pandas_udf("string")  # type: ignore[call-overload]
+    def arm(keys: pd.DataFrame) -> pd.Series:
+        return pd.Series([experiment.arm_for(values) for values in keys.itertuples(index=False)],
+                         index=keys.index, dtype="object")
+
+    return arm
+
+
+def _score(spark: Any, sdf: Any, trained: Any, store: Any, timestamp_column: str | None,
+           chunk_rows: int | None, progress: Callable[[str], None]) -> Any:
+    """``sdf`` (with any features it lacks joined) and a ``prediction`` column by ``trained``."""
+    from pyspark.sql import types as T
+
+    program = trained.program
     missing = [ref for ref in program.feature_refs if feature_column(ref) not in sdf.columns]
     if missing:
         sdf = _join_features(spark, sdf, missing, store, timestamp_column, program.input_types,
@@ -113,24 +208,7 @@ def predict_batch(
             answer[PREDICTION] = np.asarray(model_obj.predict(matrix), dtype="float64")
             yield answer
 
-    out = (
-        scored.mapInPandas(score, schema)
-        .withColumn("model_uuid", F.lit(uuid))
-        .withColumn("model_tag", F.lit(tag).cast("string"))
-        .withColumn("scored_at", F.lit(datetime.now(timezone.utc)).cast("timestamp"))
-    )
-    output = str(output)
-    progress(f"scoring and writing {output}")
-    if _is_table(output):
-        out.write.mode(mode).saveAsTable(output)
-        rows = spark.table(output).count()
-    else:
-        out.write.mode(mode).parquet(output)
-        rows = spark.read.parquet(output).count()
-    result = BatchResult(rows, uuid, tag, output, time.perf_counter() - t0)
-    progress(f"{rows:,} rows scored with {uuid} in {result.seconds:.1f}s "
-             f"({result.rows_per_second:,.0f} rows/s)")
-    return result
+    return scored.mapInPandas(score, schema)
 
 
 def _join_features(spark: Any, sdf: Any, refs: list[str], store: Any, timestamp_column: str | None,
@@ -140,10 +218,6 @@ def _join_features(spark: Any, sdf: Any, refs: list[str], store: Any, timestamp_
     from training import build_training_frame
     from training.config import retrieval_chunk_rows
 
-    if store is None:
-        from fresco_platform import open_store
-
-        store = open_store()
     rows = sdf.toPandas()
     ts = timestamp_column or "__fresco_as_of"
     if timestamp_column is None:

@@ -118,6 +118,23 @@ class Route:
         return self.arms[self.experiment.arm_for(key_values)]
 
 
+def experiment_of(record: Any) -> Experiment:
+    """The :class:`Experiment` a repository record holds (``ValidationError`` when invalid)."""
+    return Experiment.model_validate(
+        {"name": record.name, "tag": record.tag, "arms": record.arms, "key": record.key})
+
+
+def current_route(repository: Any, ref: str) -> Route:
+    """The route of ``ref`` as the repository holds it now, read once (batch scoring: the
+    same tags and experiments a :class:`Router` follows live)."""
+    for record in repository.experiments():
+        if record.tag == ref:
+            experiment = experiment_of(record)
+            return Route(ref, tag=ref, experiment=experiment,
+                         arms={arm: repository.resolve(arm) for arm in experiment.arms})
+    return Route(ref, uuid=repository.resolve(ref), tag=ref if ref in repository.tags() else None)
+
+
 class Router:
     """Resolves model names against the model repository (see the module doc)."""
 
@@ -190,8 +207,7 @@ class Router:
         latest: dict[str, Experiment] = {}
         for record in self.repository.experiments():
             try:
-                experiment = Experiment.model_validate(
-                    {"name": record.name, "tag": record.tag, "arms": record.arms, "key": record.key})
+                experiment = experiment_of(record)
             except ValidationError as exc:
                 log.error("experiment %s is invalid, not routed: %s", record.name, exc)
                 continue

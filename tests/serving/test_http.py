@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.serving.conftest import Server, serve
+from tests.serving.conftest import Server, active, serve
 from tests.serving.setup import ServingEnvironment
 
 EXPERIMENT_TAG = "delivery_eta:experiment"
@@ -38,7 +38,8 @@ def predictor(serving_env: ServingEnvironment):
     from fresco_platform import open_store
     from serving import Predictor
 
-    return Predictor(open_store(serving_env.repo, serving_env.yaml_path))
+    with active(serving_env):  # its model repository
+        return Predictor(open_store(serving_env.repo, serving_env.yaml_path))
 
 
 def test_http_equals_in_process_and_batch(server, predictor, serving_env, spark, tmp_path) -> None:
@@ -74,6 +75,7 @@ def test_http_equals_in_process_and_batch(server, predictor, serving_env, spark,
     scored = pd.read_parquet(output)
     assert set(scored["model_uuid"]) == {serving_env.model_a}
     assert set(scored["model_tag"]) == {serving_env.tag}
+    assert scored["experiment"].isna().all() and scored["arm"].isna().all()
     key = ["restaurant_id", "placed_at"]
     merged = pd.DataFrame(batch).assign(http=[a["prediction"] for a in answers]).assign(
         placed_at=lambda d: pd.to_datetime(d["placed_at"])).merge(scored, on=key)
@@ -144,6 +146,41 @@ def test_experiment_from_the_repository_is_sticky_weighted_and_live(server, serv
     assert _wait_for(lambda: server.post("/predict", {"model": EXPERIMENT_TAG, "rows": batch[:1]})
                      .status_code == 404)
     assert [r.action for r in repository.experiment_history("eta-ab")] == ["start", "change", "stop"]
+
+
+def test_predict_batch_splits_an_experiment_as_the_service_does(
+    server, predictor, serving_env, spark, tmp_path
+) -> None:
+    from serving import predict_batch
+    from training import ModelRepository
+
+    repository = ModelRepository(Path(serving_env.env()["FRESCO_HOME"]) / "models")
+    tag = "delivery_eta:batch-experiment"
+    batch = [dict(r, restaurant_id=i) for i, r in enumerate(rows(60), start=1)]
+    source, output = tmp_path / "rows.parquet", tmp_path / "scored.parquet"
+    pd.DataFrame(batch).assign(
+        placed_at=lambda d: pd.to_datetime(d["placed_at"]).astype("datetime64[us, UTC]"),
+        as_of=pd.Timestamp(serving_env.materialized_until).as_unit("us"),
+    ).to_parquet(source, index=False)
+    repository.set_experiment("eta-batch", tag, {serving_env.model_a: 0.5, serving_env.model_b: 0.5})
+    try:
+        assert _wait_for(lambda: server.post("/predict", {"model": tag, "rows": batch[:1]})
+                         .status_code == 200), "the running service did not pick the experiment up"
+        online = server.post("/predict", {"model": tag, "rows": batch}).json()["predictions"]
+        result = predict_batch(source, tag, output, spark=spark, store=predictor.online.store,
+                               repository=repository, timestamp_column="as_of")
+    finally:
+        repository.stop_experiment("eta-batch")
+
+    scored = pd.read_parquet(output).set_index("restaurant_id").loc[[r["restaurant_id"] for r in batch]]
+    uuids = [p["model_uuid"] for p in online]
+    assert set(uuids) == {serving_env.model_a, serving_env.model_b}
+    assert scored["model_uuid"].tolist() == uuids  # each row scored by the arm it gets online
+    assert scored["arm"].tolist() == uuids  # the arms were declared by UUID
+    assert set(scored["experiment"]) == {"eta-batch"} and set(scored["model_tag"]) == {tag}
+    np.testing.assert_array_equal(scored["prediction"].to_numpy(), [p["prediction"] for p in online])
+    assert result.experiment == "eta-batch" and result.rows == 60
+    assert result.rows_by_model == {u: uuids.count(u) for u in (serving_env.model_a, serving_env.model_b)}
 
 
 def test_tag_move_under_load_loses_no_request(server, serving_env) -> None:
