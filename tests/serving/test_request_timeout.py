@@ -10,7 +10,6 @@ import asyncio
 import contextvars
 import gc
 import json
-import time
 import weakref
 from types import SimpleNamespace
 from typing import Any
@@ -98,27 +97,31 @@ def test_answers_pass_through() -> None:
     assert sent[0]["status"] == 200 and sent[1]["body"] == b"ok"
 
 
-def test_a_slow_answer_gets_504() -> None:
+def test_a_slow_answer_gets_504_and_is_cancelled() -> None:
+    cancelled: list[bool] = []
+
     async def slow(scope: dict, receive: Any, send: Any) -> None:
-        await asyncio.sleep(5)
+        try:
+            await asyncio.sleep(5)
+        except asyncio.CancelledError:
+            cancelled.append(True)
+            raise
         await answer_ok(scope, receive, send)
 
-    t = time.perf_counter()
     sent = run(call(CancellingTimeoutMiddleware(slow, timeout=0.1)))
-    assert time.perf_counter() - t < 2
+    assert cancelled == [True]  # the answer was stopped at the timeout, not awaited to its end
     assert sent[0]["status"] == 504
     body = json.loads(b"".join(m.get("body", b"") for m in sent[1:]))
     assert body == {"error": "Not able to process the request in 0.1 seconds"}
 
 
+@pytest.mark.timeout(5)  # BentoML's own waits for its 10 s timer first: a hang guard, not a figure
 def test_a_failure_before_answering_raises_at_once() -> None:
     async def broken(scope: dict, receive: Any, send: Any) -> None:
         raise RuntimeError("model exploded")
 
-    t = time.perf_counter()
     with pytest.raises(RuntimeError, match="model exploded"):
         run(call(CancellingTimeoutMiddleware(broken, timeout=10)))
-    assert time.perf_counter() - t < 2  # not after the 10 s timeout
 
 
 def test_the_service_makes_bentoml_use_it() -> None:
