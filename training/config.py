@@ -215,7 +215,9 @@ FILE_STORE_CHUNK_ROWS = 20_000
 
 class ResourcesSection(_Strict):
     engine: Literal["local", "spark"] = "local"
-    workers: int = Field(2, ge=1, le=64)
+    workers: int = Field(2, ge=1, le=64, description=(
+        "On engine spark: XGBoost's Spark workers (xgboost.spark num_workers, one Spark task "
+        "slot each)."))
     retrieval_chunk_rows: int | None = Field(
         None, ge=0,
         description=("Entity rows per point-in-time query, oldest first (0: one query). Default: "

@@ -317,6 +317,12 @@ def train(
     if config.model.task == "binary" and not set(np.unique(np.concatenate([y, y_val, y_test]))) <= {0.0, 1.0}:
         raise TrainingDataError(f"data.label: a binary model needs labels 0/1; {label!r} has other values")
 
+    if engine == "spark":
+        distributed = trainer.on_spark(spark, config.resources.workers)
+        if distributed is None:
+            progress(f"      {config.model.type} has no Spark trainer: it trains in this process")
+        else:
+            trainer = distributed
     # the trainer and the search see train and validation only; the test split waits below
     fit_args = dict(X=X, y=y, X_val=X_val, y_val=y_val, task=config.model.task, feature_names=inputs,
                     progress=progress)

@@ -56,6 +56,12 @@ class Trainer:
         """A small JSON-able summary of what the model learnt (trees, coefficients, epochs)."""
         return {}
 
+    def on_spark(self, spark: Any, num_workers: int) -> "Trainer | None":
+        """This trainer training on Spark with ``num_workers`` workers (the same artifact), or
+        None when it trains in one process only (``resources.engine: spark`` then runs the
+        dataset and the DSL on Spark and the training here)."""
+        return None
+
     def save(self, model: Any, folder: Path) -> None:
         """Write the model into ``folder`` (exists, empty but for what the repository adds)."""
         raise NotImplementedError

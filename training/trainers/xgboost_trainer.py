@@ -70,6 +70,11 @@ class XGBoostTrainer(Trainer):
         )
         return booster
 
+    def on_spark(self, spark: Any, num_workers: int) -> "XGBoostTrainer":
+        from training.trainers.xgboost_spark import SparkXGBoostTrainer
+
+        return SparkXGBoostTrainer(spark, num_workers)
+
     def _best(self, booster) -> tuple[int, int]:
         best = getattr(booster, "best_iteration", None)
         return (0, best + 1) if best is not None else (0, 0)
