@@ -9,9 +9,11 @@ split by an experiment is split here as online: each row to the arm its sticky k
 
 Features: columns already named ``view__feature`` in the input are used as they are (a
 training frame, or a table joined upstream). Missing ones are retrieved point in time from
-Feast's offline store (``training.build_training_frame``), as of each row's
-``timestamp_column``, or as of now when none is given (the values the online store serves
-now, for the same TTLs).
+Feast's offline store, as of each row's ``timestamp_column``, or as of now when none is given
+(the values the online store serves now, for the same TTLs): on Feast's Spark offline store the
+join stays in Spark (``training.spark_training_frame``) and nothing reaches the driver; on the
+others (the embedded default's DuckDB store, Feast's file store) the entity rows go through the
+driver to ``training.build_training_frame``.
 """
 
 from __future__ import annotations
@@ -214,9 +216,21 @@ def _score(spark: Any, sdf: Any, trained: Any, store: Any, timestamp_column: str
 def _join_features(spark: Any, sdf: Any, refs: list[str], store: Any, timestamp_column: str | None,
                    types: dict[str, Any], chunk_rows: int | None,
                    progress: Callable[[str], None]) -> Any:
-    """``sdf`` with ``view__feature`` columns for ``refs``, point in time from Feast's offline store."""
+    """``sdf`` with ``view__feature`` columns for ``refs``, point in time from Feast's offline
+    store: in Spark on Feast's Spark store, else through the driver (pandas) in chunks."""
+    from pyspark.sql import functions as F
+
     from training import build_training_frame
     from training.config import retrieval_chunk_rows
+    from training.datasets import on_spark_offline_store, spark_training_frame
+
+    if on_spark_offline_store(store):
+        ts = timestamp_column or "__fresco_as_of"
+        if timestamp_column is None:
+            sdf = sdf.withColumn(ts, F.lit(datetime.now(timezone.utc)).cast("timestamp"))
+        progress(f"joining {len(refs)} features point in time in Spark (Feast's Spark offline store)")
+        frame = spark_training_frame(sdf, refs, store, timestamp_column=ts, progress=progress)
+        return frame if timestamp_column is not None else frame.drop(ts)
 
     rows = sdf.toPandas()
     ts = timestamp_column or "__fresco_as_of"

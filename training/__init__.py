@@ -3,7 +3,8 @@
 Public surface (the CLI and serving use only this):
 
 - configs: :func:`load_config`, :func:`parse_config`, :class:`ModelConfig`, :class:`ConfigError`
-- datasets: :func:`build_training_frame`, :func:`build_dataset`, :class:`TrainingDataError`
+- datasets: :func:`build_training_frame`, :func:`spark_training_frame` (kept in Spark on a
+  Spark offline store), :func:`build_dataset`, :class:`TrainingDataError`
 - training: :func:`train` -> :class:`TrainResult`
 - the repository: :class:`ModelRepository` (list, get, tag, tag_history, resolve,
   set_experiment, stop_experiment, experiments, experiment_history),
@@ -20,6 +21,7 @@ from typing import Any
 _EXPORTS = {
     "ConfigError": "config", "ModelConfig": "config", "load_config": "config", "parse_config": "config",
     "TrainingDataError": "datasets", "build_training_frame": "datasets",
+    "spark_training_frame": "datasets",
     "ArtifactError": "artifacts", "TrainedModel": "artifacts", "load_artifact": "artifacts",
     "load_model": "artifacts",
     "TrainResult": "pipeline", "build_dataset": "pipeline", "train": "pipeline",
@@ -57,6 +59,7 @@ __all__ = [
     "load_config",
     "load_model",
     "parse_config",
+    "spark_training_frame",
     "train",
     "trainer_names",
 ]

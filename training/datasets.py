@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from feast import FeatureService, FeatureStore
@@ -55,6 +56,22 @@ def _refs_by_view(refs: list[str]) -> dict[str, list[str]]:
     return grouped
 
 
+def _plan(store: FeatureStore, features: str | FeatureService | Sequence[str], columns: list[str],
+          timestamp_column: str) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """(refs by view, join keys by view), or :class:`TrainingDataError` when the entity rows'
+    ``columns`` lack a join key or the timestamp, or clash with Feast's timestamp name."""
+    by_view = _refs_by_view(_resolve_refs(store, features))
+    join_keys = {view: list(store.get_feature_view(view).join_keys) for view in by_view}
+    missing = sorted({timestamp_column}.union(*join_keys.values()) - set(columns))
+    if missing:
+        raise TrainingDataError(f"entity rows lack column(s) {missing}; they have {sorted(columns)}")
+    if timestamp_column != FEAST_TIMESTAMP and FEAST_TIMESTAMP in columns:
+        raise TrainingDataError(
+            f"entity rows have both {timestamp_column!r} and {FEAST_TIMESTAMP!r}; rename one"
+        )
+    return by_view, join_keys
+
+
 def _chunks(frame: pd.DataFrame, size: int | None) -> list[pd.DataFrame]:
     """``frame`` in consecutive pieces of at most ``size`` rows (one piece when ``size`` is None)."""
     if not size or len(frame) <= size:
@@ -95,20 +112,9 @@ def build_training_frame(
         raise TrainingDataError(f"chunk_rows must be at least 1, got {chunk_rows}")
     store = store if isinstance(store, FeatureStore) else FeatureStore(repo_path=str(store))
     rows = _load_rows(entity_rows)
-    by_view = _refs_by_view(_resolve_refs(store, features))
-    join_keys = {view: list(store.get_feature_view(view).join_keys) for view in by_view}
-    needed = {timestamp_column}.union(*join_keys.values())
-    missing = sorted(needed - set(rows.columns))
-    if missing:
-        raise TrainingDataError(
-            f"entity rows lack column(s) {missing}; they have {sorted(rows.columns)}"
-        )
+    by_view, join_keys = _plan(store, features, list(rows.columns), timestamp_column)
     if rows[timestamp_column].isna().any():
         raise TrainingDataError(f"column {timestamp_column!r} has null timestamps")
-    if timestamp_column != FEAST_TIMESTAMP and FEAST_TIMESTAMP in rows.columns:
-        raise TrainingDataError(
-            f"entity rows have both {timestamp_column!r} and {FEAST_TIMESTAMP!r}; rename one"
-        )
 
     frame = rows.reset_index(drop=True)
     frame[ROW_ID] = range(len(frame))
@@ -155,3 +161,49 @@ def build_training_frame(
         raise TrainingDataError(f"built {len(frame)} rows for {len(rows)} entity rows")
     frame.index = rows.index
     return frame
+
+
+def on_spark_offline_store(store: FeatureStore) -> bool:
+    """Whether ``store``'s offline store is Feast's Spark store (``type: spark`` or its class path)."""
+    offline = str(store.config.offline_store.type)
+    return offline == "spark" or offline.endswith(".SparkOfflineStore")
+
+
+def spark_training_frame(
+    entity_rows: Any,
+    features: str | FeatureService | Sequence[str],
+    store: FeatureStore,
+    *,
+    timestamp_column: str = FEAST_TIMESTAMP,
+    progress: Callable[[str], None] | None = None,
+) -> Any:
+    """:func:`build_training_frame` on a Spark offline store, kept in Spark: ``entity_rows`` is
+    a Spark DataFrame and so is the answer (lazy; nothing is collected on the driver). Each
+    view is asked once per distinct (keys, time) through Feast's Spark store, whose answer
+    stays a DataFrame (``to_spark_df``), and left-joined back, so every input row is kept
+    (repeated rows too) with ``view__feature`` columns, null when nothing is valid (and for a
+    row whose time is null). Rows are in no particular order, as Spark's are."""
+    from pyspark.sql import functions as F
+
+    if not on_spark_offline_store(store):
+        raise TrainingDataError(f"a Spark training frame needs the Spark offline store; this "
+                                f"store's is {store.config.offline_store.type!r}")
+    by_view, join_keys = _plan(store, features, list(entity_rows.columns), timestamp_column)
+    asked = "__fresco_asked_at"
+    rows = entity_rows.withColumn(asked, F.col(timestamp_column).cast("timestamp"))
+    frame = rows
+    for v, (view, refs) in enumerate(by_view.items(), start=1):
+        keys = join_keys[view]
+        # asked of the entity rows, never of the frame joined so far: Feast names the temporary
+        # view of every query the same, and Spark refuses a query over a previous one's
+        query = rows.select(*keys, F.col(asked).alias(FEAST_TIMESTAMP)).where(
+            F.col(FEAST_TIMESTAMP).isNotNull()).distinct()
+        answer = store.get_historical_features(
+            entity_df=query, features=refs, full_feature_names=True).to_spark_df()
+        columns = [feature_column(ref) for ref in refs]
+        answer = (answer.select(*keys, F.col(FEAST_TIMESTAMP).alias(asked), *columns)
+                  .dropDuplicates([*keys, asked]))  # a tie on both timestamps answers twice
+        frame = frame.join(answer, on=[*keys, asked], how="left")
+        if progress is not None:
+            progress(f"features {view} ({v}/{len(by_view)}): point-in-time join planned in Spark")
+    return frame.drop(asked)

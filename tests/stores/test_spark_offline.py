@@ -100,3 +100,63 @@ def test_a_real_metastore_uri_replaces_derby(tmp_path: Path, monkeypatch: pytest
     path.write_text(yaml.safe_dump(config))
     monkeypatch.setenv("FRESCO_HIVE_METASTORE_URI", uri)
     check_spark_conf(path, tmp_path)
+
+
+def test_a_spark_training_frame_stays_in_spark_and_equals_the_pandas_one(
+    spark, production_store: FeatureStore, groups: Groups
+) -> None:
+    from pyspark.sql import DataFrame
+
+    from training import spark_training_frame
+
+    rows = _entity_rows(groups).assign(row=lambda d: range(len(d)))
+    expected = build_training_frame(rows, "delivery_eta_v1", production_store, timestamp_column="placed_at")
+    frame = spark_training_frame(spark.createDataFrame(rows), "delivery_eta_v1", production_store,
+                                 timestamp_column="placed_at")
+    assert isinstance(frame, DataFrame)  # lazy: the join runs when someone reads the frame
+    got = frame.toPandas().sort_values("row").reset_index(drop=True)
+    got["placed_at"] = pd.to_datetime(got["placed_at"], utc=True)
+    pd.testing.assert_frame_equal(got[expected.columns], expected.reset_index(drop=True),
+                                  check_dtype=False)
+
+
+def test_predict_batch_on_the_spark_store_joins_in_spark_and_scores_as_the_embedded_store(
+    spark, production_store: FeatureStore, file_store: FeatureStore, groups: Groups,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import numpy as np
+
+    from serving import predict_batch
+    from tests.serving.setup import train_model
+    from training import ModelRepository
+
+    monkeypatch.setenv("FRESCO_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("BENTOML_HOME", raising=False)
+    rng = np.random.default_rng(5)
+    n = 240
+    orders = pd.DataFrame({
+        "restaurant_id": rng.choice([1, 2, 3, 4, 5, 6, 7, 8, STALE, TIED, CHANGED, UNKNOWN], n),
+        "placed_at": pd.to_datetime(groups.end, utc=True)
+        - pd.to_timedelta(rng.integers(0, 5 * 24 * 60, n), unit="min"),
+        "customer_lat": rng.uniform(37.70, 37.80, n), "customer_lon": rng.uniform(-122.50, -122.40, n),
+        "num_items": rng.integers(1, 6, n), "delivery_duration_min": rng.uniform(15, 60, n),
+    })
+    orders["placed_at"] = orders["placed_at"].astype("datetime64[us, UTC]")
+    source = tmp_path / "orders.parquet"
+    orders.to_parquet(source, index=False)
+    file_repo = Path(file_store.repo_path)
+    uuid = train_model(file_repo, file_repo / "feature_store.yaml", source, n_estimators=10, max_depth=2)
+    repository = ModelRepository()
+
+    said: list[str] = []
+    in_spark = predict_batch(source, uuid, tmp_path / "spark.parquet", spark=spark, store=production_store,
+                             repository=repository, timestamp_column="placed_at", progress=said.append)
+    embedded = predict_batch(source, uuid, tmp_path / "embedded.parquet", spark=spark, store=file_store,
+                             repository=repository, timestamp_column="placed_at")
+    assert any("point in time in Spark" in line for line in said), said
+    assert in_spark.rows == embedded.rows == n
+    key = ["restaurant_id", "placed_at", "num_items"]
+    both = pd.read_parquet(tmp_path / "spark.parquet").merge(
+        pd.read_parquet(tmp_path / "embedded.parquet"), on=key, suffixes=("", "_embedded"))
+    assert len(both) == len(pd.read_parquet(tmp_path / "spark.parquet").drop_duplicates(key))
+    np.testing.assert_allclose(both["prediction"], both["prediction_embedded"], rtol=1e-6)
