@@ -1,0 +1,252 @@
+"""The prediction log: every prediction (or a sample of them), written off the request path.
+
+Serving writes it, ``monitoring`` reads it. A :class:`PredictionRecord` per predicted row goes
+into a bounded queue; one writer thread takes records in batches and hands each batch to the
+sink. :meth:`PredictionLog.log` never blocks and never raises: when the queue is full, or the
+sink fails, the records are dropped and counted (:meth:`PredictionLog.stats`), and the
+request is answered as if nothing happened.
+
+The Parquet sink (the embedded default) writes one file per batch,
+``<folder>/date=YYYY-MM-DD/part-<time>-<random>.parquet``, in the columns of
+:func:`parquet_schema` (schema version :data:`SCHEMA_VERSION`; the per-model parts, whose
+names and types differ from model to model, are JSON text).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import queue
+import threading
+import time
+import uuid as uuidlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
+
+#: Bumped whenever a column changes meaning, is renamed or removed (adding one keeps it).
+SCHEMA_VERSION = 1
+
+
+def new_prediction_id() -> str:
+    """A prediction's id (returned with the answer, so clients can report its outcome)."""
+    return uuidlib.uuid4().hex
+
+
+@dataclass(frozen=True)
+class PredictionRecord:
+    """One predicted row as served."""
+
+    prediction_id: str
+    predicted_at: datetime  # UTC
+    model_uuid: str
+    tag: str | None
+    experiment: str | None
+    arm: str | None
+    entity_keys: Mapping[str, Any]
+    request: Mapping[str, Any]  # the request fields the program reads
+    features: Mapping[str, Any]  # online values used, by "view:feature"
+    inputs: Mapping[str, Any]  # the model's inputs (the program's outputs)
+    prediction: float
+    latency_ms: float  # of the whole request the row came in
+
+
+def _json(value: Mapping[str, Any]) -> str:
+    def default(v: Any) -> Any:
+        if isinstance(v, (datetime, date)):
+            return v.isoformat()
+        if hasattr(v, "item"):  # numpy scalars
+            return v.item()
+        return str(v)
+
+    def clean(v: Any) -> Any:  # NaN and infinities are not JSON: null, as a missing value
+        return None if isinstance(v, float) and not math.isfinite(v) else v
+
+    return json.dumps({k: clean(v) for k, v in value.items()}, default=default, allow_nan=False,
+                      separators=(",", ":"))
+
+
+def parquet_schema() -> Any:
+    """The log's Parquet columns (``pyarrow.Schema``)."""
+    import pyarrow as pa
+
+    return pa.schema([
+        ("schema_version", pa.int16()), ("prediction_id", pa.string()),
+        ("predicted_at", pa.timestamp("us", tz="UTC")), ("model_uuid", pa.string()),
+        ("tag", pa.string()), ("experiment", pa.string()), ("arm", pa.string()),
+        ("entity_keys_json", pa.string()), ("request_json", pa.string()),
+        ("features_json", pa.string()), ("inputs_json", pa.string()),
+        ("prediction", pa.float64()), ("latency_ms", pa.float64()),
+    ])
+
+
+class Sink(Protocol):
+    def write(self, records: Sequence[PredictionRecord]) -> None:
+        """Store ``records`` durably or raise."""
+
+
+class ParquetSink:
+    """One Parquet file per batch under ``folder``, partitioned by the prediction's UTC date."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+
+    def write(self, records: Sequence[PredictionRecord]) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        by_day: dict[date, list[PredictionRecord]] = {}
+        for record in records:
+            by_day.setdefault(record.predicted_at.astimezone(timezone.utc).date(), []).append(record)
+        for day, group in by_day.items():
+            table = pa.Table.from_pylist([{
+                "schema_version": SCHEMA_VERSION, "prediction_id": r.prediction_id,
+                "predicted_at": r.predicted_at, "model_uuid": r.model_uuid, "tag": r.tag,
+                "experiment": r.experiment, "arm": r.arm,
+                "entity_keys_json": _json(r.entity_keys), "request_json": _json(r.request),
+                "features_json": _json(r.features), "inputs_json": _json(r.inputs),
+                "prediction": r.prediction, "latency_ms": r.latency_ms,
+            } for r in group], schema=parquet_schema())
+            folder = self.folder / f"date={day.isoformat()}"
+            folder.mkdir(parents=True, exist_ok=True)
+            name = f"part-{time.time_ns()}-{uuidlib.uuid4().hex[:8]}.parquet"
+            pq.write_table(table, folder / f".{name}.tmp")
+            (folder / f".{name}.tmp").rename(folder / name)  # readers never see half a file
+
+
+@dataclass
+class LogStats:
+    """What happened to the records handed to :meth:`PredictionLog.log`."""
+
+    offered: int = 0  # rows predicted
+    sampled_out: int = 0  # not kept by the sample rate
+    written: int = 0
+    dropped_queue_full: int = 0
+    dropped_sink_error: int = 0
+
+    @property
+    def dropped(self) -> int:
+        return self.dropped_queue_full + self.dropped_sink_error
+
+
+@dataclass
+class PredictionLog:
+    """A bounded queue in front of ``sink`` and the thread that drains it (see the module doc)."""
+
+    sink: Sink
+    capacity: int = 10_000
+    batch_size: int = 1_000
+    flush_seconds: float = 1.0
+    sample_rate: float = 1.0
+    _stats: LogStats = field(default_factory=LogStats, init=False)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.sample_rate <= 1.0:
+            raise ValueError(f"the prediction log's sample rate must be in [0, 1], got {self.sample_rate}")
+        if self.capacity < 1 or self.batch_size < 1 or not self.flush_seconds > 0:
+            raise ValueError("capacity and batch_size must be at least 1 and flush_seconds positive")
+        self._queue: queue.Queue[PredictionRecord] = queue.Queue(self.capacity)
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+        self._last_error = 0.0
+        self._thread = threading.Thread(target=self._drain, name="fresco-prediction-log", daemon=True)
+        self._thread.start()
+
+    # -- the request side ------------------------------------------------------------------
+    def keeps(self, prediction_id: str) -> bool:
+        """Whether the sample keeps this prediction (by its id: the same answer everywhere)."""
+        if self.sample_rate >= 1.0:
+            return True
+        return int(prediction_id[:8], 16) / 0x1_0000_0000 < self.sample_rate
+
+    def log(self, records: Sequence[PredictionRecord]) -> None:
+        """Queue ``records`` (those the sample keeps); never blocks, never raises."""
+        full = sampled_out = 0
+        for record in records:
+            if not self.keeps(record.prediction_id):
+                sampled_out += 1
+                continue
+            try:
+                self._queue.put_nowait(record)
+            except queue.Full:
+                full += 1
+        with self._lock:
+            self._stats.offered += len(records)
+            self._stats.sampled_out += sampled_out
+            self._stats.dropped_queue_full += full
+
+    def stats(self) -> LogStats:
+        with self._lock:
+            return LogStats(**vars(self._stats))
+
+    # -- the writer side -------------------------------------------------------------------
+    def _drain(self) -> None:
+        while not (self._closed.is_set() and self._queue.empty()):
+            batch: list[PredictionRecord] = []
+            deadline = time.monotonic() + self.flush_seconds
+            while len(batch) < self.batch_size:
+                try:
+                    batch.append(self._queue.get(timeout=max(0.0, min(0.1, deadline - time.monotonic()))))
+                except queue.Empty:
+                    if time.monotonic() >= deadline or self._closed.is_set():
+                        break
+            if batch:
+                self._write(batch)
+
+    def _write(self, batch: list[PredictionRecord]) -> None:
+        try:
+            self.sink.write(batch)
+        except Exception as exc:  # the sink is down: drop, count, say so at most every 10 s
+            with self._lock:
+                self._stats.dropped_sink_error += len(batch)
+            if time.monotonic() - self._last_error > 10:
+                self._last_error = time.monotonic()
+                log.error("prediction log: %d records dropped, the sink failed: %s", len(batch), exc)
+        else:
+            with self._lock:
+                self._stats.written += len(batch)
+        finally:
+            for _ in batch:
+                self._queue.task_done()
+
+    def flush(self) -> None:
+        """Wait until every queued record is written (or dropped)."""
+        self._queue.join()
+
+    def close(self) -> None:
+        """Write what is queued, then stop the writer thread."""
+        self._closed.set()
+        self._thread.join()
+
+
+def prediction_log_from_env(environ: Mapping[str, str] | None = None) -> PredictionLog | None:
+    """The service's log as the environment configures it (None when off).
+
+    ``FRESCO_PREDICTION_LOG``         ``parquet`` (default) or ``off``
+    ``FRESCO_PREDICTION_LOG_DIR``     the Parquet folder (default ``<state dir>/predictions``)
+    ``FRESCO_PREDICTION_LOG_SAMPLE``  the share of predictions logged, 0 to 1 (default 1)
+    """
+    import os
+
+    env = os.environ if environ is None else environ
+    kind = env.get("FRESCO_PREDICTION_LOG", "parquet").strip().lower()
+    if kind == "off":
+        return None
+    if kind != "parquet":
+        raise ValueError(f"FRESCO_PREDICTION_LOG must be 'parquet' or 'off', got {kind!r}")
+    text = env.get("FRESCO_PREDICTION_LOG_SAMPLE", "1")
+    try:
+        sample = float(text)
+    except ValueError:
+        raise ValueError(f"FRESCO_PREDICTION_LOG_SAMPLE must be a number from 0 to 1, got {text!r}") from None
+    folder = env.get("FRESCO_PREDICTION_LOG_DIR")
+    if not folder:
+        from fresco_platform.state import state_dir
+
+        folder = str(state_dir() / "predictions")
+    return PredictionLog(ParquetSink(Path(folder)), sample_rate=sample)
