@@ -21,7 +21,7 @@ import queue
 import threading
 import time
 import uuid as uuidlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -143,6 +143,9 @@ class PredictionLog:
     batch_size: int = 1_000
     flush_seconds: float = 1.0
     sample_rate: float = 1.0
+    #: called with (outcome, count) as records are written or dropped, e.g. a Prometheus
+    #: counter's ``labels(outcome).inc(count)``; outcomes are :class:`LogStats`' fields
+    observe: Callable[[str, int], None] | None = None
     _stats: LogStats = field(default_factory=LogStats, init=False)
 
     def __post_init__(self) -> None:
@@ -175,10 +178,19 @@ class PredictionLog:
                 self._queue.put_nowait(record)
             except queue.Full:
                 full += 1
+        self._count(offered=len(records), sampled_out=sampled_out, dropped_queue_full=full)
+
+    def _count(self, **counts: int) -> None:
         with self._lock:
-            self._stats.offered += len(records)
-            self._stats.sampled_out += sampled_out
-            self._stats.dropped_queue_full += full
+            for name, n in counts.items():
+                setattr(self._stats, name, getattr(self._stats, name) + n)
+        if self.observe is not None:
+            for name, n in counts.items():
+                if n:
+                    try:
+                        self.observe(name, n)
+                    except Exception as exc:  # a metrics backend never fails a request
+                        log.debug("prediction log: observe(%s, %d) failed: %s", name, n, exc)
 
     def stats(self) -> LogStats:
         with self._lock:
@@ -202,14 +214,12 @@ class PredictionLog:
         try:
             self.sink.write(batch)
         except Exception as exc:  # the sink is down: drop, count, say so at most every 10 s
-            with self._lock:
-                self._stats.dropped_sink_error += len(batch)
+            self._count(dropped_sink_error=len(batch))
             if time.monotonic() - self._last_error > 10:
                 self._last_error = time.monotonic()
                 log.error("prediction log: %d records dropped, the sink failed: %s", len(batch), exc)
         else:
-            with self._lock:
-                self._stats.written += len(batch)
+            self._count(written=len(batch))
         finally:
             for _ in batch:
                 self._queue.task_done()

@@ -24,8 +24,10 @@ from __future__ import annotations
 import asyncio
 import math
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,7 @@ from serving.errors import (
     UnknownModel,
 )
 from serving.online import EntityKey, OnlineFeatures
+from serving.prediction_log import PredictionLog, PredictionRecord, new_prediction_id
 from serving.routing import Route, Router, canonical_key_value
 from serving.values import field_problem
 
@@ -55,6 +58,7 @@ class RowPrediction:
     model_uuid: str
     features: dict[str, Any] | None = None  # online features used, by ``view:feature``
     inputs: dict[str, Any] | None = None  # model inputs (the program's outputs), by name
+    prediction_id: str = field(default_factory=new_prediction_id)  # to report its outcome
 
 
 @dataclass
@@ -182,11 +186,23 @@ class ServingModel:
         answers = []
         for r, feats in enumerate(features):
             answer = RowPrediction(float(predictions[r]), self.uuid)
-            if return_features:
+            if return_features:  # also what the prediction log keeps
                 answer.features = {ref: feats[col] for ref, col in self.columns.items()}
                 answer.inputs = {name: outputs[r][name] for name in self.inputs}
             answers.append(answer)
         return answers
+
+    def log_records(self, rows: Sequence[Mapping[str, Any]], answers: Sequence[RowPrediction],
+                    route: Route, predicted_at: datetime, latency_ms: float) -> list[PredictionRecord]:
+        """The prediction log's records of ``answers`` (scored with their details)."""
+        arms = {uuid: arm for arm, uuid in route.arms.items()}
+        return [PredictionRecord(
+            prediction_id=a.prediction_id, predicted_at=predicted_at, model_uuid=self.uuid,
+            tag=route.tag, experiment=route.experiment.name if route.experiment else None,
+            arm=arms.get(self.uuid), entity_keys={k.name: row[k.name] for k in self.entity_keys},
+            request={name: row[name] for name in self.request_fields}, features=a.features or {},
+            inputs=a.inputs or {}, prediction=a.prediction, latency_ms=latency_ms,
+        ) for row, a in zip(rows, answers)]
 
 
 class Predictor:
@@ -206,6 +222,7 @@ class Predictor:
         *,
         refresh_seconds: float = 0.5,
         preload: Sequence[str] = (),
+        prediction_log: PredictionLog | None = None,
     ) -> None:
         if store is None:
             from fresco_platform import open_store
@@ -217,6 +234,7 @@ class Predictor:
             repository = ModelRepository()
         self.online = OnlineFeatures(store)
         self.repository = repository
+        self.prediction_log = prediction_log
         self._models: dict[str, ServingModel] = {}
         self._loading: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
@@ -270,15 +288,14 @@ class Predictor:
         return_features: bool = False,
     ) -> PredictionResult:
         """Predict for ``rows`` (dicts of entity keys and request fields) with ``model`` (UUID or tag)."""
+        started, t0 = datetime.now(timezone.utc), time.perf_counter()
         rows = _request_rows(rows)
         route, groups = self._groups(model, rows)
-        answers: list[RowPrediction | None] = [None] * len(rows)
-        for uuid, positions in groups.items():
-            group = [rows[i] for i in positions]
-            for i, answer in zip(positions, self.model(uuid).predict(
-                    group, positions, self.online, return_features)):
-                answers[i] = answer
-        return _result(model, route, answers)
+        details = return_features or self.prediction_log is not None
+        scored = [(self.model(uuid), positions, self.model(uuid).predict(
+            [rows[i] for i in positions], positions, self.online, details))
+            for uuid, positions in groups.items()]
+        return self._answer(model, route, rows, scored, return_features, started, t0)
 
     async def predict_async(
         self, model: str, rows: Sequence[Mapping[str, Any]] | Mapping[str, Any], *,
@@ -287,18 +304,38 @@ class Predictor:
         """:meth:`predict` for an event loop (the HTTP service): the same answers, with the
         online lookup awaited. Routing a name not seen before and loading a model run in a
         thread, so they never hold up the loop."""
+        started, t0 = datetime.now(timezone.utc), time.perf_counter()
         rows = _request_rows(rows)
         if self.router.knows(model):
             route, groups = self._groups(model, rows)
         else:
             route, groups = await asyncio.to_thread(self._groups, model, rows)
-        answers: list[RowPrediction | None] = [None] * len(rows)
+        details = return_features or self.prediction_log is not None
+        scored = []
         for uuid, positions in groups.items():
             served = self._models.get(uuid) or await asyncio.to_thread(self.model, uuid)
-            group = [rows[i] for i in positions]
-            for i, answer in zip(positions, await served.predict_async(
-                    group, positions, self.online, return_features)):
+            scored.append((served, positions, await served.predict_async(
+                [rows[i] for i in positions], positions, self.online, details)))
+        return self._answer(model, route, rows, scored, return_features, started, t0)
+
+    def _answer(
+        self, model: str, route: Route, rows: Sequence[Mapping[str, Any]],
+        scored: Sequence[tuple[ServingModel, Sequence[int], list[RowPrediction]]],
+        return_features: bool, started: datetime, t0: float,
+    ) -> PredictionResult:
+        """The request's result in row order; its rows logged (off the request path)."""
+        answers: list[RowPrediction | None] = [None] * len(rows)
+        for served, positions, group in scored:
+            for i, answer in zip(positions, group):
                 answers[i] = answer
+        if self.prediction_log is not None:
+            latency_ms = (time.perf_counter() - t0) * 1000
+            for served, positions, group in scored:
+                self.prediction_log.log(served.log_records(
+                    [rows[i] for i in positions], group, route, started, latency_ms))
+        if not return_features:
+            for answer in answers:
+                answer.features = answer.inputs = None  # type: ignore[union-attr]
         return _result(model, route, answers)
 
     def _groups(
@@ -367,11 +404,15 @@ def default_predictor() -> Predictor:
     ``FRESCO_SERVING_PRELOAD`` comma-separated model names (tags, UUIDs) to load at start
     ``FRESCO_SERVING_REFRESH_SECONDS`` how often the repository is checked for moved tags and
                               changed experiments (default 0.5)
+    ``FRESCO_PREDICTION_LOG``, ``..._DIR``, ``..._SAMPLE`` the prediction log
+                              (:func:`serving.prediction_log.prediction_log_from_env`; on by
+                              default, Parquet under the state dir)
     """
     import os
 
     from fresco_platform import open_store
     from serving.bundle import BundledModels
+    from serving.prediction_log import prediction_log_from_env
 
     store = open_store()
     preload = [p for p in os.environ.get("FRESCO_SERVING_PRELOAD", "").split(",") if p.strip()]
@@ -379,4 +420,5 @@ def default_predictor() -> Predictor:
     bundled = BundledModels.from_arguments()
     if bundled is not None:
         preload = preload or bundled.names()
-    return Predictor(store, bundled, refresh_seconds=refresh, preload=preload)
+    return Predictor(store, bundled, refresh_seconds=refresh, preload=preload,
+                     prediction_log=prediction_log_from_env())

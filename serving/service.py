@@ -42,6 +42,7 @@ class RowAnswer(BaseModel):
         None, description="Online features used, by 'view:feature' (null = no value online).")
     inputs: dict[str, Any] | None = Field(
         None, description="Model inputs: the DSL program's outputs for this row.")
+    prediction_id: str = Field(description="This prediction's id, to report its outcome with.")
 
 
 class PredictResponse(BaseModel):
@@ -49,6 +50,17 @@ class PredictResponse(BaseModel):
     tag: str | None = Field(None, description="The tag the request went through, if any.")
     experiment: str | None = Field(None, description="The experiment that split this tag, if any.")
     predictions: list[RowAnswer]
+
+
+def _prediction_log_counter() -> Any:
+    """``observe`` for the prediction log: BentoML's ``/metrics`` (Prometheus) counts its records
+    as ``fresco_prediction_log_records_total{outcome=...}`` (written, dropped_queue_full, ...).
+    Made in the worker, after BentoML set up Prometheus' multiprocess folder."""
+    import prometheus_client
+
+    counter = prometheus_client.Counter(
+        "fresco_prediction_log_records", "Prediction log records by outcome.", ["outcome"])
+    return lambda outcome, n: counter.labels(outcome).inc(n)
 
 
 def error_response(exc: ServingError) -> JSONResponse:
@@ -67,6 +79,8 @@ class FrescoService:
 
     def __init__(self) -> None:
         self.predictor = default_predictor()
+        if self.predictor.prediction_log is not None:
+            self.predictor.prediction_log.observe = _prediction_log_counter()
         OpenAPIExampleMiddleware.predictor = self.predictor  # the "try it" example: a loaded model
         # Everything loaded so far (libraries, registry, models) lives as long as the process:
         # keep it out of the collector's full passes, which otherwise pause a request for
