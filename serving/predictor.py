@@ -22,6 +22,7 @@ so moving a tag never pulls a model from under a running request.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import threading
 from collections.abc import Mapping, Sequence
@@ -39,12 +40,15 @@ from serving.errors import (
     ModelUnavailable,
     ServingError,
     UnknownModel,
+    shorten,
 )
 from serving.online import EntityKey, OnlineFeatures
 from serving.routing import Route, Router, canonical_key_value
 from serving.values import field_problem
 
 MAX_ROWS = 1000
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -242,8 +246,9 @@ class Predictor:
             try:
                 trained = load_model(uuid, self.repository)
                 found = ServingModel(trained, self.online)
-            except LookupError as exc:
-                raise UnknownModel(f"unknown model {uuid!r}: {exc}", field="model") from None
+            except LookupError as exc:  # the cause names server paths: logged, not answered
+                log.info("unknown model %s: %s", shorten(uuid), exc)
+                raise UnknownModel(f"unknown model {shorten(uuid)!r}", field="model") from None
             except ServingError:
                 raise
             except ExtensionError as exc:
