@@ -9,7 +9,9 @@ Errors are JSON ``{"error": kind, "message": ..., "field": path}`` with the stat
 :mod:`serving.errors`: 400 malformed request or missing key/field (BentoML's own validation of
 the body also answers 400 with pydantic's field paths), 404 unknown model or tag, 422 a value
 of the wrong type, 503 online store or model artifact unavailable. Bad input never gets a 500.
-A request whose answer has not started within ``traffic.timeout`` (30 s) gets a 504.
+A body over ``FRESCO_SERVING_MAX_BODY_BYTES`` (4 MiB) gets a 413 before it is parsed
+(:mod:`serving.body_limit`). A request whose answer has not started within ``traffic.timeout``
+(30 s) gets a 504.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import bentoml
 from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse
 
+from serving.body_limit import BodyLimitMiddleware
 from serving.errors import ServingError
 from serving.openapi_example import OpenAPIExampleMiddleware
 from serving.predictor import MAX_ROWS, default_predictor
@@ -108,4 +111,6 @@ class FrescoService:
         }
 
 
+# Added in this order, outermost first: the size of a body is checked before anything reads it.
+FrescoService.add_asgi_middleware(BodyLimitMiddleware)
 FrescoService.add_asgi_middleware(OpenAPIExampleMiddleware)
