@@ -124,14 +124,15 @@ class FrescoSqliteOnlineStore(SqliteOnlineStore):
         if conn is not None and (now is None or now == self._file):
             return conn
         with self._reopen_lock:
-            if self._conn is None or (now is not None and now != self._file):
+            if self._conn is not None and now is not None and now != self._file:
                 # No close(): requests reading right now still hold the old connection; it
-                # closes when the last of them lets it go. The file is identified before it
-                # is opened: one replaced in between is opened again on the next use.
-                self._file = now
+                # closes when the last of them lets it go.
                 self._conn, self._table_has_value_num = None, None
-                super()._get_conn(config)
-            return self._conn
+            if self._conn is None:
+                # identified before it is opened: a file replaced in between is opened again
+                # on the next use
+                self._file = now
+            return super()._get_conn(config)
 
     def online_read(self, config, table, entity_keys, requested_features=None):
         return drop_expired(super().online_read(config, table, entity_keys, requested_features), table)
