@@ -81,7 +81,7 @@ class BodyLimitMiddleware:
                 return
             if not message.get("more_body", False):
                 break
-        await self.app(scope, _replay(bytes(body), receive), send)
+        await self.app(scope, replay(bytes(body), receive), send)
 
     async def _refuse(self, scope: dict[str, Any], receive: Any, send: Any, size: str) -> None:
         error = PayloadTooLarge(f"the request body ({size}) is over the limit of {self.limit} "
@@ -91,16 +91,16 @@ class BodyLimitMiddleware:
         await response(scope, receive, send)
 
 
-def _replay(body: bytes, receive: Any) -> Any:
-    """An ASGI ``receive`` that gives ``body`` as the whole request, then defers to ``receive``
-    (for the client's disconnect)."""
+def replay(body: bytes, receive: Any) -> Any:
+    """An ASGI ``receive`` that gives ``body`` (already read) as the whole request, then defers
+    to ``receive`` (for the client's disconnect)."""
     sent = False
 
-    async def replay() -> dict[str, Any]:
+    async def receive_body() -> dict[str, Any]:
         nonlocal sent
         if not sent:
             sent = True
             return {"type": "http.request", "body": body, "more_body": False}
         return await receive()
 
-    return replay
+    return receive_body

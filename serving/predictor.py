@@ -40,6 +40,7 @@ from serving.errors import (
     ModelUnavailable,
     ServingError,
     UnknownModel,
+    quote,
     shorten,
 )
 from serving.online import EntityKey, OnlineFeatures
@@ -276,6 +277,7 @@ class Predictor:
     ) -> PredictionResult:
         """Predict for ``rows`` (dicts of entity keys and request fields) with ``model`` (UUID or tag)."""
         rows = _request_rows(rows)
+        _check_return_features(return_features)
         route, groups = self._groups(model, rows)
         answers: list[RowPrediction | None] = [None] * len(rows)
         for uuid, positions in groups.items():
@@ -293,6 +295,7 @@ class Predictor:
         online lookup awaited. Routing a name not seen before and loading a model run in a
         thread, so they never hold up the loop."""
         rows = _request_rows(rows)
+        _check_return_features(return_features)
         if self.router.knows(model):
             route, groups = self._groups(model, rows)
         else:
@@ -349,6 +352,14 @@ def _request_rows(rows: Sequence[Mapping[str, Any]] | Mapping[str, Any]) -> Sequ
             raise BadRequest(f"row {i} must be an object of entity keys and request fields",
                              field=f"rows[{i}]")
     return rows
+
+
+def _check_return_features(value: Any) -> None:
+    """:class:`BadRequest` unless ``value`` is a boolean (as the HTTP service requires: no
+    ``"yes"`` or ``1`` read as true)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise BadRequest(f"'return_features' must be true or false, got {quote(value)}",
+                         field="return_features")
 
 
 def _result(model: str, route: Route, answers: list[RowPrediction | None]) -> PredictionResult:
