@@ -4,7 +4,8 @@
 error                      status  when
 =========================  ======  ==================================================================
 :class:`BadRequest`        400     malformed request, a missing entity key or request field
-                                   (``field`` holds its path, e.g. ``rows[2].customer_id``)
+                                   (``field`` holds its path, e.g. ``rows[2].customer_id``; for
+                                   the JSON schema, pydantic's dotted ``rows.2``)
 :class:`UnknownModel`      404     no model or tag of that name in the model repository
 :class:`PayloadTooLarge`   413     a request body over ``FRESCO_SERVING_MAX_BODY_BYTES``
 :class:`UnsupportedMediaType` 415  a body that is not ``application/json``

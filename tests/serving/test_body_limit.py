@@ -91,3 +91,13 @@ def test_a_huge_chunked_body_is_refused_without_reading_it_all(server) -> None:
         check_413(response)
     assert sent < 200 * 2**20
     assert post(server, body_of(1000)).status_code == 200  # the service stays up
+
+
+def test_the_limit_is_a_positive_number_of_bytes() -> None:
+    from serving.body_limit import DEFAULT_MAX_BODY_BYTES, ENV, max_body_bytes
+
+    assert max_body_bytes({}) == DEFAULT_MAX_BODY_BYTES == 4 * 2**20
+    assert max_body_bytes({ENV: " 1000 "}) == 1000
+    for wrong in ("4MB", "0", "-1", "1.5"):
+        with pytest.raises(ValueError, match=ENV):
+            max_body_bytes({ENV: wrong})
