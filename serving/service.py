@@ -8,7 +8,7 @@ describe it.
 Errors are JSON ``{"error": kind, "message": ..., "field": path}`` with the status of
 :mod:`serving.errors`: 400 malformed request (JSON, schema: checked before BentoML parses the
 body, :mod:`serving.request_checks`, ``field`` the dotted pydantic location) or missing
-key/field, 404 unknown model or tag, 413 body too large, 415 not JSON, 422 a value of the wrong
+key/field, 404 unknown model or tag (or path), 405 wrong method, 413 body too large, 415 not JSON, 422 a value of the wrong
 type, 503 online store or model artifact unavailable. Bad input never gets a 500.
 A body over ``FRESCO_SERVING_MAX_BODY_BYTES`` (4 MiB) gets a 413 before it is parsed
 (:mod:`serving.body_limit`). A request whose answer has not started within ``traffic.timeout``
@@ -28,6 +28,7 @@ from starlette.responses import JSONResponse
 
 from serving.body_limit import BodyLimitMiddleware
 from serving.errors import ServingError
+from serving.json_errors import JSONErrorsMiddleware
 from serving.openapi_example import OpenAPIExampleMiddleware
 from serving.predictor import MAX_ROWS, default_predictor
 from serving.request_checks import RequestChecksMiddleware
@@ -115,8 +116,10 @@ class FrescoService:
 
 
 # Added in this order, outermost first: the size of a body is checked before anything reads it,
-# then its media type, JSON and schema, so that BentoML only ever parses a valid request.
+# then its media type, JSON and schema, so that BentoML only ever parses a valid request;
+# Starlette's plain-text 404 and 405 (unknown path, wrong method) are turned into JSON.
 FrescoService.add_asgi_middleware(BodyLimitMiddleware)
+FrescoService.add_asgi_middleware(JSONErrorsMiddleware)
 FrescoService.add_asgi_middleware(RequestChecksMiddleware, inputs={
-    api.route: api.input_spec for api in FrescoService.apis.values() if api.input_spec.model_fields})
+    api.route: api.input_spec for api in FrescoService.apis.values()})
 FrescoService.add_asgi_middleware(OpenAPIExampleMiddleware)

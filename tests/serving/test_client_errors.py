@@ -40,3 +40,16 @@ def test_client_mistakes_get_the_shape_and_log_no_traceback(sqlite_server) -> No
     logged = sqlite_server.log_since(start)
     assert "Traceback" not in logged, logged[-4000:]
     assert "ValidationError" not in logged, logged[-4000:]
+
+
+def test_a_wrong_method_is_a_405_in_the_shape(sqlite_server) -> None:
+    import httpx
+
+    for method in ("GET", "PUT", "DELETE"):
+        response = httpx.request(method, sqlite_server.url + "/predict", timeout=30)
+        assert response.status_code == 405, response.text[:300]
+        assert response.headers["content-type"] == "application/json"
+        body = response.json()
+        assert set(body) <= ERROR_KEYS and body["error"] == "method_not_allowed", body
+        assert "POST" in body["message"] and method in body["message"], body
+        assert "POST" in response.headers["allow"]

@@ -81,6 +81,9 @@ CASES: list[BadInput] = [
              None, "bad_request"),
     BadInput("json-infinity", lambda: raw('{"model": "%s", "rows": [{ROW, "basket_size": '
                                           '-Infinity}]}' % TAG), 400, None, "bad_request"),
+    # the other endpoints and paths
+    BadInput("models-body-not-json", lambda: b"garbage", 400, None, "bad_request", path="/models"),
+    BadInput("unknown-path", request, 404, None, "not_found", path="/predictions"),
     # the transport: media type and size
     BadInput("text-plain", request, 415, None, "unsupported_media_type", content_type="text/plain"),
     BadInput("form-urlencoded", request, 415, None, "unsupported_media_type",
