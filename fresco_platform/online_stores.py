@@ -33,10 +33,22 @@ creates the cluster; tests/stores/test_cassandra_recovery.py fails if that chang
 It can also be awaited (``FeatureStore.get_online_features_async``, which the HTTP service
 uses): the same batch of queries, with the driver's callbacks waking the event loop once when
 the last answer is in, so a request never waits in a thread for Cassandra.
+
+The SQLite store follows its file: Feast opens the database once and keeps reading that
+file, so a store file replaced on disk (a freshly written database moved over the path: a new
+inode) went unnoticed until the process restarted, which kept reading the old, deleted file.
+Before each use of the connection the path is ``stat``-ed (about a microsecond) and compared
+with the file the connection was opened on (``st_dev``, ``st_ino``); when it names another
+file the store opens that one. Requests already reading keep the old connection until they
+are done (it is closed when the last one drops it). A path that no longer exists keeps the
+current connection (opening it would create an empty database).
 """
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import threading
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any, Literal
@@ -87,8 +99,40 @@ class FrescoSqliteOnlineStoreConfig(SqliteOnlineStoreConfig):
     )
 
 
+def file_identity(path: str) -> tuple[int, int] | None:
+    """``(st_dev, st_ino)`` of the file at ``path``, or None when there is none."""
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
 class FrescoSqliteOnlineStore(SqliteOnlineStore):
-    """Feast's SQLite online store, serving nothing older than the view's TTL."""
+    """Feast's SQLite online store, serving nothing older than the view's TTL, and reading the
+    file now at its path (reopened when the file is replaced)."""
+
+    #: ``(st_dev, st_ino)`` of the file the connection was opened on
+    _file: tuple[int, int] | None = None
+    _reopen_lock = threading.Lock()
+
+    def _get_conn(self, config: RepoConfig) -> sqlite3.Connection:
+        """Feast's connection, opened again when the file at the path is not the one it has
+        open (checked on every use: one ``stat``)."""
+        conn = self._conn
+        now = file_identity(self._get_db_path(config))
+        if conn is not None and (now is None or now == self._file):
+            return conn
+        with self._reopen_lock:
+            if self._conn is not None and now is not None and now != self._file:
+                # No close(): requests reading right now still hold the old connection; it
+                # closes when the last of them lets it go.
+                self._conn, self._table_has_value_num = None, None
+            if self._conn is None:
+                # identified before it is opened: a file replaced in between is opened again
+                # on the next use
+                self._file = now
+            return super()._get_conn(config)
 
     def online_read(self, config, table, entity_keys, requested_features=None):
         return drop_expired(super().online_read(config, table, entity_keys, requested_features), table)

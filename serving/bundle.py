@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from serving.errors import shorten
+
 
 if TYPE_CHECKING:
     from training import ExperimentRecord
@@ -59,7 +61,12 @@ def installed_requirements(distribution: str = "fresco") -> list[str]:
 
 
 class BundleError(LookupError):
-    """A model name is not in the Bento (or the Bento's bundle argument is malformed)."""
+    """A model name is not in the Bento (or the Bento's bundle argument is malformed);
+    ``holds`` lists the Bento's tags and UUIDs when a name was not found (told to the client)."""
+
+    def __init__(self, message: str, holds: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.holds = holds
 
 
 class BundledModels:
@@ -121,8 +128,8 @@ class BundledModels:
         found = pick_prefix(ref, self.models)
         if found is not None:
             return found
-        raise BundleError(f"no model or tag {ref!r} in this Bento; it holds "
-                          f"{sorted(self._tags) + sorted(self.models)}")
+        holds = sorted(self._tags) + sorted(self.models)
+        raise BundleError(f"no model or tag {shorten(ref)!r} in this Bento; it holds {holds}", holds)
 
     def artifact_path(self, ref: str) -> Path:
         """The folder of a bundled model in BentoML's model store (the Bento's, once imported)."""

@@ -4,8 +4,13 @@
 error                      status  when
 =========================  ======  ==================================================================
 :class:`BadRequest`        400     malformed request, a missing entity key or request field
-                                   (``field`` holds its path, e.g. ``rows[2].customer_id``)
+                                   (``field`` holds its path, e.g. ``rows[2].customer_id``; for
+                                   the JSON schema, pydantic's dotted ``rows.2``)
 :class:`UnknownModel`      404     no model or tag of that name in the model repository
+:class:`NotFound`          404     no endpoint at that path (HTTP only)
+:class:`MethodNotAllowed`  405     an endpoint asked with another method than its own (HTTP only)
+:class:`PayloadTooLarge`   413     a request body over ``FRESCO_SERVING_MAX_BODY_BYTES``
+:class:`UnsupportedMediaType` 415  a body that is not ``application/json``
 :class:`InvalidValue`      422     a value of the wrong type for the model's program
 :class:`ModelUnavailable`  503     the model exists but its artifact cannot be loaded
 :class:`ExtensionUnavailable` 503  the model needs a user DSL function or trainer (an extension
@@ -70,6 +75,26 @@ class BadRequest(ServingError):
 class UnknownModel(ServingError):
     status = 404
     kind = "unknown_model"
+
+
+class NotFound(ServingError):
+    status = 404
+    kind = "not_found"
+
+
+class MethodNotAllowed(ServingError):
+    status = 405
+    kind = "method_not_allowed"
+
+
+class PayloadTooLarge(ServingError):
+    status = 413
+    kind = "payload_too_large"
+
+
+class UnsupportedMediaType(ServingError):
+    status = 415
+    kind = "unsupported_media_type"
 
 
 class InvalidValue(ServingError):

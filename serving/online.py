@@ -9,7 +9,9 @@ the store is asked.
 Feast's Cassandra store logs a failed read and answers "no value" (it does not raise), so a
 missing value from Cassandra is double-checked against the driver's view of the cluster: when
 no host is up the request fails with :class:`~serving.errors.StoreUnavailable` (503, naming the
-hosts) instead of silently predicting on defaults.
+hosts) instead of silently predicting on defaults. A SQLite store that cannot be read (locked,
+or a corrupt file: any ``sqlite3.DatabaseError``) is a 503 too; Fresco's SQLite store reopens a
+file replaced on disk (:class:`fresco_platform.online_stores.FrescoSqliteOnlineStore`).
 """
 
 from __future__ import annotations
@@ -186,7 +188,8 @@ def _cassandra_session(store: FeatureStore, connect: bool = False) -> Any:
 
 
 def _is_store_failure(exc: BaseException) -> bool:
-    if isinstance(exc, (ConnectionError, TimeoutError, sqlite3.OperationalError)):
+    # sqlite3.DatabaseError: also "file is not a database" (a corrupt or half-copied file)
+    if isinstance(exc, (ConnectionError, TimeoutError, sqlite3.DatabaseError)):
         return True
     module = type(exc).__module__ or ""
     return module.startswith("cassandra") or type(exc).__name__ in (

@@ -22,6 +22,7 @@ so moving a tag never pulls a model from under a running request.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import threading
 import time
@@ -41,6 +42,8 @@ from serving.errors import (
     ModelUnavailable,
     ServingError,
     UnknownModel,
+    quote,
+    shorten,
 )
 from serving.online import EntityKey, OnlineFeatures
 from serving.prediction_log import PredictionLog, PredictionRecord, new_prediction_id
@@ -48,6 +51,8 @@ from serving.routing import Route, Router, canonical_key_value
 from serving.values import field_problem
 
 MAX_ROWS = 1000
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -260,8 +265,9 @@ class Predictor:
             try:
                 trained = load_model(uuid, self.repository)
                 found = ServingModel(trained, self.online)
-            except LookupError as exc:
-                raise UnknownModel(f"unknown model {uuid!r}: {exc}", field="model") from None
+            except LookupError as exc:  # the cause names server paths: logged, not answered
+                log.info("unknown model %s: %s", shorten(uuid), exc)
+                raise UnknownModel(f"unknown model {shorten(uuid)!r}", field="model") from None
             except ServingError:
                 raise
             except ExtensionError as exc:
@@ -290,6 +296,7 @@ class Predictor:
         """Predict for ``rows`` (dicts of entity keys and request fields) with ``model`` (UUID or tag)."""
         started, t0 = datetime.now(timezone.utc), time.perf_counter()
         rows = _request_rows(rows)
+        _check_return_features(return_features)
         route, groups = self._groups(model, rows)
         details = return_features or self.prediction_log is not None
         scored = [(self.model(uuid), positions, self.model(uuid).predict(
@@ -306,6 +313,7 @@ class Predictor:
         thread, so they never hold up the loop."""
         started, t0 = datetime.now(timezone.utc), time.perf_counter()
         rows = _request_rows(rows)
+        _check_return_features(return_features)
         if self.router.knows(model):
             route, groups = self._groups(model, rows)
         else:
@@ -381,6 +389,14 @@ def _request_rows(rows: Sequence[Mapping[str, Any]] | Mapping[str, Any]) -> Sequ
             raise BadRequest(f"row {i} must be an object of entity keys and request fields",
                              field=f"rows[{i}]")
     return rows
+
+
+def _check_return_features(value: Any) -> None:
+    """:class:`BadRequest` unless ``value`` is a boolean (as the HTTP service requires: no
+    ``"yes"`` or ``1`` read as true)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise BadRequest(f"'return_features' must be true or false, got {quote(value)}",
+                         field="return_features")
 
 
 def _result(model: str, route: Route, answers: list[RowPrediction | None]) -> PredictionResult:

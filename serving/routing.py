@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from serving.errors import BadRequest, UnknownModel
+from serving.errors import BadRequest, UnknownModel, shorten
 from training.model_refs import AmbiguousPrefix, is_uuid_prefix
 
 log = logging.getLogger(__name__)
@@ -249,8 +249,11 @@ class Router:
             uuid = self.repository.resolve(ref)
         except AmbiguousPrefix as exc:
             raise BadRequest(f"ambiguous model reference: {exc}", field="model") from None
-        except LookupError as exc:
-            raise UnknownModel(f"unknown model or tag {ref!r}: {exc}", field="model") from None
+        except LookupError as exc:  # the repository's text names its path: not for the client
+            holds = getattr(exc, "holds", None)  # a Bento's models (serving.bundle.BundleError)
+            raise UnknownModel(f"unknown model or tag {shorten(ref)!r}"
+                               + (f"; this Bento holds {holds}" if holds else ""),
+                               field="model") from None
         self._resolved[ref] = uuid  # a BentoML tag never moves; a prefix is kept until a refresh
         return uuid, None
 

@@ -6,10 +6,13 @@ surface is declared once, here, with pydantic types, so ``/docs.json`` (OpenAPI)
 describe it.
 
 Errors are JSON ``{"error": kind, "message": ..., "field": path}`` with the status of
-:mod:`serving.errors`: 400 malformed request or missing key/field (BentoML's own validation of
-the body also answers 400 with pydantic's field paths), 404 unknown model or tag, 422 a value
-of the wrong type, 503 online store or model artifact unavailable. Bad input never gets a 500.
-A request whose answer has not started within ``traffic.timeout`` (30 s) gets a 504.
+:mod:`serving.errors`: 400 malformed request (JSON, schema: checked before BentoML parses the
+body, :mod:`serving.request_checks`, ``field`` the dotted pydantic location) or missing
+key/field, 404 unknown model or tag (or path), 405 wrong method, 413 body too large, 415 not JSON, 422 a value of the wrong
+type, 503 online store or model artifact unavailable. Bad input never gets a 500.
+A body over ``FRESCO_SERVING_MAX_BODY_BYTES`` (4 MiB) gets a 413 before it is parsed
+(:mod:`serving.body_limit`). A request whose answer has not started within ``traffic.timeout``
+(30 s) gets a 504.
 """
 
 from __future__ import annotations
@@ -23,9 +26,12 @@ import bentoml
 from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse
 
+from serving.body_limit import BodyLimitMiddleware
 from serving.errors import ServingError
+from serving.json_errors import JSONErrorsMiddleware
 from serving.openapi_example import OpenAPIExampleMiddleware
 from serving.predictor import MAX_ROWS, default_predictor
+from serving.request_checks import RequestChecksMiddleware
 from serving.request_timeout import install as install_request_timeout
 
 # BentoML's request timeout keeps each request alive for `traffic.timeout` after its answer:
@@ -98,6 +104,7 @@ class FrescoService:
             description="One object per prediction: the entity keys and the request fields "
                         "the model's program reads.")],
         return_features: Annotated[bool, Field(
+            strict=True,  # JSON true or false: "yes", 1 or "false" are refused, not read as bools
             description="Also return the online features and model inputs used.")] = False,
     ) -> PredictResponse:
         """Predict with a model named by UUID or tag; features are looked up online."""
@@ -122,4 +129,11 @@ class FrescoService:
         }
 
 
+# Added in this order, outermost first: the size of a body is checked before anything reads it,
+# then its media type, JSON and schema, so that BentoML only ever parses a valid request;
+# Starlette's plain-text 404 and 405 (unknown path, wrong method) are turned into JSON.
+FrescoService.add_asgi_middleware(BodyLimitMiddleware)
+FrescoService.add_asgi_middleware(JSONErrorsMiddleware)
+FrescoService.add_asgi_middleware(RequestChecksMiddleware, inputs={
+    api.route: api.input_spec for api in FrescoService.apis.values()})
 FrescoService.add_asgi_middleware(OpenAPIExampleMiddleware)

@@ -71,13 +71,24 @@ class Server:
     def __init__(self, handle) -> None:
         self.handle, self.url = handle, handle.url
 
-    def post(self, path: str, body, timeout: float = 30):
+    def post(self, path: str, body, timeout: float = 30, content_type: str = "application/json"):
+        """POST ``body``: bytes or text as they are, anything else as JSON; with ``content_type``."""
         import httpx
 
+        headers = {"content-type": content_type}
         if isinstance(body, (bytes, str)):
-            return httpx.post(self.url + path, content=body, timeout=timeout,
-                              headers={"content-type": "application/json"})
-        return httpx.post(self.url + path, json=body, timeout=timeout)
+            return httpx.post(self.url + path, content=body, timeout=timeout, headers=headers)
+        return httpx.post(self.url + path, json=body, timeout=timeout, headers=headers)
+
+    def log_size(self) -> int:
+        """The server log's size now (pass it to :meth:`log_since`)."""
+        return self.handle.log.stat().st_size
+
+    def log_since(self, offset: int) -> str:
+        """What the server logged after ``offset``."""
+        with self.handle.log.open("rb") as log:
+            log.seek(offset)
+            return log.read().decode("utf-8", "replace")
 
 
 @pytest.fixture(scope="session")

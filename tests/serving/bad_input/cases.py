@@ -1,8 +1,10 @@
 """Known bad requests to ``POST /predict`` of the SQLite environment's model, with the answer
-each must get. A case's body is a JSON value (sent as JSON) or bytes (sent as they are)."""
+each must get. A case's body is a JSON value (sent as JSON) or bytes (sent as they are), with
+``content_type`` (``application/json`` unless the case says otherwise)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,17 +22,25 @@ class BadInput:
     field: str | None = None
     kind: str | None = None
     path: str = "/predict"
+    content_type: str = "application/json"
 
     @property
     def predictor_call(self) -> bool:
-        """Whether the body is a request the in-process ``Predictor`` can be called with."""
+        """Whether the body is a request the in-process ``Predictor`` can be called with (the
+        HTTP layer's refusals, such as a body's size or media type, are not the predictor's)."""
         body = self.body()
-        return isinstance(body, dict) and {"model", "rows"} <= set(body)
+        return (isinstance(body, dict) and {"model", "rows"} <= set(body)
+                and self.content_type == "application/json" and self.status != 413)
 
 
 def request(model: str = TAG, **row: Any) -> dict[str, Any]:
     """A request for one row: :data:`VALID_ROW` with ``row``'s changes."""
     return {"model": model, "rows": [{**VALID_ROW, **row}]}
+
+
+def raw(text: str) -> bytes:
+    """A body sent as it is: ``text`` with ``ROW`` replaced by :data:`VALID_ROW`'s members."""
+    return text.replace("ROW", json.dumps(VALID_ROW)[1:-1]).encode()
 
 
 CASES: list[BadInput] = [
@@ -47,4 +57,37 @@ CASES: list[BadInput] = [
              "unknown_model"),
     BadInput("model-underscore-wildcards", lambda: request(model="______"), 404, "model",
              "unknown_model"),
+    BadInput("model-10000-chars", lambda: request(model="m" * 10_000), 404, "model",
+             "unknown_model"),
+    # the schema (pydantic's field path, dotted)
+    BadInput("no-model", lambda: {"rows": [VALID_ROW]}, 400, "model", "bad_request"),
+    BadInput("model-a-number", lambda: {"model": 7, "rows": [VALID_ROW]}, 400, "model",
+             "bad_request"),
+    BadInput("no-rows", lambda: {"model": TAG}, 400, "rows", "bad_request"),
+    BadInput("rows-a-string", lambda: {"model": TAG, "rows": "x"}, 400, "rows", "bad_request"),
+    BadInput("rows-empty", lambda: {"model": TAG, "rows": []}, 400, "rows", "bad_request"),
+    BadInput("row-a-number", lambda: {"model": TAG, "rows": [VALID_ROW, 1]}, 400, "rows.1",
+             "bad_request"),
+    BadInput("rows-1001", lambda: {"model": TAG, "rows": [VALID_ROW] * 1001}, 400, "rows",
+             "bad_request"),
+    BadInput("return-features-yes", lambda: {**request(), "return_features": "yes"}, 400,
+             "return_features", "bad_request"),
+    BadInput("return-features-1", lambda: {**request(), "return_features": 1}, 400,
+             "return_features", "bad_request"),
+    # the JSON itself
+    BadInput("json-cut-short", lambda: b'{"model": "basket', 400, None, "bad_request"),
+    BadInput("json-not-utf8", lambda: b'{"model": "\xff"}', 400, None, "bad_request"),
+    BadInput("json-nan", lambda: raw('{"model": "%s", "rows": [{ROW, "x": NaN}]}' % TAG), 400,
+             None, "bad_request"),
+    BadInput("json-infinity", lambda: raw('{"model": "%s", "rows": [{ROW, "basket_size": '
+                                          '-Infinity}]}' % TAG), 400, None, "bad_request"),
+    # the other endpoints and paths
+    BadInput("models-body-not-json", lambda: b"garbage", 400, None, "bad_request", path="/models"),
+    BadInput("unknown-path", request, 404, None, "not_found", path="/predictions"),
+    # the transport: media type and size
+    BadInput("text-plain", request, 415, None, "unsupported_media_type", content_type="text/plain"),
+    BadInput("form-urlencoded", request, 415, None, "unsupported_media_type",
+             content_type="application/x-www-form-urlencoded"),
+    BadInput("body-50mb", lambda: request(padding="x" * 50 * 2**20), 413, None,
+             "payload_too_large"),
 ]

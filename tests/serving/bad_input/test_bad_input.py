@@ -51,7 +51,7 @@ def _check_error_shape(response: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_known_bad_input_gets_its_status_and_field(sqlite_server, predictor, case: BadInput) -> None:
-    response = sqlite_server.post(case.path, case.body())
+    response = sqlite_server.post(case.path, case.body(), content_type=case.content_type)
     assert response.status_code == case.status, response.text[:500]
     payload = _check_error_shape(response)
     if case.kind is not None:
