@@ -260,11 +260,15 @@ class Predictor:
             if found is not None:
                 return found
             from dsl import ExtensionError
-            from training import load_model
+            from training import ArtifactError, load_model
 
             try:
                 trained = load_model(uuid, self.repository)
                 found = ServingModel(trained, self.online)
+            except ArtifactError as exc:  # in the repository, its files broken: not the client's
+                log.error("model %s cannot be loaded: %s", uuid, exc)
+                raise ModelUnavailable(f"model {uuid} is in the repository but its artifact is "
+                                       "incomplete (the server log names what is missing)") from None
             except LookupError as exc:  # the cause names server paths: logged, not answered
                 log.info("unknown model %s: %s", shorten(uuid), exc)
                 raise UnknownModel(f"unknown model {shorten(uuid)!r}", field="model") from None
