@@ -31,10 +31,7 @@ from pydantic_core import PydanticCustomError
 from dsl import DSLError
 from training.references import check_references, needs_store, program_field
 
-REGRESSION_METRICS = ("rmse", "mae", "r2", "rmsle")
-CLASSIFICATION_METRICS = ("auc", "logloss", "precision", "recall", "f1", "accuracy")
-#: Metrics where larger is better (the others are errors: smaller is better).
-GREATER_IS_BETTER = frozenset({"r2", "auc", "precision", "recall", "f1", "accuracy"})
+from training.metrics import metric_names
 
 
 _MODULE_PATH = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*(:[A-Za-z_]\w*)?")
@@ -254,7 +251,7 @@ class ModelConfig(_Strict):
 
     @model_validator(mode="after")
     def _metrics(self) -> "ModelConfig":
-        allowed = REGRESSION_METRICS if self.model.task == "regression" else CLASSIFICATION_METRICS
+        allowed = metric_names(self.model.task)
         metrics = self.evaluation.metrics
         if metrics is not None:
             bad = [m for m in metrics if m not in allowed]

@@ -16,7 +16,6 @@ import base64
 import html
 import io
 import json
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,56 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from training.config import GREATER_IS_BETTER
-
-_EPS = 1e-15
-
-
-# -- metrics -----------------------------------------------------------------------------------
-
-def regression_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
-    y, p = np.asarray(y, dtype=np.float64), np.asarray(p, dtype=np.float64)
-    err = p - y
-    ss_tot = float(np.sum((y - y.mean()) ** 2)) if len(y) else 0.0
-    rmsle = math.sqrt(float(np.mean((np.log1p(np.clip(p, 0, None)) - np.log1p(np.clip(y, 0, None))) ** 2)))
-    return {
-        "rmse": math.sqrt(float(np.mean(err**2))),
-        "mae": float(np.mean(np.abs(err))),
-        "r2": 1.0 - float(np.sum(err**2)) / ss_tot if ss_tot > 0 else 0.0,
-        "rmsle": rmsle,
-    }
-
-
-def _auc(y: np.ndarray, p: np.ndarray) -> float:
-    pos, neg = y == 1, y == 0
-    if not pos.any() or not neg.any():
-        return float("nan")
-    from scipy.stats import rankdata
-
-    ranks = rankdata(p)
-    return float((ranks[pos].sum() - pos.sum() * (pos.sum() + 1) / 2) / (pos.sum() * neg.sum()))
-
-
-def classification_metrics(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
-    y, p = np.asarray(y, dtype=np.float64), np.clip(np.asarray(p, dtype=np.float64), _EPS, 1 - _EPS)
-    yhat = p >= threshold
-    tp = float(np.sum(yhat & (y == 1)))
-    fp = float(np.sum(yhat & (y == 0)))
-    fn = float(np.sum(~yhat & (y == 1)))
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    return {
-        "auc": _auc(y, p),
-        "logloss": float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))),
-        "precision": precision,
-        "recall": recall,
-        "f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
-        "accuracy": float(np.mean(yhat == (y == 1))),
-    }
-
-
-def compute_metrics(task: str, y: np.ndarray, p: np.ndarray) -> dict[str, float]:
-    return regression_metrics(y, p) if task == "regression" else classification_metrics(y, p)
+from training.metrics import GREATER_IS_BETTER, compute_metrics, confusion, curves  # sklearn
 
 
 def is_better(metric: str, a: float, b: float) -> bool:
@@ -83,16 +33,6 @@ def is_better(metric: str, a: float, b: float) -> bool:
 
 
 # -- figure data -------------------------------------------------------------------------------
-
-def _roc(y: np.ndarray, p: np.ndarray, points: int = 101) -> dict[str, list[float]]:
-    thresholds = np.unique(np.quantile(p, np.linspace(0, 1, points)))[::-1]
-    P, N = max((y == 1).sum(), 1), max((y == 0).sum(), 1)
-    tpr = [float(((p >= t) & (y == 1)).sum() / P) for t in thresholds]
-    fpr = [float(((p >= t) & (y == 0)).sum() / N) for t in thresholds]
-    prec = [float(((p >= t) & (y == 1)).sum() / max((p >= t).sum(), 1)) for t in thresholds]
-    return {"threshold": thresholds.tolist(), "fpr": [0.0, *fpr, 1.0], "tpr": [0.0, *tpr, 1.0],
-            "precision": prec, "recall": tpr}
-
 
 def partial_dependence(
     predict: Callable[[np.ndarray], np.ndarray], X: np.ndarray, column: int, grid_points: int = 20,
@@ -200,15 +140,9 @@ def _figures(task: str, y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
             },
             "residuals": {"predicted": p[sample].tolist(), "residual": resid[sample].tolist()},
         }
-    yhat = p >= 0.5
     return {
-        "curves": _roc(y, p),
-        "confusion_matrix": {
-            "labels": [0, 1],
-            "matrix": [[int(np.sum(~yhat & (y == 0))), int(np.sum(yhat & (y == 0)))],
-                       [int(np.sum(~yhat & (y == 1))), int(np.sum(yhat & (y == 1)))]],
-            "threshold": 0.5,
-        },
+        "curves": curves(y, p),
+        "confusion_matrix": {"labels": [0, 1], "matrix": confusion(y, p, 0.5), "threshold": 0.5},
     }
 
 

@@ -27,7 +27,8 @@ from training.config import (
     training_spark,
 )
 from training.datasets import TrainingDataError, _resolve_refs, build_training_frame
-from training.evaluation import SplitData, build_report, compute_metrics, is_better, write_report
+from training.evaluation import SplitData, build_report, is_better, write_report
+from training.metrics import compute_metrics
 from training.repository import ModelRecord, ModelRepository, current_user
 from training.trainers import get_trainer, trainer_manifest
 

@@ -22,7 +22,7 @@ from tests.training.helpers import RecordingTrainer, row_keys, synthetic_orders,
 from training import ModelRepository, build_dataset, load_config, load_model, train
 from training import pipeline
 from training.config import compile_config_program
-from training.evaluation import compute_metrics
+from training.metrics import compute_metrics
 from training.trainers import get_trainer
 
 

@@ -154,7 +154,7 @@ def test_the_stored_program_gives_the_training_features(home: Path, tmp_path: Pa
     assert [float(one[n]) for n in model.inputs] == pytest.approx(expected[5].tolist())
 
     # predictions from the loaded model equal the recorded validation and test metrics
-    from training.evaluation import regression_metrics
+    from training.metrics import regression_metrics
 
     at = orders["placed_at"]
     for split, rows in (("validation", orders[(at >= cutoffs["validation"]) & (at < cutoffs["test"])]),

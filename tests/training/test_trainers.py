@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from training.evaluation import compute_metrics
+from training.metrics import compute_metrics
 from training.trainers import get_trainer, trainer_names
 
 FAST = {

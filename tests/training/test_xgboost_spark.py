@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tests.training.test_trainers import _data
-from training.evaluation import compute_metrics
+from training.metrics import compute_metrics
 from training.trainers import get_trainer
 from training.trainers.xgboost_spark import DISTRIBUTED_METRIC_TOLERANCE, SparkXGBoostTrainer
 

@@ -1,0 +1,98 @@
+"""The one metrics module: training's report and monitoring compute every figure here, with
+scikit-learn's ``sklearn.metrics``.
+
+Regression: ``rmse``, ``mae``, ``r2``, ``rmsle`` (predictions and labels below 0 count as 0).
+Binary classification (``p`` is P(class 1), labels 0/1): ``auc`` (NaN when one class is
+absent), ``logloss``, and at ``threshold`` ``precision``, ``recall``, ``f1``, ``accuracy``
+(0 where a ratio has no denominator). No rows: every metric NaN.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+REGRESSION_METRICS = ("rmse", "mae", "r2", "rmsle")
+BINARY_METRICS = ("auc", "logloss", "precision", "recall", "f1", "accuracy")
+#: Metrics where larger is better (the others are errors: smaller is better).
+GREATER_IS_BETTER = frozenset({"r2", "auc", "precision", "recall", "f1", "accuracy"})
+
+
+def metric_names(task: str) -> tuple[str, ...]:
+    """The metrics of ``task`` (``regression`` or ``binary``)."""
+    return REGRESSION_METRICS if task == "regression" else BINARY_METRICS
+
+
+def _arrays(y: Any, p: Any) -> tuple[np.ndarray, np.ndarray]:
+    y, p = np.asarray(y, dtype=np.float64), np.asarray(p, dtype=np.float64)
+    if y.shape != p.shape:
+        raise ValueError(f"labels and predictions differ in shape: {y.shape} and {p.shape}")
+    return y, p
+
+
+def regression_metrics(y: Any, p: Any) -> dict[str, float]:
+    from sklearn import metrics
+
+    y, p = _arrays(y, p)
+    if not len(y):
+        return dict.fromkeys(REGRESSION_METRICS, float("nan"))
+    return {
+        "rmse": float(metrics.root_mean_squared_error(y, p)),
+        "mae": float(metrics.mean_absolute_error(y, p)),
+        "r2": float(metrics.r2_score(y, p)) if len(y) > 1 else float("nan"),
+        "rmsle": float(metrics.root_mean_squared_log_error(np.clip(y, 0, None), np.clip(p, 0, None))),
+    }
+
+
+def classification_metrics(y: Any, p: Any, threshold: float = 0.5) -> dict[str, float]:
+    from sklearn import metrics
+
+    y, p = _arrays(y, p)
+    if not len(y):
+        return dict.fromkeys(BINARY_METRICS, float("nan"))
+    labels = y.astype(int)
+    decided = (p >= threshold).astype(int)
+    both = len(np.unique(labels)) == 2
+    return {
+        "auc": float(metrics.roc_auc_score(labels, p)) if both else float("nan"),
+        "logloss": float(metrics.log_loss(labels, np.clip(p, 0.0, 1.0), labels=[0, 1])),
+        "precision": float(metrics.precision_score(labels, decided, zero_division=0)),
+        "recall": float(metrics.recall_score(labels, decided, zero_division=0)),
+        "f1": float(metrics.f1_score(labels, decided, zero_division=0)),
+        "accuracy": float(metrics.accuracy_score(labels, decided)),
+    }
+
+
+def compute_metrics(task: str, y: Any, p: Any) -> dict[str, float]:
+    """Every metric of ``task`` for labels ``y`` and predictions ``p``."""
+    return regression_metrics(y, p) if task == "regression" else classification_metrics(y, p)
+
+
+def curves(y: Any, p: Any, points: int = 101) -> dict[str, list[float]]:
+    """ROC (``fpr``, ``tpr``) and precision-recall (``precision``, ``recall``) curves of a
+    binary model, each thinned to about ``points`` points."""
+    from sklearn import metrics
+
+    y, p = _arrays(y, p)
+    labels = y.astype(int)
+    if len(np.unique(labels)) < 2:
+        return {"fpr": [0.0, 1.0], "tpr": [0.0, 1.0], "precision": [], "recall": []}
+    fpr, tpr, _ = metrics.roc_curve(labels, p)
+    precision, recall, _ = metrics.precision_recall_curve(labels, p)
+
+    def thin(*arrays: np.ndarray) -> list[list[float]]:
+        keep = np.unique(np.linspace(0, len(arrays[0]) - 1, min(points, len(arrays[0]))).round().astype(int))
+        return [a[keep].tolist() for a in arrays]
+
+    fpr_l, tpr_l = thin(fpr, tpr)
+    precision_l, recall_l = thin(precision, recall)
+    return {"fpr": fpr_l, "tpr": tpr_l, "precision": precision_l, "recall": recall_l}
+
+
+def confusion(y: Any, p: Any, threshold: float = 0.5) -> list[list[int]]:
+    """[[true 0 as 0, true 0 as 1], [true 1 as 0, true 1 as 1]] at ``threshold``."""
+    from sklearn import metrics
+
+    y, p = _arrays(y, p)
+    return metrics.confusion_matrix(y.astype(int), (p >= threshold).astype(int), labels=[0, 1]).tolist()
