@@ -470,6 +470,87 @@ def bento_build(models: tuple[str, ...], version: str | None, export: Path | Non
     click.echo(f"serve it: FEAST_FS_YAML_FILE_PATH=<feature_store.yaml> bentoml serve {built.tag}")
 
 
+@main.group()
+def monitor() -> None:
+    """Monitoring on the prediction log: accuracy over time once outcomes are known."""
+
+
+def _duration(text: str | None, name: str) -> Any:
+    if text is None:
+        return None
+    import pandas as pd
+
+    try:
+        return pd.Timedelta(text).to_pytimedelta()
+    except ValueError:
+        raise click.BadParameter(f"expected a duration such as 30min, 6h or 7d, got {text!r}",
+                                 param_hint=name) from None
+
+
+@monitor.command("metrics")
+@click.option("--outcomes", "outcomes_path", required=True, type=click.Path(path_type=Path),
+              help="Outcome table (Parquet file or folder): prediction_id, outcome, observed_at.")
+@click.option("--log", "log_folder", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="The prediction log's folder (default: <state dir>/predictions).")
+@click.option("--since", default=None, help="Predictions at or after this UTC time (ISO).")
+@click.option("--until", default=None, help="Predictions before this UTC time (ISO).")
+@click.option("--model", default=None, help="Only this model (UUID, prefix or tag).")
+@click.option("--window", default="1h", show_default=True, help="Window length (15min, 1h, 1D...).")
+@click.option("--max-delay", default="7d", show_default=True,
+              help="Outcomes observed later than this after their prediction are counted as late "
+                   "and left out.")
+@click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write the table here too (Parquet; default: <state dir>/monitoring/accuracy.parquet).")
+def monitor_metrics(outcomes_path: Path, log_folder: Path | None, since: str | None, until: str | None,
+                    model: str | None, window: str, max_delay: str, output: Path | None) -> None:
+    """Accuracy over time per model, tag and experiment arm: predictions joined to OUTCOMES."""
+    from fresco_platform.state import state_dir
+    from monitoring import accuracy_over_time, join_outcomes, read_outcomes, read_predictions
+    from training import ModelRepository
+
+    repository = ModelRepository()
+    try:
+        uuid = repository.resolve(model) if model else None
+    except LookupError as err:
+        raise click.ClickException(str(err)) from None
+    try:
+        predictions = read_predictions(log_folder, since=_utc(since, "--since"),
+                                       until=_utc(until, "--until"), model=uuid)
+        outcomes = read_outcomes(outcomes_path)
+    except (FileNotFoundError, ValueError) as err:
+        raise click.ClickException(str(err)) from None
+    if predictions.empty:
+        raise click.ClickException("no logged predictions in that range (is the service logging? "
+                                   "FRESCO_PREDICTION_LOG, FRESCO_PREDICTION_LOG_DIR)")
+    joined = join_outcomes(predictions, outcomes, max_delay=_duration(max_delay, "--max-delay"))
+    tasks = {}
+    for found in predictions["model_uuid"].unique():
+        try:
+            tasks[found] = repository.get(found).task
+        except LookupError:
+            raise click.ClickException(f"model {found} is in the log but not in the model repository "
+                                       f"at {repository.db_path}") from None
+    try:
+        table = accuracy_over_time(joined.frame, tasks, window=window)
+    except ValueError as err:
+        raise click.ClickException(str(err)) from None
+    counts = joined.counts()
+    click.echo(f"{counts['predictions']:,} predictions, {counts['matched']:,} with an outcome "
+               f"({counts['duplicates']:,} corrected, {counts['late']:,} late, "
+               f"{counts['unmatched']:,} outcomes for predictions not in the log)")
+    shown = [c for c in ("rmse", "mae", "r2", "auc", "logloss") if c in table.columns]
+    click.echo("  ".join(["WINDOW (UTC)      ", "MODEL   ", "TAG / ARM", "N", "OUTCOMES", *shown]))
+    for row in table.itertuples(index=False):
+        label = (row.tag or "-") if row.arm is None else f"{row.experiment}/{row.arm}"
+        click.echo("  ".join([f"{row.window_start:%Y-%m-%d %H:%M}", row.model_uuid[:8], str(label),
+                              str(row.predictions), str(row.outcomes),
+                              *(_cell(getattr(row, c)) for c in shown)]))
+    output = output or state_dir() / "monitoring" / "accuracy.parquet"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    table.to_parquet(output, index=False)
+    click.echo(f"table: {output}")
+
+
 @main.command("predict-batch")
 @click.argument("source")
 @click.argument("output")

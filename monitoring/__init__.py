@@ -1,0 +1,24 @@
+"""Fresco monitoring: reads the prediction log serving writes, joins outcomes to it, and
+reports accuracy over time.
+
+- :func:`read_predictions` (``monitoring.log``): the log as a DataFrame, by time range and model
+- :func:`join_outcomes` (``monitoring.outcomes``): labels observed later, joined by prediction
+  id, duplicates and late ones counted
+- :func:`accuracy_over_time` (``monitoring.accuracy``): per window and model / tag / arm, the
+  metrics of :mod:`training.metrics`, prediction and outcome counts, join rate
+"""
+
+import importlib
+from typing import Any
+
+_EXPORTS = {"read_predictions": "log", "read_outcomes": "outcomes", "join_outcomes": "outcomes",
+            "JoinedOutcomes": "outcomes", "accuracy_over_time": "accuracy"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"monitoring.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = sorted(_EXPORTS)

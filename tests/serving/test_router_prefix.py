@@ -6,31 +6,15 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from serving.errors import BadRequest
 from serving.routing import Router
-from training.repository import ModelRecord, ModelRepository
-from training.trainers import get_trainer
+from tests.model_records import save_tiny_model as _save
+from training.repository import ModelRepository
 
 FIRST = "abcdef12-0000-4000-8000-000000000001"
 SECOND = "abcdef34-0000-4000-8000-000000000002"
-
-
-def _save(repository: ModelRepository, uuid: str) -> None:
-    """A real (tiny) linear model stored under ``uuid``."""
-    trainer = get_trainer("linear")
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(50, 2))
-    y = X[:, 0] + rng.normal(0, 0.1, 50)
-    model = trainer.fit(X, y, X, y, {"alpha": 0.1}, task="regression", feature_names=["a", "b"])
-    record = ModelRecord(
-        uuid=uuid, name="prefix_test", model_type="linear", task="regression", label="y",
-        inputs=["a", "b"], author="test", started_at="2026-12-03T00:00:00+00:00",
-        finished_at="2026-12-03T00:00:01+00:00", config={}, dataset={}, metrics={}, baseline={},
-        feature_importance={}, learnt_parameters={}, program="")
-    repository.save(record, trainer, model, "{}")
 
 
 def test_a_prefix_that_becomes_ambiguous_is_refused(tmp_path: Path,

@@ -1,0 +1,43 @@
+"""Accuracy over time: per time window (of the prediction) and per model UUID, tag,
+experiment and arm, the metrics of :mod:`training.metrics` on the predictions that have an
+outcome, beside the prediction count, the outcome count and the join rate."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+
+from training.metrics import compute_metrics, metric_names
+
+GROUPS = ("model_uuid", "tag", "experiment", "arm")
+
+
+def accuracy_over_time(joined: pd.DataFrame, tasks: Mapping[str, str], *, window: str = "1h",
+                       by: Sequence[str] = GROUPS) -> pd.DataFrame:
+    """One row per window and group: ``window_start``, the ``by`` columns, ``predictions``,
+    ``outcomes``, ``join_rate`` and every metric of the model's task (``tasks``: model UUID
+    -> ``regression`` or ``binary``; NaN where a window has no outcome). ``window`` is a
+    pandas frequency (``15min``, ``1h``, ``1D``)."""
+    try:
+        starts = pd.to_datetime(joined["predicted_at"], utc=True).dt.floor(window)
+    except ValueError as exc:
+        raise ValueError(f"window {window!r} is not a time span such as 15min, 1h or 1D ({exc})") from None
+    unknown = sorted(set(joined["model_uuid"]) - set(tasks))
+    if unknown:
+        raise ValueError(f"no task known for model(s) {unknown}")
+    frame = joined.assign(window_start=starts)
+    rows = []
+    for key, group in frame.groupby(["window_start", *by], dropna=False, sort=True):
+        values = dict(zip(["window_start", *by], key))
+        task = tasks[values["model_uuid"]]
+        observed = group[group["outcome"].notna()]
+        rows.append({
+            **{k: (None if pd.isna(v) else v) for k, v in values.items()},
+            "task": task, "predictions": len(group), "outcomes": len(observed),
+            "join_rate": len(observed) / len(group),
+            **compute_metrics(task, observed["outcome"].to_numpy(), observed["prediction"].to_numpy()),
+        })
+    columns = ["window_start", *by, "task", "predictions", "outcomes", "join_rate",
+               *dict.fromkeys(m for t in set(tasks.values()) for m in metric_names(t))]
+    return pd.DataFrame(rows, columns=columns)
