@@ -62,6 +62,20 @@ def run_feast(repo: Path, *args: str, timeout: float = 300) -> "subprocess.Compl
     )
 
 
+@pytest.fixture(autouse=True)
+def _state_variables_restored() -> Iterator[None]:
+    """Every test leaves ``FRESCO_HOME`` and ``BENTOML_HOME`` as it found them: the model
+    repository sets ``BENTOML_HOME`` for BentoML on first use, which would otherwise point every
+    later test (and the processes they start) at that test's store."""
+    saved = {k: os.environ.get(k) for k in ("FRESCO_HOME", "BENTOML_HOME")}
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
 @pytest.fixture
 def feast_repo(tmp_path: Path) -> Path:
     """A private copy of ``feature_repo/`` (definitions and config, no data)."""

@@ -71,8 +71,10 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     eta_v2 = write_distribution(root / "eta2", "eta-ext", "0.2",
                                 {"eta_ext/__init__.py": "", "eta_ext/funcs.py": FUNCTIONS_SOURCE_V2},
                                 {FUNCTIONS_GROUP: {"eta": "eta_ext.funcs:register"}})
-    saved_path, saved_home = list(sys.path), os.environ.get("FRESCO_HOME")
-    os.environ["FRESCO_HOME"] = str(root / "home")
+    saved_path = list(sys.path)
+    saved_env = {k: os.environ.get(k) for k in ("FRESCO_HOME", "BENTOML_HOME")}
+    # the models' BentoML store where the serving process (no BENTOML_HOME) will look for them
+    os.environ["FRESCO_HOME"], os.environ["BENTOML_HOME"] = str(root / "home"), str(root / "home" / "bentoml")
     configs = {
         "functions": _config(root / "functions", "linear", FUNCTION_PROGRAM),
         "trainer": _config(root / "trainer", "least_squares"),
@@ -93,10 +95,11 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         sys.path[:] = saved_path
         for mod in [m for m in sys.modules if m.split(".")[0] in ("eta_ext", "ls_ext", "cfg_ext")]:
             del sys.modules[mod]
-        if saved_home is None:
-            os.environ.pop("FRESCO_HOME", None)
-        else:
-            os.environ["FRESCO_HOME"] = saved_home
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _serve(models: dict, extra_path: list[Path]) -> subprocess.Popen:
