@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import run_feast
+from tests.conftest import copy_feature_repo, run_feast
 from training import TrainingDataError, build_training_frame
 
 T0 = datetime(2026, 10, 1, tzinfo=timezone.utc)
@@ -22,9 +22,11 @@ def _write(repo: Path, group: str, frame: pd.DataFrame) -> None:
     frame.to_parquet(folder / "part-0.parquet", index=False)
 
 
-@pytest.fixture
-def applied_repo(feast_repo: Path) -> Path:
-    """The project's catalog applied to a private repo holding hand-made feature values."""
+@pytest.fixture(scope="module")
+def applied_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project's catalog applied to a private repo holding hand-made feature values (one
+    per module: the tests only read it)."""
+    feast_repo = copy_feature_repo(tmp_path_factory.mktemp("datasets") / "feature_repo")
     _write(
         feast_repo,
         "restaurant_stats_7d",
