@@ -488,8 +488,10 @@ def _duration(text: str | None, name: str) -> Any:
 
 
 @monitor.command("metrics")
-@click.option("--outcomes", "outcomes_path", required=True, type=click.Path(path_type=Path),
-              help="Outcome table (Parquet file or folder): prediction_id, outcome, observed_at.")
+@click.option("--outcomes", "outcomes_path", type=click.Path(path_type=Path), default=None,
+              help="Outcome table (Parquet file or folder): prediction_id, outcome, observed_at "
+                   "(default: what POST /outcome logged, $FRESCO_OUTCOME_LOG_DIR or "
+                   "<state dir>/outcomes).")
 @click.option("--log", "log_folder", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="The prediction log's folder (default: <state dir>/predictions).")
 @click.option("--since", default=None, help="Predictions at or after this UTC time (ISO).")
@@ -501,12 +503,15 @@ def _duration(text: str | None, name: str) -> Any:
                    "and left out.")
 @click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Write the table here too (Parquet; default: <state dir>/monitoring/accuracy.parquet).")
-def monitor_metrics(outcomes_path: Path, log_folder: Path | None, since: str | None, until: str | None,
+def monitor_metrics(outcomes_path: Path | None, log_folder: Path | None, since: str | None, until: str | None,
                     model: str | None, window: str, max_delay: str, output: Path | None) -> None:
     """Accuracy over time per model, tag and experiment arm: predictions joined to OUTCOMES."""
     from fresco_platform.state import state_dir
     from monitoring import accuracy_over_time, join_outcomes, read_outcomes, read_predictions
+    from serving.outcomes import default_outcome_folder
     from training import ModelRepository
+
+    outcomes_path = outcomes_path or default_outcome_folder()
 
     repository = ModelRepository()
     try:

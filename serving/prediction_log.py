@@ -2,8 +2,8 @@
 
 Serving writes it, ``monitoring`` reads it. A :class:`PredictionRecord` per predicted row goes
 into a bounded queue; one writer thread takes records in batches and hands each batch to the
-sink. :meth:`PredictionLog.log` never blocks and never raises: when the queue is full, or the
-sink fails, the records are dropped and counted (:meth:`PredictionLog.stats`), and the
+sink. :meth:`AsyncLog.log` never blocks and never raises: when the queue is full, or the
+sink fails, the records are dropped and counted (:meth:`AsyncLog.stats`), and the
 request is answered as if nothing happened.
 
 The Parquet sink (the embedded default) writes one file per batch,
@@ -86,42 +86,49 @@ def parquet_schema() -> Any:
 
 
 class Sink(Protocol):
-    def write(self, records: Sequence[PredictionRecord]) -> None:
+    def write(self, records: Sequence[Any]) -> None:
         """Store ``records`` durably or raise."""
 
 
+def write_day_files(folder: Path, rows: Sequence[tuple[date, dict[str, Any]]], schema: Any) -> None:
+    """``rows`` (day, column values) as one Parquet file per day under
+    ``folder/date=YYYY-MM-DD/``, each written under a dot-name and renamed: readers (which
+    skip dot-files) never see half a file."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    by_day: dict[date, list[dict[str, Any]]] = {}
+    for day, row in rows:
+        by_day.setdefault(day, []).append(row)
+    for day, group in by_day.items():
+        table = pa.Table.from_pylist(group, schema=schema)
+        target = Path(folder) / f"date={day.isoformat()}"
+        target.mkdir(parents=True, exist_ok=True)
+        name = f"part-{time.time_ns()}-{uuidlib.uuid4().hex[:8]}.parquet"
+        pq.write_table(table, target / f".{name}.tmp")
+        (target / f".{name}.tmp").rename(target / name)
+
+
 class ParquetSink:
-    """One Parquet file per batch under ``folder``, partitioned by the prediction's UTC date."""
+    """The prediction log as Parquet under ``folder``, partitioned by the prediction's UTC date."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
 
     def write(self, records: Sequence[PredictionRecord]) -> None:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        by_day: dict[date, list[PredictionRecord]] = {}
-        for record in records:
-            by_day.setdefault(record.predicted_at.astimezone(timezone.utc).date(), []).append(record)
-        for day, group in by_day.items():
-            table = pa.Table.from_pylist([{
-                "schema_version": SCHEMA_VERSION, "prediction_id": r.prediction_id,
-                "predicted_at": r.predicted_at, "model_uuid": r.model_uuid, "tag": r.tag,
-                "experiment": r.experiment, "arm": r.arm,
-                "entity_keys_json": _json(r.entity_keys), "request_json": _json(r.request),
-                "features_json": _json(r.features), "inputs_json": _json(r.inputs),
-                "prediction": r.prediction, "latency_ms": r.latency_ms,
-            } for r in group], schema=parquet_schema())
-            folder = self.folder / f"date={day.isoformat()}"
-            folder.mkdir(parents=True, exist_ok=True)
-            name = f"part-{time.time_ns()}-{uuidlib.uuid4().hex[:8]}.parquet"
-            pq.write_table(table, folder / f".{name}.tmp")
-            (folder / f".{name}.tmp").rename(folder / name)  # readers never see half a file
+        write_day_files(self.folder, [(r.predicted_at.astimezone(timezone.utc).date(), {
+            "schema_version": SCHEMA_VERSION, "prediction_id": r.prediction_id,
+            "predicted_at": r.predicted_at, "model_uuid": r.model_uuid, "tag": r.tag,
+            "experiment": r.experiment, "arm": r.arm,
+            "entity_keys_json": _json(r.entity_keys), "request_json": _json(r.request),
+            "features_json": _json(r.features), "inputs_json": _json(r.inputs),
+            "prediction": r.prediction, "latency_ms": r.latency_ms,
+        }) for r in records], parquet_schema())
 
 
 @dataclass
 class LogStats:
-    """What happened to the records handed to :meth:`PredictionLog.log`."""
+    """What happened to the records handed to :meth:`AsyncLog.log`."""
 
     offered: int = 0  # rows predicted
     sampled_out: int = 0  # not kept by the sample rate
@@ -135,8 +142,10 @@ class LogStats:
 
 
 @dataclass
-class PredictionLog:
-    """A bounded queue in front of ``sink`` and the thread that drains it (see the module doc)."""
+class AsyncLog:
+    """A bounded queue in front of ``sink`` and the thread that drains it (see the module doc):
+    the prediction log, and the outcome log (:mod:`serving.outcomes`), whose records also
+    carry a ``prediction_id``."""
 
     sink: Sink
     capacity: int = 10_000
@@ -153,7 +162,7 @@ class PredictionLog:
             raise ValueError(f"the prediction log's sample rate must be in [0, 1], got {self.sample_rate}")
         if self.capacity < 1 or self.batch_size < 1 or not self.flush_seconds > 0:
             raise ValueError("capacity and batch_size must be at least 1 and flush_seconds positive")
-        self._queue: queue.Queue[PredictionRecord] = queue.Queue(self.capacity)
+        self._queue: queue.Queue[Any] = queue.Queue(self.capacity)
         self._lock = threading.Lock()
         self._closed = threading.Event()
         self._last_error = 0.0
@@ -167,7 +176,7 @@ class PredictionLog:
             return True
         return int(prediction_id[:8], 16) / 0x1_0000_0000 < self.sample_rate
 
-    def log(self, records: Sequence[PredictionRecord]) -> None:
+    def log(self, records: Sequence[Any]) -> None:
         """Queue ``records`` (those the sample keeps); never blocks, never raises."""
         full = sampled_out = 0
         for record in records:
@@ -199,7 +208,7 @@ class PredictionLog:
     # -- the writer side -------------------------------------------------------------------
     def _drain(self) -> None:
         while not (self._closed.is_set() and self._queue.empty()):
-            batch: list[PredictionRecord] = []
+            batch: list[Any] = []
             deadline = time.monotonic() + self.flush_seconds
             while len(batch) < self.batch_size:
                 try:
@@ -210,7 +219,7 @@ class PredictionLog:
             if batch:
                 self._write(batch)
 
-    def _write(self, batch: list[PredictionRecord]) -> None:
+    def _write(self, batch: list[Any]) -> None:
         try:
             self.sink.write(batch)
         except Exception as exc:  # the sink is down: drop, count, say so at most every 10 s
@@ -234,7 +243,7 @@ class PredictionLog:
         self._thread.join()
 
 
-def prediction_log_from_env(environ: Mapping[str, str] | None = None) -> PredictionLog | None:
+def prediction_log_from_env(environ: Mapping[str, str] | None = None) -> AsyncLog | None:
     """The service's log as the environment configures it (None when off).
 
     ``FRESCO_PREDICTION_LOG``         ``parquet`` (default) or ``off``
@@ -259,4 +268,4 @@ def prediction_log_from_env(environ: Mapping[str, str] | None = None) -> Predict
         from fresco_platform.state import state_dir
 
         folder = str(state_dir() / "predictions")
-    return PredictionLog(ParquetSink(Path(folder)), sample_rate=sample)
+    return AsyncLog(ParquetSink(Path(folder)), sample_rate=sample)

@@ -46,7 +46,7 @@ from serving.errors import (
     shorten,
 )
 from serving.online import EntityKey, OnlineFeatures
-from serving.prediction_log import PredictionLog, PredictionRecord, new_prediction_id
+from serving.prediction_log import AsyncLog, PredictionRecord, new_prediction_id
 from serving.routing import Route, Router, canonical_key_value
 from serving.values import field_problem
 
@@ -227,7 +227,7 @@ class Predictor:
         *,
         refresh_seconds: float = 0.5,
         preload: Sequence[str] = (),
-        prediction_log: PredictionLog | None = None,
+        prediction_log: AsyncLog | None = None,
     ) -> None:
         if store is None:
             from fresco_platform import open_store

@@ -20,6 +20,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+from datetime import datetime, timezone
 from typing import Annotated, Any
 
 import bentoml
@@ -28,6 +29,7 @@ from starlette.responses import JSONResponse
 
 from serving.body_limit import BodyLimitMiddleware
 from serving.errors import ServingError
+from serving.outcomes import OutcomeRecord, outcome_log_from_env
 from serving.json_errors import JSONErrorsMiddleware
 from serving.openapi_example import OpenAPIExampleMiddleware
 from serving.predictor import MAX_ROWS, default_predictor
@@ -58,15 +60,31 @@ class PredictResponse(BaseModel):
     predictions: list[RowAnswer]
 
 
-def _prediction_log_counter() -> Any:
-    """``observe`` for the prediction log: BentoML's ``/metrics`` (Prometheus) counts its records
-    as ``fresco_prediction_log_records_total{outcome=...}`` (written, dropped_queue_full, ...).
-    Made in the worker, after BentoML set up Prometheus' multiprocess folder."""
+class OutcomeIn(BaseModel):
+    prediction_id: str = Field(pattern=r"^[0-9a-f]{32}$",
+                               description="The prediction_id its answer carried.")
+    outcome: float = Field(allow_inf_nan=False,
+                           description="The observed label (a value; 0 or 1 for a binary model).")
+    observed_at: datetime | None = Field(
+        None, description="When it was observed (ISO time with a zone; default: when received).")
+
+
+class OutcomeResponse(BaseModel):
+    accepted: int = Field(description="Outcomes queued for the outcome log.")
+
+
+def _log_counter(name: str, what: str) -> Any:
+    """``observe`` for a log: BentoML's ``/metrics`` (Prometheus) counts its records as
+    ``<name>_total{outcome=...}`` (written, dropped_queue_full, ...). Made in the worker,
+    after BentoML set up Prometheus' multiprocess folder."""
     import prometheus_client
 
-    counter = prometheus_client.Counter(
-        "fresco_prediction_log_records", "Prediction log records by outcome.", ["outcome"])
+    counter = prometheus_client.Counter(name, f"{what} records by outcome.", ["outcome"])
     return lambda outcome, n: counter.labels(outcome).inc(n)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
 def error_response(exc: ServingError) -> JSONResponse:
@@ -86,7 +104,10 @@ class FrescoService:
     def __init__(self) -> None:
         self.predictor = default_predictor()
         if self.predictor.prediction_log is not None:
-            self.predictor.prediction_log.observe = _prediction_log_counter()
+            self.predictor.prediction_log.observe = _log_counter(
+                "fresco_prediction_log_records", "Prediction log")
+        self.outcome_log = outcome_log_from_env()
+        self.outcome_log.observe = _log_counter("fresco_outcome_log_records", "Outcome log")
         OpenAPIExampleMiddleware.predictor = self.predictor  # the "try it" example: a loaded model
         # Everything loaded so far (libraries, registry, models) lives as long as the process:
         # keep it out of the collector's full passes, which otherwise pause a request for
@@ -114,6 +135,20 @@ class FrescoService:
         except ServingError as exc:
             return error_response(exc)  # type: ignore[return-value]
         return PredictResponse.model_validate(result.to_dict())
+
+    @bentoml.api
+    def outcome(
+        self,
+        outcomes: Annotated[list[OutcomeIn], Field(
+            min_length=1, max_length=MAX_ROWS,
+            description="Observed labels of earlier predictions, by their prediction_id.")],
+    ) -> OutcomeResponse:
+        """Report what happened after predictions (their labels), for monitoring."""
+        received = datetime.now(timezone.utc)
+        self.outcome_log.log([OutcomeRecord(
+            o.prediction_id, o.outcome,
+            received if o.observed_at is None else _utc(o.observed_at), received) for o in outcomes])
+        return OutcomeResponse(accepted=len(outcomes))
 
     @bentoml.api
     def models(self) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from monitoring import accuracy_over_time, join_outcomes, read_outcomes, read_predictions
-from serving.prediction_log import ParquetSink, PredictionLog, PredictionRecord, new_prediction_id
+from serving.prediction_log import ParquetSink, AsyncLog, PredictionRecord, new_prediction_id
 
 T0 = datetime(2026, 12, 3, 9, 0, tzinfo=timezone.utc)
 A, B = "aaaaaaaa-0000-4000-8000-000000000001", "bbbbbbbb-0000-4000-8000-000000000002"
@@ -46,7 +46,7 @@ def _world(tmp_path: Path):
         truth.append(((at - T0) // timedelta(hours=1), model, label, pred))
     for _ in range(7):
         outcomes.append((new_prediction_id(), 1.0, T0))  # predictions never logged
-    log = PredictionLog(ParquetSink(tmp_path / "log"), flush_seconds=0.05)
+    log = AsyncLog(ParquetSink(tmp_path / "log"), flush_seconds=0.05)
     log.log(records)
     log.close()
     table = tmp_path / "outcomes.parquet"

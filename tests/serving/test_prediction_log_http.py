@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import time
 from pathlib import Path
 
 import httpx
 import pandas as pd
+import pytest
 
 from serving.prediction_log import parquet_schema
 from tests.serving.conftest import serve
@@ -26,10 +28,20 @@ def _logged(folder: Path, ids: set[str], seconds: float = 15) -> pd.DataFrame:
         time.sleep(0.2)
 
 
-def _counted(url: str, outcome: str) -> float:
+def _counted(url: str, outcome: str, log: str = "prediction") -> float:
     text = httpx.get(url + "/metrics", timeout=10).text
-    found = re.search(rf'^fresco_prediction_log_records_total{{outcome="{outcome}"}} (\S+)$', text, re.M)
+    found = re.search(rf'^fresco_{log}_log_records_total{{outcome="{outcome}"}} (\S+)$', text, re.M)
     return float(found.group(1)) if found else 0.0
+
+
+def _wait_counted(url: str, outcome: str, at_least: int, log: str = "prediction") -> None:
+    """Until ``/metrics`` counts ``at_least`` records of ``outcome`` (a counter moves just after
+    the file it counts is written)."""
+    deadline = time.monotonic() + 15
+    while _counted(url, outcome, log) < at_least:
+        assert time.monotonic() < deadline, [
+            line for line in httpx.get(url + "/metrics", timeout=10).text.splitlines() if "_log_records" in line]
+        time.sleep(0.2)
 
 
 def test_logged_records_equal_the_http_answers(sqlite_server, sqlite_env) -> None:
@@ -56,18 +68,60 @@ def test_logged_records_equal_the_http_answers(sqlite_server, sqlite_env) -> Non
     assert short.get("features") is None
     again = _logged(Path(sqlite_env.env()["FRESCO_HOME"]) / "predictions", {short["prediction_id"]})
     assert json.loads(again.iloc[0]["features_json"]) == answers[0]["features"]
-    assert _counted(sqlite_server.url, "written") >= len(rows) + 1
+    # (the counters are checked on a service of its own below: services started by other tests on
+    # this environment's BentoML home share its Prometheus folder)
 
 
 def test_a_broken_sink_loses_no_prediction_and_the_drops_are_exported(sqlite_env, tmp_path: Path) -> None:
     blocked = tmp_path / "predictions"
     blocked.write_text("not a folder")  # every write of the log fails
-    with serve(sqlite_env.env(), sqlite_env.tag, tmp_path, FRESCO_PREDICTION_LOG_DIR=str(blocked)) as server:
+    # a BentoML home of its own: BentoML keeps a service's Prometheus figures there, and two
+    # services on one home would count into each other's
+    bentoml_home = tmp_path / "bentoml"
+    shutil.copytree(Path(sqlite_env.env()["BENTOML_HOME"]) / "models", bentoml_home / "models")
+    with serve(sqlite_env.env(), sqlite_env.tag, tmp_path, FRESCO_PREDICTION_LOG_DIR=str(blocked),
+               FRESCO_OUTCOME_LOG_DIR=str(tmp_path / "outcomes"), BENTOML_HOME=str(bentoml_home)) as server:
         for _ in range(5):
             response = server.post("/predict", {"model": sqlite_env.tag, "rows": [sqlite_env.row()] * 4})
             assert response.status_code == 200, response.text
-        deadline = time.monotonic() + 15
-        while _counted(server.url, "dropped_sink_error") < 20:
-            assert time.monotonic() < deadline, httpx.get(server.url + "/metrics").text[-2000:]
-            time.sleep(0.3)
+        _wait_counted(server.url, "dropped_sink_error", 20)
         assert _counted(server.url, "written") == 0
+        # the outcome log is a log of its own, counted apart
+        answered = server.post("/predict", {"model": sqlite_env.tag, "rows": [sqlite_env.row()]}).json()
+        sent = server.post("/outcome", {"outcomes": [
+            {"prediction_id": answered["predictions"][0]["prediction_id"], "outcome": 1.5}]})
+        assert sent.status_code == 200, sent.text
+        _wait_counted(server.url, "written", 1, log="outcome")
+
+
+def test_outcomes_posted_to_the_service_reach_the_accuracy_report(sqlite_server, sqlite_env) -> None:
+    from click.testing import CliRunner
+
+    from fresco.cli import main
+
+    rows = [sqlite_env.row(customer_id=i) for i in (1, 2, 3)]
+    answers = sqlite_server.post("/predict", {"model": sqlite_env.tag, "rows": rows}).json()["predictions"]
+    labels = [a["prediction"] + 2.0 for a in answers]  # every prediction 2 too low
+    sent = sqlite_server.post("/outcome", {"outcomes": [
+        {"prediction_id": a["prediction_id"], "outcome": y} for a, y in zip(answers, labels)]})
+    assert sent.status_code == 200 and sent.json() == {"accepted": 3}, sent.text
+    bad = sqlite_server.post("/outcome", {"outcomes": [{"prediction_id": "not-an-id", "outcome": 1.0}]})
+    assert bad.status_code == 400 and bad.json()["field"] == "outcomes.0.prediction_id", bad.text
+
+    home = Path(sqlite_env.env()["FRESCO_HOME"])
+    _logged(home / "predictions", {a["prediction_id"] for a in answers})
+    deadline = time.monotonic() + 15
+    while True:  # the outcome log writes every second too
+        files = [p for p in (home / "outcomes").rglob("*.parquet") if not p.name.startswith(".")]
+        got = pd.concat([pd.read_parquet(p) for p in files]) if files else pd.DataFrame({"prediction_id": []})
+        if {a["prediction_id"] for a in answers} <= set(got["prediction_id"]):
+            break
+        assert time.monotonic() < deadline, "outcomes not written"
+        time.sleep(0.2)
+
+    result = CliRunner().invoke(main, ["monitor", "metrics", "--model", sqlite_env.model, "--window", "1D",
+                                       "--output", str(home / "accuracy-test.parquet")])
+    assert result.exit_code == 0, result.output
+    table = pd.read_parquet(home / "accuracy-test.parquet")
+    today = table[table["outcomes"] > 0]
+    assert today["mae"].tolist() == [pytest.approx(2.0)]  # only these predictions have outcomes
