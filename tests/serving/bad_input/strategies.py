@@ -78,14 +78,37 @@ def _drop(body: Any, position: tuple[Any, ...]) -> Any:
     return body
 
 
-@st.composite
-def bad_requests(draw: st.DrawFn) -> Any:
-    """A valid request with one to three positions replaced by arbitrary JSON, or dropped."""
-    body: Any = copy.deepcopy(valid_request(draw(st.integers(min_value=1, max_value=2))))
+def _mutated(draw: st.DrawFn, body: Any, positions: list[tuple[Any, ...]]) -> Any:
+    """``body`` with one to three of ``positions`` replaced by arbitrary JSON, or dropped."""
     for _ in range(draw(st.integers(min_value=1, max_value=3))):
-        position = draw(st.sampled_from(POSITIONS))
+        position = draw(st.sampled_from(positions))
         if position and draw(st.integers(0, 9)) == 0:
             body = _drop(body, position)
         else:
             body = _put(body, position, draw(JSON_VALUES))
     return body
+
+
+@st.composite
+def bad_requests(draw: st.DrawFn) -> Any:
+    """A valid ``/predict`` request with one to three positions replaced by arbitrary JSON, or dropped."""
+    return _mutated(draw, copy.deepcopy(valid_request(draw(st.integers(min_value=1, max_value=2)))),
+                    POSITIONS)
+
+
+#: Where a value can go in a ``/outcome`` body.
+OUTCOME_POSITIONS: list[tuple[Any, ...]] = [
+    (), ("outcomes",), ("extra",), ("outcomes", 0), ("outcomes", 1),
+    *(("outcomes", 0, name) for name in ("prediction_id", "outcome", "observed_at", "unknown")),
+]
+
+
+def valid_outcomes(n: int = 2) -> dict[str, Any]:
+    return {"outcomes": [{"prediction_id": f"{i:032x}", "outcome": 1.0 + i,
+                          "observed_at": "2026-12-03T10:00:00+00:00"} for i in range(n)]}
+
+
+@st.composite
+def bad_outcomes(draw: st.DrawFn) -> Any:
+    """A valid ``/outcome`` body with one to three positions replaced by arbitrary JSON, or dropped."""
+    return _mutated(draw, valid_outcomes(draw(st.integers(min_value=1, max_value=2))), OUTCOME_POSITIONS)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from tests.serving.bad_input.cases import CASES, BadInput
-from tests.serving.bad_input.strategies import bad_requests
+from tests.serving.bad_input.strategies import bad_outcomes, bad_requests
 from tests.serving.sqlite_setup import TAG, VALID_ROW
 
 ERROR_KEYS = {"error", "message", "field"}
@@ -75,3 +75,12 @@ def test_the_predictor_never_fails_on_any_json(predictor, body: Any) -> None:
 def test_the_http_service_never_answers_500_to_any_json(sqlite_server, body: Any) -> None:
     response = sqlite_server.post("/predict", body)
     assert response.status_code < 500, (body, response.text[:500])
+
+
+@given(body=bad_outcomes())
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+def test_the_outcome_endpoint_never_answers_500_to_any_json(sqlite_server, body: Any) -> None:
+    response = sqlite_server.post("/outcome", body)
+    assert response.status_code < 500, (body, response.text[:500])
+    if response.status_code != 200:
+        _check_error_shape(response)
