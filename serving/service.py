@@ -115,6 +115,13 @@ class FrescoService:
         gc.collect()
         gc.freeze()
 
+    @bentoml.on_shutdown
+    def _close_logs(self) -> None:
+        """Write what the prediction and outcome logs still hold before the worker exits."""
+        for found in (self.predictor.prediction_log, self.outcome_log):
+            if found is not None:
+                found.close()
+
     @bentoml.api
     async def predict(
         self,

@@ -92,6 +92,12 @@ def test_a_broken_sink_loses_no_prediction_and_the_drops_are_exported(sqlite_env
             {"prediction_id": answered["predictions"][0]["prediction_id"], "outcome": 1.5}]})
         assert sent.status_code == 200, sent.text
         _wait_counted(server.url, "written", 1, log="outcome")
+        last = server.post("/outcome", {"outcomes": [
+            {"prediction_id": answered["predictions"][0]["prediction_id"], "outcome": 2.5}]})
+        assert last.status_code == 200, last.text
+    # stopped at once: what the logs still held was written on the way out
+    written = pd.concat(pd.read_parquet(p) for p in (tmp_path / "outcomes").rglob("part-*.parquet"))
+    assert 2.5 in set(written["outcome"])
 
 
 def test_outcomes_posted_to_the_service_reach_the_accuracy_report(sqlite_server, sqlite_env) -> None:
