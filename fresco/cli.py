@@ -507,37 +507,28 @@ def monitor_metrics(outcomes_path: Path | None, log_folder: Path | None, since: 
                     model: str | None, window: str, max_delay: str, output: Path | None) -> None:
     """Accuracy over time per model, tag and experiment arm: predictions joined to OUTCOMES."""
     from fresco_platform.state import state_dir
-    from monitoring import accuracy_over_time, join_outcomes, read_outcomes, read_predictions
-    from serving.outcomes import default_outcome_folder
+    from monitoring import accuracy_from_logs
     from training import ModelRepository
-
-    outcomes_path = outcomes_path or default_outcome_folder()
 
     repository = ModelRepository()
     try:
         uuid = repository.resolve(model) if model else None
     except LookupError as err:
         raise click.ClickException(str(err)) from None
-    try:
-        predictions = read_predictions(log_folder, since=_utc(since, "--since"),
-                                       until=_utc(until, "--until"), model=uuid)
-        outcomes = read_outcomes(outcomes_path)
-    except (FileNotFoundError, ValueError) as err:
-        raise click.ClickException(str(err)) from None
-    if predictions.empty:
-        raise click.ClickException("no logged predictions in that range (is the service logging? "
-                                   "FRESCO_PREDICTION_LOG, FRESCO_PREDICTION_LOG_DIR)")
-    joined = join_outcomes(predictions, outcomes, max_delay=_duration(max_delay, "--max-delay"))
-    tasks = {}
-    for found in predictions["model_uuid"].unique():
+
+    def task_of(found: str) -> str:
         try:
-            tasks[found] = repository.get(found).task
+            return repository.get(found).task
         except LookupError:
-            raise click.ClickException(f"model {found} is in the log but not in the model repository "
-                                       f"at {repository.db_path}") from None
+            raise click.ClickException(f"model {found} is in the log but not in the model "
+                                       f"repository at {repository.db_path}") from None
+
     try:
-        table = accuracy_over_time(joined.frame, tasks, window=window)
-    except ValueError as err:
+        joined, table = accuracy_from_logs(
+            task_of, log_folder=log_folder, outcomes=outcomes_path, since=_utc(since, "--since"),
+            until=_utc(until, "--until"), model=uuid, window=window,
+            max_delay=_duration(max_delay, "--max-delay"))
+    except (FileNotFoundError, ValueError) as err:
         raise click.ClickException(str(err)) from None
     counts = joined.counts()
     click.echo(f"{counts['predictions']:,} predictions, {counts['matched']:,} with an outcome "

@@ -48,6 +48,8 @@ class QuickstartReport:
     model_baseline: dict[str, float] = field(default_factory=dict)
     model_report: Path | None = None
     predictions: list[dict] = field(default_factory=list)
+    monitored: dict[str, float] = field(default_factory=dict)  # logged, with_outcome, mae
+    accuracy_path: Path | None = None
 
 
 def _step(name: str, echo: Callable[[str], None], seconds: dict[str, float]):
@@ -116,7 +118,7 @@ def run_quickstart(
             progress=lambda message: echo(f"    {message}"),
         )
         ModelRepository().tag(MODEL_TAG, trained.uuid)
-    with _step(f"Serving {MODEL_TAG} over HTTP (BentoML) and asking it for predictions", echo, seconds):
+    with _step(f"Serving {MODEL_TAG} over HTTP (BentoML): predictions, then their outcomes", echo, seconds):
         from serving.server import serve_and_predict
 
         latest = pd.read_parquet(raw.orders_path).tail(3)
@@ -125,8 +127,18 @@ def run_quickstart(
              **{f: getattr(o[f], "item", lambda v=o[f]: v)() for f in REQUEST_FIELDS}}
             for o in latest.to_dict("records")
         ]
+        # the delivery times these orders really took, reported as their outcomes
         predictions = serve_and_predict(MODEL_TAG, requests, repo=repo,
-                                        log=state_dir() / "logs" / "quickstart-serve.log")
+                                        log=state_dir() / "logs" / "quickstart-serve.log",
+                                        outcomes=[float(v) for v in latest[LABEL]])
+    with _step("Monitoring: the logged predictions joined with their outcomes", echo, seconds):
+        from monitoring import accuracy_from_logs
+
+        joined, accuracy = accuracy_from_logs(lambda _: trained.record.task, model=trained.uuid,
+                                              window="1D")
+        accuracy_path = state_dir() / "monitoring" / "accuracy.parquet"
+        accuracy_path.parent.mkdir(parents=True, exist_ok=True)
+        accuracy.to_parquet(accuracy_path, index=False)
     feature_columns = [c for c in frame.columns if "__" in c]
     report = QuickstartReport(
         repo=repo,
@@ -146,6 +158,9 @@ def run_quickstart(
         model_baseline=trained.record.baseline["test"],
         model_report=trained.report_html,
         predictions=predictions,
+        monitored={"logged": joined.predictions, "with_outcome": joined.matched,
+                   "mae": float(accuracy.loc[accuracy["outcomes"] > 0, "mae"].mean())},
+        accuracy_path=accuracy_path,
     )
     echo(describe(report, len(list_catalog(store))))
     return report
@@ -185,6 +200,9 @@ Fresco quickstart finished in {total:.0f}s.
                   report: {report.model_report}
   Predictions     POST /predict {{"model": "{MODEL_TAG}", "rows": [...]}}  (fresco serve)
 {served}
+  Monitoring      {report.monitored.get('logged', 0):,} predictions logged, {report.monitored.get('with_outcome', 0):,} with the outcome reported
+                  (POST /outcome); their MAE {report.monitored.get('mae', float('nan')):.1f} min
+                  accuracy over time: fresco monitor metrics  (table: {report.accuracy_path})
 
 Next: `fresco features` lists the catalog; `fresco models list` the models; `cd feature_repo && feast ui`
 browses the catalog.

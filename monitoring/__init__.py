@@ -5,14 +5,16 @@ reports accuracy over time.
 - :func:`join_outcomes` (``monitoring.outcomes``): labels observed later, joined by prediction
   id, duplicates and late ones counted
 - :func:`accuracy_over_time` (``monitoring.accuracy``): per window and model / tag / arm, the
-  metrics of :mod:`training.metrics`, prediction and outcome counts, join rate
+  metrics of :mod:`training.metrics`, prediction and outcome counts, join rate;
+  :func:`accuracy_from_logs` all three from the service's logs (``fresco monitor metrics``)
 """
 
 import importlib
 from typing import Any
 
 _EXPORTS = {"read_predictions": "log", "read_outcomes": "outcomes", "join_outcomes": "outcomes",
-            "JoinedOutcomes": "outcomes", "accuracy_over_time": "accuracy"}
+            "JoinedOutcomes": "outcomes", "accuracy_over_time": "accuracy",
+            "accuracy_from_logs": "accuracy"}
 
 
 def __getattr__(name: str) -> Any:

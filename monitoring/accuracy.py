@@ -4,10 +4,14 @@ outcome, beside the prediction count, the outcome count and the join rate."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
 
 import pandas as pd
 
+from monitoring.log import read_predictions
+from monitoring.outcomes import JoinedOutcomes, join_outcomes, read_outcomes
 from training.metrics import compute_metrics, metric_names
 
 GROUPS = ("model_uuid", "tag", "experiment", "arm")
@@ -41,3 +45,24 @@ def accuracy_over_time(joined: pd.DataFrame, tasks: Mapping[str, str], *, window
     columns = ["window_start", *by, "task", "predictions", "outcomes", "join_rate",
                *dict.fromkeys(m for t in set(tasks.values()) for m in metric_names(t))]
     return pd.DataFrame(rows, columns=columns)
+
+
+def accuracy_from_logs(
+    task_of: Callable[[str], str], *, log_folder: Path | None = None, outcomes: Path | None = None,
+    since: datetime | None = None, until: datetime | None = None, model: str | None = None,
+    window: str = "1h", max_delay: timedelta | None = timedelta(days=7),
+) -> tuple[JoinedOutcomes, pd.DataFrame]:
+    """The prediction log (default ``<state dir>/predictions``) joined with ``outcomes`` (default:
+    what ``POST /outcome`` logged) and its accuracy over time; ``task_of`` gives a model
+    UUID's task (the model repository's record). ``ValueError`` when no prediction is logged
+    in the range."""
+    from serving.outcomes import default_outcome_folder
+
+    predictions = read_predictions(log_folder, since=since, until=until, model=model)
+    if predictions.empty:
+        raise ValueError("no logged predictions in that range (is the service logging? "
+                         "FRESCO_PREDICTION_LOG, FRESCO_PREDICTION_LOG_DIR)")
+    joined = join_outcomes(predictions, read_outcomes(outcomes or default_outcome_folder()),
+                           max_delay=max_delay)
+    tasks = {uuid: task_of(uuid) for uuid in predictions["model_uuid"].unique()}
+    return joined, accuracy_over_time(joined.frame, tasks, window=window)

@@ -108,18 +108,27 @@ class ServerProcess:
 
 def serve_and_predict(
     model: str, rows: list[dict[str, Any]], *, repo: Path | None = None, yaml_path: Path | None = None,
-    log: Path | None = None,
+    log: Path | None = None, outcomes: list[float] | None = None,
 ) -> list[dict[str, Any]]:
-    """Start the service, POST ``rows`` to ``/predict`` with ``model``, stop it; the answers.
+    """Start the service, POST ``rows`` to ``/predict`` with ``model`` (then, given
+    ``outcomes``, one per row, POST them to ``/outcome`` by the answers' prediction ids), stop
+    it; the answers.
 
-    Each answer is the row with ``prediction`` and ``model_uuid`` added (what the quickstart prints).
+    Each answer is the row with ``prediction``, ``model_uuid`` and ``prediction_id`` added
+    (what the quickstart prints).
     """
     import httpx
 
     env = server_env(repo=repo, yaml_path=yaml_path, preload=[model])
     with ServerProcess(env, log=log) as url:
         response = httpx.post(url + "/predict", json={"model": model, "rows": rows}, timeout=60)
-    if response.status_code != 200:
-        raise RuntimeError(f"POST /predict answered {response.status_code}: {response.text[:500]}")
-    return [{**row, **{k: answer[k] for k in ("prediction", "model_uuid")}}
-            for row, answer in zip(rows, response.json()["predictions"])]
+        if response.status_code != 200:
+            raise RuntimeError(f"POST /predict answered {response.status_code}: {response.text[:500]}")
+        answers = response.json()["predictions"]
+        if outcomes is not None:
+            reported = httpx.post(url + "/outcome", timeout=60, json={"outcomes": [
+                {"prediction_id": a["prediction_id"], "outcome": y} for a, y in zip(answers, outcomes)]})
+            if reported.status_code != 200:
+                raise RuntimeError(f"POST /outcome answered {reported.status_code}: {reported.text[:500]}")
+    return [{**row, **{k: answer[k] for k in ("prediction", "model_uuid", "prediction_id")}}
+            for row, answer in zip(rows, answers)]

@@ -29,6 +29,13 @@ def test_quickstart_builds_catalog_online_store_and_dataset(
     assert len(report.predictions) == 3
     assert all(p["model_uuid"] == report.model_uuid and p["prediction"] > 0 for p in report.predictions)
     assert f"({report.model_uuid[:8]})" in lines[-1]
+    # ... logs them, reports the orders' real delivery times as their outcomes, and monitors them
+    assert len({p["prediction_id"] for p in report.predictions}) == 3
+    labels = pd.read_parquet(report.raw_dir / "orders.parquet")[LABEL].tail(3).to_numpy()
+    assert report.monitored["logged"] == 3 and report.monitored["with_outcome"] == 3
+    expected_mae = abs(labels - [p["prediction"] for p in report.predictions]).mean()
+    assert report.monitored["mae"] == pytest.approx(expected_mae)
+    assert report.accuracy_path.is_file() and str(report.accuracy_path) in lines[-1]
 
     # the example model was trained on the quickstart's data and tagged
     from training import ModelRepository, load_model
