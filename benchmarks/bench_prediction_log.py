@@ -1,0 +1,114 @@
+"""Benchmark: the prediction log's cost on serving latency and throughput (logging on vs off).
+
+    python benchmarks/bench_prediction_log.py [--requests 5000] [--seconds 10] [--rows 1]
+
+Sets up the serving benchmark's environment (Feast repo on the local Cassandra node, keyspace
+``fresco_bench_log``; the example's XGBoost model with 11 online features) and starts two
+Fresco services on it, one with ``FRESCO_PREDICTION_LOG=off`` and one logging every row to
+Parquet (the default). Then, under the same machine load:
+
+1. a sequential client sends one-request-at-a-time bodies to each, alternating request by
+   request -> p50/p95/p99 latency of each, and the difference (issue #16's target: at most
+   0.3 ms added at p99);
+2. throughput of each at concurrency 8, one after the other (target: no loss);
+3. what the logging service wrote (records on disk) and dropped (its ``/metrics``).
+
+Needs the Cassandra node (``fresco services start``). Figures are printed; the last line is
+``prediction log: p99 +X ms, throughput at c8 Y% of off, written N, dropped M``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_serving import alternating, encoded, throughput  # noqa: E402  (the same client)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=5000, help="sequential requests per service")
+    parser.add_argument("--seconds", type=float, default=10.0, help="per throughput run")
+    parser.add_argument("--rows", type=int, default=1, help="rows per request")
+    args = parser.parse_args(argv)
+
+    import httpx
+    import numpy as np
+    import pandas as pd
+
+    from fresco_platform.services import cassandra as node
+    from fresco_platform.spark import spark_session
+    from fresco_platform.state import state_dir
+    from serving.prediction_log import parquet_schema
+    from serving.server import ServerProcess
+    from tests.serving.setup import build_environment
+
+    status = node.status()
+    if not status.running:
+        print("Cassandra is not running: fresco services start cassandra", file=sys.stderr)
+        return 2
+    (state_dir() / "bench").mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="prediction-log-", dir=state_dir() / "bench"))
+    spark = spark_session("fresco-bench-log", home=work / "spark")
+    spark.sparkContext.setLogLevel("ERROR")
+    env = build_environment(work, status.contact_points[0], spark, keyspace="fresco_bench_log",
+                            restaurants=200, orders=20_000, days=14)
+    rng = np.random.default_rng(0)
+    bodies = encoded([{"model": env.tag, "rows": [{
+        "restaurant_id": int(rng.integers(1, 201)), "placed_at": "2026-11-20T12:30:00+00:00",
+        "customer_lat": 37.7 + float(rng.random()) / 10, "customer_lon": -122.45 + float(rng.random()) / 10,
+    } for _ in range(args.rows)]} for _ in range(args.requests + 100)])
+    log_dir = work / "predictions"
+    # the logging service gets a BentoML home of its own (its /metrics apart), the same models
+    shutil.copytree(Path(env.env()["BENTOML_HOME"]) / "models", work / "bentoml-on" / "models")
+    base = {**env.env(), "FRESCO_SERVING_PRELOAD": env.tag}
+    results: dict[str, object] = {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "rows_per_request": args.rows, "load_average_before": os.getloadavg(),
+    }
+    with ServerProcess({**base, "FRESCO_PREDICTION_LOG": "off"}, log=work / "off.log") as off, \
+            ServerProcess({**base, "FRESCO_PREDICTION_LOG_DIR": str(log_dir),
+                           "BENTOML_HOME": str(work / "bentoml-on")}, log=work / "on.log") as on:
+        paired = alternating({"off": (off + "/predict", bodies), "on": (on + "/predict", bodies)})
+        for name in ("off", "on"):
+            results[f"sequential_{name}"] = paired[name]
+            print(f"sequential_{name}", json.dumps(paired[name]), flush=True)
+        for name, url in (("off", off), ("on", on)):
+            results[f"c8_{name}"] = throughput(url + "/predict", bodies, 8, args.seconds)
+            print(f"c8_{name}", json.dumps(results[f"c8_{name}"]), flush=True)
+        time.sleep(2)  # the log writes every second
+        metrics = httpx.get(on + "/metrics", timeout=10).text
+    counts = {m.group(1): float(m.group(2)) for m in re.finditer(
+        r'^fresco_prediction_log_records_total\{outcome="(\w+)"\} (\S+)$', metrics, re.M)}
+    files = [p for p in log_dir.rglob("part-*.parquet")]
+    written = sum(len(pd.read_parquet(p, schema=parquet_schema())) for p in files)
+    results.update({"written_on_disk": written, "files": len(files), "counters": counts,
+                    "load_average_after": os.getloadavg()})
+    p99 = (paired["on"]["p99_ms"] - paired["off"]["p99_ms"])
+    share = results["c8_on"]["requests_per_s"] / results["c8_off"]["requests_per_s"]  # type: ignore[index]
+    out = ROOT / "benchmarks" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"prediction_log-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}.json").write_text(
+        json.dumps(results, indent=2, default=str))
+    print(f"prediction log: p99 {p99:+.2f} ms, p50 {paired['on']['p50_ms'] - paired['off']['p50_ms']:+.2f} ms, "
+          f"throughput at c8 {share:.0%} of off, written {written:,}, "
+          f"dropped {counts.get('dropped_queue_full', 0) + counts.get('dropped_sink_error', 0):,.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
