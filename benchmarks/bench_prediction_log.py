@@ -12,7 +12,9 @@ Parquet (the default). Then, under the same machine load:
    0.3 ms added at p99);
 2. throughput of each at concurrency 8, in four runs of half ``--seconds`` (off, on, on, off:
    no order effect), averaged (target: no loss);
-3. what the logging service wrote (records on disk) and dropped (its ``/metrics``).
+3. what the logging service wrote (records on disk) and dropped (its ``/metrics``);
+
+and first the Parquet sink alone: milliseconds per 1,000 records (``--writer-only``: just that).
 
 Needs the Cassandra node (``fresco services start``). Figures are printed; the last line is
 ``prediction log: p99 +X ms, throughput at c8 Y% of off, written N, dropped M``.
@@ -39,12 +41,40 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_serving import alternating, encoded, throughput  # noqa: E402  (the same client)
 
 
+def writer_ms_per_1000(rounds: int = 20) -> float:
+    """The Parquet sink alone: milliseconds to write 1,000 records shaped like the example's
+    (11 features, 12 inputs), averaged over ``rounds`` files."""
+    from serving.prediction_log import ParquetSink, PredictionRecord, new_prediction_id
+
+    now = datetime.now(timezone.utc)
+    features = {f"view{i % 3}:feature_{i}": 1.5 * i for i in range(10)}
+    features["restaurant_profile:cuisine"] = "thai"
+    records = [PredictionRecord(
+        new_prediction_id(), now, "3f2a0000-0000-4000-8000-000000000001", "eta:production", None,
+        None, {"restaurant_id": i}, {"placed_at": "2026-11-20T12:30:00+00:00", "customer_lat": 37.7,
+                                     "customer_lon": -122.4},
+        features, {f"in{j}": float(j) if j % 5 else float("nan") for j in range(12)}, 31.5, 4.2)
+        for i in range(1000)]
+    sink = ParquetSink(Path(tempfile.mkdtemp(prefix="prediction-log-writer-")))
+    sink.write(records)  # imports, first file
+    t = time.perf_counter()
+    for _ in range(rounds):
+        sink.write(records)
+    return (time.perf_counter() - t) / rounds * 1000
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=5000, help="sequential requests per service")
     parser.add_argument("--seconds", type=float, default=10.0, help="per throughput run")
     parser.add_argument("--rows", type=int, default=1, help="rows per request")
+    parser.add_argument("--writer-only", action="store_true",
+                        help="only time the Parquet sink (no services, no Cassandra)")
     args = parser.parse_args(argv)
+    writer = writer_ms_per_1000()
+    print(f"writer: {writer:.1f} ms per 1,000 records (JSON columns and one Parquet file)", flush=True)
+    if args.writer_only:
+        return 0
 
     import httpx
     import numpy as np
@@ -105,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     files = [p for p in log_dir.rglob("part-*.parquet")]
     written = sum(len(pd.read_parquet(p, schema=parquet_schema())) for p in files)
     results.update({"written_on_disk": written, "files": len(files), "counters": counts,
+                    "writer_ms_per_1000": writer,
                     "load_average_after": os.getloadavg()})
     p99 = (paired["on"]["p99_ms"] - paired["off"]["p99_ms"])
     share = results["c8_on"]["requests_per_s"] / results["c8_off"]["requests_per_s"]  # type: ignore[index]
