@@ -139,12 +139,15 @@ def predict_batch(
 
     output = str(output)
     progress(f"scoring and writing {output}")
-    if _is_table(output):
-        out.write.mode(mode).saveAsTable(output)
-        written = spark.table(output)
-    else:
-        out.write.mode(mode).parquet(output)
-        written = spark.read.parquet(output)
+    from fresco_platform.spark_progress import spark_progress
+
+    with spark_progress(spark, progress):
+        if _is_table(output):
+            out.write.mode(mode).saveAsTable(output)
+            written = spark.table(output)
+        else:
+            out.write.mode(mode).parquet(output)
+            written = spark.read.parquet(output)
     counts = {r["model_uuid"]: r["count"] for r in written.groupBy("model_uuid").count().collect()}
     by_model = {uuid: counts.get(uuid, 0) for _, uuid, _ in parts}
     result = BatchResult(sum(counts.values()), by_model, route.tag, output,

@@ -76,8 +76,11 @@ class SparkXGBoostTrainer(XGBoostTrainer):
         )
         progress(f"xgboost.spark: {self.num_workers} workers, {len(y):,} training and "
                  f"{len(y_val):,} validation rows")
-        booster = estimator.fit(to_spark_frame(self.spark, X, y, X_val, y_val, self.num_workers)
-                                ).get_booster()
+        from fresco_platform.spark_progress import spark_progress
+
+        with spark_progress(self.spark, progress):
+            booster = estimator.fit(to_spark_frame(self.spark, X, y, X_val, y_val, self.num_workers)
+                                    ).get_booster()
         best = getattr(booster, "best_iteration", None)
         progress(f"xgboost.spark: {booster.num_boosted_rounds()} rounds"
                  + (f", best {best + 1} on validation" if best is not None else ""))
