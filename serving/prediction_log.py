@@ -56,19 +56,22 @@ class PredictionRecord:
     latency_ms: float  # of the whole request the row came in
 
 
+def _json_default(v: Any) -> Any:
+    if isinstance(v, (datetime, date)):
+        return v.isoformat()
+    if hasattr(v, "item"):  # numpy scalars
+        return v.item()
+    return str(v)
+
+
+def _finite(v: Any) -> Any:
+    """NaN and infinities are not JSON: null, as a missing value."""
+    return None if isinstance(v, float) and not math.isfinite(v) else v
+
+
 def _json(value: Mapping[str, Any]) -> str:
-    def default(v: Any) -> Any:
-        if isinstance(v, (datetime, date)):
-            return v.isoformat()
-        if hasattr(v, "item"):  # numpy scalars
-            return v.item()
-        return str(v)
-
-    def clean(v: Any) -> Any:  # NaN and infinities are not JSON: null, as a missing value
-        return None if isinstance(v, float) and not math.isfinite(v) else v
-
-    return json.dumps({k: clean(v) for k, v in value.items()}, default=default, allow_nan=False,
-                      separators=(",", ":"))
+    return json.dumps({k: _finite(v) for k, v in value.items()}, default=_json_default,
+                      allow_nan=False, separators=(",", ":"))
 
 
 def parquet_schema() -> Any:

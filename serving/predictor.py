@@ -143,23 +143,23 @@ class ServingModel:
         rows: Sequence[Mapping[str, Any]],
         positions: Sequence[int],
         online: OnlineFeatures,
-        return_features: bool,
+        details: bool,
     ) -> list[RowPrediction]:
         self.check_rows(rows, positions)
         features = online.lookup(self.feature_refs, self.entity_rows(rows))
-        return self.score(rows, features, positions, return_features)
+        return self.score(rows, features, positions, details)
 
     async def predict_async(
         self,
         rows: Sequence[Mapping[str, Any]],
         positions: Sequence[int],
         online: OnlineFeatures,
-        return_features: bool,
+        details: bool,
     ) -> list[RowPrediction]:
         """:meth:`predict` with the feature lookup awaited."""
         self.check_rows(rows, positions)
         features = await online.lookup_async(self.feature_refs, self.entity_rows(rows))
-        return self.score(rows, features, positions, return_features)
+        return self.score(rows, features, positions, details)
 
     def entity_rows(self, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         return [{k.name: row[k.name] for k in self.entity_keys} for row in rows]
@@ -169,9 +169,10 @@ class ServingModel:
         rows: Sequence[Mapping[str, Any]],
         features: Sequence[Mapping[str, Any]],
         positions: Sequence[int],
-        return_features: bool,
+        details: bool,
     ) -> list[RowPrediction]:
-        """Run the program on each row's request fields and features, then the model."""
+        """Run the program on each row's request fields and features, then the model; with
+        ``details``, each answer keeps the features and inputs used."""
         from dsl import DSLError
 
         matrix = np.empty((len(rows), len(self.inputs)), dtype=np.float64)
@@ -191,7 +192,7 @@ class ServingModel:
         answers = []
         for r, feats in enumerate(features):
             answer = RowPrediction(float(predictions[r]), self.uuid)
-            if return_features:  # also what the prediction log keeps
+            if details:
                 answer.features = {ref: feats[col] for ref, col in self.columns.items()}
                 answer.inputs = {name: outputs[r][name] for name in self.inputs}
             answers.append(answer)
@@ -302,10 +303,12 @@ class Predictor:
         rows = _request_rows(rows)
         _check_return_features(return_features)
         route, groups = self._groups(model, rows)
-        details = return_features or self.prediction_log is not None
-        scored = [(self.model(uuid), positions, self.model(uuid).predict(
-            [rows[i] for i in positions], positions, self.online, details))
-            for uuid, positions in groups.items()]
+        details = self._details(return_features)
+        scored = []
+        for uuid, positions in groups.items():
+            served = self.model(uuid)
+            scored.append((served, positions, served.predict(
+                [rows[i] for i in positions], positions, self.online, details)))
         return self._answer(model, route, rows, scored, return_features, started, t0)
 
     async def predict_async(
@@ -322,13 +325,17 @@ class Predictor:
             route, groups = self._groups(model, rows)
         else:
             route, groups = await asyncio.to_thread(self._groups, model, rows)
-        details = return_features or self.prediction_log is not None
+        details = self._details(return_features)
         scored = []
         for uuid, positions in groups.items():
             served = self._models.get(uuid) or await asyncio.to_thread(self.model, uuid)
             scored.append((served, positions, await served.predict_async(
                 [rows[i] for i in positions], positions, self.online, details)))
         return self._answer(model, route, rows, scored, return_features, started, t0)
+
+    def _details(self, return_features: bool) -> bool:
+        """Whether answers keep their features and inputs: asked for, or for the log."""
+        return return_features or self.prediction_log is not None
 
     def _answer(
         self, model: str, route: Route, rows: Sequence[Mapping[str, Any]],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -62,18 +63,27 @@ def run_feast(repo: Path, *args: str, timeout: float = 300) -> "subprocess.Compl
     )
 
 
+@contextmanager
+def environment_restored(*names: str) -> Iterator[None]:
+    """The environment variables ``names`` as they were before the block."""
+    saved = {k: os.environ.get(k) for k in names}
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 @pytest.fixture(autouse=True)
 def _state_variables_restored() -> Iterator[None]:
     """Every test leaves ``FRESCO_HOME`` and ``BENTOML_HOME`` as it found them: the model
     repository sets ``BENTOML_HOME`` for BentoML on first use, which would otherwise point every
     later test (and the processes they start) at that test's store."""
-    saved = {k: os.environ.get(k) for k in ("FRESCO_HOME", "BENTOML_HOME")}
-    yield
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    with environment_restored("FRESCO_HOME", "BENTOML_HOME"):
+        yield
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from dsl.registry import FUNCTIONS_GROUP
-from tests.conftest import copy_feature_repo
+from tests.conftest import copy_feature_repo, environment_restored
 from tests.extensions.distributions import (
     FUNCTIONS_SOURCE,
     FUNCTIONS_SOURCE_V2,
@@ -72,9 +72,6 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
                                 {"eta_ext/__init__.py": "", "eta_ext/funcs.py": FUNCTIONS_SOURCE_V2},
                                 {FUNCTIONS_GROUP: {"eta": "eta_ext.funcs:register"}})
     saved_path = list(sys.path)
-    saved_env = {k: os.environ.get(k) for k in ("FRESCO_HOME", "BENTOML_HOME")}
-    # the models' BentoML store where the serving process (no BENTOML_HOME) will look for them
-    os.environ["FRESCO_HOME"], os.environ["BENTOML_HOME"] = str(root / "home"), str(root / "home" / "bentoml")
     configs = {
         "functions": _config(root / "functions", "linear", FUNCTION_PROGRAM),
         "trainer": _config(root / "trainer", "least_squares"),
@@ -83,23 +80,22 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     }
     # eta-ext's entry point and cfg-ext's module both define km_to_miles: one at a time
     paths = {"functions": ("eta", "ls"), "trainer": ("eta", "ls"), "modules": ("ls", "cfg")}
-    try:
-        repo = ModelRepository()
-        uuids = {}
-        for name, path in configs.items():
-            sys.path[:] = [*(str(sites[s]) for s in paths[name]), *saved_path]
-            uuids[name] = train(path, repository=repo, reports_dir=root / "reports").uuid
-        yield {"uuids": uuids, "sites": sites, "eta_v2": eta_v2, "home": root / "home",
-               "repository": repo, "feature_repo": copy_feature_repo(root / "feature_repo")}
-    finally:
-        sys.path[:] = saved_path
-        for mod in [m for m in sys.modules if m.split(".")[0] in ("eta_ext", "ls_ext", "cfg_ext")]:
-            del sys.modules[mod]
-        for key, value in saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    # the models' BentoML store where the serving process (no BENTOML_HOME) will look for them
+    with environment_restored("FRESCO_HOME", "BENTOML_HOME"):
+        os.environ["FRESCO_HOME"] = str(root / "home")
+        os.environ["BENTOML_HOME"] = str(root / "home" / "bentoml")
+        try:
+            repo = ModelRepository()
+            uuids = {}
+            for name, path in configs.items():
+                sys.path[:] = [*(str(sites[s]) for s in paths[name]), *saved_path]
+                uuids[name] = train(path, repository=repo, reports_dir=root / "reports").uuid
+            yield {"uuids": uuids, "sites": sites, "eta_v2": eta_v2, "home": root / "home",
+                   "repository": repo, "feature_repo": copy_feature_repo(root / "feature_repo")}
+        finally:
+            sys.path[:] = saved_path
+            for mod in [m for m in sys.modules if m.split(".")[0] in ("eta_ext", "ls_ext", "cfg_ext")]:
+                del sys.modules[mod]
 
 
 def _serve(models: dict, extra_path: list[Path]) -> subprocess.Popen:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import environment_restored
 from tests.serving.setup import ServingEnvironment, build_environment
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -20,18 +21,9 @@ PROJECT = Path(__file__).resolve().parents[2]
 _STATE_VARIABLES = ("FRESCO_HOME", "BENTOML_HOME", "FRESCO_FEATURE_REPO", "FEAST_FS_YAML_FILE_PATH")
 
 
-@contextmanager
-def _state_env_restored() -> Iterator[None]:
+def _state_env_restored():
     """The state variables as they were before the block (building an environment sets them)."""
-    saved = {k: os.environ.get(k) for k in _STATE_VARIABLES}
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    return environment_restored(*_STATE_VARIABLES)
 
 
 @contextmanager
