@@ -22,9 +22,11 @@ $(STAMP): pyproject.toml requirements.lock
 quickstart: install
 	$(BIN)/fresco quickstart
 
-## Real services the tests use: a Cassandra 5.0 node fetched from Maven Central (first time only).
+## Real services the tests use: a Cassandra 5.0 node and a Kafka 4 broker, fetched from Maven Central
+## with mvn (first time only).
 services: install
 	$(BIN)/fresco services start cassandra
+	$(BIN)/fresco services start kafka
 
 ## Every test, against the real Cassandra node and real Spark with its Hive metastore.
 test: install services

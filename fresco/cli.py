@@ -181,7 +181,7 @@ def materialize(repo: Path | None, yaml_path: Path | None, start: str | None, en
 )
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def services(args: tuple[str, ...]) -> None:
-    """Local services for the production stores: start|stop|status|download [cassandra]."""
+    """Local services (Cassandra, Kafka): start|stop|status|download [cassandra|kafka]."""
     from fresco_platform.services.__main__ import main as services_main
 
     sys.exit(services_main(list(args)))

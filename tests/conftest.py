@@ -40,6 +40,16 @@ def _node_config_at_session_start():
 _CASSANDRA_NODE = _node_config_at_session_start()
 
 
+def _broker_config_at_session_start():
+    """The Kafka broker's config from the environment the test run was started in."""
+    from fresco_platform.services.kafka import BrokerConfig
+
+    return BrokerConfig.from_env()
+
+
+_KAFKA_BROKER = _broker_config_at_session_start()
+
+
 def copy_feature_repo(target: Path) -> Path:
     """Copy the project's Feast repository definitions (not its data) into ``target``."""
     import shutil
@@ -108,6 +118,23 @@ def cassandra() -> Iterator[list[str]]:
     yield status.contact_points
     if not was_running and os.environ.get("FRESCO_CASSANDRA_KEEP", "") not in ("1", "true", "yes"):
         node.stop(config=config)
+
+
+@pytest.fixture(scope="session")
+def kafka() -> Iterator[str]:
+    """Start the local Kafka broker (idempotent) and yield its bootstrap servers, ``"host:port"``.
+
+    Like :func:`cassandra`: a broker that ran before the tests is left running; one started here
+    is stopped at the end unless ``FRESCO_KAFKA_KEEP=1``.
+    """
+    from fresco_platform.services import kafka as broker
+
+    config = _KAFKA_BROKER
+    was_running = broker.status(config).running
+    status = broker.start(timeout=180, config=config)
+    yield status.bootstrap_servers
+    if not was_running and os.environ.get("FRESCO_KAFKA_KEEP", "") not in ("1", "true", "yes"):
+        broker.stop(config=config)
 
 
 @pytest.fixture(scope="session")

@@ -1,18 +1,24 @@
-"""Local services Fresco starts for development and tests: a real Apache Cassandra 5.0 node.
+"""Local services Fresco starts for development and tests: a real Apache Cassandra 5.0 node and a
+real Apache Kafka 4 broker (KRaft), both fetched from Maven Central with ``mvn``.
 
-    from fresco_platform.services import cassandra
+    from fresco_platform.services import cassandra, kafka
     cassandra.start()            # idempotent; downloads with mvn on the first call
     cassandra.contact_points()   # ["127.0.0.1:9042"]
-    cassandra.stop()
+    kafka.start()
+    kafka.bootstrap_servers()    # "127.0.0.1:9092"
 
-``python -m fresco_platform.services start|stop|status [cassandra]`` is the command-line face.
+``fresco services start|stop|status|download [cassandra|kafka]`` is the command-line face
+(``python -m fresco_platform.services`` too).
 """
 
 from __future__ import annotations
 
-from fresco_platform.services import cassandra
+from fresco_platform.services import cassandra, kafka
 from fresco_platform.services.cassandra import CassandraError, CassandraUnavailable, NodeStatus
+from fresco_platform.services.kafka import BrokerStatus, KafkaError
+from fresco_platform.services.process import ServiceError
 
-SERVICES = {"cassandra": cassandra}
+SERVICES = {"cassandra": cassandra, "kafka": kafka}
 
-__all__ = ["SERVICES", "CassandraError", "CassandraUnavailable", "NodeStatus", "cassandra"]
+__all__ = ["SERVICES", "BrokerStatus", "CassandraError", "CassandraUnavailable", "KafkaError", "NodeStatus",
+           "ServiceError", "cassandra", "kafka"]

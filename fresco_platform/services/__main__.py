@@ -1,6 +1,6 @@
-"""``python -m fresco_platform.services start|stop|status|download [cassandra]``.
+"""``python -m fresco_platform.services start|stop|status|download [cassandra|kafka]``.
 
-Exit codes: 0 success (``status``: the node runs and answers CQL), 1 failure, 3 ``status``: not running.
+Exit codes: 0 success (``status``: the service runs and answers), 1 failure, 3 ``status``: not running.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from fresco_platform.services import SERVICES, CassandraError
+from fresco_platform.services import SERVICES, ServiceError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,7 +17,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("service", nargs="?", choices=sorted(SERVICES), default=None,
                         help="which service (default: all)")
     parser.add_argument("--timeout", type=float, default=None,
-                        help="seconds to wait (start: for CQL, default 180; stop: before SIGKILL, default 60)")
+                        help="seconds to wait (start: until it answers, default 180 for Cassandra, 120 for Kafka; "
+                             "stop: before SIGKILL, default 60)")
     args = parser.parse_args(argv)
 
     names = [args.service] if args.service else sorted(SERVICES)
@@ -34,12 +35,12 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             else:
                 st = svc.status()
-        except CassandraError as exc:
+        except ServiceError as exc:
             print(f"{name}: error: {exc}", file=sys.stderr)
             code = max(code, 1)
             continue
         print(st.describe())
-        if args.action == "status" and not (st.running and st.cql_reachable):
+        if args.action == "status" and not (st.running and st.reachable):
             code = max(code, 3)
     return code
 
