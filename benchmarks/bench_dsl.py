@@ -19,7 +19,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dsl import DType, compile_program  # noqa: E402
+from fresco.dsl import DType, compile_program  # noqa: E402
 
 SOURCE = """
 hour        = hour_of_day(@req.placed_at)
@@ -118,7 +118,7 @@ def main() -> None:
         return
     from pyspark.sql import functions as F
 
-    from fresco_platform.spark import spark_session
+    from fresco.platform.spark import spark_session
 
     spark = spark_session("fresco-bench-dsl", home=Path(tempfile.mkdtemp(prefix="bench-dsl-")))
     spark.sparkContext.setLogLevel("ERROR")

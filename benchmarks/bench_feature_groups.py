@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from feature_repo.pipelines.generate import generate_raw  # noqa: E402
+from fresco.example.pipelines.generate import generate_raw  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,8 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     import os
 
     os.environ.setdefault("PYSPARK_SUBMIT_ARGS", "--conf spark.ui.showConsoleProgress=false pyspark-shell")
-    from feature_repo.pipelines.feature_groups import run_feature_groups
-    from fresco_platform.spark import spark_session
+    from fresco.example.pipelines.feature_groups import run_feature_groups
+    from fresco.platform.spark import spark_session
 
     results = []
     with tempfile.TemporaryDirectory(prefix="fresco-bench-fg-") as tmp:

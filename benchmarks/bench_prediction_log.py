@@ -44,7 +44,7 @@ from bench_serving import alternating, encoded, throughput  # noqa: E402  (the s
 def writer_ms_per_1000(rounds: int = 20) -> float:
     """The Parquet sink alone: milliseconds to write 1,000 records shaped like the example's
     (11 features, 12 inputs), averaged over ``rounds`` files."""
-    from serving.prediction_log import ParquetSink, PredictionRecord, new_prediction_id
+    from fresco.serving.prediction_log import ParquetSink, PredictionRecord, new_prediction_id
 
     now = datetime.now(timezone.utc)
     features = {f"view{i % 3}:feature_{i}": 1.5 * i for i in range(10)}
@@ -80,11 +80,11 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
     import pandas as pd
 
-    from fresco_platform.services import cassandra as node
-    from fresco_platform.spark import spark_session
-    from fresco_platform.state import state_dir
-    from serving.prediction_log import parquet_schema
-    from serving.server import ServerProcess
+    from fresco.platform.services import cassandra as node
+    from fresco.platform.spark import spark_session
+    from fresco.platform.state import state_dir
+    from fresco.serving.prediction_log import parquet_schema
+    from fresco.serving.server import ServerProcess
     from tests.serving.setup import build_environment
 
     status = node.status()

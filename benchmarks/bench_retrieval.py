@@ -8,9 +8,9 @@ Prepares a private copy of the example repository: generated orders and the thre
 groups computed by Spark (as ``bench_training.py`` does), or with ``--low-cardinality``
 synthetic feature tables of 3 restaurants with 9,000 hourly rows each and 300,000 entity rows.
 Then each store builds the dataset of ``delivery_eta_v1`` (3 views) for every order with
-``training.build_training_frame`` -- each in its own child process, so its time and peak
+``fresco.training.build_training_frame`` -- each in its own child process, so its time and peak
 resident memory (``ru_maxrss``) are its own: Fresco's store in one query per view, Feast's
-file store in its default chunks of 20,000 rows (``training.config.retrieval_chunk_rows``).
+file store in its default chunks of 20,000 rows (``fresco.training.config.retrieval_chunk_rows``).
 The frames are compared (values and dtypes). The last line is
 ``retrieval: fresco S s, feast file S s, speedup X, equal yes|no``.
 """
@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-FRESCO = "fresco_platform.offline_stores.FrescoDuckDBOfflineStore"
+FRESCO = "fresco.platform.offline_stores.FrescoDuckDBOfflineStore"
 SERVICE = "delivery_eta_v1"
 
 
@@ -57,8 +57,8 @@ def _yaml_for(repo: Path, store_type: str) -> Path:
 
 def _example_data(repo: Path, orders: int, restaurants: int, days: int) -> Path:
     """Generated orders and the Spark feature groups; returns the entity rows' Parquet path."""
-    from feature_repo.pipelines import generate_raw, run_feature_groups
-    from fresco_platform.spark import spark_session
+    from fresco.example.pipelines import generate_raw, run_feature_groups
+    from fresco.platform.spark import spark_session
 
     raw = generate_raw(repo / "data" / "raw", restaurants=restaurants, orders=orders, days=days)
     spark = spark_session("fresco-bench-retrieval", home=repo.parent / "spark-home")
@@ -111,8 +111,8 @@ def child(repo: Path, yaml_path: Path, rows_path: Path, out: Path) -> None:
     import pandas as pd
     from feast import FeatureStore
 
-    from training import build_training_frame
-    from training.config import retrieval_chunk_rows
+    from fresco.training import build_training_frame
+    from fresco.training.config import retrieval_chunk_rows
 
     rows = pd.read_parquet(rows_path, columns=["order_id", "restaurant_id", "placed_at"])
     store = FeatureStore(repo_path=str(repo), fs_yaml_file=yaml_path)
@@ -158,8 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args(argv)
 
-    from feature_repo import REPO_DIR
-    from fresco_platform import apply_catalog
+    from fresco.example import REPO_DIR
+    from fresco.platform import apply_catalog
 
     print(f"machine: {_machine()}")
     print(f"date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, load average {os.getloadavg()[0]:.2f}")

@@ -18,7 +18,7 @@ Sets up a private environment (Feast repo on the local Cassandra node, keyspace
 3. ``predict_batch`` on Spark local[2] over ``--batch-rows`` rows (features in the table).
 
 The Fresco service reads Cassandra through Fresco's online store
-(``fresco_platform.online_stores.FrescoCassandraOnlineStore``, as ``feature_store.production.yaml``:
+(``fresco.platform.online_stores.FrescoCassandraOnlineStore``, as ``feature_store.production.yaml``:
 TTL at read time, all views of a request read concurrently) or, with ``--store stock``, through
 Feast's own ``cassandra`` store; ``feast serve`` always uses Feast's own store, the reference.
 
@@ -44,7 +44,7 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-FRESCO_STORE = "fresco_platform.online_stores.FrescoCassandraOnlineStore"
+FRESCO_STORE = "fresco.platform.online_stores.FrescoCassandraOnlineStore"
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:
@@ -226,17 +226,17 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
     import pandas as pd
 
-    from fresco_platform.spark import spark_session
-    from fresco_platform.services import cassandra as node
-    from serving import predict_batch
-    from serving.server import ServerProcess, free_port
+    from fresco.platform.spark import spark_session
+    from fresco.platform.services import cassandra as node
+    from fresco.serving import predict_batch
+    from fresco.serving.server import ServerProcess, free_port
     from tests.serving.setup import build_environment
 
     status = node.status()
     if not status.running:
         print("Cassandra is not running: fresco services start cassandra", file=sys.stderr)
         return 2
-    from fresco_platform.state import state_dir
+    from fresco.platform.state import state_dir
 
     (state_dir() / "bench").mkdir(exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="serving-", dir=state_dir() / "bench"))
@@ -246,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     env = build_environment(work, status.contact_points[0], spark, keyspace="fresco_bench",
                             restaurants=200, orders=20_000, days=14)
     setup_s = time.perf_counter() - t
-    from training import load_model
+    from fresco.training import load_model
 
     program = load_model(env.model_a).program
     refs = list(program.feature_refs)

@@ -67,7 +67,7 @@ def machine() -> dict[str, Any]:
     )
     java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()
     try:
-        from fresco_platform.services.cassandra import query_release_version
+        from fresco.platform.services.cassandra import query_release_version
 
         cassandra = query_release_version()
     except Exception as exc:  # reported, not fatal: --skip-online needs no node
@@ -146,8 +146,8 @@ def copy_definitions(repo: Path) -> None:
 
 def production_repo(tmp: Path, home: Path, keyspace: str, database: str) -> tuple[Path, Path, Path]:
     """A repo applied with the production yaml; returns (repo, spark-engine yaml, local-engine yaml)."""
-    from fresco_platform.materialization import ensure_keyspace
-    from fresco_platform.services.cassandra import contact_points
+    from fresco.platform.materialization import ensure_keyspace
+    from fresco.platform.services.cassandra import contact_points
 
     repo = tmp / "production"
     copy_definitions(repo)
@@ -231,9 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("PYSPARK_SUBMIT_ARGS", "--conf spark.ui.showConsoleProgress=false pyspark-shell")
     from feast import FeatureStore
 
-    from feature_repo.pipelines.feature_groups import write_hive_table
-    from fresco_platform.spark import spark_session
-    from fresco_platform.services.cassandra import connect
+    from fresco.example.pipelines.feature_groups import write_hive_table
+    from fresco.platform.spark import spark_session
+    from fresco.platform.services.cassandra import connect
 
     info = machine()
     print("date {date}  host {host}  cores {cores}  RAM {ram_gib} GiB  python {python}".format(**info))

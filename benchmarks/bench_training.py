@@ -142,10 +142,10 @@ def main(argv: list[str] | None = None) -> int:
 
     warnings.filterwarnings("ignore", message=r".*experimental feature", category=RuntimeWarning)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
-    from fresco_platform import apply_catalog
-    from feature_repo.pipelines import generate_raw, run_feature_groups
-    from fresco_platform.spark import spark_session
-    from feature_repo import REPO_DIR as FEATURE_REPO
+    from fresco.platform import apply_catalog
+    from fresco.example.pipelines import generate_raw, run_feature_groups
+    from fresco.platform.spark import spark_session
+    from fresco.example import REPO_DIR as FEATURE_REPO
 
     print(f"machine: {_machine()}")
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"prepared {args.orders:,} orders, feature groups {counts} and catalog "
               f"in {time.perf_counter() - t0:.0f}s")
 
-        from training import train
+        from fresco.training import train
 
         for engine in args.engines:
             marks: list[tuple[float, str]] = []

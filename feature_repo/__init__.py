@@ -1,6 +1,6 @@
 """The bundled example's Feast repository: the delivery-time domain (definitions, yamls, pipelines).
 
-Fresco itself never points here: the platform (``fresco_platform``) works on whatever repository
+Fresco itself never points here: the platform (``fresco.platform``) works on whatever repository
 a command is given (``--repo``, ``FRESCO_FEATURE_REPO``, the current directory). This package is
 imported for its definitions' helpers (``sources``), its pipelines and by the quickstart.
 """

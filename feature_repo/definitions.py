@@ -11,7 +11,7 @@ from feast import Entity, FeatureService, FeatureView, Field, PushSource
 from feast.types import Float64, Int64, String
 from feast.value_type import ValueType
 
-from feature_repo.sources import batch_source
+from fresco.example.sources import batch_source
 
 OWNER = "eats-delivery-ml@fresco.dev"
 

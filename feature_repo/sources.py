@@ -12,7 +12,7 @@ import os
 from feast import FileSource
 from feast.data_source import DataSource
 
-from fresco_platform.environment import offline_store_type
+from fresco.platform.environment import offline_store_type
 
 FEATURES_DIR = "data/features"
 RAW_DIR = "data/raw"

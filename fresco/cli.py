@@ -3,7 +3,7 @@
 Only ``click`` is imported here at start-up; each command imports what it needs, so
 ``fresco --help`` and ``fresco models list`` do not pay for Feast, Spark or TensorFlow.
 Every command that works on a feature repository finds it by one rule
-(:func:`fresco_platform.resolve_repo`): ``--repo``, else ``$FRESCO_FEATURE_REPO``, else the
+(:func:`fresco.platform.resolve_repo`): ``--repo``, else ``$FRESCO_FEATURE_REPO``, else the
 current directory when it holds a ``feature_store.yaml``.
 """
 
@@ -33,7 +33,7 @@ def repo_option(command: Callable[..., Any]) -> Callable[..., Any]:
     @click.option("--repo", type=click.Path(path_type=Path, file_okay=False), default=None, help=REPO_HELP)
     @wraps(command)
     def wrapper(*args: Any, repo: Path | None, yaml_path: Path | None, **kwargs: Any) -> Any:
-        from fresco_platform.repo import REPO_ENV, YAML_ENV
+        from fresco.platform.repo import REPO_ENV, YAML_ENV
 
         chosen = {REPO_ENV: repo, YAML_ENV: yaml_path}
         saved = {name: os.environ.get(name) for name in chosen}
@@ -57,7 +57,7 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from fresco_platform import ApplyError, InitError, MaterializationError, RepoNotFound
+        from fresco.platform import ApplyError, InitError, MaterializationError, RepoNotFound
 
         try:
             return command(*args, **kwargs)
@@ -97,7 +97,7 @@ def main() -> None:
 @user_errors
 def init(directory: Path, project: str | None, owner: str | None, production: bool, no_sample: bool) -> None:
     """Create a Fresco project for your own data in DIRECTORY (new or empty)."""
-    from fresco_platform import init_project
+    from fresco.platform import init_project
 
     result = init_project(directory, project=project, owner=owner, production=production,
                           sample=not no_sample)
@@ -125,7 +125,7 @@ def quickstart(orders: int, restaurants: int, repo: Path | None) -> None:
 @user_errors
 def features(repo: Path | None, yaml_path: Path | None) -> None:
     """List the feature catalog: type, owner, SLA, consumers, last materialization."""
-    from fresco_platform import list_catalog, open_store
+    from fresco.platform import list_catalog, open_store
 
     entries = list_catalog(open_store(repo, yaml_path))
     if not entries:
@@ -160,11 +160,11 @@ def features(repo: Path | None, yaml_path: Path | None) -> None:
 def materialize(repo: Path | None, yaml_path: Path | None, start: str | None, end: str | None,
                 views: tuple[str, ...], prepare_keyspace: bool) -> None:
     """Load the online store from the offline store, view by view, with progress."""
-    from fresco_platform import materialize_incremental, open_materialization_store
+    from fresco.platform import materialize_incremental, open_materialization_store
 
     if prepare_keyspace:
-        from fresco_platform import resolve_repo, resolve_yaml
-        from fresco_platform.materialization import ensure_keyspace
+        from fresco.platform import resolve_repo, resolve_yaml
+        from fresco.platform.materialization import ensure_keyspace
 
         click.echo(f"keyspace {ensure_keyspace(resolve_yaml(resolve_repo(repo), yaml_path))} ready", err=True)
     store = open_materialization_store(repo, yaml_path)
@@ -182,7 +182,7 @@ def materialize(repo: Path | None, yaml_path: Path | None, start: str | None, en
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def services(args: tuple[str, ...]) -> None:
     """Local services (Cassandra, Kafka): start|stop|status|download [cassandra|kafka]."""
-    from fresco_platform.services.__main__ import main as services_main
+    from fresco.platform.services.__main__ import main as services_main
 
     sys.exit(services_main(list(args)))
 
@@ -212,7 +212,7 @@ def train(config: Path, sets: tuple[str, ...], tags: tuple[str, ...], repo: Path
     """Train a model from a YAML config; prints its UUID and the report's path."""
     import time
 
-    from training import ConfigError, ModelRepository, train as run_training
+    from fresco.training import ConfigError, ModelRepository, train as run_training
 
     start = time.perf_counter()
 
@@ -253,7 +253,7 @@ def _cell(value: object) -> str:
 @click.option("--name", default=None, help="Only models with this name.")
 def models_list(name: str | None) -> None:
     """Every trained model, newest first."""
-    from training import ModelRepository
+    from fresco.training import ModelRepository
 
     records = ModelRepository().list(name)
     if not records:
@@ -279,7 +279,7 @@ def models_show(ref: str, as_json: bool) -> None:
     """One model's record (REF: UUID, UUID prefix or tag)."""
     import json
 
-    from training import ModelRepository, RepositoryError
+    from fresco.training import ModelRepository, RepositoryError
 
     try:
         record = ModelRepository().get(ref)
@@ -314,7 +314,7 @@ def models_show(ref: str, as_json: bool) -> None:
 @click.option("--all", "show_all", is_flag=True, help="Also rows where every model has the same value.")
 def models_compare(refs: tuple[str, ...], show_all: bool) -> None:
     """Configs and metrics of two or more models side by side."""
-    from training import ModelRepository, RepositoryError, compare_models
+    from fresco.training import ModelRepository, RepositoryError, compare_models
 
     if len(refs) < 2:
         raise click.UsageError("compare needs two or more models")
@@ -341,7 +341,7 @@ def models_compare(refs: tuple[str, ...], show_all: bool) -> None:
 @click.option("--history", is_flag=True, help="Show the tag's moves instead of moving it.")
 def models_tag(tag: str, ref: str | None, history: bool) -> None:
     """Point TAG (e.g. delivery_eta:production) at model REF; the move is recorded."""
-    from training import ModelRepository, RepositoryError
+    from fresco.training import ModelRepository, RepositoryError
 
     repo = ModelRepository()
     if history or ref is None:
@@ -382,7 +382,7 @@ def _parse_arm(arm: str) -> tuple[str, float]:
 @click.option("--key", "keys", multiple=True, help="Row field the split sticks to (default: the entity keys; a change keeps the running experiment's).")
 def experiment_start(name: str, tag: str, arms: tuple[str, ...], keys: tuple[str, ...]) -> None:
     """Start experiment NAME (or change its weights); running services follow within a second."""
-    from training import ModelRepository, RepositoryError
+    from fresco.training import ModelRepository, RepositoryError
 
     try:
         record = ModelRepository().set_experiment(name, tag, dict(_parse_arm(a) for a in arms),
@@ -398,7 +398,7 @@ def experiment_start(name: str, tag: str, arms: tuple[str, ...], keys: tuple[str
 @click.argument("name")
 def experiment_stop(name: str) -> None:
     """Stop experiment NAME: its tag routes to the tag's own model again."""
-    from training import ModelRepository, RepositoryError
+    from fresco.training import ModelRepository, RepositoryError
 
     try:
         record = ModelRepository().stop_experiment(name)
@@ -411,7 +411,7 @@ def experiment_stop(name: str) -> None:
 @click.option("--history", is_flag=True, help="Every start, change and stop instead.")
 def experiment_list(history: bool) -> None:
     """Running experiments (or their history)."""
-    from training import ModelRepository
+    from fresco.training import ModelRepository
 
     repo = ModelRepository()
     records = repo.experiment_history() if history else repo.experiments()
@@ -434,7 +434,7 @@ def experiment_list(history: bool) -> None:
 def serve(host: str, port: int, repo: Path | None, yaml_path: Path | None, preload: tuple[str, ...],
           workers: int) -> None:
     """Serve predictions over HTTP (BentoML): POST /predict; API docs and "try it" at /."""
-    from serving.server import serve_command, server_env
+    from fresco.serving.server import serve_command, server_env
 
     env = server_env(repo=repo, yaml_path=yaml_path, preload=list(preload), workers=workers)
     os.environ.update(env)
@@ -455,7 +455,7 @@ def bento() -> None:
               help="Also export the Bento, models included, to this file (e.g. fresco.bento).")
 def bento_build(models: tuple[str, ...], version: str | None, export: Path | None) -> None:
     """Build a Bento holding MODELS (tags or UUIDs), their DSL programs and the service."""
-    from serving.bundle import build_bento
+    from fresco.serving.bundle import build_bento
 
     try:
         built = build_bento(list(models), version=version, export=export)
@@ -506,9 +506,9 @@ def _duration(text: str | None, name: str) -> Any:
 def monitor_metrics(outcomes_path: Path | None, log_folder: Path | None, since: str | None, until: str | None,
                     model: str | None, window: str, max_delay: str, output: Path | None) -> None:
     """Accuracy over time per model, tag and experiment arm: predictions joined to OUTCOMES."""
-    from fresco_platform.state import state_dir
-    from monitoring import accuracy_from_logs
-    from training import ModelRepository
+    from fresco.platform.state import state_dir
+    from fresco.monitoring import accuracy_from_logs
+    from fresco.training import ModelRepository
 
     repository = ModelRepository()
     try:
@@ -562,8 +562,8 @@ def monitor_metrics(outcomes_path: Path | None, log_folder: Path | None, since: 
 def predict_batch(source: str, output: str, model: str, repo: Path | None, yaml_path: Path | None,
                   timestamp_column: str | None, chunk_rows: int | None) -> None:
     """Score SOURCE (Parquet path or Hive table) on Spark into OUTPUT (Parquet path or Hive table)."""
-    from fresco_platform import open_store
-    from serving import predict_batch as run
+    from fresco.platform import open_store
+    from fresco.serving import predict_batch as run
 
     result = run(source, model, output, store=open_store(repo, yaml_path),
                  timestamp_column=timestamp_column, chunk_rows=chunk_rows, progress=click.echo)

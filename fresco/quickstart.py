@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from feature_repo import REPO_DIR as EXAMPLE_REPO
-from fresco_platform import apply_catalog, list_catalog, materialize_incremental, open_store, state_dir
-from training import ModelRepository, build_training_frame, train
+from fresco.example import REPO_DIR as EXAMPLE_REPO
+from fresco.platform import apply_catalog, list_catalog, materialize_incremental, open_store, state_dir
+from fresco.training import ModelRepository, build_training_frame, train
 
 FEATURE_SERVICE = "delivery_eta_v1"
 LABEL = "delivery_duration_min"
@@ -76,8 +76,8 @@ def run_quickstart(
     echo: Callable[[str], None] = print,
 ) -> QuickstartReport:
     """Run the quickstart in ``repo`` (a Feast repository using the embedded default)."""
-    from feature_repo.pipelines import generate_raw, run_feature_groups
-    from fresco_platform.spark import spark_session
+    from fresco.example.pipelines import generate_raw, run_feature_groups
+    from fresco.platform.spark import spark_session
 
     repo = Path(repo).resolve()
     if not MODEL_CONFIG.is_file():
@@ -119,7 +119,7 @@ def run_quickstart(
         )
         ModelRepository().tag(MODEL_TAG, trained.uuid)
     with _step(f"Serving {MODEL_TAG} over HTTP (BentoML): predictions, then their outcomes", echo, seconds):
-        from serving.server import serve_and_predict
+        from fresco.serving.server import serve_and_predict
 
         latest = pd.read_parquet(raw.orders_path).tail(3)
         requests = [
@@ -132,7 +132,7 @@ def run_quickstart(
                                         log=state_dir() / "logs" / "quickstart-serve.log",
                                         outcomes=[float(v) for v in latest[LABEL]])
     with _step("Monitoring: the logged predictions joined with their outcomes", echo, seconds):
-        from monitoring import accuracy_from_logs
+        from fresco.monitoring import accuracy_from_logs
 
         joined, accuracy = accuracy_from_logs(lambda _: trained.record.task, model=trained.uuid,
                                               window="1D")

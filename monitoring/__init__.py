@@ -1,11 +1,11 @@
 """Fresco monitoring: reads the prediction log serving writes, joins outcomes to it, and
 reports accuracy over time.
 
-- :func:`read_predictions` (``monitoring.log``): the log as a DataFrame, by time range and model
-- :func:`join_outcomes` (``monitoring.outcomes``): labels observed later, joined by prediction
+- :func:`read_predictions` (``fresco.monitoring.log``): the log as a DataFrame, by time range and model
+- :func:`join_outcomes` (``fresco.monitoring.outcomes``): labels observed later, joined by prediction
   id, duplicates and late ones counted
-- :func:`accuracy_over_time` (``monitoring.accuracy``): per window and model / tag / arm, the
-  metrics of :mod:`training.metrics`, prediction and outcome counts, join rate;
+- :func:`accuracy_over_time` (``fresco.monitoring.accuracy``): per window and model / tag / arm, the
+  metrics of :mod:`fresco.training.metrics`, prediction and outcome counts, join rate;
   :func:`accuracy_from_logs` all three from the service's logs (``fresco monitor metrics``)
 """
 
@@ -19,7 +19,7 @@ _EXPORTS = {"read_predictions": "log", "read_outcomes": "outcomes", "join_outcom
 
 def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
-        return getattr(importlib.import_module(f"monitoring.{_EXPORTS[name]}"), name)
+        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

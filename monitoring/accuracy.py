@@ -1,5 +1,5 @@
 """Accuracy over time: per time window (of the prediction) and per model UUID, tag,
-experiment and arm, the metrics of :mod:`training.metrics` on the predictions that have an
+experiment and arm, the metrics of :mod:`fresco.training.metrics` on the predictions that have an
 outcome, beside the prediction count, the outcome count and the join rate."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from monitoring.log import read_predictions
-from monitoring.outcomes import JoinedOutcomes, join_outcomes, read_outcomes
-from training.metrics import compute_metrics, metric_names
+from fresco.monitoring.log import read_predictions
+from fresco.monitoring.outcomes import JoinedOutcomes, join_outcomes, read_outcomes
+from fresco.training.metrics import compute_metrics, metric_names
 
 GROUPS = ("model_uuid", "tag", "experiment", "arm")
 
@@ -56,7 +56,7 @@ def accuracy_from_logs(
     what ``POST /outcome`` logged) and its accuracy over time; ``task_of`` gives a model
     UUID's task (the model repository's record). ``ValueError`` when no prediction is logged
     in the range."""
-    from serving.outcomes import default_outcome_folder
+    from fresco.serving.outcomes import default_outcome_folder
 
     predictions = read_predictions(log_folder, since=since, until=until, model=model)
     if predictions.empty:

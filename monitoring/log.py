@@ -1,4 +1,4 @@
-"""Reading the prediction log (written by :mod:`serving.prediction_log`)."""
+"""Reading the prediction log (written by :mod:`fresco.serving.prediction_log`)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from serving.prediction_log import SCHEMA_VERSION, parquet_schema
+from fresco.serving.prediction_log import SCHEMA_VERSION, parquet_schema
 
 
 def default_log_folder() -> Path:
     """Where the service writes the log by default: ``<state dir>/predictions``."""
-    from fresco_platform.state import state_dir
+    from fresco.platform.state import state_dir
 
     return state_dir() / "predictions"
 

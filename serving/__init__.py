@@ -5,14 +5,14 @@ Public surface (the CLI and the HTTP service use only this):
 - :class:`Predictor` -> :class:`PredictionResult`: the in-process predictor (route, online
   features, DSL program, model); :func:`default_predictor` builds one from the environment
 - :class:`Experiment`: a sticky, weighted traffic split of a tag (kept in the model repository)
-- :func:`build_bento`: a Bento of the service holding models (``serving.bundle``)
+- :func:`build_bento`: a Bento of the service holding models (``fresco.serving.bundle``)
 - :func:`predict_batch`: score a Parquet dataset or Hive table on Spark with the same program
   and model, writing predictions with the model UUID and tag
 - errors: :class:`ServingError` and its HTTP-mapped kinds
-- the BentoML service lives in ``serving.service:FrescoService`` (``bentoml serve``)
+- the BentoML service lives in ``fresco.serving.service:FrescoService`` (``bentoml serve``)
 """
 
-from serving.errors import (
+from fresco.serving.errors import (
     BadRequest,
     ExtensionUnavailable,
     InvalidValue,
@@ -21,8 +21,8 @@ from serving.errors import (
     StoreUnavailable,
     UnknownModel,
 )
-from serving.predictor import PredictionResult, Predictor, RowPrediction, default_predictor
-from serving.routing import Experiment
+from fresco.serving.predictor import PredictionResult, Predictor, RowPrediction, default_predictor
+from fresco.serving.routing import Experiment
 
 __all__ = [
     "BadRequest",
@@ -43,11 +43,11 @@ __all__ = [
 
 def __getattr__(name: str):
     if name == "predict_batch":
-        from serving.batch import predict_batch
+        from fresco.serving.batch import predict_batch
 
         return predict_batch
     if name == "build_bento":
-        from serving.bundle import build_bento
+        from fresco.serving.bundle import build_bento
 
         return build_bento
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -11,9 +11,9 @@ Features: columns already named ``view__feature`` in the input are used as they 
 training frame, or a table joined upstream). Missing ones are retrieved point in time from
 Feast's offline store, as of each row's ``timestamp_column``, or as of now when none is given
 (the values the online store serves now, for the same TTLs): on Feast's Spark offline store the
-join stays in Spark (``training.spark_training_frame``) and nothing reaches the driver; on the
+join stays in Spark (``fresco.training.spark_training_frame``) and nothing reaches the driver; on the
 others (the embedded default's DuckDB store, Feast's file store) the entity rows go through the
-driver to ``training.build_training_frame``.
+driver to ``fresco.training.build_training_frame``.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dsl import feature_column
+from fresco.dsl import feature_column
 
 PREDICTION = "prediction"
 _PANDAS_TYPES = {"int": "Int64", "float": "float64", "bool": "boolean"}
@@ -83,23 +83,23 @@ def predict_batch(
     online service would route it to (the same sticky bucket of the same key fields), and the
     output records ``experiment`` and ``arm``. Features missing from ``source`` are retrieved
     point in time in chunks of ``chunk_rows`` entity rows (0: one query; default: as training,
-    :func:`training.config.retrieval_chunk_rows`). Returns the row count per model UUID, the
+    :func:`fresco.training.config.retrieval_chunk_rows`). Returns the row count per model UUID, the
     tag and the time taken.
     """
     from pyspark.sql import functions as F
 
-    from serving.routing import current_route
-    from training import ModelRepository, load_model
+    from fresco.serving.routing import current_route
+    from fresco.training import ModelRepository, load_model
 
     t0 = time.perf_counter()
     repository = repository or ModelRepository()
     route = current_route(repository, str(model))
     if spark is None:
-        from fresco_platform.spark import spark_session
+        from fresco.platform.spark import spark_session
 
         spark = spark_session("fresco-predict-batch")
     if store is None:
-        from fresco_platform import open_store
+        from fresco.platform import open_store
 
         store = open_store()
     source = str(source)
@@ -139,7 +139,7 @@ def predict_batch(
 
     output = str(output)
     progress(f"scoring and writing {output}")
-    from fresco_platform.spark_progress import spark_progress
+    from fresco.platform.spark_progress import spark_progress
 
     with spark_progress(spark, progress):
         if _is_table(output):
@@ -161,7 +161,7 @@ def predict_batch(
 def _split_keys(experiment: Any, feature_refs: Any, store: Any, columns: list[str]) -> list[str]:
     """The fields ``experiment`` splits by (its key, else the first arm's entity keys, as
     online), which ``columns`` must hold."""
-    from serving.online import OnlineFeatures
+    from fresco.serving.online import OnlineFeatures
 
     keys = experiment.key or [k.name for k in OnlineFeatures(store).entity_keys(feature_refs)]
     missing = [k for k in keys if k not in columns]
@@ -223,9 +223,9 @@ def _join_features(spark: Any, sdf: Any, refs: list[str], store: Any, timestamp_
     store: in Spark on Feast's Spark store, else through the driver (pandas) in chunks."""
     from pyspark.sql import functions as F
 
-    from training import build_training_frame
-    from training.config import retrieval_chunk_rows
-    from training.datasets import on_spark_offline_store, spark_training_frame
+    from fresco.training import build_training_frame
+    from fresco.training.config import retrieval_chunk_rows
+    from fresco.training.datasets import on_spark_offline_store, spark_training_frame
 
     if on_spark_offline_store(store):
         ts = timestamp_column or "__fresco_as_of"

@@ -20,7 +20,7 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 
-from serving.errors import PayloadTooLarge
+from fresco.serving.errors import PayloadTooLarge
 
 ENV = "FRESCO_SERVING_MAX_BODY_BYTES"
 #: A request of 1000 rows (the most per request) is some 200 kB of JSON: 4 MiB leaves room.

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import uuid as uuidlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -30,16 +31,36 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from serving.errors import shorten
+from fresco.serving.errors import shorten
 
 
 if TYPE_CHECKING:
-    from training import ExperimentRecord
+    from fresco.training import ExperimentRecord
 
 BUNDLE_ARGUMENT = "fresco_bundle"
 BENTOFILE = Path(__file__).with_name("bentofile.yaml")
-#: The folder holding Fresco's packages (a checkout, or site-packages): the Bento's build context.
-CODE_ROOT = Path(__file__).resolve().parent.parent
+#: The packages the prediction service imports: staged as ``fresco/<name>`` in the build context.
+SERVICE_PACKAGES = ("platform", "dsl", "training", "serving", "monitoring")
+
+
+def stage_code(target: Path) -> Path:
+    """Copy the service's packages into ``target`` laid out as they import (``fresco/dsl``, ...).
+
+    The packages are taken from where Python imports them (a wheel's site-packages, or the
+    checkout's folders for an editable install, whose folders are not laid out as ``fresco/``).
+    Returns ``target``, the Bento's build context.
+    """
+    import importlib
+    import shutil
+
+    root = target / "fresco"
+    root.mkdir(parents=True, exist_ok=True)
+    fresco = importlib.import_module("fresco")
+    shutil.copy2(Path(fresco.__file__), root / "__init__.py")
+    for name in SERVICE_PACKAGES:
+        folder = Path(importlib.import_module(f"fresco.{name}").__file__).parent
+        shutil.copytree(folder, root / name, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True)
+    return target
 
 
 def installed_requirements(distribution: str = "fresco") -> list[str]:
@@ -70,11 +91,11 @@ class BundleError(LookupError):
 
 
 class BundledModels:
-    """The models a Bento holds, in the shape the router and :func:`training.load_model` use
+    """The models a Bento holds, in the shape the router and :func:`fresco.training.load_model` use
     (``tags()``, ``resolve(ref)``, ``artifact_path(uuid)``); read-only."""
 
     def __init__(self, bundle: Mapping[str, Any]) -> None:
-        from training import ExperimentRecord
+        from fresco.training import ExperimentRecord
 
         try:
             self.models: dict[str, str] = {str(u): str(t) for u, t in bundle["models"].items()}
@@ -123,7 +144,7 @@ class BundledModels:
                 return as_uuid
         except ValueError:
             pass
-        from training.model_refs import pick_prefix
+        from fresco.training.model_refs import pick_prefix
 
         found = pick_prefix(ref, self.models)
         if found is not None:
@@ -148,7 +169,7 @@ class BuiltBento:
 
 def bundle_for(refs: Sequence[str], repository: Any = None) -> dict[str, Any]:
     """The bundle argument for model names resolved in the repository (tags stay routable)."""
-    from training import ModelRepository
+    from fresco.training import ModelRepository
 
     repository = repository or ModelRepository()
     if not refs:
@@ -188,7 +209,7 @@ def build_bento(
     added. With ``export``, the Bento is also written to that file (``bentoml export``),
     models included, ready for ``bentoml import`` on another machine.
     """
-    from training.repository import bentoml_home
+    from fresco.training.repository import bentoml_home
 
     bundle = bundle_for(refs, repository)
     os.environ.setdefault("BENTOML_HOME", str(bentoml_home()))  # where the models are
@@ -199,11 +220,12 @@ def build_bento(
     service = options.pop("service")
     options.pop("models", None)
     options.pop("args", None)
-    bento = bentoml.bentos.build(
-        service, **options, version=version, build_ctx=str(CODE_ROOT),
-        models=sorted(set(bundle["models"].values())),
-        args={BUNDLE_ARGUMENT: json.dumps(bundle, sort_keys=True)},
-    )
+    with tempfile.TemporaryDirectory(prefix="fresco-bento-") as context:
+        bento = bentoml.bentos.build(
+            service, **options, version=version, build_ctx=str(stage_code(Path(context))),
+            models=sorted(set(bundle["models"].values())),
+            args={BUNDLE_ARGUMENT: json.dumps(bundle, sort_keys=True)},
+        )
     built = BuiltBento(str(bento.tag), Path(bento.path), bundle)
     if export is not None:
         export = Path(export)

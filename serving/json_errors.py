@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from serving.errors import MethodNotAllowed, NotFound, ServingError, shorten
+from fresco.serving.errors import MethodNotAllowed, NotFound, ServingError, shorten
 
 REWRITTEN = (404, 405)
 

@@ -8,10 +8,10 @@ the store is asked.
 
 Feast's Cassandra store logs a failed read and answers "no value" (it does not raise), so a
 missing value from Cassandra is double-checked against the driver's view of the cluster: when
-no host is up the request fails with :class:`~serving.errors.StoreUnavailable` (503, naming the
+no host is up the request fails with :class:`~fresco.serving.errors.StoreUnavailable` (503, naming the
 hosts) instead of silently predicting on defaults. A SQLite store that cannot be read (locked,
 or a corrupt file: any ``sqlite3.DatabaseError``) is a 503 too; Fresco's SQLite store reopens a
-file replaced on disk (:class:`fresco_platform.online_stores.FrescoSqliteOnlineStore`).
+file replaced on disk (:class:`fresco.platform.online_stores.FrescoSqliteOnlineStore`).
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ from feast.infra.online_stores.cassandra_online_store.cassandra_online_store imp
 )
 from feast.infra.online_stores.sqlite import SqliteOnlineStoreConfig
 
-from dsl import feature_column
-from serving.errors import ModelUnavailable, StoreUnavailable
-from serving.values import key_problem
+from fresco.dsl import feature_column
+from fresco.serving.errors import ModelUnavailable, StoreUnavailable
+from fresco.serving.values import key_problem
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class EntityKey:
     feast_type: str
 
     def problem(self, value: Any) -> str | None:
-        """What is wrong with ``value`` as this key (:func:`serving.values.key_problem`), or None."""
+        """What is wrong with ``value`` as this key (:func:`fresco.serving.values.key_problem`), or None."""
         return key_problem(self.feast_type, value)
 
 

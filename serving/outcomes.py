@@ -2,9 +2,9 @@
 
 Each outcome names the ``prediction_id`` its answer carried, the observed ``outcome`` (the
 label: a value, or 0/1 for a binary model) and when it was observed (default: when received).
-They are queued like the prediction log (:class:`serving.prediction_log.AsyncLog`: never
+They are queued like the prediction log (:class:`fresco.serving.prediction_log.AsyncLog`: never
 blocks, drops counted) and written as Parquet under ``<folder>/date=YYYY-MM-DD/`` with the
-columns ``fresco monitor metrics`` reads (``monitoring.outcomes``).
+columns ``fresco monitor metrics`` reads (``fresco.monitoring.outcomes``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from serving.prediction_log import AsyncLog, write_day_files
+from fresco.serving.prediction_log import AsyncLog, write_day_files
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ def default_outcome_folder(environ: Mapping[str, str] | None = None) -> Path:
     env = os.environ if environ is None else environ
     if env.get("FRESCO_OUTCOME_LOG_DIR"):
         return Path(env["FRESCO_OUTCOME_LOG_DIR"])
-    from fresco_platform.state import state_dir
+    from fresco.platform.state import state_dir
 
     return state_dir() / "outcomes"
 

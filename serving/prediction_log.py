@@ -147,7 +147,7 @@ class LogStats:
 @dataclass
 class AsyncLog:
     """A bounded queue in front of ``sink`` and the thread that drains it (see the module doc):
-    the prediction log, and the outcome log (:mod:`serving.outcomes`), whose records also
+    the prediction log, and the outcome log (:mod:`fresco.serving.outcomes`), whose records also
     carry a ``prediction_id``."""
 
     sink: Sink
@@ -268,7 +268,7 @@ def prediction_log_from_env(environ: Mapping[str, str] | None = None) -> AsyncLo
         raise ValueError(f"FRESCO_PREDICTION_LOG_SAMPLE must be a number from 0 to 1, got {text!r}") from None
     folder = env.get("FRESCO_PREDICTION_LOG_DIR")
     if not folder:
-        from fresco_platform.state import state_dir
+        from fresco.platform.state import state_dir
 
         folder = str(state_dir() / "predictions")
     return AsyncLog(ParquetSink(Path(folder)), sample_rate=sample)

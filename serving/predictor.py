@@ -1,6 +1,6 @@
 """The in-process predictor: route, look up online features, run the DSL program, predict.
 
-This is the whole prediction path; the HTTP service (``serving.service``) is a thin adapter
+This is the whole prediction path; the HTTP service (``fresco.serving.service``) is a thin adapter
 over :class:`Predictor`, so a Python caller and an HTTP client get the same answers.
 
 One request, one or many rows::
@@ -34,8 +34,8 @@ from typing import Any
 
 import numpy as np
 
-from dsl import feature_column
-from serving.errors import (
+from fresco.dsl import feature_column
+from fresco.serving.errors import (
     BadRequest,
     ExtensionUnavailable,
     InvalidValue,
@@ -45,10 +45,10 @@ from serving.errors import (
     quote,
     shorten,
 )
-from serving.online import EntityKey, OnlineFeatures
-from serving.prediction_log import AsyncLog, PredictionRecord, new_prediction_id
-from serving.routing import Route, Router, canonical_key_value
-from serving.values import field_problem
+from fresco.serving.online import EntityKey, OnlineFeatures
+from fresco.serving.prediction_log import AsyncLog, PredictionRecord, new_prediction_id
+from fresco.serving.routing import Route, Router, canonical_key_value
+from fresco.serving.values import field_problem
 
 MAX_ROWS = 1000
 
@@ -173,7 +173,7 @@ class ServingModel:
     ) -> list[RowPrediction]:
         """Run the program on each row's request fields and features, then the model; with
         ``details``, each answer keeps the features and inputs used."""
-        from dsl import DSLError
+        from fresco.dsl import DSLError
 
         matrix = np.empty((len(rows), len(self.inputs)), dtype=np.float64)
         outputs = []
@@ -214,11 +214,11 @@ class ServingModel:
 class Predictor:
     """Predictions for Python callers; the HTTP service calls the same object.
 
-    ``store`` is a Feast ``FeatureStore`` (default: :func:`fresco_platform.open_store`: the
+    ``store`` is a Feast ``FeatureStore`` (default: :func:`fresco.platform.open_store`: the
     feature repository of ``$FRESCO_FEATURE_REPO`` or the current directory, with
     ``$FEAST_FS_YAML_FILE_PATH`` or its ``feature_store.yaml``); ``repository`` the model repository (default: the one under
     Fresco's state dir), which also holds the experiments that split tags between models
-    (see :mod:`serving.routing`).
+    (see :mod:`fresco.serving.routing`).
     """
 
     def __init__(
@@ -231,11 +231,11 @@ class Predictor:
         prediction_log: AsyncLog | None = None,
     ) -> None:
         if store is None:
-            from fresco_platform import open_store
+            from fresco.platform import open_store
 
             store = open_store()
         if repository is None:
-            from training import ModelRepository
+            from fresco.training import ModelRepository
 
             repository = ModelRepository()
         self.online = OnlineFeatures(store)
@@ -260,8 +260,8 @@ class Predictor:
             found = self._models.get(uuid)
             if found is not None:
                 return found
-            from dsl import ExtensionError
-            from training import ArtifactError, load_model
+            from fresco.dsl import ExtensionError
+            from fresco.training import ArtifactError, load_model
 
             try:
                 trained = load_model(uuid, self.repository)
@@ -383,7 +383,7 @@ class Predictor:
         return route, groups
 
     def ping(self) -> None:
-        """Raise :class:`~serving.errors.StoreUnavailable` when the online store is down."""
+        """Raise :class:`~fresco.serving.errors.StoreUnavailable` when the online store is down."""
         self.online.ping()
 
 
@@ -426,20 +426,20 @@ def default_predictor() -> Predictor:
     ``FEAST_FS_YAML_FILE_PATH`` its ``feature_store.yaml`` (Feast's own variable; default: the
                               repository's)
     ``FRESCO_HOME``           the state dir holding the model repository (and BentoML's store);
-                              unused by a Bento built with models (``serving.bundle``), which
+                              unused by a Bento built with models (``fresco.serving.bundle``), which
                               routes to the models it holds
     ``FRESCO_SERVING_PRELOAD`` comma-separated model names (tags, UUIDs) to load at start
     ``FRESCO_SERVING_REFRESH_SECONDS`` how often the repository is checked for moved tags and
                               changed experiments (default 0.5)
     ``FRESCO_PREDICTION_LOG``, ``..._DIR``, ``..._SAMPLE`` the prediction log
-                              (:func:`serving.prediction_log.prediction_log_from_env`; on by
+                              (:func:`fresco.serving.prediction_log.prediction_log_from_env`; on by
                               default, Parquet under the state dir)
     """
     import os
 
-    from fresco_platform import open_store
-    from serving.bundle import BundledModels
-    from serving.prediction_log import prediction_log_from_env
+    from fresco.platform import open_store
+    from fresco.serving.bundle import BundledModels
+    from fresco.serving.prediction_log import prediction_log_from_env
 
     store = open_store()
     preload = [p for p in os.environ.get("FRESCO_SERVING_PRELOAD", "").split(",") if p.strip()]

@@ -16,7 +16,7 @@ So for each endpoint with an input, this middleware checks, in order:
 
 A body that passes is handed on unchanged and BentoML parses it again (its validation now
 always succeeds): a few µs more for a one-row request, under 1 ms for 1000 rows. The body's
-size is checked before (:mod:`serving.body_limit`, the middleware outside this one). It is an
+size is checked before (:mod:`fresco.serving.body_limit`, the middleware outside this one). It is an
 ASGI middleware added through BentoML's public ``add_asgi_middleware``.
 """
 
@@ -29,8 +29,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from starlette.responses import JSONResponse
 
-from serving.body_limit import replay
-from serving.errors import BadRequest, ServingError, UnsupportedMediaType, quote, shorten
+from fresco.serving.body_limit import replay
+from fresco.serving.errors import BadRequest, ServingError, UnsupportedMediaType, quote, shorten
 
 JSON_MEDIA_TYPE = "application/json"
 #: The non-standard constants Python's and pydantic's JSON parsers accept.

@@ -36,8 +36,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from serving.errors import BadRequest, UnknownModel, shorten
-from training.model_refs import AmbiguousPrefix, is_uuid_prefix
+from fresco.serving.errors import BadRequest, UnknownModel, shorten
+from fresco.training.model_refs import AmbiguousPrefix, is_uuid_prefix
 
 log = logging.getLogger(__name__)
 
@@ -250,7 +250,7 @@ class Router:
         except AmbiguousPrefix as exc:
             raise BadRequest(f"ambiguous model reference: {exc}", field="model") from None
         except LookupError as exc:  # the repository's text names its path: not for the client
-            holds = getattr(exc, "holds", None)  # a Bento's models (serving.bundle.BundleError)
+            holds = getattr(exc, "holds", None)  # a Bento's models (fresco.serving.bundle.BundleError)
             raise UnknownModel(f"unknown model or tag {shorten(ref)!r}"
                                + (f"; this Bento holds {holds}" if holds else ""),
                                field="model") from None

@@ -1,6 +1,6 @@
 """Run the BentoML service as a process: ``fresco serve`` (foreground) and :class:`ServerProcess`
 (background, for the quickstart and benchmarks). Configuration goes through the environment,
-exactly as for ``bentoml serve serving.service:FrescoService`` or a built Bento."""
+exactly as for ``bentoml serve fresco.serving.service:FrescoService`` or a built Bento."""
 
 from __future__ import annotations
 
@@ -14,22 +14,22 @@ from pathlib import Path
 from typing import Any
 
 
-SERVICE = "serving.service:FrescoService"
+SERVICE = "fresco.serving.service:FrescoService"
 
 
 def server_env(
     *, repo: Path | None = None, yaml_path: Path | None = None, preload: list[str] | None = None,
     workers: int | None = None,
 ) -> dict[str, str]:
-    """The environment variables :func:`serving.default_predictor` reads.
+    """The environment variables :func:`fresco.serving.default_predictor` reads.
 
-    The feature repository and its yaml are resolved here, by :mod:`fresco_platform.repo`'s rule
+    The feature repository and its yaml are resolved here, by :mod:`fresco.platform.repo`'s rule
     (``repo``, else ``$FRESCO_FEATURE_REPO``, else the current directory); the state folder is
     this process's, so the server routes to the models this process's repository holds.
     """
-    from fresco_platform import resolve_repo, resolve_yaml
-    from fresco_platform.repo import REPO_ENV, YAML_ENV
-    from fresco_platform.state import HOME_ENV, state_home
+    from fresco.platform import resolve_repo, resolve_yaml
+    from fresco.platform.repo import REPO_ENV, YAML_ENV
+    from fresco.platform.state import HOME_ENV, state_home
 
     resolved = resolve_repo(repo)
     env: dict[str, str] = {"BENTOML_DO_NOT_TRACK": "True", REPO_ENV: str(resolved),

@@ -1,17 +1,17 @@
 """The BentoML service: ``POST /predict`` over :class:`serving.Predictor`.
 
-Run it with ``bentoml serve serving.service:FrescoService`` (or ``fresco serve``); it is
-configured by the environment (see :func:`serving.predictor.default_predictor`). The HTTP
+Run it with ``bentoml serve fresco.serving.service:FrescoService`` (or ``fresco serve``); it is
+configured by the environment (see :func:`fresco.serving.predictor.default_predictor`). The HTTP
 surface is declared once, here, with pydantic types, so ``/docs.json`` (OpenAPI) and the UI at ``/``
 describe it.
 
 Errors are JSON ``{"error": kind, "message": ..., "field": path}`` with the status of
-:mod:`serving.errors`: 400 malformed request (JSON, schema: checked before BentoML parses the
-body, :mod:`serving.request_checks`, ``field`` the dotted pydantic location) or missing
+:mod:`fresco.serving.errors`: 400 malformed request (JSON, schema: checked before BentoML parses the
+body, :mod:`fresco.serving.request_checks`, ``field`` the dotted pydantic location) or missing
 key/field, 404 unknown model or tag (or path), 405 wrong method, 413 body too large, 415 not JSON, 422 a value of the wrong
 type, 503 online store or model artifact unavailable. Bad input never gets a 500.
 A body over ``FRESCO_SERVING_MAX_BODY_BYTES`` (4 MiB) gets a 413 before it is parsed
-(:mod:`serving.body_limit`). A request whose answer has not started within ``traffic.timeout``
+(:mod:`fresco.serving.body_limit`). A request whose answer has not started within ``traffic.timeout``
 (30 s) gets a 504.
 """
 
@@ -27,17 +27,17 @@ import bentoml
 from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse
 
-from serving.body_limit import BodyLimitMiddleware
-from serving.errors import ServingError
-from serving.outcomes import OutcomeRecord, outcome_log_from_env
-from serving.json_errors import JSONErrorsMiddleware
-from serving.openapi_example import OpenAPIExampleMiddleware
-from serving.predictor import MAX_ROWS, default_predictor
-from serving.request_checks import RequestChecksMiddleware
-from serving.request_timeout import install as install_request_timeout
+from fresco.serving.body_limit import BodyLimitMiddleware
+from fresco.serving.errors import ServingError
+from fresco.serving.outcomes import OutcomeRecord, outcome_log_from_env
+from fresco.serving.json_errors import JSONErrorsMiddleware
+from fresco.serving.openapi_example import OpenAPIExampleMiddleware
+from fresco.serving.predictor import MAX_ROWS, default_predictor
+from fresco.serving.request_checks import RequestChecksMiddleware
+from fresco.serving.request_timeout import install as install_request_timeout
 
 # BentoML's request timeout keeps each request alive for `traffic.timeout` after its answer:
-# use the one that cancels its timer (serving.request_timeout), before BentoML builds the app.
+# use the one that cancels its timer (fresco.serving.request_timeout), before BentoML builds the app.
 install_request_timeout()
 
 log = logging.getLogger("fresco.serving")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from serving.errors import quote
+from fresco.serving.errors import quote
 
 #: Integer Feast key types and the range of each.
 INT_KEY_RANGES: dict[str, tuple[int, int]] = {

@@ -19,7 +19,7 @@ def spark_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def spark(spark_home: Path) -> Iterator["pyspark.sql.SparkSession"]:  # noqa: F821
     """The real Spark (local mode, Hive metastore on embedded Derby), shared by all tests."""
-    from fresco_platform.spark import spark_session
+    from fresco.platform.spark import spark_session
 
     session = spark_session("fresco-tests", home=spark_home)
     session.sparkContext.setLogLevel("ERROR")
@@ -32,7 +32,7 @@ REPO_FILES = ("feature_store.yaml", "definitions.py", ".feastignore")
 
 def _node_config_at_session_start():
     """The Cassandra node's config from the environment the test run was started in."""
-    from fresco_platform.services.cassandra import NodeConfig
+    from fresco.platform.services.cassandra import NodeConfig
 
     return NodeConfig.from_env()
 
@@ -42,7 +42,7 @@ _CASSANDRA_NODE = _node_config_at_session_start()
 
 def _broker_config_at_session_start():
     """The Kafka broker's config from the environment the test run was started in."""
-    from fresco_platform.services.kafka import BrokerConfig
+    from fresco.platform.services.kafka import BrokerConfig
 
     return BrokerConfig.from_env()
 
@@ -54,7 +54,7 @@ def copy_feature_repo(target: Path) -> Path:
     """Copy the project's Feast repository definitions (not its data) into ``target``."""
     import shutil
 
-    from feature_repo import REPO_DIR as FEATURE_REPO
+    from fresco.example import REPO_DIR as FEATURE_REPO
 
     target.mkdir(parents=True, exist_ok=True)
     for name in REPO_FILES:
@@ -110,7 +110,7 @@ def cassandra() -> Iterator[list[str]]:
     the tests is left running; one started here is stopped at the end unless
     ``FRESCO_CASSANDRA_KEEP=1`` (keeps later test runs fast).
     """
-    from fresco_platform.services import cassandra as node
+    from fresco.platform.services import cassandra as node
 
     config = _CASSANDRA_NODE  # the node `make test` started, wherever a fixture has moved FRESCO_HOME
     was_running = node.status(config).running
@@ -127,7 +127,7 @@ def kafka() -> Iterator[str]:
     Like :func:`cassandra`: a broker that ran before the tests is left running; one started here
     is stopped at the end unless ``FRESCO_KAFKA_KEEP=1``.
     """
-    from fresco_platform.services import kafka as broker
+    from fresco.platform.services import kafka as broker
 
     config = _KAFKA_BROKER
     was_running = broker.status(config).running
@@ -143,7 +143,7 @@ def applied_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     Shared and read-only: a test that writes to it copies it first (:func:`copy_project`).
     """
-    from fresco_platform import init_project
+    from fresco.platform import init_project
 
     project = init_project(tmp_path_factory.mktemp("projects") / "shop").path
     result = run_feast(project, "apply")

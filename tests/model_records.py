@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.repository import ModelRecord, ModelRepository
-from training.trainers import get_trainer
+from fresco.training.repository import ModelRecord, ModelRepository
+from fresco.training.trainers import get_trainer
 
 
 def save_tiny_model(repository: ModelRepository, uuid: str, task: str = "regression") -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from fresco_platform import list_catalog, open_store
+from fresco.platform import list_catalog, open_store
 
 
 def test_quickstart_builds_catalog_online_store_and_dataset(
@@ -38,7 +38,7 @@ def test_quickstart_builds_catalog_online_store_and_dataset(
     assert report.accuracy_path.is_file() and str(report.accuracy_path) in lines[-1]
 
     # the example model was trained on the quickstart's data and tagged
-    from training import ModelRepository, load_model
+    from fresco.training import ModelRepository, load_model
 
     assert report.model_uuid in lines[-1] and str(report.model_report) in lines[-1]
     assert report.model_metrics["rmse"] < 0.6 * report.model_baseline["rmse"]

@@ -16,7 +16,7 @@ Public surface (the CLI and serving use only this):
 import importlib
 from typing import Any
 
-#: public name -> the module defining it; imported on first use, so ``from training import
+#: public name -> the module defining it; imported on first use, so ``from fresco.training import
 #: ModelRepository`` does not import Feast, pandas or the trainers' libraries.
 _EXPORTS = {
     "ConfigError": "config", "ModelConfig": "config", "load_config": "config", "parse_config": "config",
@@ -33,9 +33,9 @@ _EXPORTS = {
 
 def __getattr__(name: str) -> Any:
     if name == "compare_models":
-        return importlib.import_module("training.repository").compare
+        return importlib.import_module("fresco.training.repository").compare
     if name in _EXPORTS:
-        return getattr(importlib.import_module(f"training.{_EXPORTS[name]}"), name)
+        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from training import features as feats
-from training.repository import ModelRepository
-from training.trainers import trainer_for
+from fresco.training import features as feats
+from fresco.training.repository import ModelRepository
+from fresco.training.trainers import trainer_for
 
 ARTIFACT_FILES = ("fresco.json", "program.json")
 

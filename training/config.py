@@ -7,7 +7,7 @@ inputs), the split (by time by default), the hyperparameter search, the evaluati
 the resources (local pandas or Spark).
 
 Extensions from a user's project: ``model.type`` may be the name of an installed
-``fresco.trainers`` entry point or ``package.module:attr`` (see :mod:`training.trainers`),
+``fresco.trainers`` entry point or ``package.module:attr`` (see :mod:`fresco.training.trainers`),
 and ``features.functions`` lists modules whose ``register(registry)`` adds user DSL
 functions, besides the installed ``fresco.dsl_functions`` entry points (see dsl/README.md).
 
@@ -28,10 +28,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from dsl import DSLError
-from training.references import check_references, needs_store, program_field
+from fresco.dsl import DSLError
+from fresco.training.references import check_references, needs_store, program_field
 
-from training.metrics import metric_names
+from fresco.training.metrics import metric_names
 
 
 _MODULE_PATH = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*(:[A-Za-z_]\w*)?")
@@ -326,9 +326,9 @@ def parse_config(
     the trainer, the search space against those hyperparameters, and compiles the DSL program,
     so every mistake shows up here and never in the middle of a run.
     """
-    from dsl import ExtensionError
-    from training.features import load_user_functions
-    from training.trainers import UnknownTrainer, resolve_trainer
+    from fresco.dsl import ExtensionError
+    from fresco.training.features import load_user_functions
+    from fresco.training.trainers import UnknownTrainer, resolve_trainer
 
     if not isinstance(data, dict):
         raise ConfigError(source, [("", "a model config is a YAML mapping (model:, data:, features:, ...)")])
@@ -423,8 +423,8 @@ def _check_space(search: SearchSection, params: type[BaseModel], model: ModelSec
 
 def open_feature_store(config: ModelConfig) -> Any:
     """The Feast store a config names (``features.repo``, else the feature repository found by
-    :func:`fresco_platform.resolve_repo`)."""
-    from fresco_platform import open_store
+    :func:`fresco.platform.resolve_repo`)."""
+    from fresco.platform import open_store
 
     return open_store(config.features.repo, config.features.store_yaml)
 
@@ -444,7 +444,7 @@ _SPARK_TO_DSL = (("tinyint", "int"), ("smallint", "int"), ("int", "int"), ("bigi
 
 
 def training_spark(spark: Any = None) -> Any:
-    """``spark``, else the process's active Spark session, else a new one from ``fresco_platform.spark``."""
+    """``spark``, else the process's active Spark session, else a new one from ``fresco.platform.spark``."""
     if spark is not None:
         return spark
     from pyspark.sql import SparkSession
@@ -452,7 +452,7 @@ def training_spark(spark: Any = None) -> Any:
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
-    from fresco_platform.spark import spark_session
+    from fresco.platform.spark import spark_session
 
     return spark_session("fresco-training")
 
@@ -478,7 +478,7 @@ def hive_table_types(table: str, spark: Any = None) -> dict[str, str]:
 
 def entity_source_types(config: ModelConfig, spark: Any = None) -> dict[str, str]:
     """Every column of the entity rows (Parquet schema or Hive table) -> its DSL type (or ``""``)."""
-    from training.features import parquet_input_types
+    from fresco.training.features import parquet_input_types
 
     if isinstance(config.data.source, HiveSource):
         return hive_table_types(config.data.source.hive_table, spark)
@@ -497,9 +497,9 @@ def compile_config_program(config: ModelConfig, store: Any = None, *, spark: Any
     """Compile the config's DSL program, typing its inputs from the schema of the entity rows
     (Parquet file or Hive table), the Feast registry's feature types and
     ``features.input_types`` (which wins). User functions come from ``functions`` (a
-    ``FunctionRegistry``), by default :func:`training.features.load_user_functions` of the
+    ``FunctionRegistry``), by default :func:`fresco.training.features.load_user_functions` of the
     config's ``features.functions``."""
-    from training.features import compile_features, feast_input_types, load_user_functions
+    from fresco.training.features import compile_features, feast_input_types, load_user_functions
 
     if source_types is None:
         source_types = entity_source_types(config, spark)

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 from feast import FeatureService, FeatureStore
 
-from dsl import feature_column
+from fresco.dsl import feature_column
 
 ROW_ID = "__fresco_row_id"
 FEAST_TIMESTAMP = "event_timestamp"

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from training.metrics import GREATER_IS_BETTER, compute_metrics, confusion, curves  # sklearn
+from fresco.training.metrics import GREATER_IS_BETTER, compute_metrics, confusion, curves  # sklearn
 
 
 def is_better(metric: str, a: float, b: float) -> bool:

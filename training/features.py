@@ -18,7 +18,7 @@ class FeatureError(ValueError):
 
 
 def _dsl():
-    import dsl
+    from fresco import dsl
 
     if not hasattr(dsl, "compile_program"):
         raise ImportError("the DSL package does not expose compile_program yet")
@@ -27,7 +27,7 @@ def _dsl():
 
 def load_user_functions(modules: list[str] | tuple[str, ...] = ()) -> Any:
     """The user DSL functions a training run may call: every installed ``fresco.dsl_functions``
-    entry point and the config's ``features.functions`` modules (``dsl.load_functions``)."""
+    entry point and the config's ``features.functions`` modules (``fresco.dsl.load_functions``)."""
     return _dsl().load_functions(list(modules))
 
 
@@ -92,9 +92,9 @@ def function_manifest(program_json: str, functions: Any) -> dict[str, dict[str, 
 
 
 def functions_for_artifact(manifest: dict[str, dict[str, Any]]) -> Any:
-    """The registry a stored model needs (``dsl.registry.functions_for``); raises
+    """The registry a stored model needs (``fresco.dsl.registry.functions_for``); raises
     ``dsl.ExtensionError`` naming a missing function and the distribution to install."""
-    from dsl.registry import functions_for
+    from fresco.dsl.registry import functions_for
 
     return functions_for(manifest)
 
@@ -113,7 +113,7 @@ def apply_program(program: Any, frame: pd.DataFrame, engine: str = "local", spar
     """The program's outputs on ``frame``: pandas locally, Spark column expressions for ``spark``."""
     if engine == "spark":
         if spark is None:
-            from fresco_platform.spark import spark_session
+            from fresco.platform.spark import spark_session
 
             spark = spark_session("fresco-training")
         sdf = spark.createDataFrame(_spark_ready(frame, program))

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from training import features as feats
-from training.config import (
+from fresco.training import features as feats
+from fresco.training.config import (
     ConfigError,
     HiveSource,
     ModelConfig,
@@ -26,11 +26,11 @@ from training.config import (
     open_feature_store,
     training_spark,
 )
-from training.datasets import TrainingDataError, _resolve_refs, build_training_frame
-from training.evaluation import SplitData, build_report, is_better, write_report
-from training.metrics import compute_metrics
-from training.repository import ModelRecord, ModelRepository, current_user
-from training.trainers import get_trainer, trainer_manifest
+from fresco.training.datasets import TrainingDataError, _resolve_refs, build_training_frame
+from fresco.training.evaluation import SplitData, build_report, is_better, write_report
+from fresco.training.metrics import compute_metrics
+from fresco.training.repository import ModelRecord, ModelRepository, current_user
+from fresco.training.trainers import get_trainer, trainer_manifest
 
 Progress = Callable[[str], None]
 
@@ -279,13 +279,13 @@ def train(
 ) -> TrainResult:
     """Train, evaluate and store one model from a config (a :class:`ModelConfig` or a YAML path).
 
-    The config is validated first (a :class:`~training.config.ConfigError` names the field);
+    The config is validated first (a :class:`~fresco.training.config.ConfigError` names the field);
     then the dataset is built, the DSL program fitted on the training split and applied to
     all three, the model trained (or searched) with early stopping and trial ranking on the
     validation split, then evaluated once on the held-out test split against the mean /
     base-rate baseline (the headline), and stored with its record under a new UUID.
     """
-    from fresco_platform.state import state_dir
+    from fresco.platform.state import state_dir
 
     if not isinstance(config, ModelConfig):
         config = load_config(config, overrides)

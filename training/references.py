@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from training.config import ModelConfig
+    from fresco.training.config import ModelConfig
 
 Errors = list[tuple[str, str]]
 
@@ -22,7 +22,7 @@ def program_field(config: "ModelConfig") -> str:
 
 
 def _program_feature_refs(config: "ModelConfig") -> list[Any]:
-    import dsl
+    from fresco import dsl
 
     try:
         return [a for a in dsl.accessors(config.program_source) if a.kind == "fs"]
@@ -41,7 +41,7 @@ def check_references(config: "ModelConfig") -> tuple[Any, Errors]:
     Returns ``(store, errors)``: the Feast store (None when the config names no feature or the
     repository cannot be opened) and ``(field, message)`` pairs, empty when all is well.
     """
-    from fresco_platform import RepoNotFound, open_store, resolve_repo
+    from fresco.platform import RepoNotFound, open_store, resolve_repo
 
     program_refs = _program_feature_refs(config)
     if not (config.features.service or config.features.references or program_refs):

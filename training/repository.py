@@ -42,8 +42,8 @@ from typing import Any
 
 import numpy as np
 
-from fresco_platform.state import state_dir
-from training.model_refs import is_uuid_prefix, pick_prefix
+from fresco.platform.state import state_dir
+from fresco.training.model_refs import is_uuid_prefix, pick_prefix
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS models (
@@ -179,7 +179,7 @@ class ModelRecord:
 
     def split_label(self, split: str) -> str:
         """The split with its role, rows and dates, e.g. ``test (held out, 600 rows, 2026-10-12..2026-10-14)``."""
-        from training.evaluation import split_label
+        from fresco.training.evaluation import split_label
 
         span = self.dataset.get("split", {}).get("ranges", {}).get(split, {})
         return split_label(split, int(self.dataset.get(f"{split}_rows") or 0), span.get("min"), span.get("max"))

@@ -1,1 +1,1 @@
-"""Back ends: each compiles the typed IR (dsl.ir) for one execution engine."""
+"""Back ends: each compiles the typed IR (fresco.dsl.ir) for one execution engine."""

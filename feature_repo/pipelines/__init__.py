@@ -1,10 +1,10 @@
 """Raw example data and the feature-group batch jobs of the delivery-time example.
 
-- :mod:`feature_repo.pipelines.generate`: seeded raw restaurants and orders (Parquet).
-- :mod:`feature_repo.pipelines.feature_groups`: one Spark job per feature group, written to
+- :mod:`fresco.example.pipelines.generate`: seeded raw restaurants and orders (Parquet).
+- :mod:`fresco.example.pipelines.feature_groups`: one Spark job per feature group, written to
   Parquet (embedded default) or Hive (production).
 
-Names are imported lazily so ``python -m feature_repo.pipelines.<module>`` runs cleanly and
+Names are imported lazily so ``python -m fresco.example.pipelines.<module>`` runs cleanly and
 importing the generator does not import Spark.
 """
 

@@ -25,7 +25,7 @@ Feast feature views read, keyed by ``restaurant_id`` and ``event_timestamp`` (UT
 The same job output goes to Parquet (:func:`write_parquet`, the embedded default, read by
 Feast's file offline store and by pandas) or to a Hive table partitioned by date
 (:func:`write_hive_table`, production). :func:`run_feature_groups` runs all three;
-``python -m feature_repo.pipelines.feature_groups --raw DIR --out DIR [--hive-database fresco]``
+``python -m fresco.example.pipelines.feature_groups --raw DIR --out DIR [--hive-database fresco]``
 is its command line.
 """
 
@@ -277,7 +277,7 @@ def run_feature_groups(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m feature_repo.pipelines.feature_groups",
+        prog="python -m fresco.example.pipelines.feature_groups",
         description="Run the restaurant feature-group Spark jobs on raw Parquet data.",
     )
     parser.add_argument("--raw", type=Path, required=True, help="folder with restaurants.parquet and orders.parquet")
@@ -291,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import os
 
-    from fresco_platform.spark import spark_session
+    from fresco.platform.spark import spark_session
 
     # our progress lines instead of Spark's console progress bar (unless the caller chose)
     os.environ.setdefault("PYSPARK_SUBMIT_ARGS", "--conf spark.ui.showConsoleProgress=false pyspark-shell")

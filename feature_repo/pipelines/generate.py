@@ -44,7 +44,7 @@ The city runs on UTC (hours below are UTC hours, the ones ``hour_of_day`` sees).
   + travel.
 
 Everything is vectorised numpy: two million orders take seconds
-(``python -m feature_repo.pipelines.generate --out DIR --orders 2000000``).
+(``python -m fresco.example.pipelines.generate --out DIR --orders 2000000``).
 """
 
 from __future__ import annotations
@@ -305,7 +305,7 @@ def _parse_end(text: str) -> datetime:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m feature_repo.pipelines.generate",
+        prog="python -m fresco.example.pipelines.generate",
         description="Write the seeded raw restaurants and orders Parquet files of the delivery-time example.",
     )
     parser.add_argument("--out", type=Path, required=True, help="output folder")

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from dsl import Program
+from fresco.dsl import Program
 
 from .helpers import run
 

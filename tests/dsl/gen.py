@@ -8,7 +8,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from dsl import DType
+from fresco.dsl import DType
 
 I, F, B, S, T = DType.INT, DType.FLOAT, DType.BOOL, DType.STRING, DType.TIMESTAMP
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dsl import DType, Program
+from fresco.dsl import DType, Program
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from dsl import (
+from fresco.dsl import (
     LANGUAGE_VERSION,
     DSLError,
     DSLFitError,

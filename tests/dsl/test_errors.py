@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dsl import DSLSyntaxError, DSLTypeError, DType, compile_program
+from fresco.dsl import DSLSyntaxError, DSLTypeError, DType, compile_program
 
 T = {"t": DType.TIMESTAMP, "x": DType.FLOAT, "n": DType.INT, "s": DType.STRING, "v:f": DType.FLOAT}
 
@@ -104,7 +104,7 @@ def test_keywords_are_not_names() -> None:
 
 def test_a_float_input_past_float64_is_an_error_naming_it() -> None:
     """A 400-digit integer for a float input raises the DSL's error, not OverflowError."""
-    from dsl import DSLError
+    from fresco.dsl import DSLError
 
     program = compile_program("y = @req.x * 1.0", {"x": DType.FLOAT})
     assert program.evaluate({"x": 2})["y"] == 2.0

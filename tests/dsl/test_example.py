@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import numpy as np
 import pytest
 
-from dsl import DSLFitError, DType, compile_program
+from fresco.dsl import DSLFitError, DType, compile_program
 
 from .helpers import close, pandas_frame
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dsl import DSLFitError, DType, compile_program
+from fresco.dsl import DSLFitError, DType, compile_program
 
 from .helpers import close
 

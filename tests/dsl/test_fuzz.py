@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dsl import DSLError, DSLTypeError, FunctionRegistry, compile_program, ir
+from fresco.dsl import DSLError, DSLTypeError, FunctionRegistry, compile_program, ir
 
 from .gen import INPUT_TYPES
 
@@ -28,7 +28,7 @@ def _compile(text: str) -> None:
     for _, expr in program.ir():  # whatever compiled only calls known functions
         for node in ir.walk(expr):
             if isinstance(node, ir.Call):
-                from dsl.library import BUILTINS
+                from fresco.dsl.library import BUILTINS
 
                 assert node.name in BUILTINS
 

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from dsl import DSLError, DSLSyntaxError, DType, Program, compile_program
-from dsl.parser import MAX_CHAIN_DEPTH, MAX_DEPTH, MAX_NODES, MAX_SOURCE_CHARS, MAX_STATEMENTS
+from fresco.dsl import DSLError, DSLSyntaxError, DType, Program, compile_program
+from fresco.dsl.parser import MAX_CHAIN_DEPTH, MAX_DEPTH, MAX_NODES, MAX_SOURCE_CHARS, MAX_STATEMENTS
 
 X = {"x": DType.FLOAT}
 

@@ -12,7 +12,7 @@ import os
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from dsl import compile_program
+from fresco.dsl import compile_program
 
 from .gen import INPUT_TYPES, Gen, programs, rows
 from .helpers import close, run, same

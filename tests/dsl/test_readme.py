@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dsl.library import BUILTINS
+from fresco.dsl.library import BUILTINS
 
 README = (Path(__file__).resolve().parents[2] / "dsl" / "README.md").read_text()
 ROWS = [line for line in README.splitlines() if line.startswith("| `")]

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from dsl import DType, compile_program
+from fresco.dsl import DType, compile_program
 
 from .helpers import close
 
@@ -128,7 +128,7 @@ def test_request_timestamps_as_datetime_or_iso_text(value) -> None:
 
 
 def test_naive_timestamps_are_refused() -> None:
-    from dsl import DSLRuntimeError
+    from fresco.dsl import DSLRuntimeError
 
     program = compile_program("h = hour_of_day(@req.t)")
     with pytest.raises(DSLRuntimeError, match="no time zone"):
@@ -138,7 +138,7 @@ def test_naive_timestamps_are_refused() -> None:
 
 
 def test_concat_longer_than_the_limit_is_null(backend) -> None:
-    from dsl.library import MAX_STRING_CHARS
+    from fresco.dsl.library import MAX_STRING_CHARS
 
     name, run = backend
     half = MAX_STRING_CHARS // 2

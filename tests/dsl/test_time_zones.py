@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from dsl import DSLTypeError, DType, compile_program
+from fresco.dsl import DSLTypeError, DType, compile_program
 
 ZONES = ["America/New_York", "Europe/Paris", "Asia/Kolkata", "Asia/Kathmandu",
          "Australia/Lord_Howe", "Asia/Tokyo", "UTC"]
@@ -118,7 +118,7 @@ def zone_only_python_knows(tmp_path):
     import importlib.resources
     import zoneinfo
 
-    from dsl.timezones import _zone, zone_names
+    from fresco.dsl.timezones import _zone, zone_names
 
     name = "Fresco_Test/Nowhere"
     (tmp_path / "Fresco_Test").mkdir()
@@ -134,7 +134,7 @@ def zone_only_python_knows(tmp_path):
 
 
 def test_zone_unknown_to_the_jvm_is_refused_by_spark(spark, zone_only_python_knows: str) -> None:
-    from dsl import DSLRuntimeError
+    from fresco.dsl import DSLRuntimeError
 
     from .helpers import run
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dsl import DSLTypeError, DType, FunctionRegistry, compile_program
+from fresco.dsl import DSLTypeError, DType, FunctionRegistry, compile_program
 
 from .helpers import close
 

@@ -70,7 +70,7 @@ TRAINER_SOURCE = """
     import numpy as np
     from pydantic import Field
 
-    from training.trainers.base import Trainer, TrainerParams, normalise
+    from fresco.training.trainers.base import Trainer, TrainerParams, normalise
 
 
     class LeastSquaresParams(TrainerParams):

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from dsl.registry import FUNCTIONS_GROUP
+from fresco.dsl.registry import FUNCTIONS_GROUP
 from tests.extensions.distributions import TRAINER_SOURCE
 from tests.training.helpers import write_request_config
-from training import ConfigError, load_config
-from training.trainers import TRAINERS_GROUP
+from fresco.training import ConfigError, load_config
+from fresco.training.trainers import TRAINERS_GROUP
 
 
 def test_a_broken_function_entry_point_fails_the_config_under_features_functions(

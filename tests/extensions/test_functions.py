@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from dsl import ExtensionError, compile_program, load_functions
-from dsl.registry import FUNCTIONS_GROUP, functions_for
+from fresco.dsl import ExtensionError, compile_program, load_functions
+from fresco.dsl.registry import FUNCTIONS_GROUP, functions_for
 from tests.extensions.distributions import FUNCTIONS_SOURCE, FUNCTIONS_SOURCE_V2
 
 EP = {FUNCTIONS_GROUP: {"distances": "my_ext.funcs:register"}}

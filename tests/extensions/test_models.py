@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from dsl.registry import FUNCTIONS_GROUP
+from fresco.dsl.registry import FUNCTIONS_GROUP
 from tests.conftest import copy_feature_repo, environment_restored
 from tests.extensions.distributions import (
     FUNCTIONS_SOURCE,
@@ -33,8 +33,8 @@ from tests.extensions.distributions import (
     write_distribution,
 )
 from tests.training.helpers import write_request_config
-from training import ModelRepository, train
-from training.trainers import TRAINERS_GROUP
+from fresco.training import ModelRepository, train
+from fresco.training.trainers import TRAINERS_GROUP
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTION_PROGRAM = """\
@@ -104,10 +104,10 @@ def _serve(models: dict, extra_path: list[Path]) -> subprocess.Popen:
     code = textwrap.dedent(f"""
         import json
         from pathlib import Path
-        from fresco_platform import open_store
-        from serving import Predictor
-        from serving.errors import ServingError
-        from training import ModelRepository
+        from fresco.platform import open_store
+        from fresco.serving import Predictor
+        from fresco.serving.errors import ServingError
+        from fresco.training import ModelRepository
 
         predictor = Predictor(open_store(Path({str(models["feature_repo"])!r})), ModelRepository())
         out = {{}}
@@ -180,12 +180,12 @@ def test_serving_without_the_extensions_refuses_naming_what_to_install(served: d
 
 
 def test_serving_with_the_extensions_predicts_as_in_training(models: dict, served: dict) -> None:
-    from serving import Predictor
+    from fresco.serving import Predictor
 
     got = served["with"]
     sys.path[:0] = [str(p) for p in models["sites"].values()]
     try:
-        here = Predictor(__import__("fresco_platform").open_store(models["feature_repo"]), models["repository"])
+        here = Predictor(__import__("importlib").import_module("fresco.platform").open_store(models["feature_repo"]), models["repository"])
         want = {name: here.predict(uuid, ROWS).predictions for name, uuid in models["uuids"].items()}
     finally:
         for p in models["sites"].values():

@@ -7,9 +7,9 @@ import sys
 import numpy as np
 import pytest
 
-from dsl import ExtensionError
+from fresco.dsl import ExtensionError
 from tests.extensions.distributions import TRAINER_SOURCE
-from training.trainers import (
+from fresco.training.trainers import (
     TRAINERS_GROUP,
     Trainer,
     get_trainer,
@@ -55,7 +55,7 @@ def test_an_unknown_type_names_the_installed_ones(installed) -> None:
 
 @pytest.mark.parametrize("source, text", [
     ("raise ImportError('needs torch')", "ImportError: needs torch"),
-    ("TRAINER = object()", "loads object, not a training.trainers.Trainer instance"),
+    ("TRAINER = object()", "loads object, not a fresco.training.trainers.Trainer instance"),
 ])
 def test_a_broken_trainer_entry_point_is_named(installed, source: str, text: str) -> None:
     installed("bad-trainer", "0.9", {"bad_trainer.py": source},

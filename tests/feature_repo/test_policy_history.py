@@ -12,7 +12,7 @@ from feast.protos.feast.core.Registry_pb2 import Registry as RegistryProto
 from feast.protos.feast.types.Value_pb2 import ValueType
 from feast.types import Float64, Int64
 
-from fresco_platform.policy.rules import evaluate_catalog, merged_history
+from fresco.platform.policy.rules import evaluate_catalog, merged_history
 
 SHOP = Entity(name="shop", join_keys=["shop_id"], value_type=EntityValueType.INT64)
 

@@ -17,13 +17,15 @@ import socket
 import subprocess
 import sys
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 CHECKOUT = Path(__file__).resolve().parents[2]
-PACKAGES = ("fresco", "fresco_platform", "dsl", "training", "serving", "monitoring", "feature_repo")
+PACKAGES = ("fresco", "fresco.platform", "fresco.dsl", "fresco.training", "fresco.serving", "fresco.monitoring",
+            "fresco.example")
 
 
 def _run(command: list[str], *, cwd: Path, env: dict[str, str], timeout: float = 600) -> str:
@@ -33,13 +35,19 @@ def _run(command: list[str], *, cwd: Path, env: dict[str, str], timeout: float =
 
 
 @pytest.fixture(scope="module")
-def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Fresco's wheel, built from the checkout."""
+    wheels = tmp_path_factory.mktemp("wheels")
+    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+          "-w", str(wheels), str(CHECKOUT)], cwd=wheels, env=dict(os.environ))
+    (built,) = wheels.glob("fresco-*.whl")
+    return built
+
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory: pytest.TempPathFactory, wheel: Path) -> Path:
     """A fresh virtual environment with Fresco's wheel and its pinned dependencies."""
     root = tmp_path_factory.mktemp("installed")
-    wheels = root / "wheels"
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-          "-w", str(wheels), str(CHECKOUT)], cwd=root, env=dict(os.environ))
-    (wheel,) = wheels.glob("fresco-*.whl")
     target = root / "venv"
     _run([sys.executable, "-m", "venv", str(target)], cwd=root, env=dict(os.environ))
     uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or "uv"
@@ -70,6 +78,46 @@ def workdir(tmp_path: Path) -> Path:
     folder.mkdir()
     assert CHECKOUT not in folder.parents
     return folder
+
+
+def test_the_wheel_installs_one_top_level_name(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        dist_info = next(n.split("/")[0] for n in names if n.endswith(".dist-info/METADATA"))
+        top_level = {n.split("/")[0] for n in names} - {dist_info}
+        packaged = set(names)
+    assert top_level == {"fresco"}, f"the wheel installs {sorted(top_level)} at the top of site-packages"
+    # every package folder of the checkout is in the wheel, under its namespaced name
+    for folder, name in {"dsl": "dsl", "training": "training", "serving": "serving",
+                         "monitoring": "monitoring", "feature_repo": "example"}.items():
+        for init in (CHECKOUT / folder).rglob("__init__.py"):
+            inside = init.relative_to(CHECKOUT / folder).as_posix()
+            assert f"fresco/{name}/{inside}" in packaged, f"{folder}/{inside} is not in the wheel"
+    for data in ("fresco/dsl/grammar.lark", "fresco/serving/bentofile.yaml",
+                 "fresco/platform/templates/project/feature_store.yaml", "fresco/example/feature_store.yaml"):
+        assert data in packaged, f"{data} is not in the wheel"
+
+
+def _team_project_with_own_packages(folder: Path) -> None:
+    """A team's folder that holds its own ``training/``, ``dsl/`` and ``serving/`` packages."""
+    for name in ("training", "dsl", "serving", "monitoring"):
+        (folder / name).mkdir()
+        (folder / name / "__init__.py").write_text(f"raise ImportError('the team\'s own {name} was imported')\n")
+
+
+def test_a_team_folder_with_its_own_training_package_gets_frescos(venv: Path, workdir: Path) -> None:
+    _team_project_with_own_packages(workdir)
+    env = _clean_env(venv)
+    code = ("import json, fresco.training, fresco.dsl; from fresco.training import build_training_frame; "
+            "print(json.dumps([fresco.training.__file__, fresco.dsl.__file__]))")
+    out = _run([str(venv / "bin" / "python"), "-c", code], cwd=workdir, env=env)
+    for path in json.loads(out.strip().splitlines()[-1]):
+        assert Path(path).is_relative_to(venv / "lib"), path
+    # the command, from the same folder, imports Fresco's packages too
+    out = _run([str(venv / "bin" / "fresco"), "init", "shop", "--no-sample"], cwd=workdir, env=env)
+    assert "Created project shop" in out
+    out = _run([str(venv / "bin" / "fresco"), "train", "--help"], cwd=workdir, env=env)
+    assert "CONFIG" in out
 
 
 def test_packages_come_from_the_installed_wheel(venv: Path, workdir: Path) -> None:

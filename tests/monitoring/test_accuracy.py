@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from monitoring import accuracy_over_time, join_outcomes, read_outcomes, read_predictions
-from serving.prediction_log import ParquetSink, AsyncLog, PredictionRecord, new_prediction_id
+from fresco.monitoring import accuracy_over_time, join_outcomes, read_outcomes, read_predictions
+from fresco.serving.prediction_log import ParquetSink, AsyncLog, PredictionRecord, new_prediction_id
 
 T0 = datetime(2026, 12, 3, 9, 0, tzinfo=timezone.utc)
 A, B = "aaaaaaaa-0000-4000-8000-000000000001", "bbbbbbbb-0000-4000-8000-000000000002"
@@ -119,7 +119,7 @@ def test_fresco_monitor_metrics_prints_and_writes_the_table(tmp_path: Path, monk
 
     from fresco.cli import main
     from tests.model_records import save_tiny_model
-    from training import ModelRepository
+    from fresco.training import ModelRepository
 
     monkeypatch.setenv("FRESCO_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("BENTOML_HOME", raising=False)

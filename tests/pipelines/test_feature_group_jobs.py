@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from feature_repo.pipelines.feature_groups import (
+from fresco.example.pipelines.feature_groups import (
     realtime_window_aggregate,
     restaurant_profile,
     restaurant_realtime,
@@ -21,7 +21,7 @@ from feature_repo.pipelines.feature_groups import (
     write_hive_table,
     write_parquet,
 )
-from feature_repo.pipelines.generate import generate_raw
+from fresco.example.pipelines.generate import generate_raw
 
 UTC = timezone.utc
 TS = pa.timestamp("us", tz="UTC")

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from feature_repo.pipelines.generate import (
+from fresco.example.pipelines.generate import (
     CUISINES,
     DEFAULT_END,
     RUSH_HOURS,

@@ -30,9 +30,9 @@ from feast.repo_config import RepoConfig
 from feast.types import Bool, Float64, Int64, String
 from feast.value_type import ValueType
 
-from fresco_platform.offline_stores import FrescoDuckDBOfflineStore, OfflineStoreError
+from fresco.platform.offline_stores import FrescoDuckDBOfflineStore, OfflineStoreError
 
-FRESCO = "fresco_platform.offline_stores.FrescoDuckDBOfflineStore"
+FRESCO = "fresco.platform.offline_stores.FrescoDuckDBOfflineStore"
 T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
 SEEDS = range(12)
 

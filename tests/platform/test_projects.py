@@ -22,9 +22,9 @@ def test_init_writes_a_project_with_policy_and_fresco_stores(tmp_path: Path) -> 
     project = tmp_path / "my-shop"
     config = yaml.safe_load((project / "feature_store.yaml").read_text())
     assert config["project"] == "my_shop"
-    assert config["provider"] == "fresco_platform.policy.CatalogPolicyProvider"
-    assert config["registry"]["registry_store_type"] == "fresco_platform.policy.CatalogPolicyRegistryStore"
-    assert config["online_store"]["type"] == "fresco_platform.online_stores.FrescoSqliteOnlineStore"
+    assert config["provider"] == "fresco.platform.policy.CatalogPolicyProvider"
+    assert config["registry"]["registry_store_type"] == "fresco.platform.policy.CatalogPolicyRegistryStore"
+    assert config["online_store"]["type"] == "fresco.platform.online_stores.FrescoSqliteOnlineStore"
     definitions = (project / "definitions.py").read_text()
     assert "owner=OWNER" in definitions and "freshness_sla" in definitions and "description=" in definitions
     for name in ("models/basket_value.yaml", "models/basket_value.dsl", "data/labels.parquet",
@@ -46,13 +46,13 @@ def test_init_refuses_a_folder_with_files_and_writes_nothing(tmp_path: Path) -> 
 def test_init_production_yaml_agrees_with_frescos_spark_settings(tmp_path: Path) -> None:
     import yaml
 
-    from fresco_platform import init_project
-    from fresco_platform.materialization import check_spark_conf
+    from fresco.platform import init_project
+    from fresco.platform.materialization import check_spark_conf
 
     project = init_project(tmp_path / "prod", production=True, sample=False).path
     production = project / "feature_store.production.yaml"
     config = yaml.safe_load(production.read_text())
-    assert config["online_store"]["type"] == "fresco_platform.online_stores.FrescoCassandraOnlineStore"
+    assert config["online_store"]["type"] == "fresco.platform.online_stores.FrescoCassandraOnlineStore"
     assert config["online_store"]["keyspace"] == "prod"
     home = tmp_path / "home"
     os.environ["FRESCO_HOME"], saved = str(home), os.environ.get("FRESCO_HOME")
@@ -88,8 +88,8 @@ def test_the_repository_is_found_by_option_environment_or_current_directory(
 def test_predictor_reads_the_repository_from_the_environment(
     applied_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from serving import Predictor
-    from training import ModelRepository
+    from fresco.serving import Predictor
+    from fresco.training import ModelRepository
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("FRESCO_FEATURE_REPO", str(applied_project))
@@ -101,7 +101,7 @@ def test_predictor_reads_the_repository_from_the_environment(
 def test_state_lives_in_fresco_home_else_in_the_project(
     applied_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from fresco_platform.state import state_home
+    from fresco.platform.state import state_home
 
     monkeypatch.delenv("FRESCO_HOME", raising=False)
     monkeypatch.delenv("FRESCO_FEATURE_REPO", raising=False)
@@ -117,7 +117,7 @@ def test_state_lives_in_fresco_home_else_in_the_project(
 # ---- fresco materialize ------------------------------------------------------------------------
 
 def _online(project: Path, customer: int) -> dict:
-    from fresco_platform import open_store
+    from fresco.platform import open_store
 
     store = open_store(project)
     return store.get_online_features(["customer_stats:orders_30d", "customer_stats:segment"],
@@ -136,7 +136,7 @@ def test_materialize_loads_the_online_store_with_progress(applied_project: Path,
 
 
 def test_materialize_says_when_a_window_holds_nothing(applied_project: Path, tmp_path: Path) -> None:
-    from fresco_platform.scaffold import write_sample_data
+    from fresco.platform.scaffold import write_sample_data
 
     project = copy_project(applied_project, tmp_path / "old")
     # data that ended two months ago: the 2-day TTL window up to now holds nothing

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from fresco_platform.spark_progress import spark_progress
+from fresco.platform.spark_progress import spark_progress
 
 
 def test_a_long_job_reports_its_stage_and_tasks(spark) -> None:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from fresco_platform.services import CassandraError, CassandraUnavailable
-from fresco_platform.services import cassandra as node
+from fresco.platform.services import CassandraError, CassandraUnavailable
+from fresco.platform.services import cassandra as node
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the checkout: its .fresco holds the node
 
@@ -83,7 +83,7 @@ def test_cql_round_trip(cassandra: list[str]) -> None:
 
 
 def test_cli_status_exit_code_is_0_when_running(cassandra: list[str]) -> None:
-    out = subprocess.run([sys.executable, "-m", "fresco_platform.services", "status"], capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-m", "fresco.platform.services", "status"], capture_output=True, text=True,
                          cwd=PROJECT_ROOT, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "running" in out.stdout and cassandra[0] in out.stdout
@@ -117,7 +117,7 @@ def test_raw_driver_to_a_dead_port_fails_fast_naming_it() -> None:
 
 def test_cli_status_exit_code_is_3_when_not_running(tmp_path: Path) -> None:
     env = {**os.environ, "FRESCO_HOME": str(tmp_path), "FRESCO_CASSANDRA_PORT": str(_free_port())}
-    out = subprocess.run([sys.executable, "-m", "fresco_platform.services", "status", "cassandra"], capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "fresco.platform.services", "status", "cassandra"], capture_output=True,
                          text=True, cwd=PROJECT_ROOT, env=env, timeout=60)
     assert out.returncode == 3, out.stderr
     assert "not running" in out.stdout

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from fresco_platform.services import KafkaError
-from fresco_platform.services import kafka as broker
+from fresco.platform.services import KafkaError
+from fresco.platform.services import kafka as broker
 
 
 def _free_port() -> int:
@@ -69,7 +69,7 @@ def test_status_reports_a_running_4_4_broker(kafka: str) -> None:
     assert st.bootstrap_servers == kafka == broker.bootstrap_servers()
     assert "KafkaRaftServer" in st.log_path.read_text(errors="replace") or "Kafka Server started" in \
         st.log_path.read_text(errors="replace")
-    done = subprocess.run([sys.executable, "-m", "fresco_platform.services", "status", "kafka"],
+    done = subprocess.run([sys.executable, "-m", "fresco.platform.services", "status", "kafka"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "kafka 4.4.0 running" in done.stdout
@@ -93,7 +93,7 @@ def test_a_second_broker_starts_over_a_stale_pid_keeps_its_data_and_stops(tmp_pa
         assert _round_trip(servers, "kept", [b"before restart"]) == [b"before restart"]
         broker.stop(config=cfg, quiet=True)
         assert not broker.status(cfg).running
-        done = subprocess.run([sys.executable, "-m", "fresco_platform.services", "status", "kafka"],
+        done = subprocess.run([sys.executable, "-m", "fresco.platform.services", "status", "kafka"],
                               capture_output=True, text=True, timeout=60,
                               env={"FRESCO_HOME": str(tmp_path), "FRESCO_KAFKA_PORT": str(cfg.port),
                                    "PATH": "/usr/bin:/bin"})

@@ -58,7 +58,7 @@ def _environment_of_the_test(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 class Server:
-    """A running ``bentoml serve`` (serving.server.ServerProcess) and a small HTTP client."""
+    """A running ``bentoml serve`` (fresco.serving.server.ServerProcess) and a small HTTP client."""
 
     def __init__(self, handle) -> None:
         self.handle, self.url = handle, handle.url
@@ -103,7 +103,7 @@ def sqlite_server(sqlite_env, tmp_path_factory: pytest.TempPathFactory) -> Itera
 def serve(env: Mapping[str, str], preload: str, folder: Path, **extra_env: str) -> Iterator[Server]:
     """A running ``bentoml serve`` with ``env`` (+ ``extra_env``), ``preload`` loaded at start
     and the tags re-read every 0.2 s; its log in ``folder``."""
-    from serving.server import ServerProcess
+    from fresco.serving.server import ServerProcess
 
     handle = ServerProcess({**env, "FRESCO_SERVING_PRELOAD": preload,
                             "FRESCO_SERVING_REFRESH_SECONDS": "0.2", **extra_env},

@@ -33,13 +33,13 @@ count_7d    = @fs.restaurant_stats_7d.order_count_7d
 
 CASSANDRA_YAML = """\
 project: fresco
-provider: fresco_platform.policy.CatalogPolicyProvider
+provider: fresco.platform.policy.CatalogPolicyProvider
 registry:
   path: data/registry.db
-  registry_store_type: fresco_platform.policy.CatalogPolicyRegistryStore
+  registry_store_type: fresco.platform.policy.CatalogPolicyRegistryStore
   cache_ttl_seconds: 60
 online_store:
-  type: fresco_platform.online_stores.FrescoCassandraOnlineStore
+  type: fresco.platform.online_stores.FrescoCassandraOnlineStore
   hosts: [{host}]
   port: {port}
   keyspace: {keyspace}
@@ -93,8 +93,8 @@ def build_environment(
     root: Path, contact_point: str, spark, *, keyspace: str = "fresco_serving_tests",
     restaurants: int = 40, orders: int = 4000, days: int = 10,
 ) -> ServingEnvironment:
-    from fresco_platform import apply_catalog, open_store
-    from feature_repo.pipelines import generate_raw, run_feature_groups
+    from fresco.platform import apply_catalog, open_store
+    from fresco.example.pipelines import generate_raw, run_feature_groups
     from tests.conftest import copy_feature_repo
 
     os.environ["FRESCO_HOME"] = str(root / "home")
@@ -120,7 +120,7 @@ def build_environment(
                       feature_views=["restaurant_profile", "restaurant_stats_7d", "restaurant_realtime"])
     model_a = train_model(repo, yaml_path, raw.orders_path, n_estimators=40, max_depth=4)
     model_b = train_model(repo, yaml_path, raw.orders_path, n_estimators=25, max_depth=3)
-    from training import ModelRepository
+    from fresco.training import ModelRepository
 
     ModelRepository().tag("delivery_eta:production", model_a)
     return ServingEnvironment(root, repo, yaml_path, Path(raw.orders_path), end, materialized_until,
@@ -128,7 +128,7 @@ def build_environment(
 
 
 def train_model(repo: Path, yaml_path: Path, orders: Path, **hyperparameters) -> str:
-    from training import parse_config, train
+    from fresco.training import parse_config, train
 
     config = parse_config({
         "model": {"name": "delivery_eta", "type": "xgboost",

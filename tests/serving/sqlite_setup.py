@@ -62,9 +62,9 @@ def build_sqlite_environment(root: Path) -> SqliteServingEnvironment:
     import numpy as np
     import pandas as pd
 
-    from fresco_platform import init_project, materialize_incremental, open_store
+    from fresco.platform import init_project, materialize_incremental, open_store
     from tests.conftest import run_feast
-    from training import ModelRepository, parse_config, train
+    from fresco.training import ModelRepository, parse_config, train
 
     os.environ["FRESCO_HOME"] = str(root / "home")
     os.environ["BENTOML_HOME"] = str(root / "home" / "bentoml")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from serving.server import ServerProcess
+from fresco.serving.server import ServerProcess
 from tests.serving.conftest import Server, active
 from tests.serving.setup import ServingEnvironment
 from tests.serving.test_http import rows
@@ -23,8 +23,8 @@ EXPERIMENT_TAG = "delivery_eta:bento-experiment"
 def built(serving_env: ServingEnvironment, tmp_path_factory):
     """A Bento of the production tag and of an experiment (tag arm + UUID arm), exported; the
     experiment is stopped in the repository right after the build: the Bento keeps its copy."""
-    from serving.bundle import build_bento
-    from training import ModelRepository
+    from fresco.serving.bundle import build_bento
+    from fresco.training import ModelRepository
 
     folder = tmp_path_factory.mktemp("bento")
     with active(serving_env):
@@ -37,7 +37,7 @@ def built(serving_env: ServingEnvironment, tmp_path_factory):
 
 
 def test_bundle_names_the_models_tags_and_experiments(built, serving_env: ServingEnvironment) -> None:
-    from training import ModelRepository
+    from fresco.training import ModelRepository
 
     repo = ModelRepository()
     production = repo.resolve(serving_env.tag)
@@ -53,7 +53,7 @@ def test_bundle_names_the_models_tags_and_experiments(built, serving_env: Servin
 
 
 def test_a_model_not_in_the_repository_is_refused_before_building(serving_env, tmp_path) -> None:
-    from serving.bundle import build_bento
+    from fresco.serving.bundle import build_bento
 
     with pytest.raises(LookupError, match="delivery_eta:nowhere"):
         build_bento(["delivery_eta:nowhere"], export=tmp_path / "never.bento")
@@ -63,8 +63,8 @@ def test_a_model_not_in_the_repository_is_refused_before_building(serving_env, t
 def test_imported_bento_serves_its_models_without_the_repository(
     built, serving_env: ServingEnvironment, tmp_path: Path
 ) -> None:
-    from fresco_platform import open_store
-    from serving import Predictor
+    from fresco.platform import open_store
+    from fresco.serving import Predictor
 
     fresh = tmp_path / "new-machine"
     env = {

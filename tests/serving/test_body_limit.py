@@ -94,7 +94,7 @@ def test_a_huge_chunked_body_is_refused_without_reading_it_all(server) -> None:
 
 
 def test_the_limit_is_a_positive_number_of_bytes() -> None:
-    from serving.body_limit import DEFAULT_MAX_BODY_BYTES, ENV, max_body_bytes
+    from fresco.serving.body_limit import DEFAULT_MAX_BODY_BYTES, ENV, max_body_bytes
 
     assert max_body_bytes({}) == DEFAULT_MAX_BODY_BYTES == 4 * 2**20
     assert max_body_bytes({ENV: " 1000 "}) == 1000

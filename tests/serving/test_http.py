@@ -35,15 +35,15 @@ def server(serving_env: ServingEnvironment, tmp_path_factory) -> Iterator[Server
 
 @pytest.fixture(scope="module")
 def predictor(serving_env: ServingEnvironment):
-    from fresco_platform import open_store
-    from serving import Predictor
+    from fresco.platform import open_store
+    from fresco.serving import Predictor
 
     with active(serving_env):  # its model repository
         return Predictor(open_store(serving_env.repo, serving_env.yaml_path))
 
 
 def test_http_equals_in_process_and_batch(server, predictor, serving_env, spark, tmp_path) -> None:
-    from serving import predict_batch
+    from fresco.serving import predict_batch
 
     batch = rows(45)
     response = server.post("/predict", {"model": serving_env.tag, "rows": batch, "return_features": True})
@@ -115,7 +115,7 @@ def _wait_for(condition, seconds: float = 15) -> bool:
 
 
 def test_experiment_from_the_repository_is_sticky_weighted_and_live(server, serving_env) -> None:
-    from training import ModelRepository
+    from fresco.training import ModelRepository
 
     repository = ModelRepository(Path(serving_env.env()["FRESCO_HOME"]) / "models")
     batch = [dict(r, restaurant_id=i) for i, r in enumerate(rows(200), start=1)]
@@ -151,8 +151,8 @@ def test_experiment_from_the_repository_is_sticky_weighted_and_live(server, serv
 def test_predict_batch_splits_an_experiment_as_the_service_does(
     server, predictor, serving_env, spark, tmp_path
 ) -> None:
-    from serving import predict_batch
-    from training import ModelRepository
+    from fresco.serving import predict_batch
+    from fresco.training import ModelRepository
 
     repository = ModelRepository(Path(serving_env.env()["FRESCO_HOME"]) / "models")
     tag = "delivery_eta:batch-experiment"
@@ -184,7 +184,7 @@ def test_predict_batch_splits_an_experiment_as_the_service_does(
 
 
 def test_tag_move_under_load_loses_no_request(server, serving_env) -> None:
-    from training import ModelRepository
+    from fresco.training import ModelRepository
 
     repository = ModelRepository(Path(serving_env.env()["FRESCO_HOME"]) / "models")
     statuses: list[int] = []
@@ -277,8 +277,8 @@ def test_openapi_is_served(server) -> None:
 
 
 def test_online_store_down_is_a_503_naming_the_hosts(serving_env, tmp_path) -> None:
-    from fresco_platform import open_store
-    from serving import Predictor, StoreUnavailable
+    from fresco.platform import open_store
+    from fresco.serving import Predictor, StoreUnavailable
 
     down = tmp_path / "down.yaml"
     down.write_text(serving_env.yaml_path.read_text().replace("port: 9042", "port: 1"))
@@ -293,8 +293,8 @@ def test_online_store_down_is_a_503_naming_the_hosts(serving_env, tmp_path) -> N
 
 def test_awaited_predictions_are_the_blocking_ones(serving_env) -> None:
     """The HTTP service awaits ``predict_async``; Python callers call ``predict``."""
-    from fresco_platform import open_store
-    from serving import Predictor, UnknownModel
+    from fresco.platform import open_store
+    from fresco.serving import Predictor, UnknownModel
 
     predictor = Predictor(open_store(serving_env.repo, serving_env.yaml_path))
     assert predictor.online.reads_async  # Fresco's Cassandra store: the lookup is awaited

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from serving.errors import ModelUnavailable
+from fresco.serving.errors import ModelUnavailable
 
 
 def test_a_model_with_a_broken_artifact_is_a_503_naming_no_path(
     sqlite_env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from fresco_platform import open_store
-    from serving import Predictor
-    from training import ModelRepository
+    from fresco.platform import open_store
+    from fresco.serving import Predictor
+    from fresco.training import ModelRepository
 
     home = tmp_path / "home"
     shutil.copytree(sqlite_env.root / "home", home)  # a copy: the shared environment stays intact

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from serving.prediction_log import (
+from fresco.serving.prediction_log import (
     SCHEMA_VERSION,
     ParquetSink,
     AsyncLog,

@@ -12,7 +12,7 @@ import httpx
 import pandas as pd
 import pytest
 
-from serving.prediction_log import parquet_schema
+from fresco.serving.prediction_log import parquet_schema
 from tests.serving.conftest import serve
 
 

@@ -18,7 +18,7 @@ import pytest
 from bentoml._internal.server.base_app import BaseAppFactory
 from bentoml._internal.server.http import traffic
 
-from serving.request_timeout import _BENTOML_TIMEOUT_MIDDLEWARE, CancellingTimeoutMiddleware
+from fresco.serving.request_timeout import _BENTOML_TIMEOUT_MIDDLEWARE, CancellingTimeoutMiddleware
 
 REQUEST_SPAN: contextvars.ContextVar[object] = contextvars.ContextVar("request_span")
 
@@ -87,7 +87,7 @@ def test_the_request_context_dies_with_the_request(loop: str) -> None:
 @pytest.mark.parametrize("loop", LOOPS)
 def test_bentoml_own_middleware_still_keeps_it(loop: str) -> None:
     # Why the replacement exists. When this fails, BentoML no longer holds the request for
-    # traffic.timeout: drop serving.request_timeout.
+    # traffic.timeout: drop fresco.serving.request_timeout.
     assert span_alive_after_request(_BENTOML_TIMEOUT_MIDDLEWARE, loop)
 
 
@@ -125,7 +125,7 @@ def test_a_failure_before_answering_raises_at_once() -> None:
 
 
 def test_the_service_makes_bentoml_use_it() -> None:
-    import serving.service  # noqa: F401  (installs it at import)
+    import fresco.serving.service  # noqa: F401  (installs it at import)
 
     assert traffic.TimeoutMiddleware is CancellingTimeoutMiddleware
     # BentoML's own app factory builds its stack from that name

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from serving.errors import BadRequest
-from serving.routing import Router
+from fresco.serving.errors import BadRequest
+from fresco.serving.routing import Router
 from tests.model_records import save_tiny_model as _save
-from training.repository import ModelRepository
+from fresco.training.repository import ModelRepository
 
 FIRST = "abcdef12-0000-4000-8000-000000000001"
 SECOND = "abcdef34-0000-4000-8000-000000000002"

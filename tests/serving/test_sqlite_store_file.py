@@ -46,7 +46,7 @@ def online_file(project: Path) -> Path:
 def store_file_with(sqlite_env, folder: Path, orders: int) -> Path:
     """A valid online store file (another copy of the project's) where customer 3 has made
     ``orders`` orders in 30 days, written by Feast."""
-    from fresco_platform import open_store
+    from fresco.platform import open_store
 
     donor = Path(shutil.copytree(sqlite_env.project, folder / f"donor-{orders}"))
     store = open_store(donor)

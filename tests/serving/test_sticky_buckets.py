@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from serving.routing import Experiment, canonical_key_value
+from fresco.serving.routing import Experiment, canonical_key_value
 
 EXPERIMENT = Experiment(name="eta-ab", tag="eta:production", arms={"a": 1, "b": 1})
 

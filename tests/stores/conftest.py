@@ -27,8 +27,8 @@ import pytest
 import yaml
 from feast import FeatureStore
 
-from feature_repo import PRODUCTION_YAML
-from feature_repo import REPO_DIR as FEATURE_REPO
+from fresco.example import PRODUCTION_YAML
+from fresco.example import REPO_DIR as FEATURE_REPO
 from tests.stores.data import Groups, make_groups
 
 REGEX_NAMES = "spark.sql.parser.quotedRegexColumnNames"
@@ -81,7 +81,7 @@ def groups() -> Groups:
 @pytest.fixture(scope="session")
 def hive_database(spark, groups: Groups) -> Iterator[str]:
     """A private Hive database holding the three feature-group tables, as the jobs write them."""
-    from feature_repo.pipelines.feature_groups import FEATURE_GROUPS, write_hive_table
+    from fresco.example.pipelines.feature_groups import FEATURE_GROUPS, write_hive_table
 
     database = f"fresco_stores_{uuid.uuid4().hex[:8]}"
     for group, frame in groups.frames().items():
@@ -97,8 +97,8 @@ def _applied_repo(target: Path, spark_home: Path, hive_database: str, cassandra:
                   ) -> Iterator[tuple[Path, Path]]:
     """(repo, yaml) applied with the production yaml, its online store in a keyspace of its own
     (dropped afterwards) and its registry in ``target``."""
-    from fresco_platform.materialization import ensure_keyspace
-    from fresco_platform.services.cassandra import connect
+    from fresco.platform.materialization import ensure_keyspace
+    from fresco.platform.services.cassandra import connect
 
     keyspace = f"fresco_test_{uuid.uuid4().hex[:10]}"
     yaml_path = write_repo(target, spark_home, keyspace=keyspace, hosts=cassandra)
@@ -138,7 +138,7 @@ def production_store(spark, production_repo: tuple[Path, Path]) -> Iterator[Feat
 @pytest.fixture(scope="session")
 def materialized(production_store: FeatureStore, groups: Groups) -> FeatureStore:
     """The store after Fresco's incremental materialization up to ``groups.end``."""
-    from fresco_platform.materialization import materialize_incremental
+    from fresco.platform.materialization import materialize_incremental
 
     materialize_incremental(production_store, groups.end)
     return production_store
@@ -150,7 +150,7 @@ def own_materialized(
 ) -> Iterator[FeatureStore]:
     """Like ``materialized`` but the test's own (keyspace and registry), for a test that
     changes what is stored or the materialization state."""
-    from fresco_platform.materialization import materialize_incremental
+    from fresco.platform.materialization import materialize_incremental
 
     before = spark.conf.get(REGEX_NAMES, "false")
     with _applied_repo(tmp_path / "repo", spark_home, hive_database, cassandra) as (repo, yaml_path):

@@ -44,7 +44,7 @@ def _all_ids(groups: Groups) -> list[int]:
 
 def _cassandra_rows(cassandra: list[str], store: FeatureStore, view: str) -> set[tuple]:
     """Every (entity_key, feature_name, value, event_ts) row of a view's Cassandra table."""
-    from fresco_platform.services.cassandra import connect
+    from fresco.platform.services.cassandra import connect
 
     keyspace = store.config.online_store.keyspace
     session = connect(keyspace, hosts=cassandra)
@@ -161,7 +161,7 @@ def test_a_late_write_does_not_overwrite_a_newer_value(materialized: FeatureStor
 def test_a_later_incremental_run_loads_only_the_new_window(
     own_materialized: FeatureStore, groups: Groups, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    from fresco_platform.materialization import materialize_incremental
+    from fresco.platform.materialization import materialize_incremental
 
     materialized = own_materialized  # the later window changes what the other tests read
     capfd.readouterr()

@@ -18,7 +18,7 @@ from feast.online_response import OnlineResponse
 from feast.protos.feast.types.EntityKey_pb2 import EntityKey
 from feast.protos.feast.types.Value_pb2 import Value
 
-from fresco_platform.online_stores import FrescoCassandraOnlineStore
+from fresco.platform.online_stores import FrescoCassandraOnlineStore
 from tests.stores.data import CHANGED, LATE, STALE, TIED, UNKNOWN, Groups
 
 STATS = [
@@ -196,7 +196,7 @@ def test_awaited_queries_raise_the_first_error(store: FeatureStore) -> None:
     from cassandra import InvalidRequest
     from cassandra.query import SimpleStatement
 
-    from fresco_platform.cassandra_queries import execute_all_async
+    from fresco.platform.cassandra_queries import execute_all_async
 
     online = store._get_provider().online_store
     session = online._get_session(store.config)

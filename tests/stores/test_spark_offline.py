@@ -10,11 +10,11 @@ import pytest
 import yaml
 from feast import FeatureStore
 
-from feature_repo import PRODUCTION_YAML
-from fresco_platform.materialization import MaterializationError, check_spark_conf
+from fresco.example import PRODUCTION_YAML
+from fresco.platform.materialization import MaterializationError, check_spark_conf
 from tests.conftest import copy_feature_repo, run_feast
 from tests.stores.data import CHANGED, LATE, STALE, TIED, UNKNOWN, Groups, latest_as_of
-from training import build_training_frame
+from fresco.training import build_training_frame
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +107,7 @@ def test_a_spark_training_frame_stays_in_spark_and_equals_the_pandas_one(
 ) -> None:
     from pyspark.sql import DataFrame
 
-    from training import spark_training_frame
+    from fresco.training import spark_training_frame
 
     rows = _entity_rows(groups).assign(row=lambda d: range(len(d)))
     expected = build_training_frame(rows, "delivery_eta_v1", production_store, timestamp_column="placed_at")
@@ -126,9 +126,9 @@ def test_predict_batch_on_the_spark_store_joins_in_spark_and_scores_as_the_embed
 ) -> None:
     import numpy as np
 
-    from serving import predict_batch
+    from fresco.serving import predict_batch
     from tests.serving.setup import train_model
-    from training import ModelRepository
+    from fresco.training import ModelRepository
 
     monkeypatch.setenv("FRESCO_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("BENTOML_HOME", raising=False)

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from tests.training.helpers import write_request_config
-from training import ConfigError, load_config, train
+from fresco.training import ConfigError, load_config, train
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import copy_feature_repo, run_feast
-from training import TrainingDataError, build_training_frame
+from fresco.training import TrainingDataError, build_training_frame
 
 T0 = datetime(2026, 10, 1, tzinfo=timezone.utc)
 
@@ -190,12 +190,12 @@ def test_chunked_retrieval_gives_the_same_frame_as_one_query(applied_repo: Path)
 
 
 def test_the_chunk_size_depends_on_the_offline_store_unless_the_config_sets_it() -> None:
-    from training.config import FILE_STORE_CHUNK_ROWS, ResourcesSection
+    from fresco.training.config import FILE_STORE_CHUNK_ROWS, ResourcesSection
 
     assert ResourcesSection().chunk_rows("file") == FILE_STORE_CHUNK_ROWS
     assert ResourcesSection().chunk_rows("spark") is None  # Feast's Spark store prunes by time itself
     assert ResourcesSection(retrieval_chunk_rows=500).chunk_rows("spark") == 500
     assert ResourcesSection(retrieval_chunk_rows=0).chunk_rows("file") is None  # 0: one query
-    fresco = "fresco_platform.offline_stores.FrescoDuckDBOfflineStore"  # the embedded default
+    fresco = "fresco.platform.offline_stores.FrescoDuckDBOfflineStore"  # the embedded default
     assert ResourcesSection().chunk_rows(fresco) is None  # as-of joins: one query
     assert ResourcesSection(retrieval_chunk_rows=5_000).chunk_rows(fresco) == 5_000

@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 from tests.training.helpers import synthetic_orders, write_request_config
-from training import ConfigError, load_config, train
-from training.config import compile_config_program
-from training.pipeline import build_dataset
+from fresco.training import ConfigError, load_config, train
+from fresco.training.config import compile_config_program
+from fresco.training.pipeline import build_dataset
 
 DATABASE = "training_hive_test"
 

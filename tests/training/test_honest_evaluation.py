@@ -19,11 +19,11 @@ from click.testing import CliRunner
 
 from fresco.cli import main
 from tests.training.helpers import RecordingTrainer, row_keys, synthetic_orders, write_request_config
-from training import ModelRepository, build_dataset, load_config, load_model, train
-from training import pipeline
-from training.config import compile_config_program
-from training.metrics import compute_metrics
-from training.trainers import get_trainer
+from fresco.training import ModelRepository, build_dataset, load_config, load_model, train
+from fresco.training import pipeline
+from fresco.training.config import compile_config_program
+from fresco.training.metrics import compute_metrics
+from fresco.training.trainers import get_trainer
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""training.metrics (sklearn) against figures worked out by hand."""
+"""fresco.training.metrics (sklearn) against figures worked out by hand."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from training.metrics import classification_metrics, compute_metrics, confusion, curves, regression_metrics
+from fresco.training.metrics import classification_metrics, compute_metrics, confusion, curves, regression_metrics
 
 
 def test_regression_by_hand() -> None:

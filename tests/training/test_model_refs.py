@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from training.model_refs import AmbiguousPrefix, pick_prefix
+from fresco.training.model_refs import AmbiguousPrefix, pick_prefix
 
 UUIDS = [f"abcdef{i:02d}-0000-4000-8000-000000000000" for i in range(8)] + [
     "12345678-aaaa-4000-8000-000000000000"]
@@ -28,8 +28,8 @@ def test_an_ambiguous_prefix_is_refused_listing_a_few_candidates() -> None:
 
 
 def test_the_repository_and_a_bento_use_the_rule(tmp_path) -> None:
-    from serving.bundle import BundledModels
-    from training import ModelRepository
+    from fresco.serving.bundle import BundledModels
+    from fresco.training import ModelRepository
 
     repository = ModelRepository(tmp_path)
     with repository._connect() as db:

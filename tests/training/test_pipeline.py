@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from fresco.cli import main
 from tests.conftest import copy_feature_repo, run_feast
-from training import ModelRepository, load_model, train
+from fresco.training import ModelRepository, load_model, train
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "delivery_eta.yaml"
 
@@ -19,7 +19,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "delivery_eta.yaml"
 @pytest.fixture(scope="module")
 def small_repo(spark, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Generated orders, their feature groups (Spark) and the catalog, applied to a private repo."""
-    from feature_repo.pipelines import generate_raw, run_feature_groups
+    from fresco.example.pipelines import generate_raw, run_feature_groups
 
     repo = copy_feature_repo(tmp_path_factory.mktemp("training-e2e") / "feature_repo")
     raw = generate_raw(repo / "data" / "raw", restaurants=20, orders=3_000, days=8, seed=3)
@@ -42,7 +42,7 @@ def _sets(overrides: dict[str, object]) -> list[str]:
 
 def test_the_example_configs_are_valid(small_repo) -> None:
     """The shipped configs validate against a real catalog and orders (as after the quickstart)."""
-    from training import load_config
+    from fresco.training import load_config
 
     root = Path(__file__).resolve().parents[2] / "examples"
     for name in ("delivery_eta.yaml", "delivery_eta_search.yaml"):
@@ -103,7 +103,7 @@ def test_fresco_train_and_models_commands(small_repo, home: Path) -> None:
 
 
 def test_spark_engine_runs_the_dsl_and_xgboost_on_spark(small_repo, home: Path, spark) -> None:
-    from training.trainers.xgboost_spark import DISTRIBUTED_METRIC_TOLERANCE
+    from fresco.training.trainers.xgboost_spark import DISTRIBUTED_METRIC_TOLERANCE
 
     settings = {**small_repo, "model.hyperparameters.n_estimators": 60}
     local = train(EXAMPLE, overrides=settings)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from training import ConfigError, load_config
+from fresco.training import ConfigError, load_config
 
 PROGRAM = """\
 orders = fill(@fs.customer_stats.orders_30d, 0)
@@ -72,7 +72,7 @@ def test_an_unknown_service_and_reference(applied_project: Path, tmp_path: Path)
 
 
 def test_a_repository_never_applied_says_to_run_feast_apply(tmp_path: Path) -> None:
-    from fresco_platform import init_project
+    from fresco.platform import init_project
 
     project = init_project(tmp_path / "fresh").path
     message = _error(_config(project, tmp_path, program="x = @fs.customer_stats.orders_30d\n"))

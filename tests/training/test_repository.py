@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from tests.training.helpers import synthetic_orders, write_request_config
-from training import ModelRepository, RepositoryError, compare_models, load_model, train
+from fresco.training import ModelRepository, RepositoryError, compare_models, load_model, train
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,7 +41,7 @@ def test_two_concurrent_trainings_lose_nothing_and_survive_a_restart(home: Path,
     config = write_request_config(tmp_path / "cfg", model_type="linear")
     env = {**os.environ, "FRESCO_HOME": str(home)}
     code = f"""
-        from training import train
+        from fresco.training import train
         r = train({str(config)!r}, overrides={{"model.hyperparameters.alpha": ALPHA}})
         print(r.uuid)
     """
@@ -51,7 +51,7 @@ def test_two_concurrent_trainings_lose_nothing_and_survive_a_restart(home: Path,
     # a new process (a restart) sees both records, tags them and loads both models from BentoML
     out = _finish(_python("""
         import json
-        from training import ModelRepository, load_model
+        from fresco.training import ModelRepository, load_model
         repo = ModelRepository()
         recs = repo.list()
         for r in recs:
@@ -73,7 +73,7 @@ def test_moving_a_tag_is_atomic_and_recorded(home: Path, tmp_path: Path) -> None
     a, b = (train(config).uuid for _ in range(2))
     env = {**os.environ, "FRESCO_HOME": str(home)}
     mover = """
-        from training import ModelRepository
+        from fresco.training import ModelRepository
         repo = ModelRepository()
         for i in range(40):
             repo.tag("eta_test:production", "{first}" if i % 2 else "{second}", by="{who}")
@@ -138,8 +138,8 @@ def test_the_stored_program_gives_the_training_features(home: Path, tmp_path: Pa
     assert model.program.is_fitted
 
     # the same rows through the program fitted at training and the program loaded from the store
-    from training.config import compile_config_program, load_config
-    from training import features as feats
+    from fresco.training.config import compile_config_program, load_config
+    from fresco.training import features as feats
 
     orders = synthetic_orders(900)
     cutoffs = {k: pd.Timestamp(v) for k, v in result.record.dataset["split"]["cutoffs"].items()}
@@ -154,7 +154,7 @@ def test_the_stored_program_gives_the_training_features(home: Path, tmp_path: Pa
     assert [float(one[n]) for n in model.inputs] == pytest.approx(expected[5].tolist())
 
     # predictions from the loaded model equal the recorded validation and test metrics
-    from training.metrics import regression_metrics
+    from fresco.training.metrics import regression_metrics
 
     at = orders["placed_at"]
     for split, rows in (("validation", orders[(at >= cutoffs["validation"]) & (at < cutoffs["test"])]),

@@ -13,9 +13,9 @@ import pytest
 import yaml
 
 from tests.training.helpers import write_request_config
-from training import ConfigError, load_config, load_model, train
-from training.evaluation import compute_metrics
-from training.pipeline import STARTUP_TRIALS, build_dataset
+from fresco.training import ConfigError, load_config, load_model, train
+from fresco.training.evaluation import compute_metrics
+from fresco.training.pipeline import STARTUP_TRIALS, build_dataset
 
 TRIALS = STARTUP_TRIALS + 3
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from training.metrics import compute_metrics
-from training.trainers import get_trainer, trainer_names
+from fresco.training.metrics import compute_metrics
+from fresco.training.trainers import get_trainer, trainer_names
 
 FAST = {
     "xgboost": {"n_estimators": 60, "max_depth": 3},

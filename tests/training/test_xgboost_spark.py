@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from tests.training.test_trainers import _data
-from training.metrics import compute_metrics
-from training.trainers import get_trainer
-from training.trainers.xgboost_spark import DISTRIBUTED_METRIC_TOLERANCE, SparkXGBoostTrainer
+from fresco.training.metrics import compute_metrics
+from fresco.training.trainers import get_trainer
+from fresco.training.trainers.xgboost_spark import DISTRIBUTED_METRIC_TOLERANCE, SparkXGBoostTrainer
 
 PARAMS = {"n_estimators": 80, "max_depth": 3, "early_stopping_rounds": 10}
 NAMES = ["a", "b", "c", "noise"]

@@ -30,7 +30,7 @@ import importlib
 from collections.abc import Mapping
 from typing import Any
 
-from dsl.registry import (
+from fresco.dsl.registry import (
     ExtensionError,
     Provider,
     entry_point_provider,
@@ -38,14 +38,14 @@ from dsl.registry import (
     load_entry_point,
     load_module_object,
 )
-from training.trainers.base import Progress, Trainer
+from fresco.training.trainers.base import Progress, Trainer
 
 #: model type -> module defining ``TRAINER`` (a :class:`Trainer` instance).
 TRAINERS: dict[str, str] = {
-    "xgboost": "training.trainers.xgboost_trainer",
-    "lightgbm": "training.trainers.lightgbm_trainer",
-    "keras": "training.trainers.keras_trainer",
-    "linear": "training.trainers.linear_trainer",
+    "xgboost": "fresco.training.trainers.xgboost_trainer",
+    "lightgbm": "fresco.training.trainers.lightgbm_trainer",
+    "keras": "fresco.training.trainers.keras_trainer",
+    "linear": "fresco.training.trainers.linear_trainer",
 }
 
 #: Entry point group of custom trainers: name = model type, object = a Trainer instance.
@@ -67,7 +67,7 @@ def trainer_names() -> list[str]:
 def _checked(trainer: Any, provider: Provider) -> Trainer:
     if not isinstance(trainer, Trainer):
         raise ExtensionError(f"{provider.describe()} loads {type(trainer).__name__}, not a "
-                             "training.trainers.Trainer instance")
+                             "fresco.training.trainers.Trainer instance")
     return trainer
 
 

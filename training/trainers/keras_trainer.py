@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from training.trainers.base import Progress, Standardiser, Trainer, TrainerParams, _quiet, normalise
+from fresco.training.trainers.base import Progress, Standardiser, Trainer, TrainerParams, _quiet, normalise
 
 
 class KerasParams(TrainerParams):

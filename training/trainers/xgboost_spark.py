@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from training.trainers.base import Progress, _quiet
-from training.trainers.xgboost_trainer import XGBoostParams, XGBoostTrainer
+from fresco.training.trainers.base import Progress, _quiet
+from fresco.training.trainers.xgboost_trainer import XGBoostParams, XGBoostTrainer
 
 #: Relative difference of a test-split metric between 2-worker and local training on small data.
 DISTRIBUTED_METRIC_TOLERANCE = 0.10
@@ -76,7 +76,7 @@ class SparkXGBoostTrainer(XGBoostTrainer):
         )
         progress(f"xgboost.spark: {self.num_workers} workers, {len(y):,} training and "
                  f"{len(y_val):,} validation rows")
-        from fresco_platform.spark_progress import spark_progress
+        from fresco.platform.spark_progress import spark_progress
 
         with spark_progress(self.spark, progress):
             booster = estimator.fit(to_spark_frame(self.spark, X, y, X_val, y_val, self.num_workers)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from training.trainers.base import Progress, Trainer, TrainerParams, _quiet, normalise
+from fresco.training.trainers.base import Progress, Trainer, TrainerParams, _quiet, normalise
 
 
 class XGBoostParams(TrainerParams):
@@ -71,7 +71,7 @@ class XGBoostTrainer(Trainer):
         return booster
 
     def on_spark(self, spark: Any, num_workers: int) -> "XGBoostTrainer":
-        from training.trainers.xgboost_spark import SparkXGBoostTrainer
+        from fresco.training.trainers.xgboost_spark import SparkXGBoostTrainer
 
         return SparkXGBoostTrainer(spark, num_workers)
 

@@ -18,9 +18,9 @@ ERROR_KEYS = {"error", "message", "field"}
 
 @pytest.fixture(scope="module")
 def predictor(sqlite_env):
-    from fresco_platform import open_store
-    from serving import Predictor
-    from training import ModelRepository
+    from fresco.platform import open_store
+    from fresco.serving import Predictor
+    from fresco.training import ModelRepository
 
     return Predictor(open_store(sqlite_env.project),
                      ModelRepository(sqlite_env.root / "home" / "models"))
@@ -29,7 +29,7 @@ def predictor(sqlite_env):
 def _predict(predictor: Any, body: Any) -> int:
     """The status the in-process predictor gives ``body`` (200, or its error's), as the service
     would: ``predict_async`` with the body's members."""
-    from serving import ServingError
+    from fresco.serving import ServingError
 
     if not isinstance(body, dict) or "model" not in body or "rows" not in body:
         return 400

@@ -14,7 +14,7 @@ per feature view, in DuckDB, over the Parquet files:
 * one output row per entity row, in the entity frame's order: repeated rows stay repeated, a
   row without a match gets nulls. (Feast's file store returns rows sorted by time, drops an
   entity row whose history lies entirely after it or outside the TTL, and collapses rows with
-  the same keys and time: here none of that happens. ``training.build_training_frame`` gives
+  the same keys and time: here none of that happens. ``fresco.training.build_training_frame`` gives
   the same frame on both.)
 * Feast's column names (``feature``, or ``view__feature`` with ``full_feature_names``), the
   source's field mapping and a projection's ``join_key_map``; the entity frame's columns keep
@@ -53,7 +53,7 @@ from feast.on_demand_feature_view import OnDemandFeatureView
 from feast.repo_config import RepoConfig
 from feast.saved_dataset import SavedDatasetStorage
 
-TYPE = "fresco_platform.offline_stores.FrescoDuckDBOfflineStore"
+TYPE = "fresco.platform.offline_stores.FrescoDuckDBOfflineStore"
 _ROW, _TS, _CREATED, _FILE = "__fresco_row", "__fresco_ts", "__fresco_created", "__fresco_file"
 
 
@@ -69,7 +69,7 @@ class FrescoDuckDBOfflineStoreConfig(DaskOfflineStoreConfig):
     (e.g. ``"2GB"``; default: DuckDB's, 80% of RAM; beyond it DuckDB spills to disk).
     """
 
-    type: Literal["fresco_platform.offline_stores.FrescoDuckDBOfflineStore"] = TYPE  # type: ignore[assignment]
+    type: Literal["fresco.platform.offline_stores.FrescoDuckDBOfflineStore"] = TYPE  # type: ignore[assignment]
     threads: int | None = None
     memory_limit: str | None = None
 

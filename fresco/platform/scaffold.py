@@ -5,7 +5,7 @@ and stores, ``definitions.py`` showing owner, description and freshness SLA) wit
 config and its DSL program under ``models/``, and a small sample dataset under ``data/`` so
 that ``feast apply``, ``fresco materialize``, ``fresco train`` and ``fresco serve`` work at
 once; the sample is what a team replaces with its own data. The files are the templates in
-``fresco_platform/templates/project``.
+``fresco/platform/templates/project``.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def _render(text: str, values: dict[str, str]) -> str:
 
 def _production_spark_conf() -> str:
     """Fresco's Spark settings as the production yaml spells them (``${FRESCO_HOME}`` unresolved)."""
-    from fresco_platform.spark import spark_conf
+    from fresco.platform.spark import spark_conf
 
     import json
 

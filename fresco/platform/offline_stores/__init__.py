@@ -1,11 +1,11 @@
 """Fresco's Feast offline stores, named in a ``feature_store.yaml`` by class path.
 
-``type: fresco_platform.offline_stores.FrescoDuckDBOfflineStore``: Feast's file store (the same
+``type: fresco.platform.offline_stores.FrescoDuckDBOfflineStore``: Feast's file store (the same
 ``FileSource`` Parquet data), with point-in-time retrieval and materialization reads done as
-as-of joins in DuckDB (:mod:`fresco_platform.offline_stores.duckdb_store`).
+as-of joins in DuckDB (:mod:`fresco.platform.offline_stores.duckdb_store`).
 """
 
-from fresco_platform.offline_stores.duckdb_store import (
+from fresco.platform.offline_stores.duckdb_store import (
     FrescoDuckDBOfflineStore,
     FrescoDuckDBOfflineStoreConfig,
     FrescoDuckDBRetrievalJob,

@@ -2,7 +2,7 @@
 
 Feast's CLI catches no error of a provider or registry store except ``FeastProviderLoginError``,
 which it prints and then exits 0: a refused apply would look like a success. So the policy
-keeps raising :class:`~fresco_platform.policy.rules.CatalogPolicyError` (exit status 1, and
+keeps raising :class:`~fresco.platform.policy.rules.CatalogPolicyError` (exit status 1, and
 Python callers of ``FeatureStore.apply`` can catch it), and in the ``feast`` command only,
 Python's own seam for uncaught exceptions (``sys.excepthook``) prints the refusal's message
 alone. Every other error keeps its traceback.
@@ -21,7 +21,7 @@ def _is_feast_cli() -> bool:
 
 def install() -> None:
     """Install the hook (once) when this process is the ``feast`` command."""
-    from fresco_platform.policy.rules import CatalogPolicyError
+    from fresco.platform.policy.rules import CatalogPolicyError
 
     if not _is_feast_cli() or getattr(sys.excepthook, "fresco_policy", False):
         return

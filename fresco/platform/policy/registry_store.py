@@ -2,7 +2,7 @@
 
 Beside the registry it keeps the catalog's history (``<registry path>.history``, written by the
 same kind of store, so also on s3 or gs): every feature ever registered with its type and its
-view's sources (:func:`~fresco_platform.policy.rules.merged_history`), so that a feature removed
+view's sources (:func:`~fresco.platform.policy.rules.merged_history`), so that a feature removed
 and re-added with another meaning is refused like a changed one. The history is written before
 the registry: if the registry write then fails, the history only knows more.
 
@@ -21,7 +21,7 @@ from feast.protos.feast.core.FeatureView_pb2 import FeatureView as FeatureViewPr
 from feast.protos.feast.core.Registry_pb2 import Registry as RegistryProto
 from feast.repo_config import RegistryConfig
 
-from fresco_platform.policy.rules import evaluate_catalog, merged_history
+from fresco.platform.policy.rules import evaluate_catalog, merged_history
 
 
 def _catalog_spec(proto: RegistryProto | None) -> tuple:
@@ -72,7 +72,7 @@ class CatalogPolicyRegistryStore(RegistryStore):
     """Wraps the store Feast would pick for the registry path (file, s3, gs...).
 
     Named in ``feature_store.yaml`` as
-    ``registry: {registry_store_type: fresco_platform.policy.CatalogPolicyRegistryStore}``.
+    ``registry: {registry_store_type: fresco.platform.policy.CatalogPolicyRegistryStore}``.
     """
 
     def __init__(self, registry_config: RegistryConfig, repo_path: Path):

@@ -1,15 +1,15 @@
 """Fresco's platform layer over Feast, independent of any one feature repository.
 
 - Feast plug-ins named in a ``feature_store.yaml``: the catalog policy
-  (``fresco_platform.policy.CatalogPolicyProvider`` and ``...CatalogPolicyRegistryStore``) and
-  the online stores (``fresco_platform.online_stores.FrescoSqliteOnlineStore`` and
+  (``fresco.platform.policy.CatalogPolicyProvider`` and ``...CatalogPolicyRegistryStore``) and
+  the online stores (``fresco.platform.online_stores.FrescoSqliteOnlineStore`` and
   ``...FrescoCassandraOnlineStore``);
 - finding the project: :func:`resolve_repo` (``--repo``, ``$FRESCO_FEATURE_REPO``, the current
   directory) and its state folder (:func:`state_dir`: ``$FRESCO_HOME`` or ``<repo>/.fresco``);
 - using a repository: :func:`open_store`, :func:`apply_catalog`, :func:`list_catalog`,
   :func:`materialize_incremental`, :func:`init_project` (``fresco init``);
-- the Spark session every job shares (:mod:`fresco_platform.spark`) and the local services
-  (:mod:`fresco_platform.services`: a real Cassandra node).
+- the Spark session every job shares (:mod:`fresco.platform.spark`) and the local services
+  (:mod:`fresco.platform.services`: a real Cassandra node).
 
 Names are imported lazily: importing this package costs nothing (the CLI starts fast).
 """

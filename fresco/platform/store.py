@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fresco_platform.repo import YAML_ENV, resolve_repo, resolve_yaml
+from fresco.platform.repo import YAML_ENV, resolve_repo, resolve_yaml
 
 if TYPE_CHECKING:
     from feast import FeatureStore

@@ -3,7 +3,7 @@
 Feast imports ``definitions.py`` without telling it which ``feature_store.yaml`` is in use.
 Fresco finds it the way the stock CLI does: ``FEAST_FS_YAML_FILE_PATH`` (Feast's own
 environment variable), else the ``-f/--feature-store-yaml`` option of the running ``feast``
-command, else ``feature_store.yaml`` of the repository (:mod:`fresco_platform.repo`).
+command, else ``feature_store.yaml`` of the repository (:mod:`fresco.platform.repo`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from fresco_platform.repo import YAML_ENV, YAML_NAME, find_repo
+from fresco.platform.repo import YAML_ENV, YAML_NAME, find_repo
 
 
 def _yaml_from_argv(argv: list[str]) -> str | None:

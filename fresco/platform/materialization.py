@@ -19,7 +19,7 @@ What Fresco adds around it:
   started first when the offline store is Spark.
 * :func:`ensure_keyspace` -- Feast does not create the Cassandra keyspace.
 * :func:`check_spark_conf` -- the yaml's Spark settings must resolve to
-  :func:`fresco_platform.spark.spark_conf`.
+  :func:`fresco.platform.spark.spark_conf`.
 """
 
 from __future__ import annotations
@@ -62,11 +62,11 @@ def load_yaml(yaml_path: Path) -> dict[str, Any]:
 def check_spark_conf(yaml_path: Path, home: Path | None = None) -> None:
     """Raise :class:`MaterializationError` unless the yaml's ``spark_conf`` agrees with Fresco's.
 
-    Every key of :func:`fresco_platform.spark.spark_conf` must be in the yaml with the same value,
+    Every key of :func:`fresco.platform.spark.spark_conf` must be in the yaml with the same value,
     except the machine-dependent ones (master, driver memory, shuffle partitions), which must
     only be present. A metastore URI in the yaml replaces the Derby connection URL.
     """
-    from fresco_platform.spark import spark_conf
+    from fresco.platform.spark import spark_conf
 
     offline = load_yaml(yaml_path).get("offline_store") or {}
     given = {str(k): str(v) for k, v in (offline.get("spark_conf") or {}).items()}
@@ -87,7 +87,7 @@ def check_spark_conf(yaml_path: Path, home: Path | None = None) -> None:
     ]
     if problems:
         raise MaterializationError(
-            f"{yaml_path} disagrees with fresco_platform/spark.py::spark_conf():\n  "
+            f"{yaml_path} disagrees with fresco/platform/spark.py::spark_conf():\n  "
             + "\n  ".join(problems)
         )
 
@@ -112,10 +112,10 @@ def ensure_keyspace(
 
     For the local node and tests. On a real cluster create the keyspace once with
     ``NetworkTopologyStrategy`` (see the comment in ``feature_store.production.yaml``).
-    Raises ``fresco_platform.services.cassandra.CassandraUnavailable`` naming the hosts when no node
+    Raises ``fresco.platform.services.cassandra.CassandraUnavailable`` naming the hosts when no node
     answers within about ``timeout`` seconds.
     """
-    from fresco_platform.services.cassandra import connect
+    from fresco.platform.services.cassandra import connect
 
     hosts, keyspace = cassandra_settings(yaml_path)
     session = connect(hosts=hosts, timeout=timeout)
@@ -236,17 +236,17 @@ def open_materialization_store(
 
     On a Spark offline store it first sets ``FRESCO_HOME`` (default: the state dir) so the
     yaml's ``${FRESCO_HOME}`` resolves, checks the yaml's Spark settings, and starts Spark from
-    :mod:`fresco_platform.spark` (Feast's offline store and Spark engine then use that session).
+    :mod:`fresco.platform.spark` (Feast's offline store and Spark engine then use that session).
     """
-    from fresco_platform.environment import offline_store_type
-    from fresco_platform.repo import YAML_ENV, resolve_repo, resolve_yaml
+    from fresco.platform.environment import offline_store_type
+    from fresco.platform.repo import YAML_ENV, resolve_repo, resolve_yaml
 
     repo = resolve_repo(repo_path)
     config = resolve_yaml(repo, yaml_path)
     if offline_store_type(config) == "spark":
         os.environ[YAML_ENV] = str(config)  # Spark's Python workers open the same configuration
-        from fresco_platform.spark import spark_session
-        from fresco_platform.state import state_dir
+        from fresco.platform.spark import spark_session
+        from fresco.platform.state import state_dir
 
         home = Path(home or os.environ.get("FRESCO_HOME") or state_dir()).resolve()
         os.environ["FRESCO_HOME"] = str(home)

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from feast import FeatureStore
 
-from fresco_platform.policy.rules import DEPRECATED_TAG, SLA_TAG
+from fresco.platform.policy.rules import DEPRECATED_TAG, SLA_TAG
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""``python -m fresco_platform.services start|stop|status|download [cassandra|kafka]``.
+"""``python -m fresco.platform.services start|stop|status|download [cassandra|kafka]``.
 
 Exit codes: 0 success (``status``: the service runs and answers), 1 failure, 3 ``status``: not running.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from fresco_platform.services import SERVICES, ServiceError
+from fresco.platform.services import SERVICES, ServiceError
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,7 +3,7 @@
 The state folder holds the model repository and BentoML's model store, training reports and
 datasets, the Spark warehouse and Hive metastore, and the local services' data. It is
 ``$FRESCO_HOME`` when set, else ``.fresco/`` in the project's feature repository (found by
-:func:`fresco_platform.repo.find_repo`), else ``.fresco/`` in the current directory.
+:func:`fresco.platform.repo.find_repo`), else ``.fresco/`` in the current directory.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from fresco_platform.repo import find_repo
+from fresco.platform.repo import find_repo
 
 HOME_ENV = "FRESCO_HOME"
 STATE_FOLDER = ".fresco"

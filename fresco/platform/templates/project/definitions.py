@@ -16,7 +16,7 @@ from feast.data_source import DataSource
 from feast.types import Float64, Int64, String
 from feast.value_type import ValueType
 
-from fresco_platform.environment import offline_store_type
+from fresco.platform.environment import offline_store_type
 
 OWNER = "{owner}"
 HERE = Path(__file__).resolve().parent

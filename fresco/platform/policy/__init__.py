@@ -9,7 +9,7 @@ Two Feast seams named in ``feature_store.yaml`` call the same rules (:mod:`.rule
   consumers of deprecated feature views.
 """
 
-from fresco_platform.policy.rules import (
+from fresco.platform.policy.rules import (
     CatalogPolicyError,
     DeprecatedFeatureWarning,
     PolicyReport,
@@ -25,11 +25,11 @@ __all__ = [
     "parse_duration",
 ]
 
-from fresco_platform.policy.provider import CatalogPolicyProvider  # noqa: E402
-from fresco_platform.policy.registry_store import CatalogPolicyRegistryStore  # noqa: E402
+from fresco.platform.policy.provider import CatalogPolicyProvider  # noqa: E402
+from fresco.platform.policy.registry_store import CatalogPolicyRegistryStore  # noqa: E402
 
 __all__ += ["CatalogPolicyProvider", "CatalogPolicyRegistryStore"]
 
-from fresco_platform.policy import cli_message as _cli_message  # noqa: E402
+from fresco.platform.policy import cli_message as _cli_message  # noqa: E402
 
 _cli_message.install()

@@ -9,14 +9,14 @@ from feast.feature_view import FeatureView
 from feast.infra.passthrough_provider import PassthroughProvider
 from feast.repo_config import RepoConfig
 
-from fresco_platform.policy.registry_store import read_history, read_stored_registry
-from fresco_platform.policy.rules import evaluate_catalog
+from fresco.platform.policy.registry_store import read_history, read_stored_registry
+from fresco.platform.policy.rules import evaluate_catalog
 
 
 class CatalogPolicyProvider(PassthroughProvider):
     """Feast's local/passthrough provider, refusing views that break the catalog policy.
 
-    Named in ``feature_store.yaml`` as ``provider: fresco_platform.policy.CatalogPolicyProvider``.
+    Named in ``feature_store.yaml`` as ``provider: fresco.platform.policy.CatalogPolicyProvider``.
     """
 
     def __init__(self, config: RepoConfig):

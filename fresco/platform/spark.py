@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from fresco_platform.state import state_dir
+from fresco.platform.state import state_dir
 
 
 def spark_conf(home: Path | None = None) -> dict[str, str]:

@@ -70,7 +70,7 @@ from feast.infra.online_stores.sqlite import SqliteOnlineStore, SqliteOnlineStor
 from feast.infra.supported_async_methods import SupportedAsyncMethods
 from pydantic import Field
 
-from fresco_platform.cassandra_queries import execute_all_async
+from fresco.platform.cassandra_queries import execute_all_async
 
 Rows = list[tuple[datetime | None, dict | None]]
 
@@ -94,8 +94,8 @@ def drop_expired(rows: Rows, table: FeatureView, now: datetime | None = None) ->
 class FrescoSqliteOnlineStoreConfig(SqliteOnlineStoreConfig):
     """Configuration of :class:`FrescoSqliteOnlineStore` (same keys as Feast's SQLite store)."""
 
-    type: Literal["fresco_platform.online_stores.FrescoSqliteOnlineStore"] = (  # type: ignore[assignment]
-        "fresco_platform.online_stores.FrescoSqliteOnlineStore"
+    type: Literal["fresco.platform.online_stores.FrescoSqliteOnlineStore"] = (  # type: ignore[assignment]
+        "fresco.platform.online_stores.FrescoSqliteOnlineStore"
     )
 
 
@@ -155,8 +155,8 @@ def event_time_micros(event_ts: datetime) -> int:
 class FrescoCassandraOnlineStoreConfig(CassandraOnlineStoreConfig):
     """Configuration of :class:`FrescoCassandraOnlineStore` (same keys as Feast's Cassandra store)."""
 
-    type: Literal["fresco_platform.online_stores.FrescoCassandraOnlineStore"] = (  # type: ignore[assignment]
-        "fresco_platform.online_stores.FrescoCassandraOnlineStore"
+    type: Literal["fresco.platform.online_stores.FrescoCassandraOnlineStore"] = (  # type: ignore[assignment]
+        "fresco.platform.online_stores.FrescoCassandraOnlineStore"
     )
     reconnect_delay_seconds: float = Field(
         0.5, gt=0, description="Seconds between attempts to reach a node that went down (constant).")
