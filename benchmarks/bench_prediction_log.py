@@ -44,7 +44,7 @@ from bench_serving import alternating, encoded, throughput  # noqa: E402  (the s
 def writer_ms_per_1000(rounds: int = 20) -> float:
     """The Parquet sink alone: milliseconds to write 1,000 records shaped like the example's
     (11 features, 12 inputs), averaged over ``rounds`` files."""
-    from fresco.serving.prediction_log import ParquetSink, PredictionRecord, new_prediction_id
+    from fresco.platform.logs import PredictionRecord, PredictionSink, new_prediction_id
 
     now = datetime.now(timezone.utc)
     features = {f"view{i % 3}:feature_{i}": 1.5 * i for i in range(10)}
@@ -55,7 +55,7 @@ def writer_ms_per_1000(rounds: int = 20) -> float:
                                      "customer_lon": -122.4},
         features, {f"in{j}": float(j) if j % 5 else float("nan") for j in range(12)}, 31.5, 4.2)
         for i in range(1000)]
-    sink = ParquetSink(Path(tempfile.mkdtemp(prefix="prediction-log-writer-")))
+    sink = PredictionSink(Path(tempfile.mkdtemp(prefix="prediction-log-writer-")))
     sink.write(records)  # imports, first file
     t = time.perf_counter()
     for _ in range(rounds):
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     from fresco.platform.services import cassandra as node
     from fresco.platform.spark import spark_session
     from fresco.platform.state import state_dir
-    from fresco.serving.prediction_log import parquet_schema
+    from fresco.platform.logs import prediction_schema
     from fresco.serving.server import ServerProcess
     from tests.serving.setup import build_environment
 
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     counts = {m.group(1): float(m.group(2)) for m in re.finditer(
         r'^fresco_prediction_log_records_total\{outcome="(\w+)"\} (\S+)$', metrics, re.M)}
     files = [p for p in log_dir.rglob("part-*.parquet")]
-    written = sum(len(pd.read_parquet(p, schema=parquet_schema())) for p in files)
+    written = sum(len(pd.read_parquet(p, schema=prediction_schema())) for p in files)
     results.update({"written_on_disk": written, "files": len(files), "counters": counts,
                     "writer_ms_per_1000": writer,
                     "load_average_after": os.getloadavg()})

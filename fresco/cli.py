@@ -63,8 +63,8 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             return command(*args, **kwargs)
         except (RepoNotFound, InitError, MaterializationError, ApplyError) as err:
             raise click.ClickException(str(err)) from None
-        except Exception as err:  # a catalog-policy refusal raised in this process
-            if type(err).__name__ == "CatalogPolicyError":
+        except Exception as err:  # by name: importing their modules would import Feast
+            if type(err).__name__ in ("CatalogPolicyError", "KeyspaceMissing"):
                 raise click.ClickException(str(err)) from None
             raise
 
@@ -79,7 +79,9 @@ def _utc(text: str | None, name: str) -> datetime | None:
     except ValueError:
         raise click.BadParameter(f"expected an ISO time such as 2026-01-31T00:00:00Z, got {text!r}",
                                  param_hint=name) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    from fresco.platform.times import utc
+
+    return utc(moment)  # the command line's naive time is UTC
 
 
 @click.group()
@@ -104,8 +106,15 @@ def init(directory: Path, project: str | None, owner: str | None, production: bo
     click.echo(f"Created project {result.project} in {result.path}:")
     for path in result.files:
         click.echo(f"  {path.relative_to(result.path)}")
-    click.echo(f"Next: cd {directory} && feast apply && fresco materialize && "
-               "fresco train models/basket_value.yaml --tag basket_value:production && fresco serve")
+    from fresco.platform.scaffold import EMBEDDED_STEPS, PRODUCTION_STEPS
+
+    sequences = [("Next, on the embedded default (no servers)", EMBEDDED_STEPS)]
+    if production:
+        sequences.append(("In production (Cassandra online, Spark offline), in this order", PRODUCTION_STEPS))
+    for title, steps in sequences:
+        click.echo(f"{title}:\n  cd {directory}")
+        for command, what in steps:
+            click.echo(f"  {command:<{max(len(c) for c, _ in steps)}}  # {what}")
 
 
 @main.command()
@@ -160,7 +169,12 @@ def features(repo: Path | None, yaml_path: Path | None) -> None:
 def materialize(repo: Path | None, yaml_path: Path | None, start: str | None, end: str | None,
                 views: tuple[str, ...], prepare_keyspace: bool) -> None:
     """Load the online store from the offline store, view by view, with progress."""
+    import colorama
+
     from fresco.platform import materialize_incremental, open_materialization_store
+    from fresco.platform.materialization import NothingRegistered
+
+    colorama.init()  # Feast colours its lines: stripped when the output is not a terminal
 
     if prepare_keyspace:
         from fresco.platform import resolve_repo, resolve_yaml
@@ -173,6 +187,10 @@ def materialize(repo: Path | None, yaml_path: Path | None, start: str | None, en
         materialize_incremental(store, end_at, list(views) or None, start=_utc(start, "--start"), count=True)
     except ValueError as err:
         raise click.ClickException(str(err)) from None
+    except NothingRegistered as err:
+        if not prepare_keyspace:
+            raise
+        click.echo(f"{err}; then `fresco materialize` loads it", err=True)  # the keyspace was the job
 
 
 @main.command(
@@ -207,12 +225,19 @@ def _parse_sets(values: tuple[str, ...]) -> dict[str, object]:
 @click.option("--repo", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Feature repository (default: the config's features.repo, else $FRESCO_FEATURE_REPO, "
                    "else the current directory).")
+@click.option("--yaml", "yaml_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="feature_store.yaml to use (default: the config's features.store_yaml, else "
+                   "$FEAST_FS_YAML_FILE_PATH, else the repository's).")
+@click.option("--check", is_flag=True, help="Check the config (trainer, files, feature repository, "
+                                             "DSL program) and stop, without training.")
 @user_errors
-def train(config: Path, sets: tuple[str, ...], tags: tuple[str, ...], repo: Path | None) -> None:
+def train(config: Path, sets: tuple[str, ...], tags: tuple[str, ...], repo: Path | None,
+          yaml_path: Path | None, check: bool) -> None:
     """Train a model from a YAML config; prints its UUID and the report's path."""
     import time
 
-    from fresco.training import ConfigError, ModelRepository, train as run_training
+    from fresco.training import ConfigError, ModelRepository, plan_training, train as run_training
+    from fresco.training.evaluation import baseline_name
 
     start = time.perf_counter()
 
@@ -222,19 +247,27 @@ def train(config: Path, sets: tuple[str, ...], tags: tuple[str, ...], repo: Path
     overrides = _parse_sets(sets)
     if repo is not None:
         overrides["features.repo"] = str(repo.resolve())
+    if yaml_path is not None:
+        overrides["features.store_yaml"] = str(yaml_path.resolve())
     try:
-        result = run_training(config, overrides=overrides, progress=progress)
+        plan = plan_training(config, overrides=overrides)
     except ConfigError as err:
         raise click.ClickException(str(err)) from None
+    if check:
+        click.echo(f"{config}: valid ({plan.config.model.type} {plan.config.model.task}; "
+                   f"{len(plan.program.outputs)} program outputs)")
+        return
+    result = run_training(plan, progress=progress)
     repo = ModelRepository()
     for tag in tags:
         repo.tag(tag, result.uuid)
     record = result.record
     click.echo(f"model   {record.name} {result.uuid}")
+    baseline_kind = baseline_name(record.task)
     for split, lead in (("test", "metrics "), ("validation", " " * 8)):
         baseline = record.baseline[split]
         click.echo(f"{lead}{record.split_label(split)}: " + "  ".join(
-            f"{k}={v:.4f} (mean baseline {baseline[k]:.4f})" for k, v in record.metrics[split].items()))
+            f"{k}={v:.4f} ({baseline_kind} {baseline[k]:.4f})" for k, v in record.metrics[split].items()))
     click.echo(f"report  {result.report_html}")
     for tag in tags:
         click.echo(f"tagged  {tag}")
@@ -426,7 +459,7 @@ def experiment_list(history: bool) -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=3000, show_default=True, type=int)
+@click.option("--port", default=3000, show_default=True, type=int, envvar="FRESCO_SERVE_PORT", show_envvar=True)
 @repo_option
 @click.option("--preload", multiple=True, help="Model tag or UUID to load at start (repeatable).")
 @click.option("--workers", default=1, show_default=True, type=int)
@@ -534,7 +567,8 @@ def monitor_metrics(outcomes_path: Path | None, log_folder: Path | None, since: 
     click.echo(f"{counts['predictions']:,} predictions, {counts['matched']:,} with an outcome "
                f"({counts['duplicates']:,} corrected, {counts['late']:,} late, "
                f"{counts['unmatched']:,} outcomes for predictions not in the log)")
-    shown = [c for c in ("rmse", "mae", "r2", "auc", "logloss") if c in table.columns]
+    # a metric of another task's models (auc beside regressors) is all null here: not shown
+    shown = [c for c in ("rmse", "mae", "r2", "auc", "logloss") if c in table.columns and table[c].notna().any()]
     click.echo("  ".join(["WINDOW (UTC)      ", "MODEL   ", "TAG / ARM", "N", "OUTCOMES", *shown]))
     for row in table.itertuples(index=False):
         label = (row.tag or "-") if row.arm is None else f"{row.experiment}/{row.arm}"

@@ -7,8 +7,10 @@ correct training dataset, then says what it did and where everything is.
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,6 +19,7 @@ import pandas as pd
 
 from fresco.example import REPO_DIR as EXAMPLE_REPO
 from fresco.platform import apply_catalog, list_catalog, materialize_incremental, open_store, state_dir
+from fresco.platform.state import state_home
 from fresco.training import ModelRepository, build_training_frame, train
 
 FEATURE_SERVICE = "delivery_eta_v1"
@@ -75,11 +78,38 @@ def run_quickstart(
     seed: int = 7,
     echo: Callable[[str], None] = print,
 ) -> QuickstartReport:
-    """Run the quickstart in ``repo`` (a Feast repository using the embedded default)."""
+    """Run the quickstart in ``repo`` (a Feast repository using the embedded default).
+
+    Its models, reports and logs go to ``repo``'s state folder (``<repo>/.fresco``, unless
+    ``$FRESCO_HOME`` says otherwise): where the commands it suggests look when run from ``repo``.
+    """
+    repo = Path(repo).resolve()
+    with repository_environment(repo):
+        return _run(repo, orders=orders, restaurants=restaurants, days=days, seed=seed, echo=echo)
+
+
+@contextmanager
+def repository_environment(repo: Path) -> Iterator[None]:
+    """``$FRESCO_FEATURE_REPO`` names ``repo`` while the quickstart runs (its state folder, and
+    the server it starts, follow it), then is restored."""
+    from fresco.platform.repo import REPO_ENV
+
+    saved = os.environ.get(REPO_ENV)
+    os.environ[REPO_ENV] = str(repo)
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(REPO_ENV, None)
+        else:
+            os.environ[REPO_ENV] = saved
+
+
+def _run(repo: Path, *, orders: int, restaurants: int, days: int, seed: int,
+         echo: Callable[[str], None]) -> QuickstartReport:
     from fresco.example.pipelines import generate_raw, run_feature_groups
     from fresco.platform.spark import spark_session
 
-    repo = Path(repo).resolve()
     if not MODEL_CONFIG.is_file():
         raise FileNotFoundError(f"the quickstart runs the bundled example from a source checkout "
                                 f"({MODEL_CONFIG} not found); for your own data use `fresco init DIR`")
@@ -166,6 +196,15 @@ def run_quickstart(
     return report
 
 
+def next_commands(repo: Path, cwd: Path | None = None) -> list[str]:
+    """The commands the quickstart suggests, to run in this order from ``cwd`` (the first one
+    goes to the example's repository, where the others find its catalog, models and logs)."""
+    cwd = (cwd or Path.cwd()).resolve()
+    where = os.path.relpath(repo, cwd) if repo.is_relative_to(cwd) else str(repo)
+    return [f"cd {where}", "fresco features", "fresco models list", "fresco models show delivery_eta:production",
+            "fresco monitor metrics", "fresco serve"]
+
+
 def describe(report: QuickstartReport, features_registered: int) -> str:
     """A short, readable account of a quickstart run."""
     rows = "\n".join(f"      {name:<22} {count:>9,} rows" for name, count in report.feature_rows.items())
@@ -177,6 +216,7 @@ def describe(report: QuickstartReport, features_registered: int) -> str:
         f"{k}={v:.3f} (mean: {report.model_baseline.get(k, float('nan')):.3f})"
         for k, v in report.model_metrics.items()
     )
+    commands = "\n".join(f"  {command}" for command in next_commands(report.repo))
     served = "\n".join(
         f"      restaurant {p['restaurant_id']:>4}  placed {p['placed_at'][:16]}  "
         f"{p['num_items']} items  ->  {p['prediction']:5.1f} min  ({p['model_uuid'][:8]})"
@@ -204,6 +244,7 @@ Fresco quickstart finished in {total:.0f}s.
                   (POST /outcome); their MAE {report.monitored.get('mae', float('nan')):.1f} min
                   accuracy over time: fresco monitor metrics  (table: {report.accuracy_path})
 
-Next: `fresco features` lists the catalog; `fresco models list` the models; `cd feature_repo && feast ui`
-browses the catalog.
+Next, from the example's repository (its models, reports and logs are in {state_home(report.repo)}):
+{commands}
+  (`fresco serve` answers on http://127.0.0.1:3000 once GET /readyz is 200; `feast ui` browses the catalog)
 """

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from fresco.monitoring.log import read_predictions
+from fresco.platform.logs import outcome_log_folder
 from fresco.monitoring.outcomes import JoinedOutcomes, join_outcomes, read_outcomes
 from fresco.training.metrics import compute_metrics, metric_names
 
@@ -56,13 +57,11 @@ def accuracy_from_logs(
     what ``POST /outcome`` logged) and its accuracy over time; ``task_of`` gives a model
     UUID's task (the model repository's record). ``ValueError`` when no prediction is logged
     in the range."""
-    from fresco.serving.outcomes import default_outcome_folder
-
     predictions = read_predictions(log_folder, since=since, until=until, model=model)
     if predictions.empty:
         raise ValueError("no logged predictions in that range (is the service logging? "
                          "FRESCO_PREDICTION_LOG, FRESCO_PREDICTION_LOG_DIR)")
-    joined = join_outcomes(predictions, read_outcomes(outcomes or default_outcome_folder()),
+    joined = join_outcomes(predictions, read_outcomes(outcomes or outcome_log_folder()),
                            max_delay=max_delay)
     tasks = {uuid: task_of(uuid) for uuid in predictions["model_uuid"].unique()}
     return joined, accuracy_over_time(joined.frame, tasks, window=window)

@@ -1,4 +1,4 @@
-"""Reading the prediction log (written by :mod:`fresco.serving.prediction_log`)."""
+"""Reading the prediction log (its records and schema: :mod:`fresco.platform.logs`)."""
 
 from __future__ import annotations
 
@@ -7,20 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from fresco.serving.prediction_log import SCHEMA_VERSION, parquet_schema
-
-
-def default_log_folder() -> Path:
-    """Where the service writes the log by default: ``<state dir>/predictions``."""
-    from fresco.platform.state import state_dir
-
-    return state_dir() / "predictions"
-
-
-def utc(moment: datetime) -> pd.Timestamp:
-    """``moment`` as a UTC timestamp (a naive one is taken as UTC)."""
-    stamp = pd.Timestamp(moment)
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+from fresco.platform.logs import SCHEMA_VERSION, prediction_log_folder, prediction_schema
+from fresco.platform.times import utc_timestamp
 
 
 def read_predictions(folder: Path | None = None, *, since: datetime | None = None,
@@ -30,16 +18,16 @@ def read_predictions(folder: Path | None = None, *, since: datetime | None = Non
     of a newer schema version than this reader knows is refused, naming it."""
     import pyarrow.dataset as ds
 
-    folder = Path(folder) if folder is not None else default_log_folder()
-    schema = parquet_schema()
+    folder = Path(folder) if folder is not None else prediction_log_folder()
+    schema = prediction_schema()
     files = sorted(p for p in folder.rglob("*.parquet") if not p.name.startswith(".")) if folder.is_dir() else []
     if not files:
         return schema.empty_table().to_pandas()
     dataset = ds.dataset([str(f) for f in files], schema=schema, format="parquet")
     condition = None
     for term in (
-        ds.field("predicted_at") >= utc(since) if since is not None else None,
-        ds.field("predicted_at") < utc(until) if until is not None else None,
+        ds.field("predicted_at") >= utc_timestamp(since) if since is not None else None,
+        ds.field("predicted_at") < utc_timestamp(until) if until is not None else None,
         ds.field("model_uuid") == model if model is not None else None,
     ):
         if term is not None:

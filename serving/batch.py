@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from fresco.dsl import feature_column
+from fresco.training.features import to_matrix
 
 PREDICTION = "prediction"
 _PANDAS_TYPES = {"int": "Int64", "float": "float64", "bool": "boolean"}
@@ -205,10 +206,7 @@ def _score(spark: Any, sdf: Any, trained: Any, store: Any, timestamp_column: str
 
     def score(batches):
         for pdf in batches:
-            matrix = np.column_stack([
-                pd.to_numeric(pdf[name], errors="coerce").astype("float64").to_numpy(na_value=np.nan)
-                for name in inputs
-            ]) if inputs else np.zeros((len(pdf), 0))
+            matrix = to_matrix(pdf, inputs)
             answer = pdf[keep].copy()
             answer[PREDICTION] = np.asarray(model_obj.predict(matrix), dtype="float64")
             yield answer

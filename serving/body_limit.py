@@ -18,9 +18,8 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from starlette.responses import JSONResponse
 
-from fresco.serving.errors import PayloadTooLarge
+from fresco.serving.errors import PayloadTooLarge, error_response
 
 ENV = "FRESCO_SERVING_MAX_BODY_BYTES"
 #: A request of 1000 rows (the most per request) is some 200 kB of JSON: 4 MiB leaves room.
@@ -86,9 +85,7 @@ class BodyLimitMiddleware:
     async def _refuse(self, scope: dict[str, Any], receive: Any, send: Any, size: str) -> None:
         error = PayloadTooLarge(f"the request body ({size}) is over the limit of {self.limit} "
                                 f"bytes ({ENV})")
-        response = JSONResponse(error.to_dict(), status_code=error.status,
-                                headers={"connection": "close"})
-        await response(scope, receive, send)
+        await error_response(error, headers={"connection": "close"})(scope, receive, send)
 
 
 def replay(body: bytes, receive: Any) -> Any:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-import uuid as uuidlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,19 +133,10 @@ class BundledModels:
 
     def resolve(self, ref: str) -> str:
         """The UUID of a bundled model named by tag, UUID, unique UUID prefix or BentoML tag."""
-        if ref in self._tags:
-            return self._tags[ref]
-        if ref in self.models:
-            return ref
-        try:  # a BentoML tag ``name:<uuid hex>``, or a UUID spelt as hex
-            as_uuid = str(uuidlib.UUID(ref.split(":")[-1]))
-            if as_uuid in self.models:
-                return as_uuid
-        except ValueError:
-            pass
-        from fresco.training.model_refs import pick_prefix
+        from fresco.training.model_refs import resolve_reference
 
-        found = pick_prefix(ref, self.models)
+        found = resolve_reference(ref, tag=self._tags.get, exists=self.models.__contains__,
+                                  with_prefix=lambda prefix: [u for u in self.models if u.startswith(prefix)])
         if found is not None:
             return found
         holds = sorted(self._tags) + sorted(self.models)

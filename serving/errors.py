@@ -17,9 +17,11 @@ error                      status  when
                                    package) that this server lacks, or has in another version;
                                    the message names it and the package to install
 :class:`StoreUnavailable`  503     the online feature store does not answer (names the hosts)
+:class:`RequestTimeout`    504     no answer had started within ``traffic.timeout`` (HTTP only)
 =========================  ======  ==================================================================
 
-The HTTP service turns them into ``{"error": <kind>, "message": ..., "field": ...}`` bodies;
+The HTTP service turns them into ``{"error": <kind>, "message": ..., "field": ...}`` bodies
+(:func:`error_response`, the one place);
 library callers catch :class:`ServingError`. A message quotes a client's value with
 :func:`quote`: at most :data:`QUOTE_CHARS` characters, whatever was sent.
 """
@@ -65,6 +67,14 @@ class ServingError(Exception):
         if self.field is not None:
             body["field"] = self.field
         return body
+
+
+def error_response(error: ServingError, headers: dict[str, str] | None = None) -> Any:
+    """The HTTP answer for ``error``: its status and the documented JSON body (a Starlette
+    ``JSONResponse``, also an ASGI app). Every answer the service builds from an error is made here."""
+    from starlette.responses import JSONResponse
+
+    return JSONResponse(error.to_dict(), status_code=error.status, headers=headers)
 
 
 class BadRequest(ServingError):
@@ -117,3 +127,10 @@ class ExtensionUnavailable(ModelUnavailable):
 class StoreUnavailable(ServingError):
     status = 503
     kind = "online_store_unavailable"
+
+
+class RequestTimeout(ServingError):
+    """No answer had started within the service's ``traffic.timeout``; the work was cancelled."""
+
+    status = 504
+    kind = "timeout"

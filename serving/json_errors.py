@@ -10,10 +10,9 @@ Only a plain-text 404 or 405 is rewritten: the service's own JSON answers (an un
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from fresco.serving.errors import MethodNotAllowed, NotFound, ServingError, shorten
+from fresco.serving.errors import MethodNotAllowed, NotFound, ServingError, error_response, shorten
 
 REWRITTEN = (404, 405)
 
@@ -58,7 +57,7 @@ class JSONErrorsMiddleware:
             if message.get("more_body", False):
                 return  # the plain text is dropped
             error = error_for(held["status"], scope, _header(held, b"allow"))
-            body = json.dumps(error.to_dict()).encode()
+            body = error_response(error).body  # the one rendering of an error (serving.errors)
             headers = [(k, v) for k, v in held.get("headers", ())
                        if k.lower() not in (b"content-type", b"content-length")]
             headers += [(b"content-type", b"application/json"),

@@ -21,17 +21,15 @@ import sqlite3
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-from feast import FeatureStore
-from feast.infra.online_stores.cassandra_online_store.cassandra_online_store import (
-    CassandraOnlineStoreConfig,
-)
-from feast.infra.online_stores.sqlite import SqliteOnlineStoreConfig
+from typing import TYPE_CHECKING, Any
 
 from fresco.dsl import feature_column
+from fresco.platform.cassandra_client import describe_failure
 from fresco.serving.errors import ModelUnavailable, StoreUnavailable
 from fresco.serving.values import key_problem
+
+if TYPE_CHECKING:  # Feast is imported where a store is opened, not with the service's module
+    from feast import FeatureStore
 
 
 @dataclass(frozen=True)
@@ -111,7 +109,10 @@ class OnlineFeatures:
     def reads_async(self) -> bool:
         """Whether the online store's reads can be awaited (Feast's ``async_supported``)."""
         if self._reads_async is None:
-            self._reads_async = bool(self.store._get_provider().async_supported.online.read)
+            from fresco.platform.online_stores import online_store_of
+
+            online = online_store_of(self.store)
+            self._reads_async = bool(online is not None and online.async_supported.read)
         return self._reads_async
 
     def _rows(self, refs: Sequence[str], response: Mapping[str, list[Any]]) -> list[dict[str, Any]]:
@@ -137,54 +138,43 @@ class OnlineFeatures:
             port = config.port or 9042
             hosts = ", ".join(f"{h}:{port}" for h in (config.hosts or [])) or "(secure bundle)"
             return f"cassandra at {hosts} (keyspace {config.keyspace})"
+        from feast.infra.online_stores.sqlite import SqliteOnlineStoreConfig
+
         if isinstance(config, SqliteOnlineStoreConfig):
             return f"sqlite at {self.store.config.online_store.path}"
         return str(kind)
 
     def _unavailable_message(self, exc: BaseException) -> str:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return f"the online feature store ({self.describe()}) is unavailable: {first[:300]}"
+        return f"the online feature store ({self.describe()}) is unavailable: {describe_failure(exc)[:300]}"
 
     def _check_hosts(self) -> None:
-        """Raise when the store is Cassandra and the driver sees no host up."""
-        if not _is_cassandra(self.store.config.online_store):
-            return
-        session = _cassandra_session(self.store)
-        if session is None:
-            return
-        hosts = session.cluster.metadata.all_hosts()
-        if hosts and not any(h.is_up for h in hosts):
+        """Raise when the store is Fresco's Cassandra store and its driver sees no host up."""
+        from fresco.platform.online_stores import FrescoCassandraOnlineStore, online_store_of
+
+        online = online_store_of(self.store)
+        if isinstance(online, FrescoCassandraOnlineStore) and online.all_hosts_down():
             raise StoreUnavailable(
                 f"the online feature store ({self.describe()}) is unavailable: no Cassandra host "
                 "is up"
             )
 
     def ping(self) -> None:
-        """Raise :class:`StoreUnavailable` when the online store cannot be reached."""
-        if _is_cassandra(self.store.config.online_store):
+        """Raise :class:`StoreUnavailable` when the online store cannot be reached (Fresco's
+        Cassandra store is asked; an embedded SQLite file is always there)."""
+        from fresco.platform.online_stores import FrescoCassandraOnlineStore, online_store_of
+
+        online = online_store_of(self.store)
+        if isinstance(online, FrescoCassandraOnlineStore):
             try:
-                session = _cassandra_session(self.store, connect=True)
-                if session is not None:
-                    session.execute("SELECT release_version FROM system.local")
+                online.ping(self.store.config)
             except Exception as exc:
                 raise StoreUnavailable(self._unavailable_message(exc)) from None
-            self._check_hosts()
 
 
 def _request(refs: Sequence[str], entity_rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """The arguments of Feast's ``get_online_features`` (and its async twin) for a lookup."""
     return {"features": list(refs), "entity_rows": [dict(r) for r in entity_rows],
             "full_feature_names": True}
-
-
-def _cassandra_session(store: FeatureStore, connect: bool = False) -> Any:
-    """The Cassandra driver session Feast's online store holds (None when not connected)."""
-    online = getattr(store._get_provider(), "online_store", None)
-    if online is None:
-        return None
-    if connect:
-        return online._get_session(store.config)
-    return getattr(online, "_session", None)
 
 
 def _is_store_failure(exc: BaseException) -> bool:
@@ -199,4 +189,8 @@ def _is_store_failure(exc: BaseException) -> bool:
 
 def _is_cassandra(config: object) -> bool:
     """Feast's Cassandra online store config, or a subclass (Fresco's TTL-enforcing store)."""
+    from feast.infra.online_stores.cassandra_online_store.cassandra_online_store import (
+        CassandraOnlineStoreConfig,
+    )
+
     return isinstance(config, CassandraOnlineStoreConfig)

@@ -6,127 +6,29 @@ sink. :meth:`AsyncLog.log` never blocks and never raises: when the queue is full
 sink fails, the records are dropped and counted (:meth:`AsyncLog.stats`), and the
 request is answered as if nothing happened.
 
-The Parquet sink (the embedded default) writes one file per batch,
-``<folder>/date=YYYY-MM-DD/part-<time>-<random>.parquet``, in the columns of
-:func:`parquet_schema` (schema version :data:`SCHEMA_VERSION`; the per-model parts, whose
-names and types differ from model to model, are JSON text).
+The records, their Parquet sinks and schemas, and where the logs live are
+:mod:`fresco.platform.logs` (what monitoring reads, without importing serving); this module is
+the queue that keeps writing them off the request path.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import queue
 import threading
 import time
-import uuid as uuidlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
-from pathlib import Path
 from typing import Any, Protocol
 
+from fresco.platform.logs import PredictionSink, prediction_log_folder
+
 log = logging.getLogger(__name__)
-
-#: Bumped whenever a column changes meaning, is renamed or removed (adding one keeps it).
-SCHEMA_VERSION = 1
-
-
-def new_prediction_id() -> str:
-    """A prediction's id (returned with the answer, so clients can report its outcome)."""
-    return uuidlib.uuid4().hex
-
-
-@dataclass(frozen=True)
-class PredictionRecord:
-    """One predicted row as served."""
-
-    prediction_id: str
-    predicted_at: datetime  # UTC
-    model_uuid: str
-    tag: str | None
-    experiment: str | None
-    arm: str | None
-    entity_keys: Mapping[str, Any]
-    request: Mapping[str, Any]  # the request fields the program reads
-    features: Mapping[str, Any]  # online values used, by "view:feature"
-    inputs: Mapping[str, Any]  # the model's inputs (the program's outputs)
-    prediction: float
-    latency_ms: float  # of the whole request the row came in
-
-
-def _json_default(v: Any) -> Any:
-    if isinstance(v, (datetime, date)):
-        return v.isoformat()
-    if hasattr(v, "item"):  # numpy scalars
-        return v.item()
-    return str(v)
-
-
-def _finite(v: Any) -> Any:
-    """NaN and infinities are not JSON: null, as a missing value."""
-    return None if isinstance(v, float) and not math.isfinite(v) else v
-
-
-def _json(value: Mapping[str, Any]) -> str:
-    return json.dumps({k: _finite(v) for k, v in value.items()}, default=_json_default,
-                      allow_nan=False, separators=(",", ":"))
-
-
-def parquet_schema() -> Any:
-    """The log's Parquet columns (``pyarrow.Schema``)."""
-    import pyarrow as pa
-
-    return pa.schema([
-        ("schema_version", pa.int16()), ("prediction_id", pa.string()),
-        ("predicted_at", pa.timestamp("us", tz="UTC")), ("model_uuid", pa.string()),
-        ("tag", pa.string()), ("experiment", pa.string()), ("arm", pa.string()),
-        ("entity_keys_json", pa.string()), ("request_json", pa.string()),
-        ("features_json", pa.string()), ("inputs_json", pa.string()),
-        ("prediction", pa.float64()), ("latency_ms", pa.float64()),
-    ])
 
 
 class Sink(Protocol):
     def write(self, records: Sequence[Any]) -> None:
         """Store ``records`` durably or raise."""
-
-
-def write_day_files(folder: Path, rows: Sequence[tuple[date, dict[str, Any]]], schema: Any) -> None:
-    """``rows`` (day, column values) as one Parquet file per day under
-    ``folder/date=YYYY-MM-DD/``, each written under a dot-name and renamed: readers (which
-    skip dot-files) never see half a file."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    by_day: dict[date, list[dict[str, Any]]] = {}
-    for day, row in rows:
-        by_day.setdefault(day, []).append(row)
-    for day, group in by_day.items():
-        table = pa.Table.from_pylist(group, schema=schema)
-        target = Path(folder) / f"date={day.isoformat()}"
-        target.mkdir(parents=True, exist_ok=True)
-        name = f"part-{time.time_ns()}-{uuidlib.uuid4().hex[:8]}.parquet"
-        pq.write_table(table, target / f".{name}.tmp")
-        (target / f".{name}.tmp").rename(target / name)
-
-
-class ParquetSink:
-    """The prediction log as Parquet under ``folder``, partitioned by the prediction's UTC date."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = Path(folder)
-
-    def write(self, records: Sequence[PredictionRecord]) -> None:
-        write_day_files(self.folder, [(r.predicted_at.astimezone(timezone.utc).date(), {
-            "schema_version": SCHEMA_VERSION, "prediction_id": r.prediction_id,
-            "predicted_at": r.predicted_at, "model_uuid": r.model_uuid, "tag": r.tag,
-            "experiment": r.experiment, "arm": r.arm,
-            "entity_keys_json": _json(r.entity_keys), "request_json": _json(r.request),
-            "features_json": _json(r.features), "inputs_json": _json(r.inputs),
-            "prediction": r.prediction, "latency_ms": r.latency_ms,
-        }) for r in records], parquet_schema())
 
 
 @dataclass
@@ -266,9 +168,4 @@ def prediction_log_from_env(environ: Mapping[str, str] | None = None) -> AsyncLo
         sample = float(text)
     except ValueError:
         raise ValueError(f"FRESCO_PREDICTION_LOG_SAMPLE must be a number from 0 to 1, got {text!r}") from None
-    folder = env.get("FRESCO_PREDICTION_LOG_DIR")
-    if not folder:
-        from fresco.platform.state import state_dir
-
-        folder = str(state_dir() / "predictions")
-    return AsyncLog(ParquetSink(Path(folder)), sample_rate=sample)
+    return AsyncLog(PredictionSink(prediction_log_folder(env)), sample_rate=sample)

@@ -23,18 +23,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from fresco.dsl import feature_column
+from fresco.training.features import matrix_from_rows
 from fresco.serving.errors import (
     BadRequest,
     ExtensionUnavailable,
@@ -46,7 +45,8 @@ from fresco.serving.errors import (
     shorten,
 )
 from fresco.serving.online import EntityKey, OnlineFeatures
-from fresco.serving.prediction_log import AsyncLog, PredictionRecord, new_prediction_id
+from fresco.platform.logs import PredictionRecord, new_prediction_id
+from fresco.serving.prediction_log import AsyncLog
 from fresco.serving.routing import Route, Router, canonical_key_value
 from fresco.serving.values import field_problem
 
@@ -175,20 +175,15 @@ class ServingModel:
         ``details``, each answer keeps the features and inputs used."""
         from fresco.dsl import DSLError
 
-        matrix = np.empty((len(rows), len(self.inputs)), dtype=np.float64)
         outputs = []
-        for r, (row, feats, i) in enumerate(zip(rows, features, positions)):
+        for row, feats, i in zip(rows, features, positions):
             values = {name: row[name] for name in self.request_fields}
             values.update(feats)
             try:
-                out = self._evaluate(values)
+                outputs.append(self._evaluate(values))
             except DSLError as exc:
                 raise InvalidValue(f"row {i}: {exc.message}", field=f"rows[{i}]") from None
-            for c, name in enumerate(self.inputs):
-                v = out[name]
-                matrix[r, c] = math.nan if v is None else float(v)
-            outputs.append(out)
-        predictions = self.trained.predict(matrix)
+        predictions = self.trained.predict(matrix_from_rows(outputs, self.inputs))
         answers = []
         for r, feats in enumerate(features):
             answer = RowPrediction(float(predictions[r]), self.uuid)

@@ -27,10 +27,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from starlette.responses import JSONResponse
 
 from fresco.serving.body_limit import replay
-from fresco.serving.errors import BadRequest, ServingError, UnsupportedMediaType, quote, shorten
+from fresco.serving.errors import BadRequest, ServingError, UnsupportedMediaType, error_response, quote, shorten
 
 JSON_MEDIA_TYPE = "application/json"
 #: The non-standard constants Python's and pydantic's JSON parsers accept.
@@ -135,5 +134,5 @@ class RequestChecksMiddleware:
 
 
 async def _answer(error: ServingError, scope: Any, receive: Any, send: Any) -> None:
-    await JSONResponse(error.to_dict(), status_code=error.status)(scope, receive, send)
+    await error_response(error)(scope, receive, send)
 

@@ -25,7 +25,7 @@ import contextvars
 from typing import Any
 
 from bentoml._internal.server.http import traffic
-from starlette.responses import JSONResponse
+from fresco.serving.errors import RequestTimeout, error_response
 
 _BENTOML_TIMEOUT_MIDDLEWARE = traffic.TimeoutMiddleware
 
@@ -54,10 +54,9 @@ class CancellingTimeoutMiddleware(_BENTOML_TIMEOUT_MIDDLEWARE):
                 await started
             except asyncio.TimeoutError:
                 if answer.cancel():
-                    await JSONResponse(
-                        {"error": f"Not able to process the request in {self.timeout} seconds"},
-                        status_code=504,
-                    )(scope, receive, send)
+                    error = RequestTimeout(f"no answer within {self.timeout} seconds (traffic.timeout); "
+                                           "the request was cancelled")
+                    await error_response(error)(scope, receive, send)
                 return
             await answer
         finally:

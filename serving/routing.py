@@ -33,10 +33,10 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from fresco.serving.errors import BadRequest, UnknownModel, shorten
+from fresco.platform.times import utc_timestamp
 from fresco.training.model_refs import AmbiguousPrefix, is_uuid_prefix
 
 log = logging.getLogger(__name__)
@@ -95,9 +95,7 @@ def canonical_key_value(value: Any) -> list[Any]:
     if isinstance(value, str):
         return ["str", value]
     if isinstance(value, datetime | np.datetime64):
-        instant = pd.Timestamp(value)
-        instant = instant.tz_localize("UTC") if instant.tzinfo is None else instant.tz_convert("UTC")
-        return ["time", instant.isoformat()]
+        return ["time", utc_timestamp(value).isoformat()]
     raise TypeError(f"a sticky key value must be a number, string, boolean or time, got {type(value).__name__}")
 
 

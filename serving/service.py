@@ -24,12 +24,12 @@ from datetime import datetime, timezone
 from typing import Annotated, Any
 
 import bentoml
-from pydantic import BaseModel, Field
-from starlette.responses import JSONResponse
+from pydantic import AwareDatetime, BaseModel, Field
 
 from fresco.serving.body_limit import BodyLimitMiddleware
-from fresco.serving.errors import ServingError
-from fresco.serving.outcomes import OutcomeRecord, outcome_log_from_env
+from fresco.serving.errors import ServingError, error_response
+from fresco.platform.logs import OutcomeRecord
+from fresco.serving.outcomes import outcome_log_from_env
 from fresco.serving.json_errors import JSONErrorsMiddleware
 from fresco.serving.openapi_example import OpenAPIExampleMiddleware
 from fresco.serving.predictor import MAX_ROWS, default_predictor
@@ -65,7 +65,7 @@ class OutcomeIn(BaseModel):
                                description="The prediction_id its answer carried.")
     outcome: float = Field(allow_inf_nan=False,
                            description="The observed label (a value; 0 or 1 for a binary model).")
-    observed_at: datetime | None = Field(
+    observed_at: AwareDatetime | None = Field(
         None, description="When it was observed (ISO time with a zone; default: when received).")
 
 
@@ -81,14 +81,6 @@ def _log_counter(name: str, what: str) -> Any:
 
     counter = prometheus_client.Counter(name, f"{what} records by outcome.", ["outcome"])
     return lambda outcome, n: counter.labels(outcome).inc(n)
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
-
-
-def error_response(exc: ServingError) -> JSONResponse:
-    return JSONResponse(exc.to_dict(), status_code=exc.status)
 
 
 @bentoml.service(
@@ -154,7 +146,7 @@ class FrescoService:
         received = datetime.now(timezone.utc)
         self.outcome_log.log([OutcomeRecord(
             o.prediction_id, o.outcome,
-            received if o.observed_at is None else _utc(o.observed_at), received) for o in outcomes])
+            received if o.observed_at is None else o.observed_at.astimezone(timezone.utc), received) for o in outcomes])
         return OutcomeResponse(accepted=len(outcomes))
 
     @bentoml.api

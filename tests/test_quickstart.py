@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import httpx
 import pandas as pd
 import pytest
 
@@ -15,9 +22,14 @@ def test_quickstart_builds_catalog_online_store_and_dataset(
 ) -> None:
     from fresco.quickstart import FEATURE_SERVICE, LABEL, run_quickstart
 
-    monkeypatch.setenv("FRESCO_HOME", str(tmp_path / "home"))
+    # no FRESCO_HOME: the quickstart's state goes where its suggested commands look (the repository's)
+    monkeypatch.delenv("FRESCO_HOME", raising=False)
+    monkeypatch.delenv("FRESCO_FEATURE_REPO", raising=False)
     lines: list[str] = []
     report = run_quickstart(feast_repo, orders=4_000, restaurants=25, days=10, echo=lines.append)
+    assert report.model_report.is_relative_to(feast_repo / ".fresco"), report.model_report
+    _run_the_suggested_commands(lines[-1], report)
+    monkeypatch.setenv("FRESCO_FEATURE_REPO", str(feast_repo))  # below, read it as those commands do
 
     assert report.dataset_rows == report.orders == 4_000
     dataset = pd.read_parquet(report.dataset_path)
@@ -85,3 +97,54 @@ def test_quickstart_builds_catalog_online_store_and_dataset(
         FEATURE_SERVICE,
     ]
     assert "never" not in listing.output
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _run_the_suggested_commands(printed: str, report) -> None:
+    """Every command the quickstart's closing lines suggest, run exactly as printed (in a clean
+    environment, from where the first line goes), finds its catalog, models and logs."""
+    block = printed.split("Next, from the example's repository")[1].splitlines()[1:]
+    commands = [line.strip() for line in block if line.startswith("  ") and not line.strip().startswith("(")]
+    assert commands[0].startswith("cd ") and commands[-1] == "fresco serve", commands
+    cwd = Path.cwd() / commands[0].removeprefix("cd ")
+    assert cwd.resolve() == report.repo
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FRESCO_", "FEAST_", "BENTOML_"))}
+    fresco = str(Path(sys.executable).with_name("fresco"))
+    expected = {"fresco features": "restaurant_stats_7d:avg_prep_time_7d",
+                "fresco models list": report.model_uuid,
+                "fresco models show delivery_eta:production": report.model_uuid,
+                "fresco monitor metrics": "3 predictions, 3 with an outcome"}
+    for command in commands[1:-1]:
+        args = shlex.split(command)
+        done = subprocess.run([fresco, *args[1:]], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, f"{command}: {done.stdout}{done.stderr}"
+        assert expected[command] in done.stdout, f"{command}:\n{done.stdout}"
+    # `fresco serve` as printed answers the quickstart's tag (on a free port: $FRESCO_SERVE_PORT)
+    port = _free_port()
+    server = subprocess.Popen([fresco, *shlex.split(commands[-1])[1:]], cwd=cwd, env={**env, "FRESCO_SERVE_PORT": str(port)},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            assert server.poll() is None, "fresco serve exited"
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        rows = [{k: p[k] for k in ("restaurant_id", "placed_at", "customer_lat", "customer_lon", "num_items")}
+                for p in report.predictions]
+        answer = httpx.post(f"http://127.0.0.1:{port}/predict", timeout=60,
+                            json={"model": "delivery_eta:production", "rows": rows})
+        assert answer.status_code == 200, answer.text
+        assert [p["model_uuid"] for p in answer.json()["predictions"]] == [report.model_uuid] * len(rows)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(60)

@@ -2,10 +2,12 @@
 
 Public surface (the CLI and serving use only this):
 
-- configs: :func:`load_config`, :func:`parse_config`, :class:`ModelConfig`, :class:`ConfigError`
+- configs: :func:`load_config`, :func:`parse_config` (the schema), :class:`ModelConfig`,
+  :class:`ConfigError`; :func:`plan_training` -> :class:`TrainingPlan` (everything else checked
+  once: trainer, files, feature repository, DSL program)
 - datasets: :func:`build_training_frame`, :func:`spark_training_frame` (kept in Spark on a
   Spark offline store), :func:`build_dataset`, :class:`TrainingDataError`
-- training: :func:`train` -> :class:`TrainResult`
+- training: :func:`train` (a plan, a config or a YAML path) -> :class:`TrainResult`
 - the repository: :class:`ModelRepository` (list, get, tag, tag_history, resolve,
   set_experiment, stop_experiment, experiments, experiment_history),
   :class:`ModelRecord`, :func:`compare_models`, :func:`load_model` -> :class:`TrainedModel`
@@ -20,6 +22,7 @@ from typing import Any
 #: ModelRepository`` does not import Feast, pandas or the trainers' libraries.
 _EXPORTS = {
     "ConfigError": "config", "ModelConfig": "config", "load_config": "config", "parse_config": "config",
+    "TrainingPlan": "plan", "plan_training": "plan",
     "TrainingDataError": "datasets", "build_training_frame": "datasets",
     "spark_training_frame": "datasets",
     "ArtifactError": "artifacts", "TrainedModel": "artifacts", "load_artifact": "artifacts",
@@ -51,6 +54,7 @@ __all__ = [
     "TrainResult",
     "TrainedModel",
     "TrainingDataError",
+    "TrainingPlan",
     "build_dataset",
     "build_training_frame",
     "compare_models",
@@ -59,6 +63,7 @@ __all__ = [
     "load_config",
     "load_model",
     "parse_config",
+    "plan_training",
     "spark_training_frame",
     "train",
     "trainer_names",

@@ -1,4 +1,7 @@
-"""Model configs: YAML files validated with pydantic before any work starts.
+"""Model configs: the schema of a YAML model config (pydantic), and reading one.
+
+This module is the schema alone; :mod:`fresco.training.plan` checks what a schema cannot (the
+trainer, files, feature repository, DSL program) and builds the plan a run consumes.
 
 A config names everything a training run needs: the model (name, type, task, hyperparameters),
 the label and entity rows (a Parquet path or a Hive table, with an optional time range), the
@@ -20,17 +23,15 @@ from __future__ import annotations
 
 import copy
 import re
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from fresco.dsl import DSLError
-from fresco.training.references import check_references, needs_store, program_field
-
+from fresco.platform.times import utc
 from fresco.training.metrics import metric_names
 
 
@@ -80,9 +81,7 @@ class DataSection(_Strict):
     @field_validator("start", "end")
     @classmethod
     def _utc(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return value
+        return None if value is None else utc(value)  # a config's naive time is UTC
 
     @model_validator(mode="after")
     def _range(self) -> "DataSection":
@@ -241,6 +240,8 @@ def retrieval_chunk_rows(offline_store: str, configured: int | None = None) -> i
 class ModelConfig(_Strict):
     """A whole model config (see the module doc)."""
 
+    _source: str = PrivateAttr("<config>")
+
     model: ModelSection
     data: DataSection
     features: FeaturesSection
@@ -268,10 +269,12 @@ class ModelConfig(_Strict):
                 f"evaluation.primary: {self.evaluation.primary!r} is not a {self.model.task} metric; "
                 f"choose from {list(allowed)}"
             )
-        if self.features.service is None and not self.features.references:
-            # the program's @fs accessors are enough: retrieval asks for exactly those
-            pass
         return self
+
+    @property
+    def source(self) -> str:
+        """Where the config came from (its file), as error messages name it."""
+        return self._source
 
     @property
     def program_source(self) -> str:
@@ -284,7 +287,8 @@ class ModelConfig(_Strict):
         return self.model_dump(mode="json")
 
 
-def _loc(loc: tuple[Any, ...]) -> str:
+def field_path(loc: tuple[Any, ...]) -> str:
+    """A pydantic error location as the dotted field path people wrote (union member names dropped)."""
     # pydantic adds the union member's class name to the path; people never wrote it
     parts = [str(p) for p in loc if not (isinstance(p, str) and p[:1].isupper())]
     return ".".join(parts)
@@ -319,17 +323,13 @@ def parse_config(
     base_dir: Path | None = None,
     overrides: dict[str, Any] | None = None,
 ) -> ModelConfig:
-    """Validate config data (already parsed YAML) into a :class:`ModelConfig`.
+    """Validate config data (already parsed YAML) against the schema into a :class:`ModelConfig`.
 
     ``overrides`` maps dotted field paths to values (``{"data.source.parquet": "x.parquet"}``);
-    they are applied before validation. Checks the model type and its hyperparameters against
-    the trainer, the search space against those hyperparameters, and compiles the DSL program,
-    so every mistake shows up here and never in the middle of a run.
+    they are applied before validation. Relative paths are resolved against ``base_dir``. What
+    the schema cannot know (the trainer and its hyperparameters, the files, the feature
+    repository, the DSL program) is checked by :func:`fresco.training.plan_training`.
     """
-    from fresco.dsl import ExtensionError
-    from fresco.training.features import load_user_functions
-    from fresco.training.trainers import UnknownTrainer, resolve_trainer
-
     if not isinstance(data, dict):
         raise ConfigError(source, [("", "a model config is a YAML mapping (model:, data:, features:, ...)")])
     data = copy.deepcopy(data)
@@ -338,184 +338,14 @@ def parse_config(
     try:
         config = ModelConfig.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(source, [(_loc(e["loc"]), e["msg"]) for e in err.errors()]) from None
+        raise ConfigError(source, [(field_path(e["loc"]), e["msg"]) for e in err.errors()]) from None
     _resolve_paths(config, (base_dir or Path.cwd()).resolve())
-
-    errors: list[tuple[str, str]] = []
-    try:
-        trainer = resolve_trainer(config.model.type)[0]
-    except (UnknownTrainer, ExtensionError) as err:
-        errors.append(("model.type", str(err)))
-    else:
-        if config.model.task not in trainer.tasks:
-            errors.append(("model.task", f"{config.model.type} does not support {config.model.task!r}"))
-        try:
-            params = trainer.Params.model_validate(config.model.hyperparameters)
-            config.model.hyperparameters = params.model_dump()
-        except ValidationError as err:
-            errors += [("model.hyperparameters." + _loc(e["loc"]), e["msg"]) for e in err.errors()]
-        if config.search is not None and not any(p.startswith("model.hyperparameters") for p, _ in errors):
-            errors += _check_space(config.search, trainer.Params, config.model)
-    if config.features.program_file is not None and not config.features.program_file.exists():
-        errors.append(("features.program_file", f"file not found: {config.features.program_file}"))
-    if isinstance(config.data.source, ParquetSource) and not config.data.source.parquet.exists():
-        errors.append(("data.source.parquet", f"file not found: {config.data.source.parquet}"))
-    functions = None
-    try:
-        functions = load_user_functions(config.features.functions)
-    except ExtensionError as err:
-        errors.append(("features.functions", str(err)))
-    source_types: dict[str, str] | None = None
-    if not errors:
-        try:
-            source_types = entity_source_types(config)
-        except SourceError as err:
-            errors.append((err.field, str(err)))
-        else:
-            for field, column in (("data.timestamp_column", config.data.timestamp_column),
-                                  ("data.label", config.data.label)):
-                if column not in source_types:
-                    errors.append((field, f"the entity rows have no column {column!r}; they have {sorted(source_types)}"))
-    store = None
-    if not errors:
-        store, errors = check_references(config)
-    if not errors:
-        try:
-            program = compile_config_program(config, store, source_types=source_types, functions=functions)
-        except DSLError as err:  # its message names line, column and text
-            errors.append((program_field(config), str(err)))
-        else:
-            inputs = config.features.inputs
-            if inputs is not None:
-                names = [o.name for o in program.outputs]
-                missing = [n for n in inputs if n not in names]
-                if missing:
-                    errors.append(("features.inputs", f"{missing} are not outputs of the program {names}"))
-    if errors:
-        raise ConfigError(source, errors)
+    config._source = source
     return config
 
 
-def _check_space(search: SearchSection, params: type[BaseModel], model: ModelSection) -> list[tuple[str, str]]:
-    """Every search range names a hyperparameter of the trainer, and its ends (and choices)
-    are values the trainer accepts: a bad range fails here, not in the middle of a search."""
-    errors: list[tuple[str, str]] = []
-    known = set(params.model_fields)
-    for name, space in search.space.items():
-        path = f"search.space.{name}"
-        if name not in known:
-            errors.append((path, f"not a {model.type} hyperparameter; known: {sorted(known)}"))
-            continue
-        kinds = set(get_args(params.model_fields[name].annotation)) or {params.model_fields[name].annotation}
-        if space.type == "float" and int in kinds and float not in kinds:
-            errors.append((f"{path}.type", f"{name} is an integer hyperparameter: use type int, not float"))
-            continue
-        for field, values in space.probes().items():
-            for value in values:
-                try:
-                    params.model_validate({**model.hyperparameters, name: value})
-                except ValidationError as err:
-                    message = "; ".join(e["msg"] for e in err.errors())
-                    errors.append((f"{path}.{field}", f"{value!r}: {message}" if field == "choices" else message))
-                    break
-    return errors
-
-
-def open_feature_store(config: ModelConfig) -> Any:
-    """The Feast store a config names (``features.repo``, else the feature repository found by
-    :func:`fresco.platform.resolve_repo`)."""
-    from fresco.platform import open_store
-
-    return open_store(config.features.repo, config.features.store_yaml)
-
-
-class SourceError(ValueError):
-    """The entity-row source a config names cannot be read; ``field`` is its config path."""
-
-    def __init__(self, field: str, message: str) -> None:
-        self.field = field
-        super().__init__(message)
-
-
-#: Spark SQL type names (``DataType.simpleString()`` prefixes) -> DSL types.
-_SPARK_TO_DSL = (("tinyint", "int"), ("smallint", "int"), ("int", "int"), ("bigint", "int"),
-                 ("float", "float"), ("double", "float"), ("decimal", "float"), ("string", "string"),
-                 ("varchar", "string"), ("char", "string"), ("boolean", "bool"), ("timestamp", "timestamp"))
-
-
-def training_spark(spark: Any = None) -> Any:
-    """``spark``, else the process's active Spark session, else a new one from ``fresco.platform.spark``."""
-    if spark is not None:
-        return spark
-    from pyspark.sql import SparkSession
-
-    active = SparkSession.getActiveSession()
-    if active is not None:
-        return active
-    from fresco.platform.spark import spark_session
-
-    return spark_session("fresco-training")
-
-
-def hive_table_types(table: str, spark: Any = None) -> dict[str, str]:
-    """Column name -> DSL type (``""`` for types the DSL has no name for) of a Hive table.
-
-    Raises :class:`SourceError` (field ``data.source.hive_table``) when the metastore lacks it.
-    """
-    spark = training_spark(spark)
-    if not spark.catalog.tableExists(table):
-        database = table.split(".")[0] if "." in table else spark.catalog.currentDatabase()
-        raise SourceError("data.source.hive_table", f"table {table!r} not found in the Hive metastore "
-                          f"(database {database!r}; warehouse {spark.conf.get('spark.sql.warehouse.dir')})")
-    types: dict[str, str] = {}
-    for field in spark.table(table).schema.fields:
-        text = field.dataType.simpleString()
-        types[field.name] = next((dtype for prefix, dtype in _SPARK_TO_DSL
-                                  if text == prefix or text.startswith(prefix + "(")
-                                  or (prefix == "timestamp" and text.startswith(prefix))), "")
-    return types
-
-
-def entity_source_types(config: ModelConfig, spark: Any = None) -> dict[str, str]:
-    """Every column of the entity rows (Parquet schema or Hive table) -> its DSL type (or ``""``)."""
-    from fresco.training.features import parquet_input_types
-
-    if isinstance(config.data.source, HiveSource):
-        return hive_table_types(config.data.source.hive_table, spark)
-    import pyarrow.parquet as pq
-
-    path = config.data.source.parquet
-    try:
-        names = pq.read_schema(path).names
-    except Exception as err:  # not Parquet, or unreadable
-        raise SourceError("data.source.parquet", f"cannot read the Parquet schema of {path}: {err}") from None
-    return {**dict.fromkeys(names, ""), **parquet_input_types(path)}
-
-
-def compile_config_program(config: ModelConfig, store: Any = None, *, spark: Any = None,
-                           source_types: dict[str, str] | None = None, functions: Any = None) -> Any:
-    """Compile the config's DSL program, typing its inputs from the schema of the entity rows
-    (Parquet file or Hive table), the Feast registry's feature types and
-    ``features.input_types`` (which wins). User functions come from ``functions`` (a
-    ``FunctionRegistry``), by default :func:`fresco.training.features.load_user_functions` of the
-    config's ``features.functions``."""
-    from fresco.training.features import compile_features, feast_input_types, load_user_functions
-
-    if source_types is None:
-        source_types = entity_source_types(config, spark)
-    types = {name: dtype for name, dtype in source_types.items() if dtype}
-    if store is None and needs_store(config):
-        store = open_feature_store(config)
-    if store is not None:
-        types.update(feast_input_types(store))
-    types.update(config.features.input_types)
-    if functions is None:
-        functions = load_user_functions(config.features.functions)
-    return compile_features(config.program_source, types, functions)
-
-
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> ModelConfig:
-    """Read and validate a YAML model config (see :func:`parse_config`)."""
+    """Read a YAML model config and validate it against the schema (see :func:`parse_config`)."""
     path = Path(path)
     if not path.exists():
         raise ConfigError(str(path), [("", "file not found")])

@@ -10,6 +10,7 @@ import pandas as pd
 from feast import FeatureService, FeatureStore
 
 from fresco.dsl import feature_column
+from fresco.platform.times import utc_column
 
 ROW_ID = "__fresco_row_id"
 FEAST_TIMESTAMP = "event_timestamp"
@@ -136,9 +137,7 @@ def build_training_frame(
                 entity_df=piece.reset_index(drop=True), features=refs, full_feature_names=True
             ).to_df()
             # the file store returns UTC-aware times, the Spark store naive UTC ones
-            answer[FEAST_TIMESTAMP] = pd.to_datetime(answer[FEAST_TIMESTAMP], utc=True).astype(
-                "datetime64[us, UTC]"
-            )
+            answer[FEAST_TIMESTAMP] = utc_column(answer[FEAST_TIMESTAMP]).astype("datetime64[us, UTC]")
             answers.append(answer[keys + [FEAST_TIMESTAMP] + columns])
             if progress is not None:
                 progress(

@@ -27,6 +27,12 @@ import pandas as pd
 from fresco.training.metrics import GREATER_IS_BETTER, compute_metrics, confusion, curves  # sklearn
 
 
+def baseline_name(task: str) -> str:
+    """What the baseline a model is compared with is called (report, record, command output):
+    the training label's mean for a regressor, its base rate (share of 1s) for a classifier."""
+    return "training mean" if task == "regression" else "training base rate"
+
+
 def is_better(metric: str, a: float, b: float) -> bool:
     """Whether value ``a`` of ``metric`` beats ``b``."""
     return a > b if metric in GREATER_IS_BETTER else a < b
@@ -108,7 +114,7 @@ def build_report(
                    for name in order},
         "rows": {name: int(len(data[name].y)) for name in order},
         "metrics": {name: {k: values[k] for k in keep if k in values} for name, values in metrics.items()},
-        "baseline": {"kind": "mean of the training label" if task == "regression" else "training base rate",
+        "baseline": {"kind": baseline_name(task),
                      "value": float(y_train_mean),
                      **{name: {k: values[k] for k in keep} for name, values in baseline.items()}},
         "feature_importance": dict(sorted(importance.items(), key=lambda kv: -kv[1])),
@@ -181,7 +187,7 @@ def _plots(report: dict[str, Any]) -> dict[str, str]:
         hi = max(pva["actual"] + pva["predicted"] or [1])
         ax.plot([lo, hi], [lo, hi], "k--", lw=1, label="perfect")
         ax.plot(pva["deciles"]["mean_actual"], pva["deciles"]["mean_predicted"], "o-", color="C3", label="deciles")
-        ax.axhline(report["baseline"]["value"], color="grey", lw=1, label="mean baseline")
+        ax.axhline(report["baseline"]["value"], color="grey", lw=1, label=report["baseline"]["kind"])
         ax.set_xlabel("actual"), ax.set_ylabel("predicted"), ax.legend()
         ax.set_title(f"Predicted vs actual ({figs['split']} split)")
         out["Predicted vs actual" + source] = _png(fig)

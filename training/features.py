@@ -7,6 +7,7 @@ frame (pandas or Spark) and turn its outputs into the float matrix a trainer see
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -159,3 +160,14 @@ def to_matrix(outputs: pd.DataFrame, inputs: list[str]) -> np.ndarray:
     if not columns:
         return np.zeros((len(outputs), 0))
     return np.column_stack(columns)
+
+
+def matrix_from_rows(outputs: Sequence[Mapping[str, Any]], inputs: Sequence[str]) -> np.ndarray:
+    """The model-input matrix of per-request program outputs (one mapping per row, the
+    per-request evaluator's): the same float64 matrix :func:`to_matrix` gives, null as NaN."""
+    matrix = np.empty((len(outputs), len(inputs)), dtype=np.float64)
+    for r, out in enumerate(outputs):
+        for c, name in enumerate(inputs):
+            value = out[name]
+            matrix[r, c] = np.nan if value is None else float(value)
+    return matrix

@@ -15,22 +15,14 @@ import numpy as np
 import pandas as pd
 
 from fresco.training import features as feats
-from fresco.training.config import (
-    ConfigError,
-    HiveSource,
-    ModelConfig,
-    SourceError,
-    compile_config_program,
-    hive_table_types,
-    load_config,
-    open_feature_store,
-    training_spark,
-)
+from fresco.training.config import HiveSource, ModelConfig
 from fresco.training.datasets import TrainingDataError, _resolve_refs, build_training_frame
 from fresco.training.evaluation import SplitData, build_report, is_better, write_report
 from fresco.training.metrics import compute_metrics
+from fresco.training.plan import TrainingPlan, plan_training
+from fresco.training.references import open_config_store
 from fresco.training.repository import ModelRecord, ModelRepository, current_user
-from fresco.training.trainers import get_trainer, trainer_manifest
+from fresco.training.sources import hive_table_types, training_spark
 
 Progress = Callable[[str], None]
 
@@ -118,7 +110,9 @@ def build_dataset(
         raise TrainingDataError("no entity rows in the configured source and time range")
     refs: list[str] = []
     if store is None and (config.features.service or config.features.references or feats.feature_refs(program)):
-        store = open_feature_store(config)
+        store, errors = open_config_store(config)
+        if errors:
+            raise TrainingDataError("; ".join(f"{field}: {message}" for field, message in errors))
     if config.features.service:
         refs += _resolve_refs(store, config.features.service)
     for ref in [*config.features.references, *feats.feature_refs(program)]:
@@ -268,7 +262,7 @@ def _search(config: ModelConfig, trainer: Any, fit_args: dict[str, Any], progres
 # -- training ----------------------------------------------------------------------------------
 
 def train(
-    config: ModelConfig | str | Path,
+    plan: TrainingPlan | ModelConfig | str | Path,
     *,
     overrides: dict[str, Any] | None = None,
     repository: ModelRepository | None = None,
@@ -277,32 +271,27 @@ def train(
     progress: Progress = _quiet,
     reports_dir: Path | None = None,
 ) -> TrainResult:
-    """Train, evaluate and store one model from a config (a :class:`ModelConfig` or a YAML path).
+    """Train, evaluate and store one model from a plan (or a config, or a YAML path, planned here).
 
-    The config is validated first (a :class:`~fresco.training.config.ConfigError` names the field);
-    then the dataset is built, the DSL program fitted on the training split and applied to
-    all three, the model trained (or searched) with early stopping and trial ranking on the
-    validation split, then evaluated once on the held-out test split against the mean /
-    base-rate baseline (the headline), and stored with its record under a new UUID.
+    A config is first checked into a :class:`~fresco.training.plan.TrainingPlan` (a
+    :class:`~fresco.training.config.ConfigError` names every bad field); then the dataset is
+    built, the DSL program fitted on the training split and applied to all three, the model
+    trained (or searched) with early stopping and trial ranking on the validation split, then
+    evaluated once on the held-out test split against the baseline (the training mean, or the
+    training base rate for a classifier: the headline), and stored with its record under a new UUID.
     """
     from fresco.platform.state import state_dir
 
-    if not isinstance(config, ModelConfig):
-        config = load_config(config, overrides)
-    elif overrides:
-        raise ConfigError("<config>", [("", "overrides apply to a config file, not a ModelConfig")])
+    if not isinstance(plan, TrainingPlan):
+        plan = plan_training(plan, overrides=overrides, store=store, spark=spark)
+    config, trainer, functions, program = plan.config, plan.trainer, plan.functions, plan.program
+    store, spark = plan.store, plan.spark or spark
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
     repository = repository or ModelRepository()
-    trainer = get_trainer(config.model.type)
     engine = config.resources.engine
-    if spark is None and (engine == "spark" or isinstance(config.data.source, HiveSource)):
+    if spark is None and engine == "spark":
         spark = training_spark()
-    functions = feats.load_user_functions(config.features.functions)
-    try:
-        program = compile_config_program(config, store, spark=spark, functions=functions)
-    except SourceError as err:
-        raise ConfigError("<config>", [(err.field, str(err))]) from None
 
     progress(f"[1/5] building the training dataset ({engine})")
     dataset = build_dataset(config, program, store=store, spark=spark, progress=progress)
@@ -369,8 +358,8 @@ def train(
     progress("[5/5] storing the model in the repository")
     program_json = fitted.to_json()
     extensions: dict[str, Any] = {"functions": feats.function_manifest(program_json, functions)}
-    if (custom := trainer_manifest(config.model.type)) is not None:
-        extensions["trainer"] = custom
+    if plan.trainer_extension is not None:
+        extensions["trainer"] = plan.trainer_extension
     record = ModelRecord(
         uuid=uuid, name=config.model.name, model_type=config.model.type, task=config.model.task, label=label,
         inputs=inputs, author=current_user(), started_at=started.isoformat(), finished_at=finished.isoformat(),

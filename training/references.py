@@ -21,7 +21,8 @@ def program_field(config: "ModelConfig") -> str:
     return "features.program_file" if config.features.program_file else "features.program"
 
 
-def _program_feature_refs(config: "ModelConfig") -> list[Any]:
+def program_feature_refs(config: "ModelConfig") -> list[Any]:
+    """The program's ``@fs`` accessors (none when it does not parse: compiling reports that)."""
     from fresco import dsl
 
     try:
@@ -32,31 +33,32 @@ def _program_feature_refs(config: "ModelConfig") -> list[Any]:
 
 def needs_store(config: "ModelConfig") -> bool:
     """Whether the config names anything of the feature repository."""
-    return bool(config.features.service or config.features.references or _program_feature_refs(config))
+    return bool(config.features.service or config.features.references or program_feature_refs(config))
 
 
-def check_references(config: "ModelConfig") -> tuple[Any, Errors]:
-    """Open the config's feature repository and check every name it uses there.
+def open_config_store(config: "ModelConfig") -> tuple[Any, Errors]:
+    """The Feast store of the config's feature repository (``features.repo``, else the one
+    :func:`fresco.platform.resolve_repo` finds), or ``(None, errors)`` naming the field."""
+    from fresco.platform import RepoNotFound, open_store
 
-    Returns ``(store, errors)``: the Feast store (None when the config names no feature or the
-    repository cannot be opened) and ``(field, message)`` pairs, empty when all is well.
-    """
-    from fresco.platform import RepoNotFound, open_store, resolve_repo
-
-    program_refs = _program_feature_refs(config)
-    if not (config.features.service or config.features.references or program_refs):
-        return None, []
     try:
-        repo = resolve_repo(config.features.repo)
-        store = open_store(repo, config.features.store_yaml)
+        return open_store(config.features.repo, config.features.store_yaml), []
     except RepoNotFound as err:
         field = "features.store_yaml" if config.features.store_yaml else "features.repo"
         return None, [(field, str(err))]
+
+
+def check_references(config: "ModelConfig", store: Any) -> Errors:
+    """Every feature service, view and feature the config names, checked in ``store``'s registry.
+
+    Returns ``(field, message)`` pairs, empty when all is well.
+    """
+    repo = Path(store.repo_path)
     registry = Path(str(store.config.registry.path))
     where = f"the feature repository {repo} (registry {registry if registry.is_absolute() else repo / registry})"
     views = {v.name: v for v in [*store.list_feature_views(), *store.list_stream_feature_views()]}
     if not views:
-        return store, [("features.repo", f"{where} has no feature views: run `feast apply` in it first")]
+        return [("features.repo", f"{where} has no feature views: run `feast apply` in it first")]
     errors: Errors = []
     service = config.features.service
     if service:
@@ -79,8 +81,8 @@ def check_references(config: "ModelConfig") -> tuple[Any, Errors]:
         if message:
             errors.append((f"features.references.{i}", message))
     field = program_field(config)
-    for access in program_refs:
+    for access in program_feature_refs(config):
         message = problem(access.name)
         if message:
             errors.append((field, f"line {access.pos.line}, column {access.pos.column}: {access.text}: {message}"))
-    return store, errors
+    return errors

@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from fresco.platform.state import state_dir
-from fresco.training.model_refs import is_uuid_prefix, pick_prefix
+from fresco.training.model_refs import resolve_reference
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS models (
@@ -372,23 +372,19 @@ class ModelRepository:
     # -- reading -------------------------------------------------------------------------------
 
     def _resolve(self, db: sqlite3.Connection, ref: str) -> str:
-        row = db.execute("SELECT uuid FROM tags WHERE tag = ?", (ref,)).fetchone()
-        if row:
-            return row[0]
-        candidates = [ref]
-        try:
-            candidates.append(str(uuidlib.UUID(ref.split(":")[-1])))
-        except ValueError:
-            pass
-        for cand in candidates:
-            if db.execute("SELECT 1 FROM models WHERE uuid = ?", (cand,)).fetchone():
-                return cand
-        if is_uuid_prefix(ref):  # a unique UUID prefix, as people type them (literal, no LIKE)
-            rows = db.execute("SELECT uuid FROM models WHERE substr(uuid, 1, ?) = ?",
-                              (len(ref), ref.lower())).fetchall()
-            found = pick_prefix(ref, [r[0] for r in rows])
-            if found is not None:
-                return found
+        def tag(name: str) -> str | None:
+            row = db.execute("SELECT uuid FROM tags WHERE tag = ?", (name,)).fetchone()
+            return row[0] if row else None
+
+        def with_prefix(prefix: str) -> list[str]:  # literal, no LIKE
+            return [r[0] for r in db.execute("SELECT uuid FROM models WHERE substr(uuid, 1, ?) = ?",
+                                             (len(prefix), prefix))]
+
+        found = resolve_reference(
+            ref, tag=tag, with_prefix=with_prefix,
+            exists=lambda uuid: db.execute("SELECT 1 FROM models WHERE uuid = ?", (uuid,)).fetchone() is not None)
+        if found is not None:
+            return found
         raise RepositoryError(f"no model or tag {ref!r} in the repository ({self.db_path})")
 
     def resolve(self, ref: str) -> str:

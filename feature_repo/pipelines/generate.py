@@ -60,6 +60,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from fresco.platform.times import utc
+
 __all__ = [
     "CUISINES",
     "DEFAULT_END",
@@ -211,10 +213,7 @@ def generate_raw(
     """
     if restaurants < 1 or orders < 0 or days < 1:
         raise ValueError("need restaurants >= 1, orders >= 0 and days >= 1")
-    end = DEFAULT_END if end is None else end
-    if end.tzinfo is None:
-        raise ValueError("end must be timezone-aware (UTC)")
-    end = end.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    end = utc(DEFAULT_END if end is None else end).replace(minute=0, second=0, microsecond=0)
     start = end - timedelta(days=days)
     start_s = int(start.timestamp())
     say = _Progress(orders >= _PROGRESS_ORDERS if progress is None else progress)
@@ -299,8 +298,7 @@ def generate_raw(
 
 
 def _parse_end(text: str) -> datetime:
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,17 +24,20 @@ What Fresco adds around it:
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from feast import FeatureStore
+
+from fresco.platform.times import utc
+
+if TYPE_CHECKING:
+    from feast import FeatureStore
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -44,6 +47,10 @@ _LOCAL_KEYS = {"spark.master", "spark.driver.memory", "spark.sql.shuffle.partiti
 
 class MaterializationError(RuntimeError):
     """The production stores are not configured or reachable as materialization needs."""
+
+
+class NothingRegistered(MaterializationError):
+    """The repository has no feature view registered (``feast apply`` was never run)."""
 
 
 def _say(message: str, quiet: bool = False) -> None:
@@ -112,13 +119,16 @@ def ensure_keyspace(
 
     For the local node and tests. On a real cluster create the keyspace once with
     ``NetworkTopologyStrategy`` (see the comment in ``feature_store.production.yaml``).
-    Raises ``fresco.platform.services.cassandra.CassandraUnavailable`` naming the hosts when no node
-    answers within about ``timeout`` seconds.
+    Raises :class:`MaterializationError` naming the hosts when no node answers within about
+    ``timeout`` seconds.
     """
-    from fresco.platform.services.cassandra import connect
+    from fresco.platform.cassandra_client import CassandraUnavailable, connect
 
     hosts, keyspace = cassandra_settings(yaml_path)
-    session = connect(hosts=hosts, timeout=timeout)
+    try:
+        session = connect(hosts, timeout=timeout)
+    except CassandraUnavailable as exc:
+        raise MaterializationError(f"{yaml_path}: {exc}") from None
     try:
         session.execute(
             f'CREATE KEYSPACE IF NOT EXISTS "{keyspace}" WITH replication = '
@@ -186,15 +196,17 @@ def materialize_incremental(
     With ``start``, every view loads ``[start, end)``. Without it, a view materialized before
     continues from the end Feast recorded (``None`` in the returned window) and a view never
     materialized starts at :func:`first_start`. With ``count``, each window's entities are
-    counted first and an empty window is reported. Times must be timezone-aware.
+    counted first and an empty window is reported. A naive time is UTC.
     """
-    for name, moment in (("end", end), ("start", start)):
-        if moment is not None and moment.tzinfo is None:
-            raise ValueError(f"{name} must be timezone-aware (UTC), got {moment!r}")
+    end = utc(end)
+    start = None if start is None else utc(start)
     if start is not None and start >= end:
         raise ValueError(f"start {start:%Y-%m-%d %H:%M} is not before end {end:%Y-%m-%d %H:%M}")
     names = list(views) if views is not None else [v.name for v in store.list_feature_views()]
     known = {v.name for v in store.list_feature_views()}
+    if not known:
+        raise NothingRegistered(f"nothing is registered in the feature repository {store.repo_path}: "
+                                   "run `feast apply` in it first")
     unknown = [n for n in names if n not in known]
     if unknown:
         raise MaterializationError(f"no feature view {unknown} in {store.repo_path}; it has {sorted(known)}")
@@ -225,8 +237,29 @@ def materialize_incremental(
             store.materialize(start_date=begin, end_date=end, feature_views=[name])
             windows[name] = (begin, end)
         _say(f"{label}: done in {time.perf_counter() - t1:.1f}s", quiet)
+        expired = expired_online(view.ttl, end)
+        if expired:
+            _say(f"{label}: WARNING {expired}", quiet)
     _say(f"{len(names)} view(s) in {time.perf_counter() - t0:.1f}s", quiet)
     return windows
+
+
+def expired_online(ttl: timedelta | None, end: datetime, now: datetime | None = None) -> str | None:
+    """Why values loaded up to ``end`` will be null online, or None when they will be served.
+
+    The online store's TTL counts from the time of the read (now), so a window that ended more
+    than the view's TTL ago loads values serving always treats as expired; offline point-in-time
+    retrieval counts the TTL from each training row's time, so training is unaffected.
+    """
+    if ttl is None or ttl.total_seconds() <= 0:
+        return None
+    now = now or datetime.now(timezone.utc)
+    if utc(end) + ttl >= now:
+        return None
+    return (f"the newest value loaded is from before {end:%Y-%m-%d %H:%M} UTC, older than the view's TTL "
+            f"({_duration(ttl)}) at {now:%Y-%m-%d %H:%M} UTC: online lookups will read it as null (the TTL "
+            "counts from the read). Offline (training) is unaffected: there the TTL counts from each "
+            "row's time")
 
 
 def open_materialization_store(
@@ -252,4 +285,6 @@ def open_materialization_store(
         os.environ["FRESCO_HOME"] = str(home)
         check_spark_conf(config, home)
         spark_session("fresco-materialize", home=home)
+    from feast import FeatureStore
+
     return FeatureStore(repo_path=str(repo), fs_yaml_file=config)

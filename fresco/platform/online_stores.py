@@ -51,7 +51,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from cassandra.cluster import ExecutionProfile, Session, _ConfigMode
 from cassandra.concurrent import execute_concurrent, execute_concurrent_with_args
@@ -71,6 +71,10 @@ from feast.infra.supported_async_methods import SupportedAsyncMethods
 from pydantic import Field
 
 from fresco.platform.cassandra_queries import execute_all_async
+from fresco.platform.times import utc
+
+if TYPE_CHECKING:
+    from feast import FeatureStore
 
 Rows = list[tuple[datetime | None, dict | None]]
 
@@ -84,8 +88,7 @@ def drop_expired(rows: Rows, table: FeatureView, now: datetime | None = None) ->
     kept: Rows = []
     for event_ts, values in rows:
         if event_ts is not None:
-            aware = event_ts if event_ts.tzinfo else event_ts.replace(tzinfo=timezone.utc)
-            if aware < oldest:
+            if utc(event_ts) < oldest:
                 event_ts, values = None, None
         kept.append((event_ts, values))
     return kept
@@ -147,8 +150,7 @@ INSERT_AT_EVENT_TIME = (
 
 def event_time_micros(event_ts: datetime) -> int:
     """An event time as a Cassandra write time: microseconds since the epoch (naive = UTC)."""
-    aware = event_ts if event_ts.tzinfo else event_ts.replace(tzinfo=timezone.utc)
-    delta = aware - datetime(1970, 1, 1, tzinfo=timezone.utc)
+    delta = utc(event_ts) - datetime(1970, 1, 1, tzinfo=timezone.utc)
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
@@ -160,6 +162,10 @@ class FrescoCassandraOnlineStoreConfig(CassandraOnlineStoreConfig):
     )
     reconnect_delay_seconds: float = Field(
         0.5, gt=0, description="Seconds between attempts to reach a node that went down (constant).")
+
+
+class KeyspaceMissing(RuntimeError):
+    """The Cassandra online store's keyspace does not exist (the message says how to create it)."""
 
 
 class FrescoCassandraOnlineStore(CassandraOnlineStore):
@@ -176,8 +182,22 @@ class FrescoCassandraOnlineStore(CassandraOnlineStore):
         return drop_expired(super().online_read(config, table, entity_keys, requested_features), table)
 
     def _get_session(self, config: RepoConfig) -> Session:
-        """Feast's session, its cluster retrying a down node at a constant delay (module doc)."""
-        session = super()._get_session(config)
+        """Feast's session, its cluster retrying a down node at a constant delay (module doc).
+
+        A keyspace that does not exist yet is :class:`KeyspaceMissing`, saying how to create it
+        (the driver's own error reads as if no node answered)."""
+        try:
+            session = super()._get_session(config)
+        except Exception as exc:
+            keyspace = config.online_store.keyspace
+            if f"using keyspace '{keyspace}'" in str(exc):
+                hosts = ", ".join(config.online_store.hosts or [])
+                raise KeyspaceMissing(
+                    f"the online store's keyspace {keyspace!r} does not exist on the Cassandra cluster at "
+                    f"{hosts}: create it (one local node: `fresco materialize --yaml <this yaml> "
+                    "--prepare-keyspace`; a real cluster: CREATE KEYSPACE with NetworkTopologyStrategy), "
+                    "then run this again") from None
+            raise
         delay = getattr(config.online_store, "reconnect_delay_seconds", 0.5)
         policy = self._cluster.reconnection_policy
         if not (isinstance(policy, ConstantReconnectionPolicy) and policy.delay == delay):
@@ -188,6 +208,22 @@ class FrescoCassandraOnlineStore(CassandraOnlineStore):
     def async_supported(self) -> SupportedAsyncMethods:
         """Reads can be awaited (``FeatureStore.get_online_features_async``)."""
         return SupportedAsyncMethods(read=True)
+
+    def ping(self, config: RepoConfig) -> None:
+        """Connect (when not yet connected) and run the cheapest query; raises the driver's
+        error when no node answers, else :class:`ConnectionError` when no host is up."""
+        self._get_session(config).execute("SELECT release_version FROM system.local")
+        if self.all_hosts_down():
+            raise ConnectionError("no Cassandra host is up")
+
+    def all_hosts_down(self) -> bool:
+        """Whether this store's driver session knows its hosts and sees none up (False when
+        not connected yet: nothing is known)."""
+        session = getattr(self, "_session", None)  # Feast's CassandraOnlineStore keeps it there
+        if session is None:
+            return False
+        hosts = session.cluster.metadata.all_hosts()
+        return bool(hosts) and not any(h.is_up for h in hosts)
 
     def _read_features_per_fv(
         self,
@@ -360,3 +396,12 @@ def _decode_rows(
             event_ts = row_ts
     return (event_ts, values) if values else (None, None)
 
+
+def online_store_of(store: "FeatureStore") -> Any:
+    """The online store instance ``store`` reads through (the one holding its connections), or
+    None for a provider without one.
+
+    Feast reaches it only through its private ``FeatureStore._get_provider()``: this is the one
+    place Fresco does (tests/stores/test_online_ttl.py fails if Feast changes it).
+    """
+    return getattr(store._get_provider(), "online_store", None)

@@ -87,7 +87,7 @@ def test_two_distributions_giving_one_trainer_are_refused(installed) -> None:
 
 def test_a_stored_model_s_missing_trainer_names_its_package(installed) -> None:
     root = installed("ls-ext", "0.3", MODULES, {})
-    recorded = trainer_manifest("ls_ext.trainer:TRAINER")
+    recorded = trainer_manifest("ls_ext.trainer:TRAINER", resolve_trainer("ls_ext.trainer:TRAINER")[1])
     assert trainer_for("ls_ext.trainer:TRAINER", recorded) is resolve_trainer("ls_ext.trainer:TRAINER")[0]
     sys.path.remove(str(root))
     for mod in [m for m in sys.modules if m.startswith("ls_ext")]:
@@ -99,4 +99,4 @@ def test_a_stored_model_s_missing_trainer_names_its_package(installed) -> None:
         "ls_ext.trainer:TRAINER of ls-ext 0.3, and it cannot be loaded here: cannot load a trainer "
         "from module 'ls_ext.trainer:TRAINER': ModuleNotFoundError: No module named 'ls_ext'; "
         "install ls-ext==0.3 where the model is loaded")
-    assert trainer_manifest("linear") is None and trainer_for("linear", None).name == "linear"
+    assert trainer_manifest("linear", resolve_trainer("linear")[1]) is None and trainer_for("linear", None).name == "linear"

@@ -4,6 +4,8 @@ table, against figures computed independently from the generated data."""
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -12,7 +14,8 @@ import pandas as pd
 import pytest
 
 from fresco.monitoring import accuracy_over_time, join_outcomes, read_outcomes, read_predictions
-from fresco.serving.prediction_log import ParquetSink, AsyncLog, PredictionRecord, new_prediction_id
+from fresco.platform.logs import PredictionRecord, PredictionSink, new_prediction_id
+from fresco.serving.prediction_log import AsyncLog
 
 T0 = datetime(2026, 12, 3, 9, 0, tzinfo=timezone.utc)
 A, B = "aaaaaaaa-0000-4000-8000-000000000001", "bbbbbbbb-0000-4000-8000-000000000002"
@@ -46,7 +49,7 @@ def _world(tmp_path: Path):
         truth.append(((at - T0) // timedelta(hours=1), model, label, pred))
     for _ in range(7):
         outcomes.append((new_prediction_id(), 1.0, T0))  # predictions never logged
-    log = AsyncLog(ParquetSink(tmp_path / "log"), flush_seconds=0.05)
+    log = AsyncLog(PredictionSink(tmp_path / "log"), flush_seconds=0.05)
     log.log(records)
     log.close()
     table = tmp_path / "outcomes.parquet"
@@ -142,3 +145,21 @@ def test_fresco_monitor_metrics_prints_and_writes_the_table(tmp_path: Path, monk
     assert set(pd.read_parquet(tmp_path / "b.parquet")["model_uuid"]) == {B}
     bad = CliRunner().invoke(main, [*args, "--max-delay", "soon"])
     assert bad.exit_code != 0 and "expected a duration such as 30min" in bad.output
+
+
+def test_monitoring_reads_the_logs_without_importing_serving_or_feast(tmp_path: Path) -> None:
+    """The logs' records and schemas are shared through fresco.platform.logs: reading them
+    for accuracy imports neither the HTTP service nor Feast."""
+    from fresco.platform.logs import OutcomeRecord, OutcomeSink
+
+    at = datetime(2026, 12, 1, 12, tzinfo=timezone.utc)
+    PredictionSink(tmp_path / "log").write([PredictionRecord(
+        "p1", at, "m1", None, None, None, {"id": 1}, {}, {}, {"x": 1.0}, 2.0, 1.5)])
+    OutcomeSink(tmp_path / "outcomes").write([OutcomeRecord("p1", 3.0, at, at)])
+    code = ("import sys; from fresco.monitoring import read_predictions, read_outcomes, join_outcomes; "
+            "joined = join_outcomes(read_predictions(sys.argv[1]), read_outcomes(sys.argv[2])); "
+            "print(len(joined.frame), sorted(m for m in ('feast', 'bentoml', 'fresco.serving') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "log"), str(tmp_path / "outcomes")],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["1", "[]"], out.stdout

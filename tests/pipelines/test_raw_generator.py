@@ -70,14 +70,15 @@ def test_schema_microsecond_utc_and_counts(tmp_path: Path) -> None:
     assert not orders.isna().any().any()
 
 
-def test_custom_end_and_naive_end_refused(tmp_path: Path) -> None:
+def test_custom_end_and_a_naive_end_is_utc(tmp_path: Path) -> None:
     end = datetime(2026, 3, 1, 12, 30, tzinfo=timezone.utc)
     raw = generate_raw(tmp_path, restaurants=5, orders=100, days=2, end=end)
     assert raw.end == datetime(2026, 3, 1, 12, tzinfo=timezone.utc)
     orders = pd.read_parquet(raw.orders_path)
     assert orders.placed_at.max() < pd.Timestamp(raw.end)
-    with pytest.raises(ValueError, match="timezone-aware"):
-        generate_raw(tmp_path, restaurants=5, orders=10, days=1, end=datetime(2026, 3, 1))
+    # an API argument's naive time is UTC (fresco.platform.times)
+    naive = generate_raw(tmp_path / "naive", restaurants=5, orders=10, days=1, end=datetime(2026, 3, 1, 12, 30))
+    assert naive.end == raw.end
 
 
 def test_previous_hour_orders_is_causal_and_matches_brute_force() -> None:

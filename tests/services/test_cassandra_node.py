@@ -89,6 +89,20 @@ def test_cli_status_exit_code_is_0_when_running(cassandra: list[str]) -> None:
     assert "running" in out.stdout and cassandra[0] in out.stdout
 
 
+def test_another_fresco_home_finds_the_running_node(cassandra: list[str], tmp_path: Path) -> None:
+    """The node is machine-wide (one port): start and status under another FRESCO_HOME (another
+    project's state folder) find the node that runs, instead of a second one or 'not running'."""
+    from tests.conftest import _CASSANDRA_NODE
+
+    env = {**os.environ, "FRESCO_HOME": str(tmp_path / "elsewhere")}
+    for command in ("start", "status"):
+        out = subprocess.run([sys.executable, "-m", "fresco.platform.services", command, "cassandra"],
+                             capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert "running" in out.stdout and str(_CASSANDRA_NODE.data_dir) in out.stdout, out.stdout
+    assert not (tmp_path / "elsewhere" / "cassandra").exists()  # no second node was set up
+
+
 # ---- no node listening: fail fast, name host:port -------------------------------------------------
 
 

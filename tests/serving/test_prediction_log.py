@@ -9,15 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from fresco.serving.prediction_log import (
-    SCHEMA_VERSION,
-    ParquetSink,
-    AsyncLog,
-    PredictionRecord,
-    new_prediction_id,
-    parquet_schema,
-    prediction_log_from_env,
-)
+from fresco.platform.logs import SCHEMA_VERSION, PredictionRecord, PredictionSink, new_prediction_id, prediction_schema
+from fresco.serving.prediction_log import AsyncLog, prediction_log_from_env
 
 T0 = datetime(2026, 12, 3, 23, 59, 59, tzinfo=timezone.utc)
 
@@ -33,12 +26,12 @@ def _records(n: int, start: datetime = T0) -> list[PredictionRecord]:
 
 
 def _read(folder: Path) -> pd.DataFrame:
-    return pd.read_parquet(folder, schema=parquet_schema()).sort_values("predicted_at").reset_index(drop=True)
+    return pd.read_parquet(folder, schema=prediction_schema()).sort_values("predicted_at").reset_index(drop=True)
 
 
 def test_logged_records_are_written_as_they_were_served(tmp_path: Path) -> None:
     records = _records(1500)
-    log = AsyncLog(ParquetSink(tmp_path), batch_size=400, flush_seconds=0.1)
+    log = AsyncLog(PredictionSink(tmp_path), batch_size=400, flush_seconds=0.1)
     log.log(records)
     log.flush()
     written = _read(tmp_path)
@@ -59,7 +52,7 @@ def test_logged_records_are_written_as_they_were_served(tmp_path: Path) -> None:
 
 
 def test_a_full_queue_drops_and_counts_without_blocking(tmp_path: Path) -> None:
-    log = AsyncLog(ParquetSink(tmp_path), capacity=10, batch_size=10, flush_seconds=0.05)
+    log = AsyncLog(PredictionSink(tmp_path), capacity=10, batch_size=10, flush_seconds=0.05)
     log.log(_records(2000))  # far faster than one Parquet file per 10 records
     log.flush()
     stats = log.stats()
@@ -72,7 +65,7 @@ def test_a_full_queue_drops_and_counts_without_blocking(tmp_path: Path) -> None:
 def test_a_failing_sink_drops_and_counts_and_the_log_recovers(tmp_path: Path) -> None:
     blocked = tmp_path / "predictions"
     blocked.write_text("a file where the log's folder should be")  # every write fails
-    log = AsyncLog(ParquetSink(blocked), flush_seconds=0.05)
+    log = AsyncLog(PredictionSink(blocked), flush_seconds=0.05)
     log.log(_records(30))
     log.flush()
     assert log.stats().dropped_sink_error == 30 and log.stats().written == 0
@@ -84,7 +77,7 @@ def test_a_failing_sink_drops_and_counts_and_the_log_recovers(tmp_path: Path) ->
 
 
 def test_the_sample_keeps_its_share_by_prediction_id(tmp_path: Path) -> None:
-    log = AsyncLog(ParquetSink(tmp_path), sample_rate=0.25, flush_seconds=0.05)
+    log = AsyncLog(PredictionSink(tmp_path), sample_rate=0.25, flush_seconds=0.05)
     records = _records(4000)
     log.log(records)
     log.flush()
@@ -96,7 +89,7 @@ def test_the_sample_keeps_its_share_by_prediction_id(tmp_path: Path) -> None:
 
 
 def test_close_writes_what_is_queued(tmp_path: Path) -> None:
-    log = AsyncLog(ParquetSink(tmp_path), flush_seconds=30)
+    log = AsyncLog(PredictionSink(tmp_path), flush_seconds=30)
     log.log(_records(5))
     log.close()
     assert len(_read(tmp_path)) == 5

@@ -12,7 +12,7 @@ import httpx
 import pandas as pd
 import pytest
 
-from fresco.serving.prediction_log import parquet_schema
+from fresco.platform.logs import prediction_schema
 from tests.serving.conftest import serve
 
 
@@ -21,7 +21,7 @@ def _logged(folder: Path, ids: set[str], seconds: float = 15) -> pd.DataFrame:
     deadline = time.monotonic() + seconds
     while True:
         files = [p for p in folder.rglob("*.parquet") if not p.name.startswith(".")]
-        frame = pd.concat([pd.read_parquet(p, schema=parquet_schema()) for p in files]) if files else None
+        frame = pd.concat([pd.read_parquet(p, schema=prediction_schema()) for p in files]) if files else None
         if frame is not None and ids <= set(frame["prediction_id"]):
             return frame[frame["prediction_id"].isin(ids)].set_index("prediction_id")
         assert time.monotonic() < deadline, f"not all of {len(ids)} predictions logged in {seconds} s"

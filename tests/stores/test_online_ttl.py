@@ -10,6 +10,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from feast import FeatureStore
+
+from fresco.platform.online_stores import online_store_of
 from feast.protos.feast.types.EntityKey_pb2 import EntityKey
 from feast.protos.feast.types.Value_pb2 import Value
 
@@ -43,9 +45,12 @@ def _check(store: FeatureStore) -> None:
 def test_sqlite_default_serves_nothing_older_than_the_ttl(feast_repo: Path) -> None:
     result = run_feast(feast_repo, "apply")
     assert result.returncode == 0, result.stdout + result.stderr
-    _check(FeatureStore(repo_path=str(feast_repo)))
+    store = FeatureStore(repo_path=str(feast_repo))
+    assert type(online_store_of(store)).__name__ == "FrescoSqliteOnlineStore"
+    _check(store)
 
 
 def test_cassandra_serves_nothing_older_than_the_ttl(production_store: FeatureStore) -> None:
-    assert type(production_store._get_provider().online_store).__name__ == "FrescoCassandraOnlineStore"
+    # guards the one use of Feast's private FeatureStore._get_provider (online_store_of)
+    assert type(online_store_of(production_store)).__name__ == "FrescoCassandraOnlineStore"
     _check(production_store)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import subprocess
+import sys
+
 import pytest
 import yaml
 
 from tests.training.helpers import write_request_config
-from fresco.training import ConfigError, load_config, train
+from fresco.training import ConfigError, load_config, plan_training, train
 
 
 @pytest.fixture
@@ -24,7 +27,7 @@ def _edit(path: Path, change) -> Path:
 
 
 def test_a_valid_config_gets_defaults_and_absolute_paths(config_path: Path) -> None:
-    config = load_config(config_path)
+    config = plan_training(config_path).config
     assert config.data.source.parquet == config_path.parent / "orders.parquet"
     assert config.split.method == "time" and config.split.validation_fraction == 0.2
     assert config.split.test_fraction == 0.2
@@ -58,7 +61,7 @@ def test_a_valid_config_gets_defaults_and_absolute_paths(config_path: Path) -> N
 def test_an_error_names_the_file_and_field(config_path: Path, change, field: str, text: str) -> None:
     _edit(config_path, change)
     with pytest.raises(ConfigError) as err:
-        load_config(config_path)
+        plan_training(config_path)
     message = str(err.value)
     assert str(config_path) in message
     assert f": {field}: " in message if field else True
@@ -74,7 +77,43 @@ def test_a_bad_config_fails_before_any_work(config_path: Path, tmp_path: Path, m
 
 
 def test_overrides_are_validated_too(config_path: Path) -> None:
-    config = load_config(config_path, overrides={"model.hyperparameters.max_depth": 3})
+    config = plan_training(config_path, overrides={"model.hyperparameters.max_depth": 3}).config
     assert config.model.hyperparameters["max_depth"] == 3
     with pytest.raises(ConfigError, match="model.hyperparameters.max_depth"):
-        load_config(config_path, overrides={"model.hyperparameters.max_depth": 0})
+        plan_training(config_path, overrides={"model.hyperparameters.max_depth": 0})
+
+
+def test_the_schema_alone_imports_no_feast_dsl_or_trainer(config_path: Path) -> None:
+    """``load_config`` is the schema: reading a config opens no store and loads no trainer."""
+    code = ("import sys; from fresco.training import load_config; c = load_config(sys.argv[1]); "
+            "print(c.model.type, sorted(m for m in ('feast', 'fresco.dsl', 'xgboost', 'pyspark', "
+            "'fresco.training.trainers') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code, str(config_path)], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["xgboost", "[]"], out.stdout + out.stderr
+
+
+def test_a_run_checks_the_config_once_and_runs_what_was_checked(config_path: Path, tmp_path: Path,
+                                                                 monkeypatch) -> None:
+    """The program is compiled and the trainer resolved once per run: the plan is what runs."""
+    import fresco.training.features as feats
+    import fresco.training.trainers as trainers
+
+    monkeypatch.setenv("FRESCO_HOME", str(tmp_path / "home"))
+    calls = {"compile": 0, "resolve": 0}
+    compile_features, resolve_trainer = feats.compile_features, trainers.resolve_trainer
+
+    def counting_compile(*args, **kwargs):
+        calls["compile"] += 1
+        return compile_features(*args, **kwargs)
+
+    def counting_resolve(*args, **kwargs):
+        calls["resolve"] += 1
+        return resolve_trainer(*args, **kwargs)
+
+    monkeypatch.setattr(feats, "compile_features", counting_compile)
+    monkeypatch.setattr(trainers, "resolve_trainer", counting_resolve)
+    plan = plan_training(config_path)
+    assert plan.trainer.name == "xgboost" and plan.trainer_extension is None and plan.store is None
+    result = train(plan)
+    assert calls == {"compile": 1, "resolve": 1}
+    assert result.record.program and result.record.config["model"]["hyperparameters"]["max_depth"] == 6

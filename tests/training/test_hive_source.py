@@ -9,8 +9,7 @@ import pytest
 import yaml
 
 from tests.training.helpers import synthetic_orders, write_request_config
-from fresco.training import ConfigError, load_config, train
-from fresco.training.config import compile_config_program
+from fresco.training import ConfigError, load_config, plan_training, train
 from fresco.training.pipeline import build_dataset
 
 DATABASE = "training_hive_test"
@@ -61,7 +60,7 @@ def test_training_reads_exactly_the_time_range_of_a_hive_table(spark, orders, tm
     assert dataset["time_range"]["actual"] == {"min": expected["placed_at"].min().isoformat(),
                                                "max": expected["placed_at"].max().isoformat()}
     # the program was typed from the table's schema: distance is a float, not an int
-    program = compile_config_program(load_config(_config(tmp_path / "t", {"hive_table": table}, start, end)))
+    program = plan_training(_config(tmp_path / "t", {"hive_table": table}, start, end), spark=spark).program
     assert str(program.input_types["distance_km"]) == "float"
     assert result.record.metrics["test"]["r2"] > 0.5
 
@@ -72,8 +71,8 @@ def test_the_same_rows_from_parquet_give_the_same_dataset(spark, orders, tmp_pat
     rows.to_parquet(parquet, index=False)
     hive = load_config(_config(tmp_path / "hive", {"hive_table": table}, start, end))
     files = load_config(_config(tmp_path / "files", {"parquet": str(parquet)}, start, end))
-    from_hive = build_dataset(hive, compile_config_program(hive), spark=spark)
-    from_files = build_dataset(files, compile_config_program(files))
+    from_hive = build_dataset(hive, plan_training(hive, spark=spark).program, spark=spark)
+    from_files = build_dataset(files, plan_training(files).program)
     pd.testing.assert_frame_equal(from_hive.train, from_files.train)
     pd.testing.assert_frame_equal(from_hive.validation, from_files.validation)
     pd.testing.assert_frame_equal(from_hive.test, from_files.test)
@@ -85,7 +84,7 @@ def test_an_unknown_hive_table_names_the_field(spark, tmp_path: Path) -> None:
     start, end = pd.Timestamp("2026-10-02", tz="UTC"), pd.Timestamp("2026-10-09", tz="UTC")
     path = _config(tmp_path, {"hive_table": f"{DATABASE}.no_such_orders"}, start, end)
     with pytest.raises(ConfigError) as err:
-        load_config(path)
+        plan_training(path, spark=spark)
     text = str(err.value)
     assert f"{path}: data.source.hive_table: " in text and f"{DATABASE}.no_such_orders" in text, text
     assert "not found" in text
@@ -95,4 +94,4 @@ def test_a_hive_table_without_the_label_names_the_field(spark, orders, tmp_path:
     table, _, start, end = orders
     path = _config(tmp_path, {"hive_table": table}, start, end)
     with pytest.raises(ConfigError, match=r"data\.label: the entity rows have no column 'delivery_minutes'"):
-        load_config(path, overrides={"data.label": "delivery_minutes"})
+        plan_training(path, overrides={"data.label": "delivery_minutes"}, spark=spark)

@@ -19,11 +19,10 @@ from click.testing import CliRunner
 
 from fresco.cli import main
 from tests.training.helpers import RecordingTrainer, row_keys, synthetic_orders, write_request_config
-from fresco.training import ModelRepository, build_dataset, load_config, load_model, train
-from fresco.training import pipeline
-from fresco.training.config import compile_config_program
+from fresco.training import ModelRepository, build_dataset, load_config, load_model, plan_training, train
+from fresco.training import trainers
 from fresco.training.metrics import compute_metrics
-from fresco.training.trainers import get_trainer
+from fresco.training.trainers import resolve_trainer
 
 
 @pytest.fixture
@@ -47,11 +46,12 @@ def _recording(monkeypatch: pytest.MonkeyPatch) -> list[RecordingTrainer]:
     """Have training use recording (real) trainers; returns the list they are appended to."""
     made: list[RecordingTrainer] = []
 
-    def recording_trainer(model_type: str) -> RecordingTrainer:
-        made.append(RecordingTrainer(get_trainer(model_type)))
-        return made[-1]
+    def recording_trainer(model_type: str) -> tuple[RecordingTrainer, Any]:
+        trainer, provider = resolve_trainer(model_type)
+        made.append(RecordingTrainer(trainer))
+        return made[-1], provider
 
-    monkeypatch.setattr(pipeline, "get_trainer", recording_trainer)
+    monkeypatch.setattr(trainers, "resolve_trainer", recording_trainer)  # what the plan resolves
     return made
 
 
@@ -71,7 +71,7 @@ def test_a_time_split_orders_train_validation_test_and_keeps_ties_together(tmp_p
     orders["placed_at"] = orders["placed_at"].dt.floor("h")
     orders.to_parquet(tmp_path / "orders.parquet", index=False)
     config = load_config(path)
-    dataset = build_dataset(config, compile_config_program(config))
+    dataset = build_dataset(config, plan_training(config).program)
     train_t, val_t, test_t = (dataset.train["placed_at"], dataset.validation["placed_at"], dataset.test["placed_at"])
 
     assert train_t.max() < val_t.min() and val_t.max() < test_t.min()  # no timestamp in two splits
@@ -92,7 +92,7 @@ def test_a_time_split_orders_train_validation_test_and_keeps_ties_together(tmp_p
 def test_a_random_split_is_seeded_disjoint_and_sized_by_the_fractions(tmp_path: Path) -> None:
     split = {"method": "random", "validation_fraction": 0.25, "test_fraction": 0.15, "seed": 4}
     config = load_config(_config(tmp_path, n=2000, split=split))
-    program = compile_config_program(config)
+    program = plan_training(config).program
     one, again = build_dataset(config, program), build_dataset(config, program)
     other = build_dataset(load_config(_config(tmp_path / "b", n=2000, split={**split, "seed": 5})), program)
 
@@ -162,7 +162,7 @@ def test_early_stopping_picks_the_best_round_on_validation_not_on_test(
     model = load_model(result.uuid)
     dataset = build_dataset(load_config(path), model.program)
     y = {name: getattr(dataset, name)["minutes"].to_numpy(dtype=float) for name in X}
-    trainer = get_trainer(model_type)
+    trainer = resolve_trainer(model_type)[0]
     every_round = trainer.fit(X["train"], y["train"], X["validation"], y["validation"],
                               {**hyper, "early_stopping_rounds": None}, task="regression", feature_names=model.inputs)
     val, test = (_curves(model_type, every_round, X[name], y[name]) for name in ("validation", "test"))

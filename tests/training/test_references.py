@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fresco.training import ConfigError, load_config
+from fresco.training import ConfigError, plan_training
 
 PROGRAM = """\
 orders = fill(@fs.customer_stats.orders_30d, 0)
@@ -35,7 +35,7 @@ def _config(project: Path, folder: Path, *, program: str = PROGRAM, service: str
 
 def _error(path: Path) -> str:
     with pytest.raises(ConfigError) as err:
-        load_config(path)
+        plan_training(path)
     message = str(err.value)
     assert "\n" not in message, message
     return message
@@ -63,7 +63,7 @@ def test_an_unknown_service_and_reference(applied_project: Path, tmp_path: Path)
     path = _config(applied_project, tmp_path, program="x = 1\n", service="churn_v9",
                    references=["customer_stats:orders_30d", "clicks:count"])
     with pytest.raises(ConfigError) as err:
-        load_config(path)
+        plan_training(path)
     fields = dict(err.value.errors)
     assert fields["features.service"].startswith("no feature service 'churn_v9' in the feature repository")
     assert fields["features.service"].endswith("it has ['basket_value_v1']")

@@ -138,13 +138,13 @@ def test_the_stored_program_gives_the_training_features(home: Path, tmp_path: Pa
     assert model.program.is_fitted
 
     # the same rows through the program fitted at training and the program loaded from the store
-    from fresco.training.config import compile_config_program, load_config
+    from fresco.training import plan_training
     from fresco.training import features as feats
 
     orders = synthetic_orders(900)
     cutoffs = {k: pd.Timestamp(v) for k, v in result.record.dataset["split"]["cutoffs"].items()}
     train_rows = orders[orders["placed_at"] < cutoffs["validation"]]
-    refitted = feats.fit_program(compile_config_program(load_config(config)), train_rows)
+    refitted = feats.fit_program(plan_training(config).program, train_rows)
     expected = feats.to_matrix(feats.apply_program(refitted, orders), model.inputs)
     np.testing.assert_array_equal(model.features(orders), expected)
     assert json.loads(model.program_json)["fitted"] == json.loads(refitted.to_json())["fitted"]

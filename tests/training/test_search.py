@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from tests.training.helpers import write_request_config
-from fresco.training import ConfigError, load_config, load_model, train
+from fresco.training import ConfigError, load_model, plan_training, train
 from fresco.training.evaluation import compute_metrics
 from fresco.training.pipeline import STARTUP_TRIALS, build_dataset
 
@@ -70,7 +70,7 @@ def _check_best_is_chosen(result, config_path: Path, primary: str, pick) -> dict
     assert hyper["n_estimators"] == 40  # the fixed hyperparameters stay as configured
 
     # the stored artifact is the best trial's model: it reproduces the trial's validation metric
-    config = load_config(config_path)
+    config = plan_training(config_path).config
     dataset = build_dataset(config, load_model(result.uuid).program)
     model = load_model(result.uuid)
     y_val = dataset.validation[config.data.label].to_numpy(dtype=float)
@@ -144,7 +144,7 @@ def test_bayesian_proposals_depend_on_the_results_random_ones_do_not(tmp_path: P
 def test_a_bad_search_space_names_its_field(tmp_path: Path, space: dict[str, Any], path: str, message: str) -> None:
     config = _config(tmp_path, space=space)
     with pytest.raises(ConfigError) as err:
-        load_config(config)
+        plan_training(config)
     text = str(err.value)
     assert f"{config}: {path}: " in text and message in text, text
 
@@ -152,4 +152,4 @@ def test_a_bad_search_space_names_its_field(tmp_path: Path, space: dict[str, Any
 def test_a_bad_search_method_names_its_field(tmp_path: Path) -> None:
     config = _config(tmp_path, method="grid")
     with pytest.raises(ConfigError, match=r"search\.method: Input should be 'random' or 'bayesian'"):
-        load_config(config)
+        plan_training(config)

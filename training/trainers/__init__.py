@@ -103,9 +103,9 @@ def get_trainer(model_type: str) -> Trainer:
     return resolve_trainer(model_type)[0]
 
 
-def trainer_manifest(model_type: str) -> dict[str, Any] | None:
-    """What a model artifact records of a custom trainer (None for a built-in)."""
-    provider = resolve_trainer(model_type)[1]
+def trainer_manifest(model_type: str, provider: Provider | None) -> dict[str, Any] | None:
+    """What a model artifact records of a custom trainer (None for a built-in), from where
+    :func:`resolve_trainer` found it."""
     return None if provider is None else {"type": model_type, "provider": provider.to_dict()}
 
 

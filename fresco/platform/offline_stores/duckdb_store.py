@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -52,6 +52,8 @@ from feast.infra.registry.base_registry import BaseRegistry
 from feast.on_demand_feature_view import OnDemandFeatureView
 from feast.repo_config import RepoConfig
 from feast.saved_dataset import SavedDatasetStorage
+
+from fresco.platform.times import utc_column, utc_timestamp
 
 TYPE = "fresco.platform.offline_stores.FrescoDuckDBOfflineStore"
 _ROW, _TS, _CREATED, _FILE = "__fresco_row", "__fresco_ts", "__fresco_created", "__fresco_file"
@@ -121,9 +123,7 @@ def _scan(path: Path, name: str) -> str:
 
 def _epoch_ns(moment: datetime) -> int:
     """Nanoseconds since the epoch of ``moment`` (naive: UTC)."""
-    stamp = pd.Timestamp(moment)
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    return int(stamp.value)
+    return int(utc_timestamp(moment).value)
 
 
 def _source_column(source: DataSource, name: str) -> str:
@@ -134,12 +134,7 @@ def _source_column(source: DataSource, name: str) -> str:
 
 def _utc_times(column: pd.Series) -> pd.Series:
     """The entity frame's event times as Feast's file store returns them: UTC, nanoseconds."""
-    if isinstance(column.dtype, pd.DatetimeTZDtype):
-        column = column.dt.tz_convert("UTC")
-    elif pd.api.types.is_datetime64_dtype(column.dtype):
-        column = column.dt.tz_localize("UTC")
-    else:
-        column = pd.to_datetime(column, utc=True)
+    column = utc_column(column)
     return column.astype("datetime64[ns, UTC]")
 
 

@@ -5,7 +5,8 @@ which it prints and then exits 0: a refused apply would look like a success. So 
 keeps raising :class:`~fresco.platform.policy.rules.CatalogPolicyError` (exit status 1, and
 Python callers of ``FeatureStore.apply`` can catch it), and in the ``feast`` command only,
 Python's own seam for uncaught exceptions (``sys.excepthook``) prints the refusal's message
-alone. Every other error keeps its traceback.
+alone; so is a missing Cassandra keyspace (:class:`~fresco.platform.online_stores.KeyspaceMissing`,
+which says how to create it). Every other error keeps its traceback.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ def _is_feast_cli() -> bool:
 
 def install() -> None:
     """Install the hook (once) when this process is the ``feast`` command."""
+    from fresco.platform.online_stores import KeyspaceMissing
     from fresco.platform.policy.rules import CatalogPolicyError
 
     if not _is_feast_cli() or getattr(sys.excepthook, "fresco_policy", False):
@@ -28,7 +30,7 @@ def install() -> None:
     previous = sys.excepthook
 
     def hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
-        if isinstance(value, CatalogPolicyError):
+        if isinstance(value, (CatalogPolicyError, KeyspaceMissing)):
             print(f"Error: {value}", file=sys.stderr)
         else:
             previous(kind, value, tb)

@@ -39,7 +39,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from fresco.platform import state as paths
+from fresco.platform import cassandra_client, state as paths
 from fresco.platform.services import maven, process
 from fresco.platform.services.process import ServiceError
 
@@ -53,6 +53,9 @@ VERSION = "5.0.9"
 DAEMON_CLASS = "org.apache.cassandra.service.CassandraDaemon"
 CLUSTER_NAME = "fresco-local"
 
+
+#: The daemon's pid file, in its home.
+PID_FILE = "cassandra.pid"
 
 class CassandraError(ServiceError):
     """The local node could not be downloaded, started or stopped; the message says why."""
@@ -79,11 +82,15 @@ class NodeConfig:
 
     @classmethod
     def from_env(cls) -> NodeConfig:
+        """The node of this environment: on ``FRESCO_CASSANDRA_PORT``, in the state folder, unless
+        a node on that port already runs from another state folder (another ``FRESCO_HOME``, or
+        another project's): then that one, so start, stop and status agree wherever they run."""
         env = os.environ
+        port = _int_env("FRESCO_CASSANDRA_PORT", DEFAULT_PORT)
         return cls(
-            home=paths.state_dir() / "cassandra",
+            home=process.running_home("cassandra", port, PID_FILE) or paths.state_dir() / "cassandra",
             host=env.get("FRESCO_CASSANDRA_HOST", DEFAULT_HOST),
-            port=_int_env("FRESCO_CASSANDRA_PORT", DEFAULT_PORT),
+            port=port,
             storage_port=_int_env("FRESCO_CASSANDRA_STORAGE_PORT", DEFAULT_STORAGE_PORT),
             jmx_port=_int_env("FRESCO_CASSANDRA_JMX_PORT", DEFAULT_JMX_PORT),
             heap=env.get("FRESCO_CASSANDRA_HEAP", DEFAULT_HEAP),
@@ -111,7 +118,7 @@ class NodeConfig:
 
     @property
     def pid_path(self) -> Path:
-        return self.home / "cassandra.pid"
+        return self.home / PID_FILE
 
     @property
     def info_path(self) -> Path:
@@ -494,6 +501,7 @@ def start(timeout: float = 180, *, config: NodeConfig | None = None, quiet: bool
         t0 = time.monotonic()
         proc = process.spawn_daemon(cmd, cwd=cfg.home, stdout_path=cfg.stdout_path, env=env)
         _atomic_write(cfg.pid_path, f"{proc.pid}\n")
+        process.record_home("cassandra", cfg.home, cfg.port)
         _atomic_write(cfg.info_path, json.dumps({
             "pid": proc.pid, "host": cfg.host, "port": cfg.port, "storage_port": cfg.storage_port,
             "jmx_port": cfg.jmx_port, "heap": cfg.heap, "version": version, "started_at": time.time(),
@@ -568,40 +576,19 @@ def _log_report(cfg: NodeConfig) -> str:
 # CQL
 
 
-def _cluster(h: str, p: int, timeout: float) -> Any:
-    from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
-    from cassandra.policies import RoundRobinPolicy
-
-    profile = ExecutionProfile(load_balancing_policy=RoundRobinPolicy(), request_timeout=timeout)
-    return Cluster(
-        contact_points=[h],
-        port=p,
-        execution_profiles={EXEC_PROFILE_DEFAULT: profile},
-        connect_timeout=timeout,
-        control_connection_timeout=timeout,
-        protocol_version=5,
-    )
-
-
 def connect(keyspace: str | None = None, *, timeout: float = 10, hosts: list[str] | None = None) -> Any:
-    """A cassandra-driver ``Session`` on the local node; close it with ``session.cluster.shutdown()``.
+    """A cassandra-driver ``Session`` on the local node (or ``hosts``); close it with
+    ``session.cluster.shutdown()``.
 
     Fails within about ``timeout`` seconds with :class:`CassandraUnavailable` naming ``host:port`` when
     nothing answers, instead of hanging.
     """
-    from cassandra.cluster import NoHostAvailable
-
     targets = hosts or contact_points()
-    h, p = _split_hostport(targets[0])
-    cluster = _cluster(h, p, timeout)
     try:
-        return cluster.connect(keyspace)
-    except NoHostAvailable as exc:
-        cluster.shutdown()
-        raise CassandraUnavailable(_unavailable_message(targets, exc)) from exc
-    except Exception:
-        cluster.shutdown()
-        raise
+        return cassandra_client.connect(targets, keyspace=keyspace, timeout=timeout, port=port())
+    except cassandra_client.CassandraUnavailable as exc:
+        raise CassandraUnavailable(f"{exc}. Start the local node with `fresco services start cassandra` "
+                                   "(or `python -m fresco.platform.services start`).") from exc
 
 
 def query_release_version(h: str | None = None, p: int | None = None, *, timeout: float = 10) -> str:
@@ -617,22 +604,6 @@ def query_release_version(h: str | None = None, p: int | None = None, *, timeout
         raise CassandraUnavailable(f"Cassandra at {h}:{p} did not answer a query: {exc!r}") from exc
     finally:
         session.cluster.shutdown()
-
-
-def _unavailable_message(targets: list[str], exc: Exception) -> str:
-    errors = getattr(exc, "errors", None) or {}
-    detail = "; ".join(f"{k}: {v}" for k, v in errors.items()) or str(exc)
-    return (
-        f"cannot reach Cassandra at {', '.join(targets)} ({detail}). "
-        f"Start the local node with `fresco services start cassandra` (or `python -m fresco.platform.services start`)."
-    )
-
-
-def _split_hostport(value: str) -> tuple[str, int]:
-    if value.count(":") == 1:
-        h, p = value.split(":")
-        return h, int(p)
-    return value, port()
 
 
 # --------------------------------------------------------------------------------------------------

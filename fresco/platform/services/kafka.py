@@ -46,6 +46,9 @@ LOG4J_VERSION = "2.25.5"
 MAIN_CLASS = "kafka.Kafka"
 
 
+#: The daemon's pid file, in its home.
+PID_FILE = "kafka.pid"
+
 class KafkaError(ServiceError):
     """The local broker could not be downloaded, started or stopped; the message says why."""
 
@@ -62,11 +65,14 @@ class BrokerConfig:
 
     @classmethod
     def from_env(cls) -> BrokerConfig:
+        """The broker of this environment: on ``FRESCO_KAFKA_PORT``, in the state folder, unless a
+        broker on that port already runs from another state folder: then that one."""
         try:
+            port = process.int_env("FRESCO_KAFKA_PORT", DEFAULT_PORT)
             return cls(
-                home=paths.state_dir() / "kafka",
+                home=process.running_home("kafka", port, PID_FILE) or paths.state_dir() / "kafka",
                 host=os.environ.get("FRESCO_KAFKA_HOST", DEFAULT_HOST),
-                port=process.int_env("FRESCO_KAFKA_PORT", DEFAULT_PORT),
+                port=port,
                 controller_port=process.int_env("FRESCO_KAFKA_CONTROLLER_PORT", DEFAULT_CONTROLLER_PORT),
                 heap=os.environ.get("FRESCO_KAFKA_HEAP", DEFAULT_HEAP),
             )
@@ -95,7 +101,7 @@ class BrokerConfig:
 
     @property
     def pid_path(self) -> Path:
-        return self.home / "kafka.pid"
+        return self.home / PID_FILE
 
     @property
     def info_path(self) -> Path:
@@ -301,6 +307,7 @@ def start(timeout: float = 120, *, config: BrokerConfig | None = None, quiet: bo
         t0 = time.monotonic()
         proc = process.spawn_daemon(cmd, cwd=cfg.home, stdout_path=cfg.stdout_path)
         process.atomic_write(cfg.pid_path, f"{proc.pid}\n")
+        process.record_home("kafka", cfg.home, cfg.port)
         process.atomic_write(cfg.info_path, json.dumps({
             "pid": proc.pid, "host": cfg.host, "port": cfg.port, "controller_port": cfg.controller_port,
             "heap": cfg.heap, "version": VERSION, "started_at": time.time()}, indent=2) + "\n")

@@ -216,3 +216,33 @@ def say(message: str, quiet: bool = False) -> None:
     """A progress line of ``fresco services`` on stderr."""
     if not quiet:
         print(f"[fresco services] {message}", file=sys.stderr, flush=True)
+
+
+def _home_record(service: str) -> Path:
+    from fresco.platform.state import cache_dir
+
+    return cache_dir() / "services" / f"{service}.json"
+
+
+def record_home(service: str, home: Path, port: int) -> None:
+    """Remember, machine-wide, that ``service`` on ``port`` runs from ``home`` (its state folder
+    holds its pid file): a command run under another ``FRESCO_HOME`` finds it there."""
+    import json
+
+    record = _home_record(service)
+    record.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(record, json.dumps({"home": str(home), "port": port}) + "\n")
+
+
+def running_home(service: str, port: int, pid_file: str) -> Path | None:
+    """The home of ``service`` running on ``port`` as recorded by :func:`record_home`, when its
+    pid file there names a live process; else None."""
+    import json
+
+    try:
+        record = json.loads(_home_record(service).read_text())
+        home = Path(record["home"])
+        pid = int((home / pid_file).read_text().strip())
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return home if int(record.get("port", -1)) == port and pid_alive(pid) else None

@@ -96,6 +96,10 @@ CASES: list[BadInput] = [
     BadInput("outcome-bad-time", lambda: {"outcomes": [{"prediction_id": "a" * 32, "outcome": 1.0,
                                                         "observed_at": "yesterday"}]},
              400, "outcomes.0.observed_at", "bad_request", path="/outcome"),
+    # an HTTP request's time carries its zone (README, "Times"): a naive one is refused, not guessed
+    BadInput("outcome-time-without-zone", lambda: {"outcomes": [{"prediction_id": "a" * 32, "outcome": 1.0,
+                                                                 "observed_at": "2026-12-03T10:00:00"}]},
+             400, "outcomes.0.observed_at", "bad_request", path="/outcome"),
     BadInput("outcome-1001", lambda: {"outcomes": [{"prediction_id": "a" * 32, "outcome": 1.0}] * 1001},
              400, "outcomes", "bad_request", path="/outcome"),
     BadInput("outcome-text-plain", lambda: {"outcomes": [{"prediction_id": "a" * 32, "outcome": 1.0}]},

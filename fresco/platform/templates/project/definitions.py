@@ -43,7 +43,10 @@ customer = Entity(
 customer_stats = FeatureView(
     name="customer_stats",
     entities=[customer],
-    ttl=timedelta(days=2),  # a value older than this is null, offline and online alike
+    # A value older than the TTL is null: offline, older than the training row's own time (history
+    # sees history); online, older than the moment of the request, so historical data loaded by
+    # `fresco materialize --end <a past date>` is null online (materialize warns).
+    ttl=timedelta(days=2),
     schema=[
         Field(name="orders_30d", dtype=Int64, description="Orders in the 30 days before the snapshot."),
         Field(name="avg_order_value_30d", dtype=Float64, description="Mean order value, same window."),

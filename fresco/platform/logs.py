@@ -1,0 +1,174 @@
+"""The prediction and outcome logs on disk: the contract between serving, which writes them,
+and monitoring, which reads them.
+
+Both are Parquet, one file per written batch under ``<folder>/date=YYYY-MM-DD/`` (the UTC day of
+the prediction, or of the outcome's receipt), each file written under a dot-name and renamed so
+readers never see half a file. The prediction log's columns are :func:`prediction_schema`
+(version :data:`SCHEMA_VERSION`; the per-model parts, whose names and types differ from model
+to model, are JSON text); the outcome log's are :func:`outcome_schema`. Where they live is
+:func:`prediction_log_folder` and :func:`outcome_log_folder`. Nothing here imports Feast,
+BentoML or the HTTP service.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+import uuid as uuidlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+#: Bumped whenever a column of the prediction log changes meaning, is renamed or removed
+#: (adding one keeps it).
+SCHEMA_VERSION = 1
+
+PREDICTION_LOG_DIR_ENV = "FRESCO_PREDICTION_LOG_DIR"
+OUTCOME_LOG_DIR_ENV = "FRESCO_OUTCOME_LOG_DIR"
+
+
+def prediction_log_folder(environ: Mapping[str, str] | None = None) -> Path:
+    """Where the prediction log is: ``$FRESCO_PREDICTION_LOG_DIR``, else ``<state dir>/predictions``."""
+    env = os.environ if environ is None else environ
+    if env.get(PREDICTION_LOG_DIR_ENV):
+        return Path(env[PREDICTION_LOG_DIR_ENV])
+    from fresco.platform.state import state_dir
+
+    return state_dir() / "predictions"
+
+
+def outcome_log_folder(environ: Mapping[str, str] | None = None) -> Path:
+    """Where the outcome log is: ``$FRESCO_OUTCOME_LOG_DIR``, else ``<state dir>/outcomes``."""
+    env = os.environ if environ is None else environ
+    if env.get(OUTCOME_LOG_DIR_ENV):
+        return Path(env[OUTCOME_LOG_DIR_ENV])
+    from fresco.platform.state import state_dir
+
+    return state_dir() / "outcomes"
+
+
+def new_prediction_id() -> str:
+    """A prediction's id (returned with the answer, so clients can report its outcome)."""
+    return uuidlib.uuid4().hex
+
+
+@dataclass(frozen=True)
+class PredictionRecord:
+    """One predicted row as served."""
+
+    prediction_id: str
+    predicted_at: datetime  # UTC
+    model_uuid: str
+    tag: str | None
+    experiment: str | None
+    arm: str | None
+    entity_keys: Mapping[str, Any]
+    request: Mapping[str, Any]  # the request fields the program reads
+    features: Mapping[str, Any]  # online values used, by "view:feature"
+    inputs: Mapping[str, Any]  # the model's inputs (the program's outputs)
+    prediction: float
+    latency_ms: float  # of the whole request the row came in
+
+
+@dataclass(frozen=True)
+class OutcomeRecord:
+    """A label a client reported for an earlier prediction."""
+
+    prediction_id: str
+    outcome: float
+    observed_at: datetime  # UTC
+    received_at: datetime  # UTC
+
+
+def _json_default(v: Any) -> Any:
+    if isinstance(v, (datetime, date)):
+        return v.isoformat()
+    if hasattr(v, "item"):  # numpy scalars
+        return v.item()
+    return str(v)
+
+
+def _finite(v: Any) -> Any:
+    """NaN and infinities are not JSON: null, as a missing value."""
+    return None if isinstance(v, float) and not math.isfinite(v) else v
+
+
+def json_text(value: Mapping[str, Any]) -> str:
+    """A mapping as the log's compact JSON text (NaN as null, times in ISO 8601)."""
+    return json.dumps({k: _finite(v) for k, v in value.items()}, default=_json_default,
+                      allow_nan=False, separators=(",", ":"))
+
+
+def prediction_schema() -> Any:
+    """The prediction log's Parquet columns (``pyarrow.Schema``)."""
+    import pyarrow as pa
+
+    return pa.schema([
+        ("schema_version", pa.int16()), ("prediction_id", pa.string()),
+        ("predicted_at", pa.timestamp("us", tz="UTC")), ("model_uuid", pa.string()),
+        ("tag", pa.string()), ("experiment", pa.string()), ("arm", pa.string()),
+        ("entity_keys_json", pa.string()), ("request_json", pa.string()),
+        ("features_json", pa.string()), ("inputs_json", pa.string()),
+        ("prediction", pa.float64()), ("latency_ms", pa.float64()),
+    ])
+
+
+def outcome_schema() -> Any:
+    """The outcome log's Parquet columns (``pyarrow.Schema``)."""
+    import pyarrow as pa
+
+    return pa.schema([("prediction_id", pa.string()), ("outcome", pa.float64()),
+                      ("observed_at", pa.timestamp("us", tz="UTC")),
+                      ("received_at", pa.timestamp("us", tz="UTC"))])
+
+
+def write_day_files(folder: Path, rows: Sequence[tuple[date, dict[str, Any]]], schema: Any) -> None:
+    """``rows`` (day, column values) as one Parquet file per day under
+    ``folder/date=YYYY-MM-DD/``, each written under a dot-name and renamed: readers (which
+    skip dot-files) never see half a file."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    by_day: dict[date, list[dict[str, Any]]] = {}
+    for day, row in rows:
+        by_day.setdefault(day, []).append(row)
+    for day, group in by_day.items():
+        table = pa.Table.from_pylist(group, schema=schema)
+        target = Path(folder) / f"date={day.isoformat()}"
+        target.mkdir(parents=True, exist_ok=True)
+        name = f"part-{time.time_ns()}-{uuidlib.uuid4().hex[:8]}.parquet"
+        pq.write_table(table, target / f".{name}.tmp")
+        (target / f".{name}.tmp").rename(target / name)
+
+
+class PredictionSink:
+    """The prediction log as Parquet under ``folder``, partitioned by the prediction's UTC date."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+
+    def write(self, records: Sequence[PredictionRecord]) -> None:
+        write_day_files(self.folder, [(r.predicted_at.astimezone(timezone.utc).date(), {
+            "schema_version": SCHEMA_VERSION, "prediction_id": r.prediction_id,
+            "predicted_at": r.predicted_at, "model_uuid": r.model_uuid, "tag": r.tag,
+            "experiment": r.experiment, "arm": r.arm,
+            "entity_keys_json": json_text(r.entity_keys), "request_json": json_text(r.request),
+            "features_json": json_text(r.features), "inputs_json": json_text(r.inputs),
+            "prediction": r.prediction, "latency_ms": r.latency_ms,
+        }) for r in records], prediction_schema())
+
+
+class OutcomeSink:
+    """Outcomes as Parquet under ``folder``, partitioned by the day they were received."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+
+    def write(self, records: Sequence[OutcomeRecord]) -> None:
+        write_day_files(self.folder, [(r.received_at.astimezone(timezone.utc).date(), {
+            "prediction_id": r.prediction_id, "outcome": r.outcome, "observed_at": r.observed_at,
+            "received_at": r.received_at}) for r in records], outcome_schema())
