@@ -6,6 +6,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
+## Test processes (pytest-xdist; a test file runs whole in one of them). 0: in this process.
+PYTEST_WORKERS ?= 2
 
 .PHONY: install quickstart services test lock benchmarks clean
 
@@ -30,7 +32,7 @@ services: install
 
 ## Every test, against the real Cassandra node and real Spark with its Hive metastore.
 test: install services
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 ## Re-resolve the pinned versions after changing pyproject.toml's ranges.
 lock:
