@@ -68,7 +68,7 @@ def test_the_service_module_imports_no_feast() -> None:
     """`bentoml serve` imports the service's module in its own process before the worker does:
     Feast (seconds of imports) is loaded only where the worker opens the store."""
     code = ("import sys, fresco.serving.service; "
-            "print(sorted(m for m in ('feast', 'pyspark', 'tensorflow', 'xgboost', 'cassandra') if m in sys.modules))")
+            "print(sorted(m for m in ('feast', 'pandas', 'pyspark', 'tensorflow', 'xgboost', 'cassandra') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split()[-1] == "[]", out.stdout

@@ -8,10 +8,12 @@ frame (pandas or Spark) and turn its outputs into the float matrix a trainer see
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas is imported where a frame is handled: serving's per-request path needs none
+    import pandas as pd
 
 
 class FeatureError(ValueError):
@@ -126,6 +128,8 @@ def apply_program(program: Any, frame: pd.DataFrame, engine: str = "local", spar
 def _spark_ready(frame: pd.DataFrame, program: Any) -> pd.DataFrame:
     """Only the program's inputs, each in the type it declares (pandas turns an int column
     with nulls into floats on a join; Spark must see it as a nullable long)."""
+    import pandas as pd
+
     columns = program.input_columns
     frame = frame[[c for c in dict.fromkeys(columns.values()) if c in frame.columns]].copy()
     for ref, dtype in program.input_types.items():
@@ -145,6 +149,8 @@ def to_matrix(outputs: pd.DataFrame, inputs: list[str]) -> np.ndarray:
     Numbers and booleans are model inputs; a string or timestamp output must be turned into a
     number in the program first (for example with ``categorical``).
     """
+    import pandas as pd
+
     columns = []
     for name in inputs:
         if name not in outputs.columns:
