@@ -218,10 +218,10 @@ def say(message: str, quiet: bool = False) -> None:
         print(f"[fresco services] {message}", file=sys.stderr, flush=True)
 
 
-def _home_record(service: str) -> Path:
+def _home_record(service: str, port: int) -> Path:
     from fresco.platform.state import cache_dir
 
-    return cache_dir() / "services" / f"{service}.json"
+    return cache_dir() / "services" / f"{service}-{port}.json"
 
 
 def record_home(service: str, home: Path, port: int) -> None:
@@ -229,7 +229,7 @@ def record_home(service: str, home: Path, port: int) -> None:
     holds its pid file): a command run under another ``FRESCO_HOME`` finds it there."""
     import json
 
-    record = _home_record(service)
+    record = _home_record(service, port)
     record.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(record, json.dumps({"home": str(home), "port": port}) + "\n")
 
@@ -240,7 +240,7 @@ def running_home(service: str, port: int, pid_file: str) -> Path | None:
     import json
 
     try:
-        record = json.loads(_home_record(service).read_text())
+        record = json.loads(_home_record(service, port).read_text())
         home = Path(record["home"])
         pid = int((home / pid_file).read_text().strip())
     except (OSError, ValueError, KeyError, TypeError):
