@@ -1,0 +1,32 @@
+"""Which Kafka a stream uses, and the names Fresco gives the topics it writes."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+
+def kafka_bootstrap_servers(source: Any | None = None) -> str:
+    """The one rule for a stream's brokers: ``$FRESCO_KAFKA_BOOTSTRAP_SERVERS``, else the servers
+    registered on ``source`` (a Feast ``KafkaSource``), else the local broker Fresco runs
+    (``fresco services start kafka``: ``$FRESCO_KAFKA_HOST:$FRESCO_KAFKA_PORT``)."""
+    configured = os.environ.get("FRESCO_KAFKA_BOOTSTRAP_SERVERS", "").strip()
+    if configured:
+        return configured
+    registered = getattr(getattr(source, "kafka_options", None), "kafka_bootstrap_servers", None)
+    if registered:
+        return str(registered)
+    from fresco.platform.services.kafka import bootstrap_servers
+
+    return bootstrap_servers()
+
+
+def topic_of(source: Any) -> str:
+    """The topic a ``KafkaSource`` is read from and published to: its registered topic, after
+    ``$FRESCO_KAFKA_TOPIC_PREFIX`` (environments or test runs sharing one broker keep apart)."""
+    return os.environ.get("FRESCO_KAFKA_TOPIC_PREFIX", "") + source.kafka_options.topic
+
+
+def dead_letter_topic(topic: str) -> str:
+    """Where malformed events of ``topic`` go, each with its reason."""
+    return f"{topic}.dead-letter"
