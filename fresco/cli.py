@@ -106,15 +106,15 @@ def init(directory: Path, project: str | None, owner: str | None, production: bo
     click.echo(f"Created project {result.project} in {result.path}:")
     for path in result.files:
         click.echo(f"  {path.relative_to(result.path)}")
-    from fresco.platform.scaffold import EMBEDDED_STEPS, PRODUCTION_STEPS
+    import textwrap
+
+    from fresco.platform.scaffold import EMBEDDED_STEPS, PRODUCTION_STEPS, steps_text
 
     sequences = [("Next, on the embedded default (no servers)", EMBEDDED_STEPS)]
     if production:
         sequences.append(("In production (Cassandra online, Spark offline), in this order", PRODUCTION_STEPS))
     for title, steps in sequences:
-        click.echo(f"{title}:\n  cd {directory}")
-        for command, what in steps:
-            click.echo(f"  {command:<{max(len(c) for c, _ in steps)}}  # {what}")
+        click.echo(f"{title}:\n  cd {directory}\n{textwrap.indent(steps_text(steps), '  ')}")
 
 
 @main.command()
