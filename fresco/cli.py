@@ -33,21 +33,10 @@ def repo_option(command: Callable[..., Any]) -> Callable[..., Any]:
     @click.option("--repo", type=click.Path(path_type=Path, file_okay=False), default=None, help=REPO_HELP)
     @wraps(command)
     def wrapper(*args: Any, repo: Path | None, yaml_path: Path | None, **kwargs: Any) -> Any:
-        from fresco.platform.repo import REPO_ENV, YAML_ENV
+        from fresco.platform.repo import chosen_repository
 
-        chosen = {REPO_ENV: repo, YAML_ENV: yaml_path}
-        saved = {name: os.environ.get(name) for name in chosen}
-        for name, path in chosen.items():
-            if path is not None:
-                os.environ[name] = str(path.resolve())
-        try:
+        with chosen_repository(repo, yaml_path):  # restored after: in-process callers keep theirs
             return command(*args, repo=repo, yaml_path=yaml_path, **kwargs)
-        finally:  # the command ran; leave the caller's environment as it was (in-process callers)
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
 
     return wrapper
 

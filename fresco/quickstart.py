@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,6 +18,7 @@ import pandas as pd
 
 from fresco.example import REPO_DIR as EXAMPLE_REPO
 from fresco.platform import apply_catalog, list_catalog, materialize_incremental, open_store, state_dir
+from fresco.platform.repo import chosen_repository
 from fresco.platform.state import state_home
 from fresco.training import ModelRepository, build_training_frame, train
 
@@ -84,25 +84,8 @@ def run_quickstart(
     ``$FRESCO_HOME`` says otherwise): where the commands it suggests look when run from ``repo``.
     """
     repo = Path(repo).resolve()
-    with repository_environment(repo):
+    with chosen_repository(repo):  # its state folder, and the server it starts, follow it
         return _run(repo, orders=orders, restaurants=restaurants, days=days, seed=seed, echo=echo)
-
-
-@contextmanager
-def repository_environment(repo: Path) -> Iterator[None]:
-    """``$FRESCO_FEATURE_REPO`` names ``repo`` while the quickstart runs (its state folder, and
-    the server it starts, follow it), then is restored."""
-    from fresco.platform.repo import REPO_ENV
-
-    saved = os.environ.get(REPO_ENV)
-    os.environ[REPO_ENV] = str(repo)
-    try:
-        yield
-    finally:
-        if saved is None:
-            os.environ.pop(REPO_ENV, None)
-        else:
-            os.environ[REPO_ENV] = saved
 
 
 def _run(repo: Path, *, orders: int, restaurants: int, days: int, seed: int,

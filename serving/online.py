@@ -31,6 +31,8 @@ from fresco.serving.values import key_problem
 if TYPE_CHECKING:  # Feast is imported where a store is opened, not with the service's module
     from feast import FeatureStore
 
+_UNKNOWN = object()
+
 
 @dataclass(frozen=True)
 class EntityKey:
@@ -52,6 +54,7 @@ class OnlineFeatures:
         self._keys: dict[tuple[str, ...], list[EntityKey]] = {}
         self._lock = threading.Lock()
         self._reads_async: bool | None = None
+        self._online: Any = _UNKNOWN  # the online store instance the store reads through
 
     # -- what a request must carry -----------------------------------------------------------
     def entity_keys(self, refs: Sequence[str]) -> list[EntityKey]:
@@ -109,9 +112,7 @@ class OnlineFeatures:
     def reads_async(self) -> bool:
         """Whether the online store's reads can be awaited (Feast's ``async_supported``)."""
         if self._reads_async is None:
-            from fresco.platform.online_stores import online_store_of
-
-            online = online_store_of(self.store)
+            online = self._online_store()
             self._reads_async = bool(online is not None and online.async_supported.read)
         return self._reads_async
 
@@ -130,6 +131,21 @@ class OnlineFeatures:
         return exc
 
     # -- availability --------------------------------------------------------------------------
+    def _online_store(self) -> Any:
+        """The online store instance the Feast store reads through (looked up once)."""
+        if self._online is _UNKNOWN:
+            from fresco.platform.online_stores import online_store_of
+
+            self._online = online_store_of(self.store)
+        return self._online
+
+    def _cassandra_store(self) -> Any:
+        """That instance when it is Fresco's Cassandra store (health checks), else None."""
+        from fresco.platform.online_stores import FrescoCassandraOnlineStore
+
+        online = self._online_store()
+        return online if isinstance(online, FrescoCassandraOnlineStore) else None
+
     def describe(self) -> str:
         """``cassandra at 127.0.0.1:9042 (keyspace k)`` or ``sqlite at <path>``: for messages."""
         config = self.store.config.online_store
@@ -149,10 +165,8 @@ class OnlineFeatures:
 
     def _check_hosts(self) -> None:
         """Raise when the store is Fresco's Cassandra store and its driver sees no host up."""
-        from fresco.platform.online_stores import FrescoCassandraOnlineStore, online_store_of
-
-        online = online_store_of(self.store)
-        if isinstance(online, FrescoCassandraOnlineStore) and online.all_hosts_down():
+        online = self._cassandra_store()
+        if online is not None and online.all_hosts_down():
             raise StoreUnavailable(
                 f"the online feature store ({self.describe()}) is unavailable: no Cassandra host "
                 "is up"
@@ -161,10 +175,8 @@ class OnlineFeatures:
     def ping(self) -> None:
         """Raise :class:`StoreUnavailable` when the online store cannot be reached (Fresco's
         Cassandra store is asked; an embedded SQLite file is always there)."""
-        from fresco.platform.online_stores import FrescoCassandraOnlineStore, online_store_of
-
-        online = online_store_of(self.store)
-        if isinstance(online, FrescoCassandraOnlineStore):
+        online = self._cassandra_store()
+        if online is not None:
             try:
                 online.ping(self.store.config)
             except Exception as exc:

@@ -169,3 +169,44 @@ def run_fresco(*args: str, cwd: Path, env: dict[str, str] | None = None,
     fresco = Path(sys.executable).with_name("fresco")
     return subprocess.run([str(fresco), *args], cwd=cwd, env={**base, **(env or {})},
                           capture_output=True, text=True, timeout=timeout)
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on at the moment, on loopback."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def fresco_serve(command: list[str], *, cwd: Path, env: dict[str, str], timeout: float = 240) -> Iterator[str]:
+    """``command`` (a ``fresco serve ...`` argv) on a free port (``$FRESCO_SERVE_PORT``) until
+    ``/readyz`` is 200; yields its URL and stops it (the whole process group) after."""
+    import signal
+    import subprocess
+    import time
+
+    import httpx
+
+    port = free_port()
+    server = subprocess.Popen(command, cwd=cwd, env={**env, "FRESCO_SERVE_PORT": str(port)},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            assert server.poll() is None, f"{' '.join(command)} exited with {server.returncode}"
+            try:
+                if httpx.get(url + "/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"{' '.join(command)} was not ready after {timeout} s")
+            time.sleep(0.3)
+        yield url
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(60)

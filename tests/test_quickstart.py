@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import os
 import shlex
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pandas as pd
 import pytest
+
+from tests.conftest import fresco_serve
 
 from fresco.platform import list_catalog, open_store
 
@@ -99,14 +99,6 @@ def test_quickstart_builds_catalog_online_store_and_dataset(
     assert "never" not in listing.output
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _run_the_suggested_commands(printed: str, report) -> None:
     """Every command the quickstart's closing lines suggest, run exactly as printed (in a clean
     environment, from where the first line goes), finds its catalog, models and logs."""
@@ -127,24 +119,9 @@ def _run_the_suggested_commands(printed: str, report) -> None:
         assert done.returncode == 0, f"{command}: {done.stdout}{done.stderr}"
         assert expected[command] in done.stdout, f"{command}:\n{done.stdout}"
     # `fresco serve` as printed answers the quickstart's tag (on a free port: $FRESCO_SERVE_PORT)
-    port = _free_port()
-    server = subprocess.Popen([fresco, *shlex.split(commands[-1])[1:]], cwd=cwd, env={**env, "FRESCO_SERVE_PORT": str(port)},
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            assert server.poll() is None, "fresco serve exited"
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
+    with fresco_serve([fresco, *shlex.split(commands[-1])[1:]], cwd=cwd, env=env, timeout=180) as url:
         rows = [{k: p[k] for k in ("restaurant_id", "placed_at", "customer_lat", "customer_lon", "num_items")}
                 for p in report.predictions]
-        answer = httpx.post(f"http://127.0.0.1:{port}/predict", timeout=60,
-                            json={"model": "delivery_eta:production", "rows": rows})
+        answer = httpx.post(f"{url}/predict", timeout=60, json={"model": "delivery_eta:production", "rows": rows})
         assert answer.status_code == 200, answer.text
         assert [p["model_uuid"] for p in answer.json()["predictions"]] == [report.model_uuid] * len(rows)
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(60)

@@ -26,7 +26,13 @@ from fresco.training.config import (
     field_path,
     load_config,
 )
-from fresco.training.references import check_references, needs_store, open_config_store, program_field
+from fresco.training.references import (
+    check_references,
+    needs_store,
+    open_config_store,
+    program_feature_refs,
+    program_field,
+)
 from fresco.training.sources import SourceError, entity_source_types, training_spark
 from fresco.training.trainers import trainer_manifest
 
@@ -131,13 +137,14 @@ def check_source(config: ModelConfig, spark: Any = None) -> tuple[dict[str, str]
 def check_store(config: ModelConfig, store: Any = None) -> tuple[Any, Errors]:
     """The feature repository opened once (unless ``store`` is given) and every name the config
     uses found in it; ``(None, [])`` when the config names no feature."""
+    program_refs = program_feature_refs(config)  # the program parsed once for its accessors
     if store is None:
-        if not needs_store(config):
+        if not needs_store(config, program_refs):
             return None, []
         store, errors = open_config_store(config)
         if errors:
             return None, errors
-    return store, check_references(config, store)
+    return store, check_references(config, store, program_refs)
 
 
 def check_program(config: ModelConfig, store: Any, source_types: dict[str, str], functions: Any) -> tuple[Any, Errors]:

@@ -31,9 +31,10 @@ def program_feature_refs(config: "ModelConfig") -> list[Any]:
         return []  # compiling reports the syntax error, with its line and column
 
 
-def needs_store(config: "ModelConfig") -> bool:
-    """Whether the config names anything of the feature repository."""
-    return bool(config.features.service or config.features.references or program_feature_refs(config))
+def needs_store(config: "ModelConfig", program_refs: list[Any]) -> bool:
+    """Whether the config names anything of the feature repository (``program_refs``: its
+    program's ``@fs`` accessors, :func:`program_feature_refs`)."""
+    return bool(config.features.service or config.features.references or program_refs)
 
 
 def open_config_store(config: "ModelConfig") -> tuple[Any, Errors]:
@@ -48,8 +49,9 @@ def open_config_store(config: "ModelConfig") -> tuple[Any, Errors]:
         return None, [(field, str(err))]
 
 
-def check_references(config: "ModelConfig", store: Any) -> Errors:
-    """Every feature service, view and feature the config names, checked in ``store``'s registry.
+def check_references(config: "ModelConfig", store: Any, program_refs: list[Any]) -> Errors:
+    """Every feature service, view and feature the config names (``program_refs``: its
+    program's accessors), checked in ``store``'s registry.
 
     Returns ``(field, message)`` pairs, empty when all is well.
     """
@@ -81,7 +83,7 @@ def check_references(config: "ModelConfig", store: Any) -> Errors:
         if message:
             errors.append((f"features.references.{i}", message))
     field = program_field(config)
-    for access in program_feature_refs(config):
+    for access in program_refs:
         message = problem(access.name)
         if message:
             errors.append((field, f"line {access.pos.line}, column {access.pos.column}: {access.text}: {message}"))

@@ -10,6 +10,8 @@ Nothing here knows of the bundled example.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO_ENV = "FRESCO_FEATURE_REPO"
@@ -55,3 +57,24 @@ def resolve_yaml(repo: Path, yaml_path: str | os.PathLike[str] | None = None) ->
     if not path.is_file():
         raise RepoNotFound(f"{path} not found (the feature repository's Feast configuration)")
     return path.resolve()
+
+
+@contextmanager
+def chosen_repository(repo: str | os.PathLike[str] | None = None,
+                      yaml_path: str | os.PathLike[str] | None = None) -> Iterator[None]:
+    """``$FRESCO_FEATURE_REPO`` and ``$FEAST_FS_YAML_FILE_PATH`` name ``repo`` and ``yaml_path``
+    (those given) while the block runs, so everything it starts (Feast, the state folder, a
+    server) agrees on them; the caller's environment is restored after."""
+    chosen = {REPO_ENV: repo, YAML_ENV: yaml_path}
+    saved = {name: os.environ.get(name) for name in chosen}
+    for name, path in chosen.items():
+        if path is not None:
+            os.environ[name] = str(Path(path).resolve())
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import free_port
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 PACKAGES = ("fresco", "fresco.platform", "fresco.dsl", "fresco.training", "fresco.serving", "fresco.monitoring",
@@ -64,12 +65,6 @@ def _clean_env(venv: Path) -> dict[str, str]:
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     env["FRESCO_CACHE"] = os.environ.get("FRESCO_CACHE", str(Path.home() / ".cache" / "fresco"))
     return env
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -144,7 +139,7 @@ def served(venv: Path, workdir: Path) -> Iterator[tuple[str, str, Path]]:
                cwd=project, env=env, timeout=900)
     uuid = next(line.split()[2] for line in out.splitlines() if line.startswith("model "))
     assert (project / ".fresco" / "models").is_dir(), "the model repository lives in the project"
-    port = _free_port()
+    port = free_port()
     log = (workdir / "serve.log").open("w")
     server = subprocess.Popen([str(bin_ / "fresco"), "serve", "--port", str(port), "--preload",
                                "basket_value:production"], cwd=project, env=env, stdout=log,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import copy_project, run_fresco
+from tests.conftest import copy_project, fresco_serve, run_fresco
 
 
 # ---- fresco init -------------------------------------------------------------------------------
@@ -197,11 +197,8 @@ def test_init_skips_bytecode_that_an_installer_compiled_into_the_templates(tmp_p
 def test_the_production_sequence_init_prints_works_as_printed(cassandra, tmp_path: Path) -> None:
     """`fresco init --production` prints the production order; each command, run as printed
     in the project (no FRESCO_* or FEAST_* variables), succeeds, ending with a served prediction."""
-    import signal
-    import socket
     import subprocess
     import sys
-    import time
     import uuid
 
     import httpx
@@ -231,27 +228,10 @@ def test_the_production_sequence_init_prints_works_as_printed(cassandra, tmp_pat
         if "--prepare-keyspace" in command:
             assert f"keyspace {name} ready" in done.stderr and "nothing is registered" in done.stderr, done.stderr
     program, *args = commands[-1].split()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen([str(bin_dir / program), *args], cwd=project, start_new_session=True,
-                              env={**clean, "FRESCO_SERVE_PORT": str(port)},
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline:
-            assert server.poll() is None, "fresco serve exited"
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
-        body = httpx.post(f"http://127.0.0.1:{port}/predict", timeout=60, json={
+    with fresco_serve([str(bin_dir / program), *args], cwd=project, env=clean) as url:
+        body = httpx.post(f"{url}/predict", timeout=60, json={
             "model": "basket_value:production", "return_features": True,
             "rows": [{"customer_id": 7, "ordered_at": "2026-01-01T19:00:00Z", "channel": "app"}]})
         assert body.status_code == 200, body.text
         (prediction,) = body.json()["predictions"]
         assert all(v is not None for v in prediction["features"].values()), prediction  # read from Cassandra
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(60)

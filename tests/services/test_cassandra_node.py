@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import uuid
@@ -12,16 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import free_port
+
 from fresco.platform.services import CassandraError, CassandraUnavailable
 from fresco.platform.services import cassandra as node
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the checkout: its .fresco holds the node
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _dead_pid() -> int:
@@ -34,9 +29,9 @@ def _private_config(tmp_path: Path, heap: str = "512M") -> node.NodeConfig:
     """A second node's layout in a tmp folder on free ports, so the shared node is never touched."""
     return node.NodeConfig(
         home=tmp_path / "cassandra",
-        port=_free_port(),
-        storage_port=_free_port(),
-        jmx_port=_free_port(),
+        port=free_port(),
+        storage_port=free_port(),
+        jmx_port=free_port(),
         heap=heap,
     )
 
@@ -108,7 +103,7 @@ def test_another_fresco_home_finds_the_running_node(cassandra: list[str], tmp_pa
 
 @pytest.mark.timeout(30)  # a hang guard: the connect timeout is 5 s
 def test_connect_to_a_port_where_nothing_listens_fails_fast_naming_it() -> None:
-    target = f"127.0.0.1:{_free_port()}"
+    target = f"127.0.0.1:{free_port()}"
     with pytest.raises(CassandraUnavailable) as err:
         node.connect(hosts=[target], timeout=5)
     assert target in str(err.value)
@@ -119,7 +114,7 @@ def test_connect_to_a_port_where_nothing_listens_fails_fast_naming_it() -> None:
 def test_raw_driver_to_a_dead_port_fails_fast_naming_it() -> None:
     from cassandra.cluster import Cluster, NoHostAvailable
 
-    p = _free_port()
+    p = free_port()
     cluster = Cluster(["127.0.0.1"], port=p, connect_timeout=5, control_connection_timeout=5, protocol_version=5)
     try:
         with pytest.raises(NoHostAvailable) as err:
@@ -130,7 +125,7 @@ def test_raw_driver_to_a_dead_port_fails_fast_naming_it() -> None:
 
 
 def test_cli_status_exit_code_is_3_when_not_running(tmp_path: Path) -> None:
-    env = {**os.environ, "FRESCO_HOME": str(tmp_path), "FRESCO_CASSANDRA_PORT": str(_free_port())}
+    env = {**os.environ, "FRESCO_HOME": str(tmp_path), "FRESCO_CASSANDRA_PORT": str(free_port())}
     out = subprocess.run([sys.executable, "-m", "fresco.platform.services", "status", "cassandra"], capture_output=True,
                          text=True, cwd=PROJECT_ROOT, env=env, timeout=60)
     assert out.returncode == 3, out.stderr

@@ -10,14 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import free_port
+
 from fresco.platform.services import KafkaError
 from fresco.platform.services import kafka as broker
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _dead_pid() -> int:
@@ -28,7 +24,7 @@ def _dead_pid() -> int:
 
 def _private_config(tmp_path: Path) -> broker.BrokerConfig:
     """A second broker in a tmp folder on free ports, so the shared broker is never touched."""
-    return broker.BrokerConfig(home=tmp_path / "kafka", port=_free_port(), controller_port=_free_port(),
+    return broker.BrokerConfig(home=tmp_path / "kafka", port=free_port(), controller_port=free_port(),
                                heap="256m")
 
 
@@ -127,7 +123,7 @@ def test_a_broker_that_dies_at_once_fails_start_with_its_log(tmp_path: Path) -> 
 
 
 def test_bad_jvm_settings_fail_before_anything_runs(tmp_path: Path) -> None:
-    cfg = broker.BrokerConfig(home=tmp_path / "kafka", port=_free_port(), controller_port=_free_port(),
+    cfg = broker.BrokerConfig(home=tmp_path / "kafka", port=free_port(), controller_port=free_port(),
                               heap="not-a-size")
     with pytest.raises(KafkaError, match=r"(?s)formatting Kafka's storage failed.*-Xmsnot-a-size"):
         broker.start(config=cfg, quiet=True, timeout=60)

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from tests.training.helpers import write_request_config
-from fresco.training import ConfigError, load_config, plan_training, train
+from fresco.training import ConfigError, plan_training, train
 
 
 @pytest.fixture
