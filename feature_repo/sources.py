@@ -16,6 +16,7 @@ from fresco.platform.environment import offline_store_type
 
 FEATURES_DIR = "data/features"
 RAW_DIR = "data/raw"
+EVENTS_DIR = f"{RAW_DIR}/events"  #: where the raw-data generator writes the event archives
 
 
 def hive_database() -> str:
@@ -41,4 +42,15 @@ def batch_source(group: str, description: str = "") -> DataSource:
         path=f"{FEATURES_DIR}/{group}",
         timestamp_field="event_timestamp",
         description=description,
+    )
+
+
+def event_archive(topic: str, timestamp_field: str) -> DataSource:
+    """The Parquet archive of a topic's events (``data/raw/events/<topic>.parquet``, written by
+    the raw-data generator), in the event schema."""
+    return FileSource(
+        name=f"{topic.replace('.', '_')}_archive",
+        path=f"{EVENTS_DIR}/{topic}.parquet",
+        timestamp_field=timestamp_field,
+        description=f"Archive of the {topic} events.",
     )

@@ -11,66 +11,13 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
 from datetime import datetime, timezone
-from functools import wraps
 from pathlib import Path
 from typing import Any
 
 import click
 
-REPO_HELP = ("Feature repository (default: $FRESCO_FEATURE_REPO, else the current directory "
-             "when it holds a feature_store.yaml).")
-YAML_HELP = "feature_store.yaml to use (default: $FEAST_FS_YAML_FILE_PATH, else the repository's)."
-
-
-def repo_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    """``--repo`` and ``--yaml``; the chosen repository is exported to ``$FRESCO_FEATURE_REPO``
-    so everything this command starts (Feast, the state folder, a server) agrees on it."""
-
-    @click.option("--yaml", "yaml_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
-                  help=YAML_HELP)
-    @click.option("--repo", type=click.Path(path_type=Path, file_okay=False), default=None, help=REPO_HELP)
-    @wraps(command)
-    def wrapper(*args: Any, repo: Path | None, yaml_path: Path | None, **kwargs: Any) -> Any:
-        from fresco.platform.repo import chosen_repository
-
-        with chosen_repository(repo, yaml_path):  # restored after: in-process callers keep theirs
-            return command(*args, repo=repo, yaml_path=yaml_path, **kwargs)
-
-    return wrapper
-
-
-def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The platform's errors about a user's input or set-up reach them as one message, not a traceback."""
-
-    @wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from fresco.platform import ApplyError, InitError, MaterializationError, RepoNotFound
-
-        try:
-            return command(*args, **kwargs)
-        except (RepoNotFound, InitError, MaterializationError, ApplyError) as err:
-            raise click.ClickException(str(err)) from None
-        except Exception as err:  # by name: importing their modules would import Feast
-            if type(err).__name__ in ("CatalogPolicyError", "KeyspaceMissing"):
-                raise click.ClickException(str(err)) from None
-            raise
-
-    return wrapper
-
-
-def _utc(text: str | None, name: str) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise click.BadParameter(f"expected an ISO time such as 2026-01-31T00:00:00Z, got {text!r}",
-                                 param_hint=name) from None
-    from fresco.platform.times import utc
-
-    return utc(moment)  # the command line's naive time is UTC
+from fresco.options import parse_utc, repo_option, user_errors
 
 
 @click.group()
@@ -171,9 +118,9 @@ def materialize(repo: Path | None, yaml_path: Path | None, start: str | None, en
 
         click.echo(f"keyspace {ensure_keyspace(resolve_yaml(resolve_repo(repo), yaml_path))} ready", err=True)
     store = open_materialization_store(repo, yaml_path)
-    end_at = _utc(end, "--end") or datetime.now(timezone.utc)
+    end_at = parse_utc(end, "--end") or datetime.now(timezone.utc)
     try:
-        materialize_incremental(store, end_at, list(views) or None, start=_utc(start, "--start"), count=True)
+        materialize_incremental(store, end_at, list(views) or None, start=parse_utc(start, "--start"), count=True)
     except ValueError as err:
         raise click.ClickException(str(err)) from None
     except NothingRegistered as err:
@@ -547,8 +494,8 @@ def monitor_metrics(outcomes_path: Path | None, log_folder: Path | None, since: 
 
     try:
         joined, table = accuracy_from_logs(
-            task_of, log_folder=log_folder, outcomes=outcomes_path, since=_utc(since, "--since"),
-            until=_utc(until, "--until"), model=uuid, window=window,
+            task_of, log_folder=log_folder, outcomes=outcomes_path, since=parse_utc(since, "--since"),
+            until=parse_utc(until, "--until"), model=uuid, window=window,
             max_delay=_duration(max_delay, "--max-delay"))
     except (FileNotFoundError, ValueError) as err:
         raise click.ClickException(str(err)) from None
@@ -595,6 +542,10 @@ def predict_batch(source: str, output: str, model: str, repo: Path | None, yaml_
     click.echo(f"{result.rows:,} predictions by {by} ({result.model_tag or 'no tag'}{split}) "
                f"in {result.output}")
 
+
+from fresco.stream_commands import stream  # noqa: E402 - its commands use the options above
+
+main.add_command(stream)
 
 if __name__ == "__main__":
     main()

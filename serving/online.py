@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from fresco.dsl import feature_column
 from fresco.platform.cassandra_client import describe_failure
+from fresco.platform.views import feature_view
 from fresco.serving.errors import ModelUnavailable, StoreUnavailable
 from fresco.serving.values import key_problem
 
@@ -66,7 +67,7 @@ class OnlineFeatures:
         keys: dict[str, EntityKey] = {}
         for view in dict.fromkeys(ref.split(":", 1)[0] for ref in refs):
             try:
-                fv = self.store.get_feature_view(view)
+                fv = feature_view(self.store, view)
             except Exception as exc:  # FeatureViewNotFoundException and registry errors
                 raise ModelUnavailable(
                     f"the model reads feature view {view!r}, which the feature store's registry "

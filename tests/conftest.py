@@ -20,7 +20,9 @@ def spark_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def spark(spark_home: Path) -> Iterator["pyspark.sql.SparkSession"]:  # noqa: F821
     """The real Spark (local mode, Hive metastore on embedded Derby), shared by all tests."""
     from fresco.platform.spark import spark_session
+    from fresco.platform.streaming.connector import ensure_connector
 
+    ensure_connector()  # the session reads and writes Kafka in the streaming tests
     session = spark_session("fresco-tests", home=spark_home)
     session.sparkContext.setLogLevel("ERROR")
     yield session

@@ -10,6 +10,7 @@ import pandas as pd
 from feast import FeatureService, FeatureStore
 
 from fresco.dsl import feature_column
+from fresco.platform.views import feature_view
 from fresco.platform.times import utc_column
 
 ROW_ID = "__fresco_row_id"
@@ -62,7 +63,7 @@ def _plan(store: FeatureStore, features: str | FeatureService | Sequence[str], c
     """(refs by view, join keys by view), or :class:`TrainingDataError` when the entity rows'
     ``columns`` lack a join key or the timestamp, or clash with Feast's timestamp name."""
     by_view = _refs_by_view(_resolve_refs(store, features))
-    join_keys = {view: list(store.get_feature_view(view).join_keys) for view in by_view}
+    join_keys = {view: list(feature_view(store, view).join_keys) for view in by_view}
     missing = sorted({timestamp_column}.union(*join_keys.values()) - set(columns))
     if missing:
         raise TrainingDataError(f"entity rows lack column(s) {missing}; they have {sorted(columns)}")

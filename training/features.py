@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from fresco.platform.views import feature_views
+
 if TYPE_CHECKING:  # pandas is imported where a frame is handled: serving's per-request path needs none
     import pandas as pd
 
@@ -71,7 +73,7 @@ def parquet_input_types(path: Any) -> dict[str, str]:
 def feast_input_types(store: Any) -> dict[str, str]:
     """DSL types of every registered feature, keyed ``view:feature`` (from the Feast registry)."""
     types: dict[str, str] = {}
-    for view in store.list_feature_views():
+    for view in feature_views(store):
         for field in view.features:
             dtype = _FEAST_TO_DSL.get(str(field.dtype))
             if dtype:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fresco.platform.views import feature_views
+
 if TYPE_CHECKING:
     from fresco.training.config import ModelConfig
 
@@ -58,7 +60,7 @@ def check_references(config: "ModelConfig", store: Any, program_refs: list[Any])
     repo = Path(store.repo_path)
     registry = Path(str(store.config.registry.path))
     where = f"the feature repository {repo} (registry {registry if registry.is_absolute() else repo / registry})"
-    views = {v.name: v for v in [*store.list_feature_views(), *store.list_stream_feature_views()]}
+    views = {v.name: v for v in feature_views(store)}
     if not views:
         return [("features.repo", f"{where} has no feature views: run `feast apply` in it first")]
     errors: Errors = []

@@ -19,7 +19,6 @@ _EXPORTS = {
     "restaurant_profile": "feature_groups",
     "restaurant_stats_7d": "feature_groups",
     "restaurant_realtime": "feature_groups",
-    "realtime_window_aggregate": "feature_groups",
     "write_parquet": "feature_groups",
     "write_hive_table": "feature_groups",
     "run_feature_groups": "feature_groups",

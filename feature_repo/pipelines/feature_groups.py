@@ -14,13 +14,14 @@ Feast feature views read, keyed by ``restaurant_id`` and ``event_timestamp`` (UT
     order_count_7d. One row per restaurant and day ``T`` from the day after the first order to
     the day after the last one, when the window holds at least one order.
 
-``restaurant_realtime`` (from orders)
-    Near-real-time stats: snapshots every 15 minutes, ``event_timestamp`` = window end ``t``,
-    over orders placed in ``[t - 1 hour, t)``: avg_prep_time_1h, orders_1h. Only windows with at
-    least one order (the last windows reach up to an hour after the last order). The aggregation
-    is :func:`realtime_window_aggregate`, written with Spark's event-time ``window`` so the
-    Kafka streaming job can apply the very same function to a streaming DataFrame (after
-    ``withWatermark``); this batch job is then the streaming job's backfill.
+``restaurant_realtime`` (from the orders' ready events)
+    Near-real-time stats over the orders *ready* in the current 1-hour window sliding every 15
+    minutes (a preparation time is known once the order is ready): avg_prep_time_1h,
+    orders_1h, as of each moment (one row when a window becomes current, one at each later
+    order in it; ``event_timestamp`` = that moment). The aggregation is the stream feature
+    view's own (``fresco.example.definitions.restaurant_realtime``), run by
+    :func:`fresco.platform.streaming.aggregate.as_of_rows` exactly as ``fresco stream
+    backfill`` runs it: this batch job is the stream's backfill.
 
 The same job output goes to Parquet (:func:`write_parquet`, the embedded default, read by
 Feast's file offline store and by pandas) or to a Hive table partitioned by date
@@ -44,7 +45,7 @@ from pyspark.sql import types as T
 
 __all__ = [
     "FEATURE_GROUPS",
-    "realtime_window_aggregate",
+    "order_ready_events",
     "restaurant_profile",
     "restaurant_realtime",
     "restaurant_stats_7d",
@@ -54,8 +55,6 @@ __all__ = [
     "main",
 ]
 
-REALTIME_WINDOW = "1 hour"
-REALTIME_SLIDE = "15 minutes"
 STATS_DAYS = 7
 _DAY_S = 86_400
 
@@ -115,35 +114,19 @@ def restaurant_stats_7d(spark: SparkSession, orders: DataFrame) -> DataFrame:
     )
 
 
-def realtime_window_aggregate(events: DataFrame, time_col: str = "placed_at") -> DataFrame:
-    """Last-hour stats per restaurant every 15 minutes: the streaming and the batch job's core.
-
-    ``events`` needs ``restaurant_id``, ``prep_time_min`` and the event time ``time_col``; it
-    may be a batch or a streaming DataFrame (give a streaming one a watermark first, e.g.
-    ``events.withWatermark("placed_at", "1 hour")``). Spark's sliding ``window`` puts an event
-    at ``t0`` into the windows ``[start, start + 1h)`` with ``start <= t0 < start + 1h``, starts
-    on 15-minute boundaries (UTC epoch), so the row at ``event_timestamp = t`` covers exactly
-    the orders placed in ``[t - 1h, t)``.
-    """
-    window = F.window(F.col(time_col), REALTIME_WINDOW, REALTIME_SLIDE)
-    return (
-        events.groupBy(F.col("restaurant_id").cast(T.LongType()).alias("restaurant_id"), window.alias("window"))
-        .agg(
-            F.avg("prep_time_min").alias("avg_prep_time_1h"),
-            F.count(F.lit(1)).alias("orders_1h"),
-        )
-        .select(
-            "restaurant_id",
-            F.col("window.end").alias("event_timestamp"),
-            F.col("avg_prep_time_1h").cast(T.DoubleType()).alias("avg_prep_time_1h"),
-            F.col("orders_1h").cast(T.LongType()).alias("orders_1h"),
-        )
-    )
+def order_ready_events(orders: DataFrame) -> DataFrame:
+    """The ``orders.ready`` events in the orders (the schema of ``order_ready_events``)."""
+    return orders.select("order_id", "restaurant_id", "ready_at", "prep_time_min")
 
 
 def restaurant_realtime(spark: SparkSession, orders: DataFrame) -> DataFrame:
-    """Batch backfill of the near-real-time feature group: :func:`realtime_window_aggregate`."""
-    return realtime_window_aggregate(orders, "placed_at")
+    """Batch backfill of the near-real-time feature group: its stream feature view's aggregation."""
+    from fresco.example.definitions import restaurant, restaurant_realtime as view
+    from fresco.platform.streaming.aggregate import as_of_rows
+    from fresco.platform.streaming.groups import StreamGroup
+
+    group = StreamGroup.from_view(view, join_keys=(restaurant.join_key,))
+    return as_of_rows(order_ready_events(orders), group).select(*group.columns)
 
 
 #: Feature group name -> (raw input, job, Hive partition column). The profile is a small

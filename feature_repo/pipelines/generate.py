@@ -11,7 +11,14 @@
 ``orders.parquet``
     order_id int64 (1..N in placement order), restaurant_id int64, placed_at timestamp,
     customer_lat/customer_lon float64, num_items int64, prep_time_min float64,
-    delivery_duration_min float64 (the label: placement to delivery, prep and travel included).
+    delivery_duration_min float64 (the label: placement to delivery, prep and travel included),
+    ready_at timestamp (placed_at + prep_time_min: the kitchen hands the order over),
+    delivered_at timestamp (placed_at + delivery_duration_min).
+
+``events/orders.placed.parquet``, ``events/orders.ready.parquet``, ``events/orders.delivered.parquet``
+    The order lifecycle as events, in the schemas of the catalog's Kafka sources
+    (``order_placed_events``, ``order_ready_events``, ``order_delivered_events``), for
+    ``fresco stream replay``; each is a projection of the orders (:data:`EVENT_COLUMNS`).
 
 Reproducibility: the orders cover ``[end - days, end)``; ``end`` defaults to
 :data:`DEFAULT_END` (2026-11-01T00:00Z, a Sunday, so the default 28 days are four whole weeks)
@@ -58,6 +65,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from fresco.platform.times import utc
@@ -65,6 +73,7 @@ from fresco.platform.times import utc
 __all__ = [
     "CUISINES",
     "DEFAULT_END",
+    "EVENT_COLUMNS",
     "RUSH_HOURS",
     "RawData",
     "generate_raw",
@@ -72,6 +81,13 @@ __all__ = [
     "previous_hour_orders",
     "main",
 ]
+
+#: Event topic -> its columns, taken from the orders.
+EVENT_COLUMNS: dict[str, list[str]] = {
+    "orders.placed": ["order_id", "restaurant_id", "placed_at", "customer_lat", "customer_lon", "num_items"],
+    "orders.ready": ["order_id", "restaurant_id", "ready_at", "prep_time_min"],
+    "orders.delivered": ["order_id", "restaurant_id", "delivered_at", "delivery_duration_min"],
+}
 
 #: Default end of the order period: fixed, so a seed always gives the same bytes.
 DEFAULT_END = datetime(2026, 11, 1, tzinfo=timezone.utc)
@@ -289,10 +305,20 @@ def generate_raw(
             "delivery_duration_min": pa.array(np.round(delivery, 3), pa.float64()),
         }
     )
+    placed_us = placed_s * _US
+    for column, minutes in (("ready_at", "prep_time_min"), ("delivered_at", "delivery_duration_min")):
+        after = np.round(orders_table[minutes].to_numpy() * 60 * _US).astype(np.int64)
+        orders_table = orders_table.append_column(column, pa.array(placed_us + after, pa.int64()).cast(_TS))
     restaurants_path = out_dir / "restaurants.parquet"
     orders_path = out_dir / "orders.parquet"
     pq.write_table(restaurants_table, restaurants_path)
     pq.write_table(orders_table, orders_path, row_group_size=1 << 20)
+    (out_dir / "events").mkdir(exist_ok=True)
+    for topic, columns in EVENT_COLUMNS.items():
+        events = orders_table.select(columns)
+        time_column = columns[2]
+        order = pc.sort_indices(events, [(time_column, "ascending"), ("order_id", "ascending")])
+        pq.write_table(events.take(order), out_dir / "events" / f"{topic}.parquet", row_group_size=1 << 20)
     say(f"done: {orders_path} ({orders_path.stat().st_size / 1e6:.1f} MB)")
     return RawData(out_dir, restaurants_path, orders_path, restaurants, orders, start, end)
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from feast import FeatureStore
 
 from fresco.platform.policy.rules import DEPRECATED_TAG, SLA_TAG
+from fresco.platform.views import feature_views, view_features
 
 
 @dataclass(frozen=True)
@@ -33,10 +34,10 @@ def list_catalog(store: FeatureStore) -> list[CatalogEntry]:
             for feature in projection.features:
                 users.setdefault(f"{projection.name}:{feature.name}", []).append(service.name)
     entries = []
-    for view in store.list_feature_views():
+    for view in feature_views(store):
         intervals = view.materialization_intervals
         last = max((end for _, end in intervals), default=None)
-        for feature in view.features:
+        for feature in view_features(view):
             ref = f"{view.name}:{feature.name}"
             entries.append(
                 CatalogEntry(

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from fresco.platform.times import utc
+from fresco.platform.views import feature_view, feature_views, view_features
 
 if TYPE_CHECKING:
     from feast import FeatureStore
@@ -166,14 +167,14 @@ def window_entities(store: FeatureStore, view_name: str, start: datetime, end: d
     offline store's own materialization read)."""
     from feast.infra.offline_stores.offline_utils import get_offline_store_from_config
 
-    view = store.get_feature_view(view_name)
+    view = feature_view(store, view_name)
     source = view.batch_source
     offline = get_offline_store_from_config(store.config.offline_store)
     job = offline.pull_latest_from_table_or_query(
         config=store.config,
         data_source=source,
         join_key_columns=[c.name for c in view.entity_columns],
-        feature_name_columns=[f.name for f in view.features],
+        feature_name_columns=[f.name for f in view_features(view)],
         timestamp_field=source.timestamp_field,
         created_timestamp_column=source.created_timestamp_column or None,
         start_date=start,
@@ -202,8 +203,8 @@ def materialize_incremental(
     start = None if start is None else utc(start)
     if start is not None and start >= end:
         raise ValueError(f"start {start:%Y-%m-%d %H:%M} is not before end {end:%Y-%m-%d %H:%M}")
-    names = list(views) if views is not None else [v.name for v in store.list_feature_views()]
-    known = {v.name for v in store.list_feature_views()}
+    names = list(views) if views is not None else [v.name for v in feature_views(store)]
+    known = {v.name for v in feature_views(store)}
     if not known:
         raise NothingRegistered(f"nothing is registered in the feature repository {store.repo_path}: "
                                    "run `feast apply` in it first")
@@ -213,7 +214,7 @@ def materialize_incremental(
     windows: dict[str, tuple[datetime | None, datetime]] = {}
     t0 = time.perf_counter()
     for i, name in enumerate(names, 1):
-        view = store.get_feature_view(name)
+        view = feature_view(store, name)
         t1 = time.perf_counter()
         recorded = view.most_recent_end_time
         begin = start or (first_start(view.ttl, end) if recorded is None else recorded)

@@ -14,6 +14,7 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 
 from fresco.platform.state import state_dir
+from fresco.platform.streaming.connector import cached_jars
 
 
 def spark_conf(home: Path | None = None) -> dict[str, str]:
@@ -49,7 +50,9 @@ def spark_conf(home: Path | None = None) -> dict[str, str]:
 
 
 def spark_session(app_name: str = "fresco", home: Path | None = None) -> SparkSession:
-    """Return the process's Spark session, creating it with :func:`spark_conf` if needed.
+    """Return the process's Spark session, creating it with :func:`spark_conf` if needed, and
+    with Spark's Kafka connector on its classpath once it is in the cache (``fresco stream``
+    fetches it; a path of this machine, so not one of the settings a yaml repeats).
 
     Python workers (UDFs, ``mapInPandas``, Feast's Spark materialization engine) run this
     process's interpreter unless ``PYSPARK_PYTHON`` says otherwise, so they can import Feast.
@@ -58,4 +61,7 @@ def spark_session(app_name: str = "fresco", home: Path | None = None) -> SparkSe
     builder = SparkSession.builder.appName(app_name)
     for key, value in spark_conf(home).items():
         builder = builder.config(key, value)
+    jars = cached_jars()
+    if jars:
+        builder = builder.config("spark.jars", ",".join(jars))
     return builder.enableHiveSupport().getOrCreate()

@@ -102,12 +102,12 @@ def test_changing_a_registered_views_source_is_refused(feast_repo: Path) -> None
 
 
 def test_a_feature_removed_and_re_added_with_another_type_is_refused(feast_repo: Path) -> None:
-    line = '        Field(name="orders_1h", dtype=Int64, description="Orders placed in the last hour."),\n'
+    line = '            Field(name="orders_1h", dtype=Int64, description="Orders ready in the last hour."),\n'
     _apply_ok(feast_repo)
     _edit(feast_repo, line, "")
     _apply_ok(feast_repo)  # removing a feature is allowed...
-    _edit(feast_repo, '    schema=[\n        Field(name="avg_prep_time_1h"',
-          '    schema=[\n' + line.replace("Int64", "Float64") + '        Field(name="avg_prep_time_1h"')
+    _edit(feast_repo, '        schema=[\n            Field(name="avg_prep_time_1h"',
+          '        schema=[\n' + line.replace("Int64", "Float64") + '            Field(name="avg_prep_time_1h"')
     output = _apply_refused(feast_repo)  # ... re-adding it with another meaning is not
     assert "feature 'restaurant_realtime:orders_1h' is registered as INT64" in output
     assert "changes it to DOUBLE" in output
@@ -117,9 +117,9 @@ def test_adding_a_new_feature_to_a_registered_view_is_accepted(feast_repo: Path)
     _apply_ok(feast_repo)
     _edit(
         feast_repo,
-        '        Field(name="orders_1h", dtype=Int64, description="Orders placed in the last hour."),',
-        '        Field(name="orders_1h", dtype=Int64, description="Orders placed in the last hour."),\n'
-        '        Field(name="orders_1h_v2", dtype=Float64, description="Orders, as a float."),',
+        'Field(name="orders_1h", dtype=Int64, description="Orders ready in the last hour."),',
+        'Field(name="orders_1h", dtype=Int64, description="Orders ready in the last hour."),\n'
+        '            Field(name="orders_1h_v2", dtype=Float64, description="Orders, as a float."),',
     )
     _apply_ok(feast_repo)
 
@@ -128,9 +128,9 @@ def test_a_service_using_a_deprecated_view_is_warned(feast_repo: Path) -> None:
     _apply_ok(feast_repo)
     _edit(
         feast_repo,
-        'tags={"freshness_sla": "1d", "group": "restaurant"},\n)\n\nrestaurant_realtime_push',
+        'tags={"freshness_sla": "1d", "group": "restaurant"},\n)\n\n# The order lifecycle',
         'tags={"freshness_sla": "1d", "group": "restaurant", "deprecated": "true",\n'
-        '          "deprecation_note": "use restaurant_stats_28d"},\n)\n\nrestaurant_realtime_push',
+        '          "deprecation_note": "use restaurant_stats_28d"},\n)\n\n# The order lifecycle',
     )
     output = _apply_ok(feast_repo)
     assert (

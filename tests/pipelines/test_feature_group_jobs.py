@@ -13,7 +13,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from fresco.example.pipelines.feature_groups import (
-    realtime_window_aggregate,
     restaurant_profile,
     restaurant_realtime,
     restaurant_stats_7d,
@@ -69,6 +68,8 @@ def _orders_frame(spark, rows: list[tuple[int, datetime, float, float, int]]):
     pdf = pd.DataFrame(rows, columns=["restaurant_id", "placed_at", "prep_time_min",
                                       "delivery_duration_min", "num_items"])
     pdf["placed_at"] = pd.to_datetime(pdf.placed_at, utc=True).astype("datetime64[us, UTC]")
+    pdf["order_id"] = np.arange(1, len(pdf) + 1)
+    pdf["ready_at"] = pdf.placed_at + pd.to_timedelta(pdf.prep_time_min, unit="min")
     return spark.createDataFrame(pdf)
 
 
@@ -100,19 +101,28 @@ def test_realtime_matches_an_independent_pandas_recomputation(outputs, orders_pd
     got = _sorted(pd.read_parquet(out / "restaurant_realtime"))
     assert list(got.columns) == REALTIME_COLUMNS and len(got) == counts["restaurant_realtime"]
 
-    # every 15-minute end t from the first order to an hour after the last, window [t - 1h, t)
-    ends = pd.date_range(orders_pd.placed_at.min().ceil("15min"),
-                         orders_pd.placed_at.max().floor("15min") + pd.Timedelta(hours=1), freq="15min")
+    # rows at each order's ready time off the quarter hours, and at each quarter hour s with an
+    # order ready in [s - 45 min, s]; the value at s: the orders ready in [floor(s, 15 min) -
+    # 45 min, s] (the window ending next, up to s); ready_at is the placement plus the prep time
+    ready = orders_pd.assign(ready_at=orders_pd.placed_at + pd.to_timedelta(
+        (orders_pd.prep_time_min * 60e6).round().astype("int64"), unit="us"))
+    assert (ready.ready_at == orders_pd.ready_at).all()
+    ready = ready.sort_values(["restaurant_id", "ready_at"])
+    quarter, three = 900_000_000, 2_700_000_000
     rows = []
-    for rid, g in orders_pd.groupby("restaurant_id"):
-        t = g.placed_at.astype("int64").to_numpy()
+    for rid, g in ready.groupby("restaurant_id"):
+        t = g.ready_at.dt.as_unit("us").astype("int64").to_numpy()
         prep = np.concatenate([[0.0], np.cumsum(g.prep_time_min.to_numpy())])
-        end_ns = ends.as_unit("us").astype("int64").to_numpy()
-        hi = np.searchsorted(t, end_ns, side="left")
-        lo = np.searchsorted(t, end_ns - 3_600_000_000, side="left")
-        for e, a, b in zip(ends, lo, hi):
-            if b > a:
-                rows.append((rid, e, (prep[b] - prep[a]) / (b - a), b - a))
+        stamps = set(t[t % quarter != 0].tolist())
+        for k in range(5):
+            s_k = t - t % quarter + k * quarter
+            stamps.update(s_k[(s_k >= t) & (s_k - three <= t)].tolist())
+        s_us = np.array(sorted(stamps))
+        lo = np.searchsorted(t, s_us - s_us % quarter - three, side="left")
+        hi = np.searchsorted(t, s_us, side="right")
+        for stamp_us, a_, b_ in zip(s_us, lo, hi):
+            rows.append((rid, pd.Timestamp(int(stamp_us), unit="us", tz="UTC"), (prep[b_] - prep[a_]) / (b_ - a_),
+                         b_ - a_))
     want = _sorted(pd.DataFrame(rows, columns=REALTIME_COLUMNS))
     want["event_timestamp"] = want.event_timestamp.astype("datetime64[us, UTC]")
     pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-9, check_dtype=True)
@@ -156,35 +166,21 @@ def test_stats_7d_window_is_half_open(spark) -> None:
 
 def test_realtime_window_is_half_open(spark) -> None:
     noon = datetime(2026, 10, 10, 12, tzinfo=UTC)
-    rows = [
-        (7, noon, 10.0, 20.0, 1),  # exactly on a boundary
-        (7, noon + timedelta(minutes=20), 30.0, 40.0, 1),
+    rows = [  # (restaurant, placed, prep minutes, ...): ready at noon and at 12:20
+        (7, noon - timedelta(minutes=10), 10.0, 20.0, 1),  # ready exactly on a boundary
+        (7, noon - timedelta(minutes=10), 30.0, 40.0, 1),
     ]
     got = _to_pandas(restaurant_realtime(spark, _orders_frame(spark, rows))).set_index("event_timestamp")
-    ends = {t.to_pydatetime(): (r.orders_1h, r.avg_prep_time_1h) for t, r in got.iterrows()}
-    assert noon not in ends  # the window [11:00, 12:00) ends before the order
-    assert ends[noon + timedelta(minutes=15)] == (1, 10.0)
-    assert ends[noon + timedelta(minutes=30)] == (2, 20.0)
-    assert ends[noon + timedelta(minutes=60)] == (2, 20.0)  # [12:00, 13:00) holds both
-    assert ends[noon + timedelta(minutes=75)] == (1, 30.0)  # 12:00 left the window
-    assert max(ends) == noon + timedelta(minutes=75)  # [12:30, 13:30) holds neither
-    assert len(ends) == 5
-
-
-def test_realtime_aggregation_runs_as_a_stream(spark, tmp_path: Path) -> None:
-    """The same function on a streaming DataFrame (the future Kafka job) gives the batch rows."""
-    noon = datetime(2026, 10, 10, 12, tzinfo=UTC)
-    rows = [(3, noon + timedelta(minutes=m), float(m), 30.0, 1) for m in (0, 5, 50, 70)]
-    batch = _orders_frame(spark, rows)
-    batch.write.parquet(str(tmp_path / "events"))
-    stream = spark.readStream.schema(batch.schema).parquet(str(tmp_path / "events"))
-    query = (realtime_window_aggregate(stream.withWatermark("placed_at", "1 hour"))
-             .writeStream.format("memory").queryName("realtime_stream_test").outputMode("complete")
-             .option("checkpointLocation", str(tmp_path / "checkpoint")).trigger(availableNow=True).start())
-    query.awaitTermination(120)
-    streamed = _sorted(_to_pandas(spark.table("realtime_stream_test")))
-    batched = _sorted(_to_pandas(restaurant_realtime(spark, batch)))
-    pd.testing.assert_frame_equal(streamed, batched, check_dtype=False)
+    at = {t.to_pydatetime(): (r.orders_1h, r.avg_prep_time_1h) for t, r in got.iterrows()}
+    minutes = {int((t - noon).total_seconds() // 60): v for t, v in at.items()}
+    assert minutes == {
+        0: (1, 10.0),  # [11:15, 12:15) is current from noon: holds the order ready at noon
+        15: (1, 10.0),  # [11:30, 12:30) from 12:15: not yet the one ready at 12:20...
+        20: (2, 20.0),  # ... which it holds from 12:20 on
+        30: (2, 20.0),
+        45: (2, 20.0),  # [12:00, 13:00) holds both
+        60: (1, 30.0),  # [12:15, 13:15): 12:00 left the window; nothing after 13:00
+    }
 
 
 # --------------------------------------------------------------------------------- writers

@@ -52,7 +52,8 @@ def test_schema_microsecond_utc_and_counts(tmp_path: Path) -> None:
     assert pq.read_schema(raw.orders_path).remove_metadata() == pa.schema(
         [("order_id", pa.int64()), ("restaurant_id", pa.int64()), ("placed_at", TS),
          ("customer_lat", pa.float64()), ("customer_lon", pa.float64()), ("num_items", pa.int64()),
-         ("prep_time_min", pa.float64()), ("delivery_duration_min", pa.float64())]
+         ("prep_time_min", pa.float64()), ("delivery_duration_min", pa.float64()),
+         ("ready_at", TS), ("delivered_at", TS)]
     )
     restaurants, orders = _frames(raw)
     assert len(restaurants) == 20 and len(orders) == 3_000
@@ -68,6 +69,14 @@ def test_schema_microsecond_utc_and_counts(tmp_path: Path) -> None:
     assert (orders.num_items >= 1).all() and (orders.prep_time_min >= 2).all()
     assert (orders.delivery_duration_min > orders.prep_time_min).all()
     assert not orders.isna().any().any()
+    minutes = pd.Timedelta(minutes=1)
+    assert ((orders.ready_at - orders.placed_at) / minutes - orders.prep_time_min).abs().max() < 1e-6
+    assert ((orders.delivered_at - orders.placed_at) / minutes - orders.delivery_duration_min).abs().max() < 1e-6
+    ready = pd.read_parquet(raw.out_dir / "events" / "orders.ready.parquet")
+    assert list(ready.columns) == ["order_id", "restaurant_id", "ready_at", "prep_time_min"]
+    assert ready.ready_at.is_monotonic_increasing and len(ready) == len(orders)
+    pd.testing.assert_frame_equal(ready.sort_values("order_id").reset_index(drop=True),
+                                  orders[list(ready.columns)].sort_values("order_id").reset_index(drop=True))
 
 
 def test_custom_end_and_a_naive_end_is_utc(tmp_path: Path) -> None:

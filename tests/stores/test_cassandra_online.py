@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from feast import FeatureStore
 
+from fresco.platform.views import feature_view
 from tests.stores.conftest import online, write_repo
 from tests.stores.data import CHANGED, LATE, STALE, TIED, UNKNOWN, Groups, latest_as_of
 
@@ -136,7 +137,7 @@ def test_a_late_write_does_not_overwrite_a_newer_value(materialized: FeatureStor
     from feast.protos.feast.types.EntityKey_pb2 import EntityKey
     from feast.protos.feast.types.Value_pb2 import Value
 
-    view = materialized.get_feature_view("restaurant_realtime")
+    view = feature_view(materialized, "restaurant_realtime")
     key = EntityKey(join_keys=["restaurant_id"], entity_values=[Value(int64_val=970_001)])
     now = datetime.now(timezone.utc).replace(microsecond=0)
 

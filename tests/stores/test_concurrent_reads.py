@@ -19,6 +19,7 @@ from feast.protos.feast.types.EntityKey_pb2 import EntityKey
 from feast.protos.feast.types.Value_pb2 import Value
 
 from fresco.platform.online_stores import FrescoCassandraOnlineStore
+from fresco.platform.views import feature_view
 from tests.stores.data import CHANGED, LATE, STALE, TIED, UNKNOWN, Groups
 
 STATS = [
@@ -46,7 +47,7 @@ def _write(store: FeatureStore, view: str, restaurant_id: int, age: timedelta, v
     at = datetime.now(timezone.utc) - age
     key = EntityKey(join_keys=["restaurant_id"], entity_values=[Value(int64_val=restaurant_id)])
     store._get_provider().online_write_batch(
-        store.config, store.get_feature_view(view), [(key, values, at, at)], None
+        store.config, feature_view(store, view), [(key, values, at, at)], None
     )
 
 

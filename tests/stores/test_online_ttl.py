@@ -15,11 +15,12 @@ from fresco.platform.online_stores import online_store_of
 from feast.protos.feast.types.EntityKey_pb2 import EntityKey
 from feast.protos.feast.types.Value_pb2 import Value
 
+from fresco.platform.views import feature_view
 from tests.conftest import run_feast
 
 
 def _write(store: FeatureStore, restaurant_id: int, age: timedelta, prep: float) -> None:
-    view = store.get_feature_view("restaurant_realtime")
+    view = feature_view(store, "restaurant_realtime")
     at = datetime.now(timezone.utc) - age
     key = EntityKey(join_keys=["restaurant_id"], entity_values=[Value(int64_val=restaurant_id)])
     values = {"avg_prep_time_1h": Value(double_val=prep), "orders_1h": Value(int64_val=3)}

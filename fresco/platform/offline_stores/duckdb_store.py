@@ -20,8 +20,9 @@ per feature view, in DuckDB, over the Parquet files:
   source's field mapping and a projection's ``join_key_map``; the entity frame's columns keep
   their dtypes, its event timestamp becomes UTC like Feast's; on-demand views apply as usual.
 
-Everything else is Feast's file store, inherited: writes (``offline_write_batch``,
-``write_logged_features``), monitoring, and the two cases this store hands to it unchanged --
+Writes into a view's Parquet folder (``write_to_offline_store``, the stream job's offline log)
+append a new file to it, named to sort after the files already there. Everything else is
+Feast's file store, inherited: ``write_logged_features``, single-file writes, monitoring, and the two cases this store hands to it unchanged --
 retrieval without an entity frame (``start_date``/``end_date``), and
 ``filter_by_created_timestamp``. Sources outside the local file system go to it too.
 ``pull_latest_from_table_or_query`` and ``pull_all_from_table_or_query`` (materialization)
@@ -31,6 +32,7 @@ run in DuckDB with Feast's semantics (inclusive ``[start, end]``).
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -100,7 +102,7 @@ def _connect(config: RepoConfig) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _local_path(source: DataSource, repo_path: Path | str | None) -> Path | None:
+def local_parquet_path(source: DataSource, repo_path: Path | str | None) -> Path | None:
     """The local file or folder of a Parquet ``FileSource``; None for anything else."""
     if not isinstance(source, FileSource):
         return None
@@ -290,7 +292,7 @@ def _point_in_time(config: RepoConfig, by_view: dict[FeatureView, list[str]], en
             entity = pa.table({_ROW: np.arange(len(frame), dtype=np.int64), _TS: ns,
                                **{f"__k{i}": result.column(k) for i, k in enumerate(keys)}})
             con.register("fresco_entity", entity)
-            path = _local_path(view.batch_source, config.repo_path)
+            path = local_parquet_path(view.batch_source, config.repo_path)
             assert path is not None  # remote sources were handed to Feast's file store
             sql = _view_sql(view, features, _scan(path, view.name), keys, full_feature_names, min_ts, max_ts)
             try:
@@ -315,12 +317,26 @@ class FrescoDuckDBOfflineStore(DaskOfflineStore):
     """Feast's file store with as-of joins in DuckDB for retrieval and materialization reads."""
 
     @staticmethod
+    def offline_write_batch(config: RepoConfig, feature_view: FeatureView, table: pa.Table,
+                            progress: Callable[[int], Any] | None) -> None:
+        """Feast's ``write_to_offline_store``: rows appended to a view's Parquet folder as a new
+        file (:func:`append_to_folder`; Feast's file store rewrites a single file with the old
+        rows and the new ones, and cannot write into a folder). A single-file source is Feast's."""
+        folder = local_parquet_path(feature_view.batch_source, config.repo_path)
+        if folder is None or (folder.exists() and not folder.is_dir()):
+            DaskOfflineStore.offline_write_batch(config, feature_view, table, progress)
+            return
+        append_to_folder(folder, table)
+        if progress:
+            progress(table.num_rows)
+
+    @staticmethod
     def get_historical_features(config: RepoConfig, feature_views: list[FeatureView], feature_refs: list[str],
                                 entity_df: pd.DataFrame | str | None, registry: BaseRegistry, project: str,
                                 full_feature_names: bool = False, filter_by_created_timestamp: bool = False,
                                 **kwargs: Any) -> RetrievalJob:
         """Point-in-time features for ``entity_df`` (see the module doc for the semantics)."""
-        local = all(_local_path(v.batch_source, config.repo_path) is not None for v in feature_views)
+        local = all(local_parquet_path(v.batch_source, config.repo_path) is not None for v in feature_views)
         if entity_df is None or filter_by_created_timestamp or not local:
             return DaskOfflineStore.get_historical_features(
                 config, feature_views, feature_refs, entity_df, registry, project,
@@ -376,7 +392,7 @@ def _pull(config: RepoConfig, source: DataSource, join_keys: list[str], features
           created: str | None, start: datetime | None, end: datetime | None, *, latest: bool) -> RetrievalJob:
     """Source rows (columns named as in the source) in a window; with ``latest``, one per entity.
     A source that is not a local Parquet file goes to Feast's file (Dask) store."""
-    path = _local_path(source, config.repo_path)
+    path = local_parquet_path(source, config.repo_path)
     if path is None:
         feast_pull = (DaskOfflineStore.pull_latest_from_table_or_query if latest
                       else DaskOfflineStore.pull_all_from_table_or_query)
@@ -423,3 +439,31 @@ def _pull(config: RepoConfig, source: DataSource, join_keys: list[str], features
             con.close()
 
     return FrescoDuckDBRetrievalJob(compute, full_feature_names=False, repo_path=str(config.repo_path))
+
+
+def appended_file_name() -> str:
+    """A new file's name in a view's Parquet folder: later appends sort after earlier ones and
+    after Spark's ``part-*`` files, which is the tie-break between rows of one key and time
+    (created time first, then the file name, then the row)."""
+    import uuid
+
+    return f"stream-{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.parquet"
+
+
+def append_to_folder(folder: Path, table: pa.Table) -> Path:
+    """Write ``table`` as a new file of the Parquet folder ``folder`` (created when missing),
+    cast to the schema of the folder's files; the file appears whole (written, then renamed)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    first = next(iter(sorted(folder.rglob("*.parquet"))), None)
+    if first is not None:
+        schema = pq.read_schema(first)
+        if set(schema.names) != set(table.column_names):
+            raise OfflineStoreError(f"{folder}: its files have columns {schema.names}, the rows to append "
+                                    f"{table.column_names}")
+        table = table.select(schema.names).cast(schema)
+    target = folder / appended_file_name()
+    tmp = folder / f".{target.name}.tmp"
+    # microseconds, as Spark's and Fresco's other writers: Spark cannot read Parquet's nanoseconds
+    pq.write_table(table, tmp, coerce_timestamps="us", allow_truncated_timestamps=True)
+    os.replace(tmp, target)
+    return target

@@ -21,7 +21,7 @@ from feast.protos.feast.core.FeatureView_pb2 import FeatureView as FeatureViewPr
 from feast.protos.feast.core.Registry_pb2 import Registry as RegistryProto
 from feast.repo_config import RegistryConfig
 
-from fresco.platform.policy.rules import evaluate_catalog, merged_history
+from fresco.platform.policy.rules import catalog_views, evaluate_catalog, merged_history
 
 
 def _catalog_spec(proto: RegistryProto | None) -> tuple:
@@ -29,7 +29,7 @@ def _catalog_spec(proto: RegistryProto | None) -> tuple:
     if proto is None:
         return ()
     return (
-        sorted(v.spec.SerializeToString(deterministic=True) for v in proto.feature_views),
+        sorted(v.spec.SerializeToString(deterministic=True) for v in catalog_views(proto)),
         sorted(s.spec.SerializeToString(deterministic=True) for s in proto.feature_services),
     )
 
@@ -96,15 +96,15 @@ class CatalogPolicyRegistryStore(RegistryStore):
         history = _read(self._history)
         history_views = list(history.feature_views) if history is not None else []
         if history is None and stored is not None:  # a registry from before the history
-            history_views = merged_history([], stored.feature_views)
+            history_views = merged_history([], catalog_views(stored))
         report = evaluate_catalog(
-            stored, registry_proto.feature_views, registry_proto.feature_services, history=history_views
+            stored, catalog_views(registry_proto), registry_proto.feature_services, history=history_views
         )
         if _catalog_spec(stored) == _catalog_spec(registry_proto):
             report.warnings.clear()  # a materialization commit: nothing new to warn about
         report.raise_or_warn()
         updated = RegistryProto()
-        updated.feature_views.extend(merged_history(history_views, registry_proto.feature_views))
+        updated.feature_views.extend(merged_history(history_views, catalog_views(registry_proto)))
         if history is None or updated.SerializeToString(deterministic=True) != history.SerializeToString(
                 deterministic=True):
             self._history.update_registry_proto(updated)

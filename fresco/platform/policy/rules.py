@@ -1,5 +1,7 @@
 """The catalog rules, as pure functions over Feast registry protos.
 
+The rules govern feature views and stream feature views alike (:func:`catalog_views`):
+
 * every feature view has an owner, a description and a freshness SLA (tag ``freshness_sla``,
   a duration such as ``15m``, ``1h``, ``1d``);
 * a registered feature keeps its meaning: its type and its view's source cannot change
@@ -196,6 +198,14 @@ def merged_history(history: Iterable[FeatureViewProto], views: Iterable[FeatureV
     return [h for h in entries if h.spec.features]
 
 
+def catalog_views(proto: RegistryProto | None) -> list[FeatureViewProto]:
+    """A registry's feature views and stream feature views: the views the policy governs
+    (their protos share the spec fields the rules read)."""
+    if proto is None:
+        return []
+    return [*proto.feature_views, *proto.stream_feature_views]
+
+
 def evaluate_catalog(
     stored: RegistryProto | None,
     views: Iterable[FeatureViewProto],
@@ -207,7 +217,7 @@ def evaluate_catalog(
     catalog's ``history`` (:func:`merged_history`: features registered once, removed since)."""
     views = list(views)
     earlier: dict[str, list[FeatureViewProto]] = {}
-    for old in [*(stored.feature_views if stored is not None else []), *history]:
+    for old in [*catalog_views(stored), *history]:
         if project is None or old.spec.project == project:
             earlier.setdefault(old.spec.name, []).append(old)
     report = PolicyReport()

@@ -1,0 +1,201 @@
+"""``fresco stream run GROUP``: a streaming feature group as two Spark Structured Streaming queries.
+
+* **features**: the topic's records decoded (:mod:`.decode`), good events with a watermark of
+  the source's ``watermark_delay_threshold`` on their event time, the group's
+  :func:`~.aggregate.window_aggregate` in update mode, each micro-batch handed to the
+  :class:`~.sink.FeatureSink` (offline log and online store);
+* **records**: every record counted, and those that are not events written to
+  ``<topic>.dead-letter`` with their reason.
+
+Both keep their checkpoint under ``<state>/streams/<group>/checkpoint/``: a job stopped and
+started again resumes where it was, with no event lost or counted twice (Spark's offsets and
+window state; the sink's writes of a replayed micro-batch are idempotent). Spark applies the
+watermark per window: an event is dropped from each of its windows that has already closed
+(ended before the watermark) and still counted in those that have not. Each dropped
+(event, window) pair is counted (``late_rows_dropped``, from the query's progress). :attr:`StreamJob.status` is written to ``status.json`` beside the checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from fresco.platform.state import state_dir
+from fresco.platform.streaming import decode
+from fresco.platform.streaming.aggregate import window_aggregate
+from fresco.platform.streaming.groups import StreamGroup
+from fresco.platform.streaming.sink import FeatureSink, utc_now
+
+
+class StreamError(RuntimeError):
+    """The stream job cannot run; the message says why and what to do."""
+
+
+def stream_home(group: str) -> Path:
+    """The folder of a group's stream job: checkpoints, sink state, status."""
+    return state_dir() / "streams" / group
+
+
+def kafka_session(app_name: str = "fresco-stream") -> Any:
+    """Fresco's Spark session with the Kafka connector on its classpath (fetched the first time)."""
+    from fresco.platform.spark import spark_session
+    from fresco.platform.streaming.connector import ensure_connector
+
+    ensure_connector()
+    spark = spark_session(app_name)
+    if "spark-sql-kafka" not in spark.conf.get("spark.jars", ""):
+        raise StreamError("this process's Spark session started before Spark's Kafka connector was fetched, so "
+                          "it cannot read Kafka; start a new process (the connector is cached now)")
+    return spark
+
+
+@dataclass
+class StreamStatus:
+    """Counters of a running job (also in ``status.json``)."""
+
+    group: str
+    topic: str
+    events_read: int = 0
+    late_rows_dropped: int = 0
+    dead_letters: int = 0
+    offline_rows: int = 0
+    online_rows: int = 0
+    pending_windows: int = 0
+    batches: int = 0
+    updated_at: str | None = None
+
+
+class StreamJob:
+    """One streaming feature group's queries; ``start``, ``process_available``, ``stop``."""
+
+    def __init__(self, store: Any, group: StreamGroup, spark: Any, *, home: Path | None = None,
+                 trigger_seconds: float = 1.0, starting_offsets: str = "earliest",
+                 clock: Callable[[], Any] = utc_now, say: Callable[[str], None] | None = None) -> None:
+        self.store, self.group, self.spark = store, group, spark
+        self.home = home or stream_home(group.name)
+        self.trigger_seconds, self.starting_offsets, self.say = trigger_seconds, starting_offsets, say
+        self.sink = FeatureSink(store, group, self.home / "sink.json", clock=clock)
+        self.status = StreamStatus(group=group.name, topic=group.topic)
+        self._queries: list[Any] = []
+        self._seen_progress: set[tuple[str, int]] = set()
+
+    def _records(self) -> Any:
+        g = self.group
+        return (self.spark.readStream.format("kafka")
+                .option("kafka.bootstrap.servers", g.bootstrap_servers)
+                .option("subscribe", g.topic)
+                .option("startingOffsets", self.starting_offsets)
+                .option("failOnDataLoss", "false")
+                .load())
+
+    def start(self) -> StreamJob:
+        """Start both queries (from their checkpoints when they have one)."""
+        g = self.group
+        checkpoints = self.home / "checkpoint"
+        records = decode.decoded(self._records(), g)
+        events = decode.events(records, g).withWatermark(g.event_time, f"{int(g.watermark.total_seconds())} seconds")
+        trigger = f"{self.trigger_seconds} seconds"
+        features = (window_aggregate(events, g).writeStream.outputMode("update")
+                    .foreachBatch(self._features_batch)
+                    .option("checkpointLocation", str(checkpoints / "features"))
+                    .queryName(f"fresco-{g.name}-features").trigger(processingTime=trigger).start())
+        dead = (records.writeStream.foreachBatch(self._records_batch)
+                .option("checkpointLocation", str(checkpoints / "records"))
+                .queryName(f"fresco-{g.name}-records").trigger(processingTime=trigger).start())
+        self._queries = [features, dead]
+        return self
+
+    def _features_batch(self, batch: Any, batch_id: int) -> None:
+        rows = batch.toPandas()
+        self.sink.write(rows)
+
+    def _records_batch(self, batch: Any, batch_id: int) -> None:
+        """Count the micro-batch's events and send its malformed records to the dead-letter topic."""
+        batch = batch.persist()
+        try:
+            counts = {bool(r["bad"]): int(r["n"]) for r in
+                      batch.groupBy(decode.refused().alias("bad")).count().withColumnRenamed("count", "n").collect()}
+            self.status.events_read += counts.get(False, 0)
+            if counts.get(True):
+                (decode.dead_letters(batch).write.format("kafka")
+                 .option("kafka.bootstrap.servers", self.group.bootstrap_servers)
+                 .option("topic", self.group.dead_letter_topic).save())
+                self.status.dead_letters += counts[True]
+        finally:
+            batch.unpersist()
+
+    def process_available(self) -> StreamStatus:
+        """Process every record published so far, then write what has ended (for tests and
+        ``--once``)."""
+        for q in self._queries:
+            q.processAllAvailable()
+        self._settle()
+        self.sink.promote_due()
+        return self.refresh()
+
+    def _settle(self, timeout: float = 10.0) -> None:
+        """Wait until the queries have reported the progress of their last batch (Spark posts
+        it just after the batch commits)."""
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            now = [(q.lastProgress or {}).get("batchId") for q in self._queries]
+            if now == last and not any(q.status["isTriggerActive"] for q in self._queries):
+                return
+            last = now
+            time.sleep(0.3)
+
+    def refresh(self) -> StreamStatus:
+        """Fold the queries' progress into :attr:`status`, write ``status.json``; raise when a
+        query failed."""
+        for q in self._queries:
+            error = q.exception()
+            if error is not None:
+                raise StreamError(f"stream query {q.name} failed: {error}")
+            for p in q.recentProgress:
+                mark = (p["id"], p["batchId"])
+                if mark in self._seen_progress:
+                    continue
+                self._seen_progress.add(mark)
+                if q.name.endswith("-features"):
+                    for op in p.get("stateOperators", []):
+                        self.status.late_rows_dropped += int(op.get("numRowsDroppedByWatermark", 0))
+        c = self.sink.counts
+        self.status.offline_rows, self.status.online_rows = c.offline_rows, c.online_rows
+        self.status.pending_windows, self.status.batches = c.pending, c.batches
+        self.status.updated_at = utc_now().isoformat()
+        self.home.mkdir(parents=True, exist_ok=True)
+        (self.home / "status.json").write_text(json.dumps(asdict(self.status), indent=2) + "\n")
+        return self.status
+
+    def run(self, max_seconds: float | None = None, report_every: float = 10.0) -> StreamStatus:
+        """Run until stopped (Ctrl-C) or ``max_seconds``; pending windows are written online as
+        they end, and a progress line is printed every ``report_every`` seconds."""
+        started = last = time.monotonic()
+        try:
+            while all(q.isActive for q in self._queries):
+                self._queries[0].awaitTermination(self.trigger_seconds)
+                self.sink.promote_due()
+                status = self.refresh()
+                now = time.monotonic()
+                if self.say and now - last >= report_every:
+                    self.say(f"{self.group.name}: {status.events_read} events, {status.online_rows} online rows, "
+                             f"{status.offline_rows} offline, {status.pending_windows} windows pending, "
+                             f"{status.late_rows_dropped} late (event, window) pairs dropped, {status.dead_letters} dead letters")
+                    last = now
+                if max_seconds is not None and now - started >= max_seconds:
+                    break
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+        return self.refresh()
+
+    def stop(self) -> None:
+        for q in self._queries:
+            if q.isActive:
+                q.stop()
