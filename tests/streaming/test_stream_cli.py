@@ -54,6 +54,9 @@ def test_replayed_events_streamed_by_the_cli_equal_the_cli_backfill(tmp_path: Pa
     assert done.returncode == 0, done.stdout + done.stderr
     assert "restaurant_realtime: 150 events read" in done.stdout
     assert "0 dead letters" in done.stdout
+    # the progress line: what the micro-batches read and wrote, and the lag behind the topic
+    assert "restaurant_realtime: 150 records in (150 events, 0 dead letters)" in done.stderr, done.stderr
+    assert "; 0 records behind the topic's end" in done.stderr, done.stderr
 
     ran_until = pd.Timestamp.now(tz="UTC")
 

@@ -31,6 +31,30 @@ from fresco.platform.streaming.groups import StreamGroup
 from fresco.platform.streaming.sink import FeatureSink, utc_now
 
 
+def _offsets(value: Any) -> dict[str, dict[str, int]] | None:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    return value if isinstance(value, dict) else None
+
+
+def offsets_behind(progress: dict[str, Any]) -> int | None:
+    """Records a Kafka query had not read when its micro-batch ended: the sum over partitions of
+    the topic's latest offset minus the batch's end offset (None when Spark did not say)."""
+    total, seen = 0, False
+    for source in progress.get("sources", []):
+        end, latest = _offsets(source.get("endOffset")), _offsets(source.get("latestOffset"))
+        if end is None or latest is None:
+            continue
+        for topic, partitions in latest.items():
+            for partition, offset in partitions.items():
+                total += max(0, int(offset) - int(end.get(topic, {}).get(partition, 0)))
+                seen = True
+    return total if seen else None
+
+
 class StreamError(RuntimeError):
     """The stream job cannot run; the message says why and what to do."""
 
@@ -82,6 +106,8 @@ class StreamJob:
         self.status = StreamStatus(group=group.name, topic=group.topic)
         self._queries: list[Any] = []
         self._seen_progress: set[tuple[str, int]] = set()
+        self._records_in = 0
+        self._said: tuple[int, ...] = (0,) * 6
 
     def _records(self) -> Any:
         g = self.group
@@ -150,8 +176,9 @@ class StreamJob:
             time.sleep(0.3)
 
     def refresh(self) -> StreamStatus:
-        """Fold the queries' progress into :attr:`status`, write ``status.json``; raise when a
-        query failed."""
+        """Fold the queries' progress into :attr:`status`, write ``status.json``, say a progress
+        line when micro-batches ran since the last one; raise when a query failed."""
+        behind = None
         for q in self._queries:
             error = q.exception()
             if error is not None:
@@ -164,30 +191,41 @@ class StreamJob:
                 if q.name.endswith("-features"):
                     for op in p.get("stateOperators", []):
                         self.status.late_rows_dropped += int(op.get("numRowsDroppedByWatermark", 0))
+                elif p.get("numInputRows"):
+                    self._records_in += int(p["numInputRows"])
+                    behind = offsets_behind(p)
         c = self.sink.counts
         self.status.offline_rows, self.status.online_rows = c.offline_rows, c.online_rows
         self.status.pending_windows, self.status.batches = c.pending, c.batches
         self.status.updated_at = utc_now().isoformat()
         self.home.mkdir(parents=True, exist_ok=True)
         (self.home / "status.json").write_text(json.dumps(asdict(self.status), indent=2) + "\n")
+        self._say_progress(behind)
         return self.status
 
-    def run(self, max_seconds: float | None = None, report_every: float = 10.0) -> StreamStatus:
+    def _say_progress(self, behind: int | None) -> None:
+        """One line per refresh that saw new records or writes: what changed since the last line."""
+        now = (self._records_in, self.status.events_read, self.status.dead_letters, self.status.offline_rows,
+               self.status.online_rows, self.status.late_rows_dropped)
+        if self.say is None or now == self._said:
+            return
+        records, events, dead, offline, online, late = (a - b for a, b in zip(now, self._said))
+        self._said = now
+        lag = "" if behind is None else f"; {behind:,} records behind the topic's end"
+        self.say(f"{self.group.name}: {records:,} records in ({events:,} events, {dead:,} dead letters), "
+                 f"{offline:,} rows offline, {online:,} online, {late:,} late (event, window) pairs dropped, "
+                 f"{self.status.pending_windows:,} windows pending{lag}")
+
+    def run(self, max_seconds: float | None = None) -> StreamStatus:
         """Run until stopped (Ctrl-C) or ``max_seconds``; pending windows are written online as
-        they end, and a progress line is printed every ``report_every`` seconds."""
-        started = last = time.monotonic()
+        they become current, and a progress line is said after micro-batches that did work."""
+        started = time.monotonic()
         try:
             while all(q.isActive for q in self._queries):
                 self._queries[0].awaitTermination(self.trigger_seconds)
                 self.sink.promote_due()
-                status = self.refresh()
-                now = time.monotonic()
-                if self.say and now - last >= report_every:
-                    self.say(f"{self.group.name}: {status.events_read} events, {status.online_rows} online rows, "
-                             f"{status.offline_rows} offline, {status.pending_windows} windows pending, "
-                             f"{status.late_rows_dropped} late (event, window) pairs dropped, {status.dead_letters} dead letters")
-                    last = now
-                if max_seconds is not None and now - started >= max_seconds:
+                self.refresh()
+                if max_seconds is not None and time.monotonic() - started >= max_seconds:
                     break
         except KeyboardInterrupt:
             pass
