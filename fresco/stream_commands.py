@@ -90,12 +90,14 @@ def stream() -> None:
 @click.option("--max-seconds", type=click.FloatRange(min=0), default=None,
               help="Stop after this long (default: run until Ctrl-C).")
 @click.option("--once", is_flag=True, help="Process every event published so far, then stop.")
+@click.option("--metrics-port", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Port of the job's Prometheus /metrics (0: a free one; `fresco stream status` shows it).")
 @click.option("--from-latest", is_flag=True,
               help="A job without a checkpoint starts at the topic's end (default: its beginning).")
 @user_errors
 @_stream_errors
 def stream_run(group: str, repo: Path | None, yaml_path: Path | None, trigger_seconds: float,
-               max_seconds: float | None, once: bool, from_latest: bool) -> None:
+               max_seconds: float | None, once: bool, metrics_port: int, from_latest: bool) -> None:
     """Run GROUP's stream job: online and offline writes per micro-batch, resumable."""
     from fresco.platform import open_store
     from fresco.platform.streaming.groups import stream_group
@@ -107,8 +109,9 @@ def stream_run(group: str, repo: Path | None, yaml_path: Path | None, trigger_se
                f"({declared.window} windows every {declared.slide}, watermark {declared.watermark})", err=True)
     job = StreamJob(store, declared, kafka_session(f"fresco-stream-{group}"), trigger_seconds=trigger_seconds,
                     starting_offsets="latest" if from_latest else "earliest", say=lambda m: click.echo(m, err=True))
-    click.echo(f"{group}: checkpoint and status in {job.home}", err=True)
-    job.start()
+    job.start(metrics_port=None if once else metrics_port)
+    click.echo(f"{group}: checkpoint and status in {job.home}"
+               + (f"; metrics at {job.status.metrics_url}" if job.status.metrics_url else ""), err=True)
     if once:
         try:
             status = job.process_available()
@@ -221,15 +224,39 @@ def stream_replay(source: str, repo: Path | None, yaml_path: Path | None, events
 @repo_option
 @user_errors
 def stream_status(group: str, repo: Path | None, yaml_path: Path | None) -> None:
-    """GROUP's stream job counters, as it last wrote them."""
+    """GROUP's stream job: running or not, its counters and its lag, as it last wrote them."""
     from fresco.platform.streaming.job import StreamStatus, stream_home
 
     path = stream_home(group) / "status.json"
     if not path.exists():
         raise click.ClickException(f"no stream job of {group!r} has run here (no {path}); "
                                    f"start one with `fresco stream run {group}`")
-    status = StreamStatus(**json.loads(path.read_text()))
-    click.echo(f"{_status_line(status)}; updated {status.updated_at}")
+    status = StreamStatus.read(path, group, "")
+    click.echo(_status_line(status))
+    if status.pid is not None and _alive(status.pid):
+        click.echo(f"  running (pid {status.pid})" + (f", metrics at {status.metrics_url}" if status.metrics_url else ""))
+    elif status.pid is not None:
+        click.echo(f"  not running: its process (pid {status.pid}) ended without stopping the job; "
+                   f"`fresco stream run {group}` resumes it from its checkpoint")
+    else:
+        click.echo("  not running (stopped cleanly)")
+    click.echo(f"  micro-batches: {status.batches:,} written ({status.replayed_batches:,} replayed after a crash, "
+               f"written once); last at {status.last_batch_at or 'never'}")
+    lag = ", ".join(f"{where} {behind:,}" for where, behind in sorted(status.lag.items())) or "not measured yet"
+    click.echo(f"  records behind the topic's end, per partition: {lag}")
+    click.echo(f"  updated {status.updated_at}")
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _status_line(status: StreamStatus) -> str:

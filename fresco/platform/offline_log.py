@@ -1,16 +1,16 @@
 """Appending rows to a feature view's offline source: the one way Fresco does it.
 
-Through Feast's ``write_to_offline_store`` wherever Feast can write:
-
-* a Parquet folder (Fresco's DuckDB store appends a new file; a new view's folder first gets an
-  empty file of the rows' columns, since Feast reads a source's schema from its files);
-* any other source Feast's offline store writes (a Spark ``path`` source, a single file).
-
-Feast's Spark offline store cannot write a ``SparkSource`` *table* (it raises
-``NotImplementedError``), which is where production's offline logs live (Hive). Those rows are
-appended by Spark itself (:func:`append_to_table`), with the same rule Feast applies to a
-path: the rows are cast to the table's column types. A table partitioned by a ``DATE``
-column the rows lack gets it as the UTC date of the view's timestamp column.
+* A local Parquet folder (the embedded default): a new file of the rows, cast to the folder's
+  schema, written whole (:func:`~fresco.platform.offline_stores.duckdb_store.append_to_folder`,
+  the function Fresco's offline store's ``offline_write_batch`` uses, called directly so that a
+  caller can name the file: rewriting a named file replaces it, which makes a stream's replayed
+  micro-batch idempotent).
+* A ``SparkSource`` *table* (production's Hive offline logs): Feast's Spark offline store cannot
+  write one (it raises ``NotImplementedError``), so Spark appends the rows itself
+  (:func:`append_to_table`), cast to the table's column types, as Feast does for a path; a
+  table partitioned by a ``DATE`` column the rows lack gets it as the UTC date of the view's
+  timestamp column.
+* Anything else: Feast's ``write_to_offline_store``.
 """
 
 from __future__ import annotations
@@ -27,25 +27,23 @@ class OfflineLogError(ValueError):
     """Rows that cannot be appended to a view's offline source (the message says why)."""
 
 
-def append_rows(store: Any, view_name: str, rows: pd.DataFrame) -> None:
-    """Append ``rows`` (the view's join keys, timestamp and features) to its offline source."""
+def append_rows(store: Any, view_name: str, rows: pd.DataFrame, *, name: str | None = None) -> None:
+    """Append ``rows`` (the view's join keys, timestamp and features) to its offline source;
+    ``name`` names a Parquet folder's new file (see the module doc)."""
     if rows.empty:
         return
+    from fresco.platform.offline_stores.duckdb_store import append_to_folder, local_parquet_path
+
     source = feature_view(store, view_name).batch_source
     table = getattr(source, "table", None)
     if type(source).__name__ == "SparkSource" and table:
         append_to_table(table, rows, source.timestamp_field)
         return
-    _ensure_parquet_folder(store, source, rows)
-    store.write_to_offline_store(view_name, rows)
-
-
-def _ensure_parquet_folder(store: Any, source: Any, rows: pd.DataFrame) -> None:
-    from fresco.platform.offline_stores.duckdb_store import append_to_folder, local_parquet_path
-
     folder = local_parquet_path(source, store.repo_path)
-    if folder is not None and not folder.exists():
-        append_to_folder(folder, pa.Table.from_pandas(rows.iloc[:0], preserve_index=False))
+    if folder is not None and (folder.is_dir() or (not folder.exists() and folder.suffix != ".parquet")):
+        append_to_folder(folder, pa.Table.from_pandas(rows, preserve_index=False), name)
+        return
+    store.write_to_offline_store(view_name, rows)
 
 
 def append_to_table(table: str, rows: pd.DataFrame, timestamp_field: str) -> None:

@@ -450,9 +450,10 @@ def appended_file_name() -> str:
     return f"stream-{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.parquet"
 
 
-def append_to_folder(folder: Path, table: pa.Table) -> Path:
+def append_to_folder(folder: Path, table: pa.Table, name: str | None = None) -> Path:
     """Write ``table`` as a new file of the Parquet folder ``folder`` (created when missing),
-    cast to the schema of the folder's files; the file appears whole (written, then renamed)."""
+    cast to the schema of the folder's files; the file appears whole (written, then renamed).
+    ``name`` (without ``.parquet``) makes the write idempotent: writing it again replaces it."""
     folder.mkdir(parents=True, exist_ok=True)
     first = next(iter(sorted(folder.rglob("*.parquet"))), None)
     if first is not None:
@@ -461,7 +462,7 @@ def append_to_folder(folder: Path, table: pa.Table) -> Path:
             raise OfflineStoreError(f"{folder}: its files have columns {schema.names}, the rows to append "
                                     f"{table.column_names}")
         table = table.select(schema.names).cast(schema)
-    target = folder / appended_file_name()
+    target = folder / (f"{name}.parquet" if name else appended_file_name())
     tmp = folder / f".{target.name}.tmp"
     # microseconds, as Spark's and Fresco's other writers: Spark cannot read Parquet's nanoseconds
     pq.write_table(table, tmp, coerce_timestamps="us", allow_truncated_timestamps=True)

@@ -18,9 +18,12 @@ watermark per window: an event is dropped from each of its windows that has alre
 from __future__ import annotations
 
 import json
+import os
+import signal
+import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -40,19 +43,22 @@ def _offsets(value: Any) -> dict[str, dict[str, int]] | None:
     return value if isinstance(value, dict) else None
 
 
-def offsets_behind(progress: dict[str, Any]) -> int | None:
-    """Records a Kafka query had not read when its micro-batch ended: the sum over partitions of
+def offsets_behind(progress: dict[str, Any]) -> dict[str, int] | None:
+    """Records a Kafka query had not read when its micro-batch ended, per ``topic:partition``:
     the topic's latest offset minus the batch's end offset (None when Spark did not say)."""
-    total, seen = 0, False
+    lag: dict[str, int] = {}
     for source in progress.get("sources", []):
         end, latest = _offsets(source.get("endOffset")), _offsets(source.get("latestOffset"))
         if end is None or latest is None:
             continue
         for topic, partitions in latest.items():
             for partition, offset in partitions.items():
-                total += max(0, int(offset) - int(end.get(topic, {}).get(partition, 0)))
-                seen = True
-    return total if seen else None
+                lag[f"{topic}:{partition}"] = max(0, int(offset) - int(end.get(topic, {}).get(partition, 0)))
+    return lag or None
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 class StreamError(RuntimeError):
@@ -79,7 +85,7 @@ def kafka_session(app_name: str = "fresco-stream") -> Any:
 
 @dataclass
 class StreamStatus:
-    """Counters of a running job (also in ``status.json``)."""
+    """A job's counters, cumulative over its restarts (``status.json``, beside the checkpoint)."""
 
     group: str
     topic: str
@@ -90,7 +96,27 @@ class StreamStatus:
     online_rows: int = 0
     pending_windows: int = 0
     batches: int = 0
+    replayed_batches: int = 0
+    records_batch: int = -1  #: the records query's last micro-batch counted
+    last_batch_at: str | None = None
+    lag: dict[str, int] = field(default_factory=dict)  #: "topic:partition" -> records behind its end
+    pid: int | None = None  #: the process running the job (None once it stopped cleanly)
+    metrics_url: str | None = None  #: its Prometheus endpoint while it runs
     updated_at: str | None = None
+
+    @classmethod
+    def read(cls, path: Path, group: str, topic: str) -> StreamStatus:
+        """The status kept at ``path``, or a new one."""
+        if not path.exists():
+            return cls(group=group, topic=topic)
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in json.loads(path.read_text()).items() if k in known})
+
+    def write(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2) + "\n")
+        tmp.replace(path)
 
 
 class StreamJob:
@@ -103,11 +129,13 @@ class StreamJob:
         self.home = home or stream_home(group.name)
         self.trigger_seconds, self.starting_offsets, self.say = trigger_seconds, starting_offsets, say
         self.sink = FeatureSink(store, group, self.home / "sink.json", clock=clock)
-        self.status = StreamStatus(group=group.name, topic=group.topic)
+        self.status = StreamStatus.read(self.home / "status.json", group.name, group.topic)
+        self._status_lock = threading.Lock()
         self._queries: list[Any] = []
         self._seen_progress: set[tuple[str, int]] = set()
         self._records_in = 0
-        self._said: tuple[int, ...] = (0,) * 6
+        self._said = (0, self.status.events_read, self.status.dead_letters, self.sink.counts.offline_rows,
+                      self.sink.counts.online_rows, self.status.late_rows_dropped)
 
     def _records(self) -> Any:
         g = self.group
@@ -118,9 +146,21 @@ class StreamJob:
                 .option("failOnDataLoss", "false")
                 .load())
 
-    def start(self) -> StreamJob:
-        """Start both queries (from their checkpoints when they have one)."""
+    def start(self, metrics_port: int | None = None) -> StreamJob:
+        """Start both queries (from their checkpoints when they have one) and, with
+        ``metrics_port`` (0: a free one), the job's Prometheus endpoint."""
         g = self.group
+        from fresco.platform.streaming.topics import ensure_topics
+
+        for topic in ensure_topics(g.bootstrap_servers, [g.topic, g.dead_letter_topic]):
+            if self.say:
+                self.say(f"{g.name}: created topic {topic} (1 partition) on {g.bootstrap_servers}")
+        self.status.pid = os.getpid()
+        self.status.metrics_url = None
+        if metrics_port is not None:
+            from fresco.platform.streaming.metrics import serve_metrics
+
+            self.status.metrics_url = serve_metrics(lambda: self.status, metrics_port)
         checkpoints = self.home / "checkpoint"
         records = decode.decoded(self._records(), g)
         events = decode.events(records, g).withWatermark(g.event_time, f"{int(g.watermark.total_seconds())} seconds")
@@ -136,21 +176,28 @@ class StreamJob:
         return self
 
     def _features_batch(self, batch: Any, batch_id: int) -> None:
-        rows = batch.toPandas()
-        self.sink.write(rows)
+        if not self.sink.replayed(batch_id):
+            self.sink.write(batch.toPandas(), batch_id)
 
     def _records_batch(self, batch: Any, batch_id: int) -> None:
-        """Count the micro-batch's events and send its malformed records to the dead-letter topic."""
+        """Count the micro-batch's events and send its malformed records to the dead-letter topic
+        (a micro-batch Spark runs again after a crash is counted once; its dead letters may be
+        sent again if the crash came between sending and counting)."""
+        if batch_id <= self.status.records_batch:
+            return
         batch = batch.persist()
         try:
             counts = {bool(r["bad"]): int(r["n"]) for r in
                       batch.groupBy(decode.refused().alias("bad")).count().withColumnRenamed("count", "n").collect()}
-            self.status.events_read += counts.get(False, 0)
             if counts.get(True):
                 (decode.dead_letters(batch).write.format("kafka")
                  .option("kafka.bootstrap.servers", self.group.bootstrap_servers)
                  .option("topic", self.group.dead_letter_topic).save())
-                self.status.dead_letters += counts[True]
+            with self._status_lock:
+                self.status.events_read += counts.get(False, 0)
+                self.status.dead_letters += counts.get(True, 0)
+                self.status.records_batch = batch_id
+                self.status.write(self.home / "status.json")
         finally:
             batch.unpersist()
 
@@ -178,7 +225,7 @@ class StreamJob:
     def refresh(self) -> StreamStatus:
         """Fold the queries' progress into :attr:`status`, write ``status.json``, say a progress
         line when micro-batches ran since the last one; raise when a query failed."""
-        behind = None
+        lag = None
         for q in self._queries:
             error = q.exception()
             if error is not None:
@@ -191,16 +238,19 @@ class StreamJob:
                 if q.name.endswith("-features"):
                     for op in p.get("stateOperators", []):
                         self.status.late_rows_dropped += int(op.get("numRowsDroppedByWatermark", 0))
-                elif p.get("numInputRows"):
-                    self._records_in += int(p["numInputRows"])
-                    behind = offsets_behind(p)
+                else:
+                    self._records_in += int(p.get("numInputRows") or 0)
+                    lag = offsets_behind(p)
         c = self.sink.counts
-        self.status.offline_rows, self.status.online_rows = c.offline_rows, c.online_rows
-        self.status.pending_windows, self.status.batches = c.pending, c.batches
-        self.status.updated_at = utc_now().isoformat()
-        self.home.mkdir(parents=True, exist_ok=True)
-        (self.home / "status.json").write_text(json.dumps(asdict(self.status), indent=2) + "\n")
-        self._say_progress(behind)
+        with self._status_lock:
+            self.status.offline_rows, self.status.online_rows = c.offline_rows, c.online_rows
+            self.status.pending_windows, self.status.batches = c.pending, c.batches
+            self.status.replayed_batches, self.status.last_batch_at = c.replayed_batches, c.last_batch_at
+            if lag is not None:
+                self.status.lag = lag
+            self.status.updated_at = utc_now().isoformat()
+            self.status.write(self.home / "status.json")
+        self._say_progress(None if lag is None else sum(lag.values()))
         return self.status
 
     def _say_progress(self, behind: int | None) -> None:
@@ -217,9 +267,13 @@ class StreamJob:
                  f"{self.status.pending_windows:,} windows pending{lag}")
 
     def run(self, max_seconds: float | None = None) -> StreamStatus:
-        """Run until stopped (Ctrl-C) or ``max_seconds``; pending windows are written online as
-        they become current, and a progress line is said after micro-batches that did work."""
+        """Run until stopped (Ctrl-C or SIGTERM) or ``max_seconds``; pending windows are written
+        online as they become current, and a progress line is said after micro-batches that did
+        work."""
         started = time.monotonic()
+        previous = None
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGTERM, _interrupt)
         try:
             while all(q.isActive for q in self._queries):
                 self._queries[0].awaitTermination(self.trigger_seconds)
@@ -228,12 +282,20 @@ class StreamJob:
                 if max_seconds is not None and time.monotonic() - started >= max_seconds:
                     break
         except KeyboardInterrupt:
-            pass
+            if self.say:
+                self.say(f"{self.group.name}: stopping; a restart resumes from {self.home / 'checkpoint'}")
         finally:
             self.stop()
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
         return self.refresh()
 
     def stop(self) -> None:
+        """Stop both queries (a micro-batch cut short is run again at the next start: the
+        sink's writes of a replayed micro-batch are idempotent)."""
         for q in self._queries:
             if q.isActive:
                 q.stop()
+        with self._status_lock:
+            self.status.pid, self.status.metrics_url = None, None
+            self.status.write(self.home / "status.json")

@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -55,15 +56,15 @@ def online_stamp(stamp: datetime, written_at: datetime, window_end: datetime) ->
 
 @dataclass
 class SinkCounts:
-    """What the sink has written since it started."""
+    """What the sink has written (kept in ``sink.json``: cumulative over restarts)."""
 
     offline_rows: int = 0
     online_rows: int = 0
     pending: int = 0
     not_online_older_row: int = 0
     batches: int = 0
+    replayed_batches: int = 0  #: micro-batches Spark ran again after a crash, already written
     last_batch_at: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _utc(series: pd.Series) -> pd.Series:
@@ -82,13 +83,19 @@ class FeatureSink:
         self._lock = threading.Lock()
         self._pending: dict[tuple, dict[str, Any]] = {}
         self._served: dict[tuple, datetime] = {}
+        self.run_id = f"{time.time_ns():020d}"  #: names this sink's offline files (sorted by start)
+        self.last_batch = -1  #: the last micro-batch written whole
         self._load()
 
     # ---------------------------------------------------------------------------- writes
 
-    def write(self, rows: pd.DataFrame) -> None:
+    def write(self, rows: pd.DataFrame, batch: int | None = None) -> None:
         """One micro-batch (or a backfill's rows, with or without :data:`WINDOW_END`): offline all
-        of them, online what is due."""
+        of them, online what is due. A micro-batch ``batch`` already written whole (Spark runs
+        it again after a crash) is skipped; one written in part is written again, its offline
+        file replaced (a Parquet folder) rather than appended twice."""
+        if batch is not None and self.replayed(batch):
+            return
         if rows.empty:
             return
         g = self.group
@@ -97,7 +104,8 @@ class FeatureSink:
         with self._lock:
             if self.offline:
                 offline = rows[g.columns]
-                append_rows(self.store, g.name, offline)
+                name = None if batch is None else f"stream-{self.run_id}-{batch:012d}"
+                append_rows(self.store, g.name, offline, name=name)
                 self.counts.offline_rows += len(rows)
             now = self.clock()
             if self.online:
@@ -108,7 +116,16 @@ class FeatureSink:
                 self._write_due(now)
             self.counts.batches += 1
             self.counts.last_batch_at = now.isoformat()
+            if batch is not None:
+                self.last_batch = batch
             self._save()
+
+    def replayed(self, batch: int) -> bool:
+        """Whether micro-batch ``batch`` was written whole already (then it is counted as replayed)."""
+        if batch > self.last_batch:
+            return False
+        self.counts.replayed_batches += 1
+        return True
 
     def promote_due(self) -> int:
         """Write online the pending windows that have ended by now; returns how many."""
@@ -155,6 +172,9 @@ class FeatureSink:
             "pending": [plain(r) for r in self._pending.values()],
             "served": [[*key, end.isoformat()] for key, end in self._served.items()],
             "columns": g.columns,
+            "run_id": self.run_id,
+            "last_batch": self.last_batch,
+            "counts": asdict(self.counts),
         }
         self.state_path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.state_path.with_suffix(".tmp")
@@ -173,4 +193,8 @@ class FeatureSink:
             self._pending[(*key, record[WINDOW_END])] = record
         for *key, end in state.get("served", []):
             self._served[tuple(key)] = datetime.fromisoformat(end)
+        self.run_id = state.get("run_id", self.run_id)
+        self.last_batch = int(state.get("last_batch", -1))
+        known = {f.name for f in fields(SinkCounts)}
+        self.counts = SinkCounts(**{k: v for k, v in state.get("counts", {}).items() if k in known})
         self.counts.pending = len(self._pending)

@@ -30,3 +30,31 @@ def topic_of(source: Any) -> str:
 def dead_letter_topic(topic: str) -> str:
     """Where malformed events of ``topic`` go, each with its reason."""
     return f"{topic}.dead-letter"
+
+
+def ensure_topics(servers: str, topics: list[str], *, partitions: int = 1, timeout: float = 30) -> list[str]:
+    """Create those of ``topics`` the brokers do not have yet (``partitions`` each, the brokers'
+    default replication); returns the ones created. A stream job starts before any producer may
+    have written: Spark's Kafka reader does not create its topic and fails without it."""
+    from confluent_kafka import KafkaError, KafkaException
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient({"bootstrap.servers": servers})
+    try:
+        present = set(admin.list_topics(timeout=timeout).topics)
+    except KafkaException as exc:
+        raise ConnectionError(f"no Kafka broker answers at {servers}: {exc}") from None
+    missing = [t for t in dict.fromkeys(topics) if t not in present]
+    if not missing:
+        return []
+    futures = admin.create_topics([NewTopic(t, num_partitions=partitions) for t in missing],
+                                  operation_timeout=timeout)
+    created = []
+    for topic, future in futures.items():
+        try:
+            future.result(timeout)
+            created.append(topic)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:  # another starter won the race
+                raise
+    return created
