@@ -411,7 +411,8 @@ class PandasCompiler:
             return np.cos(x)
         if name == "pow":
             y = xs[1]  # pow(x, 0) and pow(1, y) are 1 even for NaN: propagate null first
-            return np.where(np.isnan(x) | np.isnan(y), NAN, np.power(x, y))
+            # + 0.0: a zero result is +0.0 in every backend (numpy's paths differ on -0.0's sign)
+            return np.where(np.isnan(x) | np.isnan(y), NAN, np.power(x, y) + 0.0)
         if name == "haversine":
             return _haversine(*xs)
         raise DSLRuntimeError(f"function {name!r} is not available")

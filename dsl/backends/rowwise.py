@@ -182,7 +182,7 @@ def _exp(x: float) -> float:
 
 def _pow(x: float, y: float) -> float | None:
     with np.errstate(all="ignore"):
-        r = float(_np_power(x, y))
+        r = float(_np_power(x, y)) + 0.0  # -0.0 -> 0.0: numpy's scalar and array paths differ on its sign
     return None if r != r else r
 
 

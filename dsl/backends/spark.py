@@ -188,7 +188,7 @@ class SparkCompiler:
             if name == "pow":
                 x, y = xs
                 special = (F.abs(x) == F.lit(1.0)) & (F.abs(y) == F.lit(float("inf")))
-                return _nan_to_null(F.when(special, F.lit(1.0)).otherwise(F.pow(x, y)))
+                return _nan_to_null(F.when(special, F.lit(1.0)).otherwise(F.pow(x, y) + F.lit(0.0)))
             return _haversine(*xs)
         if name == "log":
             return F.log(self.compile(e.args[0]))  # null for x <= 0
