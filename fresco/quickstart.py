@@ -53,6 +53,7 @@ class QuickstartReport:
     predictions: list[dict] = field(default_factory=list)
     monitored: dict[str, float] = field(default_factory=dict)  # logged, with_outcome, mae
     accuracy_path: Path | None = None
+    streamed: list[dict] = field(default_factory=list)  # with --streaming: one record per live event
 
 
 def _step(name: str, echo: Callable[[str], None], seconds: dict[str, float]):
@@ -77,15 +78,94 @@ def run_quickstart(
     days: int = 28,
     seed: int = 7,
     echo: Callable[[str], None] = print,
+    streaming: bool = False,
 ) -> QuickstartReport:
     """Run the quickstart in ``repo`` (a Feast repository using the embedded default).
 
     Its models, reports and logs go to ``repo``'s state folder (``<repo>/.fresco``, unless
     ``$FRESCO_HOME`` says otherwise): where the commands it suggests look when run from ``repo``.
+    With ``streaming``, it then starts Kafka and the stream job and shows live events changing
+    a prediction (:func:`stream_live`); without, it starts no server that outlives it.
     """
     repo = Path(repo).resolve()
     with chosen_repository(repo):  # its state folder, and the server it starts, follow it
-        return _run(repo, orders=orders, restaurants=restaurants, days=days, seed=seed, echo=echo)
+        if streaming:  # before the first Spark session: it must have the Kafka connector
+            from fresco.platform.streaming.connector import ensure_connector
+
+            ensure_connector()
+        report = _run(repo, orders=orders, restaurants=restaurants, days=days, seed=seed, echo=echo)
+        if streaming:
+            report.streamed = stream_live(repo, report, echo)
+        return report
+
+
+def stream_live(repo: Path, report: QuickstartReport, echo: Callable[[str], None],
+                preparation_minutes: tuple[float, ...] = (35.0, 42.0, 50.0)) -> list[dict]:
+    """Start the local Kafka broker and ``restaurant_realtime``'s stream job on the embedded
+    online store, publish live order-ready events for one restaurant (a kitchen slowing down)
+    and print the served features and prediction after each, with the event -> online delay.
+    Returns one record per event."""
+    from fresco.platform.services import kafka
+    from fresco.platform.streaming.groups import stream_group
+    from fresco.platform.streaming.job import StreamJob, kafka_session
+    from fresco.platform.streaming.producer import EventPublisher
+    from fresco.serving import Predictor
+
+    timings: dict[str, float] = {}
+    with _step("Streaming restaurant_realtime: Kafka -> Spark Structured Streaming -> the online store",
+               echo, timings):
+        broker = kafka.status()
+        if not broker.running:
+            broker = kafka.start(quiet=True)
+        echo(f"    {broker.describe()}")
+        store = open_store(repo)
+        group = stream_group(store, "restaurant_realtime")
+        job = StreamJob(store, group, kafka_session("fresco-quickstart"), trigger_seconds=0.5,
+                        starting_offsets="latest", say=lambda m: None).start()
+        publisher = EventPublisher.for_source(store, "order_ready_events")
+        predictor = Predictor(store)
+        request = {k: v for k, v in report.predictions[0].items()
+                   if k in ("restaurant_id", "placed_at", *REQUEST_FIELDS)}
+        restaurant = request["restaurant_id"]
+        refs = [f"restaurant_realtime:{a.name}" for a in group.aggregates]
+
+        def served() -> tuple[dict, float]:
+            request["placed_at"] = datetime.now(timezone.utc).isoformat()
+            row = predictor.predict(MODEL_TAG, [request], return_features=True).rows[0]
+            return {ref.split(":")[1]: row.features[ref] for ref in refs}, row.prediction
+
+        try:
+            job.wait_ready()
+            echo(f"    stream job running from the end of {group.topic}: its windows hold the live events only")
+            features, prediction = served()
+            echo(f"    restaurant {restaurant} before: {_features_text(features)} -> {prediction:.1f} min")
+            records = []
+            for i, minutes in enumerate(preparation_minutes, 1):
+                sent = datetime.now(timezone.utc)
+                publisher.publish({"order_id": 2_000_000_000 + int(sent.timestamp() * 1000) % 1_000_000_000,
+                                   "restaurant_id": restaurant, "ready_at": sent, "prep_time_min": minutes})
+                publisher.flush()
+                deadline = time.monotonic() + 60
+                while (seen := served())[0] == features:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"the stream job wrote nothing online 60 s after an event; "
+                                           f"see {job.home / 'status.json'}: {job.refresh()}")
+                    time.sleep(0.1)
+                delay = (datetime.now(timezone.utc) - sent).total_seconds()
+                features, prediction = seen
+                echo(f"    event {i}: an order ready after {minutes:.0f} min -> online in {delay:.1f} s: "
+                     f"{_features_text(features)} -> {prediction:.1f} min")
+                records.append({"prep_time_min": minutes, "delay_s": delay, "prediction": prediction, **features})
+        finally:
+            job.stop()
+    echo(f"    the stream job keeps its checkpoint in {job.home}; run it yourself with "
+         f"`fresco stream run restaurant_realtime` (Kafka still runs: `fresco services stop kafka`)")
+    return records
+
+
+def _features_text(features: dict) -> str:
+    return ", ".join(f"{k}={'none' if v is None else (f'{v:.1f}' if isinstance(v, float) else v)}"
+                     for k, v in features.items())
 
 
 def _run(repo: Path, *, orders: int, restaurants: int, days: int, seed: int,

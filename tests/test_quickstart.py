@@ -18,7 +18,7 @@ from fresco.platform import list_catalog, open_store
 
 
 def test_quickstart_builds_catalog_online_store_and_dataset(
-    feast_repo: Path, spark, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    feast_repo: Path, spark, kafka: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from fresco.quickstart import FEATURE_SERVICE, LABEL, run_quickstart
 
@@ -97,6 +97,23 @@ def test_quickstart_builds_catalog_online_store_and_dataset(
         FEATURE_SERVICE,
     ]
     assert "never" not in listing.output
+
+    # --streaming's last step on this run: live events for one restaurant through Kafka and the
+    # stream job change its served features and prediction, each within seconds
+    import uuid
+
+    from fresco.quickstart import stream_live
+
+    monkeypatch.setenv("FRESCO_KAFKA_TOPIC_PREFIX", f"test-{uuid.uuid4().hex[:8]}.")
+    streamed_lines: list[str] = []
+    streamed = stream_live(feast_repo, report, streamed_lines.append, preparation_minutes=(35.0, 42.0, 50.0))
+    assert [r["orders_1h"] for r in streamed] == [1, 2, 3]  # the job starts at the topic's end
+    assert [r["avg_prep_time_1h"] for r in streamed] == pytest.approx([35.0, 38.5, 42.333333])
+    assert all(r["prediction"] > 0 for r in streamed)
+    restaurant = report.predictions[0]["restaurant_id"]
+    assert any(line.startswith(f"    restaurant {restaurant} before: ") for line in streamed_lines)
+    assert any("event 3: an order ready after 50 min -> online in " in line and "orders_1h=3" in line
+               for line in streamed_lines), streamed_lines
 
 
 def _run_the_suggested_commands(printed: str, report) -> None:

@@ -57,6 +57,10 @@ def offsets_behind(progress: dict[str, Any]) -> dict[str, int] | None:
     return lag or None
 
 
+#: how often a running job checks that its brokers answer
+BROKER_CHECK_SECONDS = 5.0
+
+
 def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
@@ -131,6 +135,7 @@ class StreamJob:
         self.sink = FeatureSink(store, group, self.home / "sink.json", clock=clock)
         self.status = StreamStatus.read(self.home / "status.json", group.name, group.topic)
         self._status_lock = threading.Lock()
+        self._stopping = threading.Event()
         self._queries: list[Any] = []
         self._seen_progress: set[tuple[str, int]] = set()
         self._records_in = 0
@@ -161,6 +166,11 @@ class StreamJob:
             from fresco.platform.streaming.metrics import serve_metrics
 
             self.status.metrics_url = serve_metrics(lambda: self.status, metrics_port)
+        self._start_queries()
+        return self
+
+    def _start_queries(self) -> None:
+        g = self.group
         checkpoints = self.home / "checkpoint"
         records = decode.decoded(self._records(), g)
         events = decode.events(records, g).withWatermark(g.event_time, f"{int(g.watermark.total_seconds())} seconds")
@@ -173,7 +183,6 @@ class StreamJob:
                 .option("checkpointLocation", str(checkpoints / "records"))
                 .queryName(f"fresco-{g.name}-records").trigger(processingTime=trigger).start())
         self._queries = [features, dead]
-        return self
 
     def _features_batch(self, batch: Any, batch_id: int) -> None:
         if not self.sink.replayed(batch_id):
@@ -200,6 +209,16 @@ class StreamJob:
                 self.status.write(self.home / "status.json")
         finally:
             batch.unpersist()
+
+    def wait_ready(self, timeout: float = 120) -> None:
+        """Wait until both queries have run their first micro-batch (then a job started at the
+        topic's end has fixed where that end was: later events are read)."""
+        deadline = time.monotonic() + timeout
+        while any(q.lastProgress is None for q in self._queries):
+            self.refresh()  # raises when a query failed
+            if time.monotonic() > deadline:
+                raise StreamError(f"the stream job of {self.group.name} ran no micro-batch in {timeout:.0f} s")
+            time.sleep(0.2)
 
     def process_available(self) -> StreamStatus:
         """Process every record published so far, then write what has ended (for tests and
@@ -267,18 +286,25 @@ class StreamJob:
                  f"{self.status.pending_windows:,} windows pending{lag}")
 
     def run(self, max_seconds: float | None = None) -> StreamStatus:
-        """Run until stopped (Ctrl-C or SIGTERM) or ``max_seconds``; pending windows are written
-        online as they become current, and a progress line is said after micro-batches that did
-        work."""
+        """Run until stopped (Ctrl-C, SIGTERM, :meth:`stop`) or ``max_seconds``; pending windows
+        are written online as they become current, a progress line is said after micro-batches
+        that did work, and a broker that stops answering is waited for (:meth:`_recover`)."""
         started = time.monotonic()
         previous = None
         if threading.current_thread() is threading.main_thread():
             previous = signal.signal(signal.SIGTERM, _interrupt)
         try:
-            while all(q.isActive for q in self._queries):
-                self._queries[0].awaitTermination(self.trigger_seconds)
-                self.sink.promote_due()
-                self.refresh()
+            checked = time.monotonic()
+            while not self._stopping.is_set():
+                self._stopping.wait(self.trigger_seconds)
+                try:
+                    self.sink.promote_due()
+                    self.refresh()
+                except StreamError as error:
+                    self._recover(error)
+                if time.monotonic() - checked >= BROKER_CHECK_SECONDS:  # Spark's reader waits silently
+                    checked = time.monotonic()
+                    self._recover(None)
                 if max_seconds is not None and time.monotonic() - started >= max_seconds:
                     break
         except KeyboardInterrupt:
@@ -290,9 +316,41 @@ class StreamJob:
                 signal.signal(signal.SIGTERM, previous)
         return self.refresh()
 
+    def _recover(self, error: StreamError | None) -> None:
+        """When the brokers do not answer (a query failed, ``error``, or a periodic check found
+        them silent: Spark's reader retries without failing), say so, wait until they answer and
+        make sure both queries run again from their checkpoints (nothing lost, nothing counted
+        twice). A failure while the brokers answer is raised."""
+        from fresco.platform.streaming.topics import brokers_answer
+
+        servers = self.group.bootstrap_servers
+        if brokers_answer(servers):
+            if error is not None:
+                raise error
+            return
+        say = self.say or (lambda message: None)
+        cause = f" ({str(error).splitlines()[0][:200]})" if error is not None else ""
+        say(f"{self.group.name}: Kafka at {servers} does not answer; waiting for it, then resuming from the "
+            f"checkpoint{cause}")
+        lost = time.monotonic()
+        while not self._stopping.is_set() and not brokers_answer(servers):
+            self.sink.promote_due()  # windows still become current online meanwhile
+            self._stopping.wait(2)
+        if self._stopping.is_set():
+            return
+        if any(q.exception() is not None or not q.isActive for q in self._queries):
+            for q in self._queries:
+                try:
+                    q.stop()
+                except Exception:  # noqa: BLE001 - a failed query may refuse to stop cleanly; it is replaced
+                    pass
+            self._start_queries()
+        say(f"{self.group.name}: Kafka answers again after {time.monotonic() - lost:.0f} s; resumed from the checkpoint")
+
     def stop(self) -> None:
         """Stop both queries (a micro-batch cut short is run again at the next start: the
         sink's writes of a replayed micro-batch are idempotent)."""
+        self._stopping.set()
         for q in self._queries:
             if q.isActive:
                 q.stop()

@@ -58,3 +58,16 @@ def ensure_topics(servers: str, topics: list[str], *, partitions: int = 1, timeo
             if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:  # another starter won the race
                 raise
     return created
+
+
+def brokers_answer(servers: str, timeout: float = 5) -> bool:
+    """Whether a broker at ``servers`` answers a metadata request within ``timeout`` seconds."""
+    from confluent_kafka import KafkaException
+    from confluent_kafka.admin import AdminClient
+
+    try:
+        AdminClient({"bootstrap.servers": servers, "socket.connection.setup.timeout.ms": int(timeout * 1000)}
+                    ).list_topics(timeout=timeout)
+    except KafkaException:
+        return False
+    return True
