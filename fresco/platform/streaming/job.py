@@ -148,7 +148,10 @@ class StreamJob:
                 .option("kafka.bootstrap.servers", g.bootstrap_servers)
                 .option("subscribe", g.topic)
                 .option("startingOffsets", self.starting_offsets)
-                .option("failOnDataLoss", "false")
+                # a gap in the offsets (a broker still loading its logs after a restart, or
+                # retention) fails the query instead of skipping events: run() resumes it once
+                # the broker answers, and a real loss stops the job with Spark's message
+                .option("failOnDataLoss", "true")
                 .load())
 
     def start(self, metrics_port: int | None = None) -> StreamJob:
