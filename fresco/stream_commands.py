@@ -225,6 +225,7 @@ def stream_replay(source: str, repo: Path | None, yaml_path: Path | None, events
 @user_errors
 def stream_status(group: str, repo: Path | None, yaml_path: Path | None) -> None:
     """GROUP's stream job: running or not, its counters and its lag, as it last wrote them."""
+    from fresco.platform.services.process import pid_alive
     from fresco.platform.streaming.job import StreamStatus, stream_home
 
     path = stream_home(group) / "status.json"
@@ -233,7 +234,7 @@ def stream_status(group: str, repo: Path | None, yaml_path: Path | None) -> None
                                    f"start one with `fresco stream run {group}`")
     status = StreamStatus.read(path, group, "")
     click.echo(_status_line(status))
-    if status.pid is not None and _alive(status.pid):
+    if status.pid is not None and pid_alive(status.pid):
         click.echo(f"  running (pid {status.pid})" + (f", metrics at {status.metrics_url}" if status.metrics_url else ""))
     elif status.pid is not None:
         click.echo(f"  not running: its process (pid {status.pid}) ended without stopping the job; "
@@ -245,18 +246,6 @@ def stream_status(group: str, repo: Path | None, yaml_path: Path | None) -> None
     lag = ", ".join(f"{where} {behind:,}" for where, behind in sorted(status.lag.items())) or "not measured yet"
     click.echo(f"  records behind the topic's end, per partition: {lag}")
     click.echo(f"  updated {status.updated_at}")
-
-
-def _alive(pid: int) -> bool:
-    import os
-
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _status_line(status: StreamStatus) -> str:

@@ -27,6 +27,7 @@ import pandas as pd
 from fresco.platform.streaming.aggregate import WINDOW_END
 from fresco.platform.streaming.backfill import backfill_rows
 from fresco.platform.streaming.groups import StreamGroup
+from fresco.platform.times import utc_column
 
 #: the entity frame's time column in the point-in-time reads
 _AT = "event_timestamp"
@@ -84,9 +85,8 @@ def _plain(value: Any) -> Any:
 
 
 def _utc_series(series: pd.Series) -> pd.Series:
-    s = pd.to_datetime(series)
-    s = s.dt.tz_localize("UTC") if s.dt.tz is None else s.dt.tz_convert("UTC")
-    return s.astype("datetime64[ns, UTC]")
+    """:func:`~fresco.platform.times.utc_column` in nanoseconds (both sides of an as-of join)."""
+    return utc_column(series).astype("datetime64[ns, UTC]")
 
 
 def _as_of(rows: pd.DataFrame, at: pd.DataFrame, group: StreamGroup) -> pd.DataFrame:

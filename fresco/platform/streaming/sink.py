@@ -38,6 +38,7 @@ from typing import Any
 import pandas as pd
 
 from fresco.platform.offline_log import append_rows
+from fresco.platform.times import utc_column
 from fresco.platform.streaming.aggregate import WINDOW_END
 from fresco.platform.streaming.groups import StreamGroup
 
@@ -65,11 +66,6 @@ class SinkCounts:
     batches: int = 0
     replayed_batches: int = 0  #: micro-batches Spark ran again after a crash, already written
     last_batch_at: str | None = None
-
-
-def _utc(series: pd.Series) -> pd.Series:
-    s = pd.to_datetime(series)
-    return s.dt.tz_localize("UTC") if s.dt.tz is None else s.dt.tz_convert("UTC")
 
 
 class FeatureSink:
@@ -100,7 +96,7 @@ class FeatureSink:
             return
         g = self.group
         rows = rows.copy()
-        rows[g.timestamp_column] = _utc(rows[g.timestamp_column])
+        rows[g.timestamp_column] = utc_column(rows[g.timestamp_column])
         with self._lock:
             if self.offline:
                 offline = rows[g.columns]
@@ -109,7 +105,7 @@ class FeatureSink:
                 self.counts.offline_rows += len(rows)
             now = self.clock()
             if self.online:
-                rows[WINDOW_END] = _utc(rows[WINDOW_END])
+                rows[WINDOW_END] = utc_column(rows[WINDOW_END])
                 for record in rows[[*g.columns, WINDOW_END]].to_dict("records"):
                     key = tuple(record[k] for k in g.join_keys)
                     self._pending[(*key, record[WINDOW_END])] = record
