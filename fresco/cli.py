@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from fresco.options import parse_utc, repo_option, user_errors
+from fresco.options import parse_duration, parse_utc, prediction_log_options, repo_option, user_errors
 
 
 @click.group()
@@ -444,35 +444,14 @@ def bento_build(models: tuple[str, ...], version: str | None, export: Path | Non
 
 @main.group()
 def monitor() -> None:
-    """Monitoring on the prediction log: accuracy over time once outcomes are known."""
-
-
-def _duration(text: str | None, name: str) -> Any:
-    if text is None:
-        return None
-    import pandas as pd
-
-    try:
-        return pd.Timedelta(text).to_pytimedelta()
-    except ValueError:
-        raise click.BadParameter(f"expected a duration such as 30min, 6h or 7d, got {text!r}",
-                                 param_hint=name) from None
+    """Monitoring on the prediction log: accuracy over time once outcomes are known, drift and
+    data quality against each model's reference sample."""
 
 
 @monitor.command("metrics")
-@click.option("--outcomes", "outcomes_path", type=click.Path(path_type=Path), default=None,
-              help="Outcome table (Parquet file or folder): prediction_id, outcome, observed_at "
-                   "(default: what POST /outcome logged, $FRESCO_OUTCOME_LOG_DIR or "
-                   "<state dir>/outcomes).")
-@click.option("--log", "log_folder", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="The prediction log's folder (default: <state dir>/predictions).")
-@click.option("--since", default=None, help="Predictions at or after this UTC time (ISO).")
-@click.option("--until", default=None, help="Predictions before this UTC time (ISO).")
+@prediction_log_options
 @click.option("--model", default=None, help="Only this model (UUID, prefix or tag).")
 @click.option("--window", default="1h", show_default=True, help="Window length (15min, 1h, 1D...).")
-@click.option("--max-delay", default="7d", show_default=True,
-              help="Outcomes observed later than this after their prediction are counted as late "
-                   "and left out.")
 @click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Write the table here too (Parquet; default: <state dir>/monitoring/accuracy.parquet).")
 def monitor_metrics(outcomes_path: Path | None, log_folder: Path | None, since: str | None, until: str | None,
@@ -499,7 +478,7 @@ def monitor_metrics(outcomes_path: Path | None, log_folder: Path | None, since: 
         joined, table = accuracy_from_logs(
             task_of, log_folder=log_folder, outcomes=outcomes_path, since=parse_utc(since, "--since"),
             until=parse_utc(until, "--until"), model=uuid, window=window,
-            max_delay=_duration(max_delay, "--max-delay"))
+            max_delay=parse_duration(max_delay, "--max-delay"))
     except (FileNotFoundError, ValueError) as err:
         raise click.ClickException(str(err)) from None
     counts = joined.counts()
@@ -518,6 +497,42 @@ def monitor_metrics(outcomes_path: Path | None, log_folder: Path | None, since: 
     output.parent.mkdir(parents=True, exist_ok=True)
     table.to_parquet(output, index=False)
     click.echo(f"table: {output}")
+
+
+@monitor.command("report")
+@click.argument("model")
+@prediction_log_options
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Folder for report.html, report.json (and quality.html) (default: "
+                   "<state dir>/monitoring/reports/<model uuid>/<UTC time>/).")
+def monitor_report(model: str, outcomes_path: Path | None, log_folder: Path | None, since: str | None,
+                   until: str | None, max_delay: str, out_dir: Path | None) -> None:
+    """Drift and data quality of MODEL's logged predictions (UUID, prefix or tag) against the
+    reference sample kept at training (Evidently; quality where outcomes are joined)."""
+    from fresco.monitoring.report import report_from_logs
+
+    try:
+        report = report_from_logs(model, log_folder=log_folder, outcomes=outcomes_path,
+                                  since=parse_utc(since, "--since"), until=parse_utc(until, "--until"),
+                                  max_delay=parse_duration(max_delay, "--max-delay"), out_dir=out_dir)
+    except (LookupError, FileNotFoundError, ValueError) as err:
+        raise click.ClickException(str(err)) from None
+    f = report.figures
+    drift = f["drift"]
+    click.echo(f"model {f['model']['name']} {f['model']['uuid']}: {f['predictions']:,} predictions "
+               f"from {f['first_prediction']} to {f['last_prediction']} against {f['reference_rows']:,} "
+               "reference rows")
+    click.echo(f"inputs drifted: {drift['drifted']} of {drift['inputs']}"
+               + (f" ({', '.join(drift['drifted_inputs'])})" if drift["drifted_inputs"] else "")
+               + ("; prediction drifted" if f["prediction"].get("drift", {}).get("drifted") else ""))
+    if f["quality"] is not None:
+        shown = "  ".join(f"{k}={_cell(v)}" for k, v in list(f["quality"]["metrics"].items())[:4])
+        click.echo(f"quality on {f['quality']['outcomes']:,} outcomes: {shown}")
+    click.echo(f"html: {report.html}")
+    if report.quality_html is not None:
+        click.echo(f"quality html: {report.quality_html}")
+    click.echo(f"json: {report.json}")
+    click.echo(f"took {f['seconds']:.1f} s", err=True)
 
 
 @main.command("predict-batch")

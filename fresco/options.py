@@ -63,3 +63,40 @@ def parse_utc(text: str | None, name: str) -> datetime | None:
     from fresco.platform.times import utc
 
     return utc(moment)  # the command line's naive time is UTC
+
+
+def parse_duration(text: str | None, name: str) -> Any:
+    """Option ``name``'s duration (``30min``, ``6h``, ``7d``) as a ``timedelta``; None stays None."""
+    if text is None:
+        return None
+    import pandas as pd
+
+    try:
+        return pd.Timedelta(text).to_pytimedelta()
+    except ValueError:
+        raise click.BadParameter(f"expected a duration such as 30min, 6h or 7d, got {text!r}",
+                                 param_hint=name) from None
+
+
+def prediction_log_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The monitoring commands' reading of the logs: ``--outcomes``, ``--log``, ``--since``,
+    ``--until`` and ``--max-delay`` (passed as ``outcomes_path``, ``log_folder``, ``since``,
+    ``until``, ``max_delay``: text, parsed by the command with :func:`parse_utc` and
+    :func:`parse_duration`)."""
+    options = [
+        click.option("--outcomes", "outcomes_path", type=click.Path(path_type=Path), default=None,
+                     help="Outcome table (Parquet file or folder): prediction_id, outcome, observed_at "
+                          "(default: what POST /outcome logged, $FRESCO_OUTCOME_LOG_DIR or "
+                          "<state dir>/outcomes)."),
+        click.option("--log", "log_folder", type=click.Path(path_type=Path, file_okay=False), default=None,
+                     help="The prediction log's folder (default: $FRESCO_PREDICTION_LOG_DIR or "
+                          "<state dir>/predictions)."),
+        click.option("--since", default=None, help="Predictions at or after this UTC time (ISO)."),
+        click.option("--until", default=None, help="Predictions before this UTC time (ISO)."),
+        click.option("--max-delay", default="7d", show_default=True,
+                     help="Outcomes observed later than this after their prediction are counted as late "
+                          "and left out."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command

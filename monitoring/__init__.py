@@ -1,5 +1,5 @@
 """Fresco monitoring: reads the prediction log serving writes, joins outcomes to it, and
-reports accuracy over time.
+reports accuracy over time and drift against each model's reference sample.
 
 - :func:`read_predictions` (``fresco.monitoring.log``): the log as a DataFrame, by time range and model
 - :func:`join_outcomes` (``fresco.monitoring.outcomes``): labels observed later, joined by prediction
@@ -7,6 +7,8 @@ reports accuracy over time.
 - :func:`accuracy_over_time` (``fresco.monitoring.accuracy``): per window and model / tag / arm, the
   metrics of :mod:`fresco.training.metrics`, prediction and outcome counts, join rate;
   :func:`accuracy_from_logs` all three from the service's logs (``fresco monitor metrics``)
+- :func:`report_from_logs` (``fresco.monitoring.report``): one model's drift and data quality
+  against its reference sample, with Evidently (``fresco monitor report``)
 """
 
 import importlib
@@ -14,7 +16,7 @@ from typing import Any
 
 _EXPORTS = {"read_predictions": "log", "read_outcomes": "outcomes", "join_outcomes": "outcomes",
             "JoinedOutcomes": "outcomes", "accuracy_over_time": "accuracy",
-            "accuracy_from_logs": "accuracy"}
+            "accuracy_from_logs": "accuracy", "report_from_logs": "report"}
 
 
 def __getattr__(name: str) -> Any:

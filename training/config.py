@@ -7,7 +7,7 @@ A config names everything a training run needs: the model (name, type, task, hyp
 the label and entity rows (a Parquet path or a Hive table, with an optional time range), the
 features (a feature service or references, and the DSL program that turns them into model
 inputs), the split (by time by default), the hyperparameter search, the evaluation metrics and
-the resources (local pandas or Spark).
+the resources (local pandas or Spark) and the reference sample kept for monitoring.
 
 Extensions from a user's project: ``model.type`` may be the name of an installed
 ``fresco.trainers`` entry point or ``package.module:attr`` (see :mod:`fresco.training.trainers`),
@@ -205,6 +205,15 @@ class EvaluationSection(_Strict):
     partial_dependence_features: int = Field(3, ge=0, le=10)
 
 
+class MonitoringSection(_Strict):
+    """What the model keeps for monitoring: a sample of its held-out test split (inputs, raw
+    features, predictions, labels) in its artifact, the reference of ``fresco monitor report``."""
+
+    reference_rows: int = Field(5000, ge=1, le=1_000_000, description=(
+        "Rows of the test split kept as the reference sample (all of them when it has fewer)."))
+    seed: int = Field(0, description="Seed of the sample's draw.")
+
+
 #: Entity rows per point-in-time query on Feast's file offline store when the config sets none.
 FILE_STORE_CHUNK_ROWS = 20_000
 
@@ -249,6 +258,7 @@ class ModelConfig(_Strict):
     search: SearchSection | None = None
     evaluation: EvaluationSection = EvaluationSection()
     resources: ResourcesSection = ResourcesSection()
+    monitoring: MonitoringSection = MonitoringSection()
 
     @model_validator(mode="after")
     def _metrics(self) -> "ModelConfig":

@@ -109,6 +109,16 @@ def feature_refs(program: Any) -> list[str]:
     return list(program.feature_refs)
 
 
+def categorical_vocabularies(program: Any) -> dict[str, list[Any]]:
+    """The fitted vocabulary of every output that is a ``categorical(...)`` (its value is the
+    index in the vocabulary, ``len(vocabulary)`` out of it), by output name."""
+    from fresco.dsl.ir import Fitted
+
+    fitted = program.fitted
+    return {name: list(fitted[expr.key]["vocabulary"]) for name, expr in program.ir()
+            if isinstance(expr, Fitted) and expr.kind == "categorical" and expr.key in fitted}
+
+
 def fit_program(program: Any, train_frame: pd.DataFrame) -> Any:
     """The program with its statistics (means, vocabularies, quantiles) fitted on ``train_frame``."""
     return program.fit(train_frame)

@@ -20,6 +20,7 @@ from fresco.training.datasets import TrainingDataError, _resolve_refs, build_tra
 from fresco.training.evaluation import SplitData, build_report, is_better, write_report
 from fresco.training.metrics import compute_metrics
 from fresco.training.plan import TrainingPlan, plan_training
+from fresco.training.reference import reference_sample
 from fresco.training.references import open_config_store
 from fresco.training.repository import ModelRecord, ModelRepository, current_user
 from fresco.training.sources import hive_table_types, training_spark
@@ -355,7 +356,7 @@ def train(
     folder = (reports_dir or state_dir() / "reports") / uuid
     html_path, json_path = write_report(report, header, folder)
 
-    progress("[5/5] storing the model in the repository")
+    progress("[5/5] storing the model in the repository (with a reference sample of the test split)")
     program_json = fitted.to_json()
     extensions: dict[str, Any] = {"functions": feats.function_manifest(program_json, functions)}
     if plan.trainer_extension is not None:
@@ -368,5 +369,8 @@ def train(
         program=program_json, trials=trials, report_html=str(html_path), report_json=str(json_path),
         extensions=extensions,
     )
-    repository.save(record, trainer, model, record.program)
+    reference = reference_sample(dataset.test, X_test, splits["test"].p, y_test, inputs=inputs, program=fitted,
+                                 rows=config.monitoring.reference_rows, seed=config.monitoring.seed,
+                                 model_uuid=uuid)
+    repository.save(record, trainer, model, record.program, reference=reference)
     return TrainResult(uuid, record, html_path, json_path)

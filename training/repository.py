@@ -8,7 +8,8 @@ Where things live, and why
   the trainer's files, the fitted DSL program (``program.json``) and ``fresco.json`` (model
   type, task, label, ordered model inputs, and the ``extensions`` it needs: user DSL
   functions and a custom trainer, each with the distribution that provided it): everything
-  serving needs to load and predict without this module's database.
+  serving needs to load and predict without this module's database; and ``reference.parquet``,
+  a sample of the test split for monitoring (:mod:`fresco.training.reference`).
 * **Records, tags and experiments** live in one SQLite database,
   ``<state dir>/models/repository.db``: the record of each model (author, start and end times,
   full config, dataset reference, metrics, feature importance, learnt parameters, trials,
@@ -239,8 +240,11 @@ class ModelRepository:
     def new_uuid() -> str:
         return str(uuidlib.uuid4())
 
-    def save(self, record: ModelRecord, trainer: Any, model: Any, program_json: str) -> ModelRecord:
-        """Store the artifact in BentoML's model store, then the record; returns the record."""
+    def save(self, record: ModelRecord, trainer: Any, model: Any, program_json: str,
+             reference: Any = None) -> ModelRecord:
+        """Store the artifact in BentoML's model store, then the record; returns the record.
+        ``reference``: the model's reference sample (a ``fresco.training.reference.ReferenceSample``),
+        kept in the artifact as ``reference.parquet``."""
         bentoml, store = _bentoml()
         tag = f"{record.name}:{uuidlib.UUID(record.uuid).hex}"
         labels = {"fresco_uuid": record.uuid, "model_type": record.model_type, "task": record.task,
@@ -258,6 +262,10 @@ class ModelRepository:
                 "task": record.task, "label": record.label, "inputs": record.inputs,
                 "extensions": _jsonable(record.extensions),
             }))
+            if reference is not None:
+                from fresco.training.reference import write_reference
+
+                write_reference(reference, folder)
         record.bento_tag = tag
         data = record.to_dict()
         data.pop("tags", None)

@@ -37,12 +37,13 @@ def synthetic_orders(n: int = 1500, seed: int = 0) -> pd.DataFrame:
 
 
 def write_request_config(folder: Path, *, model_type: str = "linear", task: str = "regression",
-                         n: int = 1500, extra: str = "") -> Path:
-    """A config whose program reads only request fields (no feature store needed)."""
+                         n: int = 1500, extra: str = "", program: str = REQUEST_PROGRAM) -> Path:
+    """A config whose program (default :data:`REQUEST_PROGRAM`) reads only request fields (no
+    feature store needed)."""
     folder.mkdir(parents=True, exist_ok=True)
     synthetic_orders(n).to_parquet(folder / "orders.parquet", index=False)
     label = "minutes" if task == "regression" else "late"
-    program = "\n".join("    " + line for line in REQUEST_PROGRAM.splitlines())
+    program = "\n".join("    " + line for line in program.splitlines())
     path = folder / f"{model_type}_{task}.yaml"
     path.write_text(f"""\
 model:

@@ -1,0 +1,223 @@
+"""``fresco monitor report``: a real model trained with its reference sample, a real prediction
+log written by serving's writer with inputs from the model's own program (per request, as
+serving evaluates it), real Evidently."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fresco.platform.logs import PredictionRecord, PredictionSink, new_prediction_id
+from fresco.serving.prediction_log import AsyncLog
+from tests.conftest import environment_restored, run_fresco
+from tests.training.helpers import REQUEST_PROGRAM, synthetic_orders, write_request_config
+
+T0 = datetime(2026, 12, 5, 8, 0, tzinfo=timezone.utc)
+#: the helpers' program and a categorical input (vocabulary: the item counts seen, 1 to 5)
+PROGRAM = REQUEST_PROGRAM + "size     = categorical(@req.num_items)\n"
+REFERENCE_ROWS = 250  # of a 300-row test split
+
+
+@dataclass
+class Trained:
+    home: Path
+    uuid: str
+    config: Path
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trained]:
+    """One small linear model trained for real under a private state folder."""
+    from fresco.training import train
+
+    folder = tmp_path_factory.mktemp("report")
+    config = write_request_config(folder, program=PROGRAM,
+                                  extra=f"monitoring: {{reference_rows: {REFERENCE_ROWS}, seed: 7}}\n")
+    with environment_restored("FRESCO_HOME", "BENTOML_HOME"):
+        _use_home(folder / "home")
+        result = train(config, reports_dir=folder / "reports")
+    yield Trained(folder / "home", result.uuid, config)
+
+
+def _use_home(home: Path) -> None:
+    import os
+
+    os.environ["FRESCO_HOME"] = str(home)
+    os.environ.pop("BENTOML_HOME", None)
+    os.environ.pop("FRESCO_OUTCOME_LOG_DIR", None)
+
+
+@pytest.fixture
+def home(trained: Trained, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The trained model's state folder, for this test."""
+    monkeypatch.setenv("FRESCO_HOME", str(trained.home))
+    monkeypatch.delenv("BENTOML_HOME", raising=False)
+    monkeypatch.delenv("FRESCO_OUTCOME_LOG_DIR", raising=False)
+    return trained.home
+
+
+def _log_predictions(uuid: str, folder: Path, *, n: int = 400, seed: int = 11,
+                     extra_items: int = 0) -> list[PredictionRecord]:
+    """``n`` new orders (``num_items`` shifted by ``extra_items``) scored as serving scores a
+    request (the program per row, then the model), logged through serving's writer."""
+    from fresco.training import load_model
+    from fresco.training.features import matrix_from_rows
+
+    model = load_model(uuid)
+    orders = synthetic_orders(n, seed=seed)
+    orders["num_items"] += extra_items
+    rows = [{"placed_at": r.placed_at.to_pydatetime(), "distance_km": float(r.distance_km),
+             "num_items": int(r.num_items)} for r in orders.itertuples()]
+    outputs = [model.program.evaluate(row) for row in rows]
+    predictions = model.predict(matrix_from_rows(outputs, model.inputs))
+    records = [PredictionRecord(
+        new_prediction_id(), T0 + timedelta(seconds=5 * i), uuid, "eta:production", None, None,
+        {"order_id": i}, {**row, "placed_at": row["placed_at"].isoformat()}, {},
+        {name: out[name] for name in model.inputs}, float(p), 2.0)
+        for i, (row, out, p) in enumerate(zip(rows, outputs, predictions))]
+    log = AsyncLog(PredictionSink(folder), flush_seconds=0.05)
+    log.log(records)
+    log.close()
+    assert log.stats().written == n
+    return records
+
+
+def test_training_keeps_a_seeded_sample_of_the_test_split(trained: Trained, home: Path) -> None:
+    from fresco.training import ModelRepository, load_model
+    from fresco.training.reference import read_reference
+
+    repository = ModelRepository()
+    record = repository.get(trained.uuid)
+    sample = read_reference(repository.artifact_path(trained.uuid), trained.uuid)
+    assert record.dataset["test_rows"] == 300 and len(sample.frame) == REFERENCE_ROWS
+    assert (sample.test_rows, sample.seed, sample.model_uuid) == (300, 7, trained.uuid)
+    assert sample.inputs == record.inputs == ["hour", "rush", "distance", "items", "dist_z", "size"]
+    assert list(sample.frame.columns) == [*(f"input.{n}" for n in sample.inputs), "raw.placed_at",
+                                          "raw.distance_km", "raw.num_items", "prediction", "label"]
+    # the rows are test rows (from the test cutoff on), distinct, in time order
+    cutoff = pd.Timestamp(record.dataset["split"]["cutoffs"]["test"])
+    assert (sample.frame["raw.placed_at"] >= cutoff).all() and sample.frame["raw.placed_at"].is_monotonic_increasing
+    orders = synthetic_orders(1500).set_index("placed_at")
+    assert sample.frame["label"].tolist() == orders.loc[sample.frame["raw.placed_at"], "minutes"].tolist()
+    # the stored predictions are the model's on the stored inputs
+    model = load_model(trained.uuid)
+    matrix = sample.frame[[f"input.{n}" for n in sample.inputs]].to_numpy()
+    np.testing.assert_allclose(sample.frame["prediction"], model.predict(matrix))
+    assert sorted(sample.vocabularies["size"]) == [1, 2, 3, 4, 5] and list(sample.vocabularies) == ["size"]
+    assert sample.kinds == {**{n: "numerical" for n in sample.inputs}, "size": "categorical"}
+
+
+def test_reference_rows_are_checked_in_the_config() -> None:
+    from fresco.training.config import ConfigError, parse_config
+
+    base = {"model": {"name": "m", "type": "linear"}, "data": {"source": {"parquet": "x.parquet"}, "label": "y"},
+            "features": {"program": "x = @req.a"}}
+    assert parse_config(base).monitoring.reference_rows == 5000
+    with pytest.raises(ConfigError, match="monitoring.reference_rows: Input should be greater than or equal to 1"):
+        parse_config({**base, "monitoring": {"reference_rows": 0}})
+
+
+def test_drift_is_found_on_the_shifted_input_and_not_on_the_others(trained: Trained, home: Path,
+                                                                   tmp_path: Path) -> None:
+    from fresco.monitoring.report import report_from_logs
+
+    _log_predictions(trained.uuid, tmp_path / "same")
+    _log_predictions(trained.uuid, tmp_path / "shifted", extra_items=3)
+    same = report_from_logs(trained.uuid[:8], log_folder=tmp_path / "same", out_dir=tmp_path / "r1").figures
+    shifted = report_from_logs(trained.uuid, log_folder=tmp_path / "shifted",
+                               out_dir=tmp_path / "r2").figures
+    assert same["predictions"] == shifted["predictions"] == 400
+    assert same["reference_rows"] == REFERENCE_ROWS
+    assert same["drift"] == {"inputs": 6, "drifted": 0, "share": 0.0, "drifted_inputs": []}
+    assert not same["prediction"]["drift"]["drifted"]
+    assert shifted["drift"]["drifted_inputs"] == ["items", "size"]  # both read num_items
+    for name in ("hour", "rush", "distance", "dist_z"):
+        assert not shifted["inputs"][name]["drift"]["drifted"], name
+    items = shifted["inputs"]["items"]
+    assert items["drift"]["drifted"] and items["drift"]["score"] < items["drift"]["threshold"]  # a p-value
+    assert items["drift"]["stattest"] == "K-S p_value"
+    assert (items["min"], items["max"], items["null_rate"]) == (4.0, 8.0, 0.0)
+    # out of vocabulary: item counts 6 to 8 were never seen in training
+    expected_oov = float((synthetic_orders(400, seed=11)["num_items"] + 3 > 5).mean())
+    assert shifted["inputs"]["size"]["oov_rate"] == pytest.approx(expected_oov) and expected_oov > 0.3
+    assert same["inputs"]["size"]["oov_rate"] == 0.0 == same["inputs"]["size"]["reference_oov_rate"]
+    assert "oov_rate" not in same["inputs"]["items"]
+    # no outcomes anywhere: no quality figures, no quality page
+    assert same["quality"] is None and same["quality_html"] is None
+    assert not (tmp_path / "r1" / "quality.html").exists()
+    assert json.loads((tmp_path / "r1" / "report.json").read_text())["drift"] == same["drift"]
+
+
+def test_the_command_prints_the_summary_and_writes_html_and_json(trained: Trained, home: Path,
+                                                                 tmp_path: Path) -> None:
+    from fresco.training import ModelRepository
+
+    ModelRepository().tag("eta:production", trained.uuid)
+    records = _log_predictions(trained.uuid, tmp_path / "log", extra_items=3)
+    rng = np.random.default_rng(3)
+    labelled = records[::2]  # outcomes for half the predictions
+    outcomes = pd.DataFrame({"prediction_id": [r.prediction_id for r in labelled],
+                             "outcome": [r.prediction + float(rng.normal(0, 2)) for r in labelled],
+                             "observed_at": [r.predicted_at + timedelta(minutes=40) for r in labelled]})
+    outcomes.to_parquet(tmp_path / "outcomes.parquet")
+    env = {"FRESCO_HOME": str(home), "BENTOML_HOME": str(home / "bentoml")}
+    done = run_fresco("monitor", "report", "eta:production", "--log", str(tmp_path / "log"),
+                      "--outcomes", str(tmp_path / "outcomes.parquet"), "--since", T0.isoformat(),
+                      "--out", str(tmp_path / "out"), cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert f"model eta_test {trained.uuid}: 400 predictions from {T0.isoformat()} to " in out
+    assert "inputs drifted: 2 of 6 (items, size)" in out
+    assert "quality on 200 outcomes: " in out
+    for name in ("report.html", "quality.html", "report.json"):
+        assert str(tmp_path / "out" / name) in out
+        assert (tmp_path / "out" / name).stat().st_size > 0
+    assert "<html" in (tmp_path / "out" / "report.html").read_text()[:2000].lower()
+    assert "took " in done.stderr
+    figures = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert figures["model"] == {"uuid": trained.uuid, "name": "eta_test", "task": "regression",
+                                "reference": "eta:production"}
+    assert figures["period"] == {"since": T0.isoformat(), "until": None}
+    assert figures["outcomes"]["matched"] == 200
+    errors = np.array([o - r.prediction for o, r in zip(outcomes["outcome"], labelled)])
+    assert figures["quality"]["outcomes"] == 200
+    assert figures["quality"]["metrics"]["RMSE"] == pytest.approx(math.sqrt(np.mean(errors ** 2)))
+    assert figures["quality"]["metrics"]["MAE"] == pytest.approx(np.mean(np.abs(errors)))
+
+
+def test_a_model_without_a_reference_sample_is_told_to_retrain(home: Path, tmp_path: Path) -> None:
+    from tests.model_records import save_tiny_model
+    from fresco.training import ModelRepository
+
+    old = "0123abcd-0000-4000-8000-00000000000a"
+    save_tiny_model(ModelRepository(), old)  # saved the way models were before reference samples
+    PredictionSink(tmp_path / "log").write([PredictionRecord(
+        new_prediction_id(), T0, old, None, None, None, {}, {}, {}, {"a": 1.0, "b": 2.0}, 3.0, 1.0)])
+    env = {"FRESCO_HOME": str(home), "BENTOML_HOME": str(home / "bentoml")}
+    done = run_fresco("monitor", "report", old[:8], "--log", str(tmp_path / "log"), cwd=tmp_path, env=env)
+    assert done.returncode == 1
+    assert (f"Error: model tiny ({old}) was trained before reference samples were kept" in done.stderr
+            and "retrain it to get drift reports" in done.stderr), done.stderr
+
+
+def test_unknown_models_and_empty_periods_are_named(trained: Trained, home: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from fresco.cli import main
+
+    unknown = CliRunner().invoke(main, ["monitor", "report", "no-such:tag", "--log", str(tmp_path)])
+    assert unknown.exit_code == 1 and "no model or tag 'no-such:tag' in the repository" in unknown.output
+    _log_predictions(trained.uuid, tmp_path / "log", n=20)
+    empty = CliRunner().invoke(main, ["monitor", "report", trained.uuid, "--log", str(tmp_path / "log"),
+                                      "--since", "2026-12-06T00:00:00Z", "--until", "2026-12-07"])
+    assert empty.exit_code == 1
+    assert (f"no logged predictions of model eta_test ({trained.uuid}) from 2026-12-06T00:00:00+00:00 "
+            f"until 2026-12-07T00:00:00+00:00 in the prediction log {tmp_path / 'log'}") in empty.output
