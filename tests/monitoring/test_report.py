@@ -221,3 +221,26 @@ def test_unknown_models_and_empty_periods_are_named(trained: Trained, home: Path
     assert empty.exit_code == 1
     assert (f"no logged predictions of model eta_test ({trained.uuid}) from 2026-12-06T00:00:00+00:00 "
             f"until 2026-12-07T00:00:00+00:00 in the prediction log {tmp_path / 'log'}") in empty.output
+
+
+def test_a_binary_model_gets_classification_quality_on_its_outcomes(tmp_path: Path, monkeypatch) -> None:
+    from fresco.monitoring.report import report_from_logs
+    from fresco.training import train
+
+    monkeypatch.setenv("FRESCO_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("BENTOML_HOME", raising=False)
+    uuid = train(write_request_config(tmp_path, task="binary", n=1000), reports_dir=tmp_path / "reports").uuid
+    records = _log_predictions(uuid, tmp_path / "log", n=300)
+    late = synthetic_orders(300, seed=11)["late"].to_numpy()  # the orders' own labels
+    pd.DataFrame({"prediction_id": [r.prediction_id for r in records], "outcome": late.astype(float),
+                  "observed_at": [r.predicted_at for r in records]}).to_parquet(tmp_path / "outcomes.parquet")
+    figures = report_from_logs(uuid, log_folder=tmp_path / "log", outcomes=tmp_path / "outcomes.parquet",
+                               out_dir=tmp_path / "out").figures
+    assert figures["model"]["task"] == "binary" and figures["quality"]["outcomes"] == 300
+    p = np.array([r.prediction for r in records])
+    pos, neg = p[late == 1], p[late == 0]
+    auc = ((pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()) / (len(pos) * len(neg))
+    metrics = figures["quality"]["metrics"]
+    assert metrics["RocAuc"] == pytest.approx(auc)
+    assert metrics["Accuracy"] == pytest.approx(np.mean((p >= 0.5) == (late == 1)))
+    assert (tmp_path / "out" / "quality.html").stat().st_size > 0
