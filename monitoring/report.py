@@ -227,7 +227,7 @@ def report_from_logs(
         quality.save_html(str(quality_html))
     import evidently
 
-    figures = {"model": {"uuid": uuid, "name": record.name, "task": record.task, "reference": model},
+    figures = {"model": {"uuid": uuid, "name": record.name, "task": record.task, "asked_as": model},
                "period": {"since": since.isoformat() if since else None, "until": until.isoformat() if until else None},
                **figures, "html": str(html), "quality_html": str(quality_html) if quality_html else None,
                "evidently": evidently.__version__, "seconds": round(time.perf_counter() - started, 3)}

@@ -105,8 +105,12 @@ def test_training_keeps_a_seeded_sample_of_the_test_split(trained: Trained, home
     # the rows are test rows (from the test cutoff on), distinct, in time order
     cutoff = pd.Timestamp(record.dataset["split"]["cutoffs"]["test"])
     assert (sample.frame["raw.placed_at"] >= cutoff).all() and sample.frame["raw.placed_at"].is_monotonic_increasing
-    orders = synthetic_orders(1500).set_index("placed_at")
-    assert sample.frame["label"].tolist() == orders.loc[sample.frame["raw.placed_at"], "minutes"].tolist()
+    # the rows drawn with the seed from the test split (the newest 300 orders), their labels
+    drawn = np.sort(np.random.default_rng(7).choice(300, size=REFERENCE_ROWS, replace=False))
+    expected = synthetic_orders(1500).iloc[1200:].iloc[drawn]
+    assert sample.frame["raw.placed_at"].tolist() == expected["placed_at"].tolist()
+    assert sample.frame["raw.num_items"].tolist() == expected["num_items"].tolist()
+    assert sample.frame["label"].tolist() == expected["minutes"].tolist()
     # the stored predictions are the model's on the stored inputs
     model = load_model(trained.uuid)
     matrix = sample.frame[[f"input.{n}" for n in sample.inputs]].to_numpy()
@@ -184,7 +188,7 @@ def test_the_command_prints_the_summary_and_writes_html_and_json(trained: Traine
     assert "took " in done.stderr
     figures = json.loads((tmp_path / "out" / "report.json").read_text())
     assert figures["model"] == {"uuid": trained.uuid, "name": "eta_test", "task": "regression",
-                                "reference": "eta:production"}
+                                "asked_as": "eta:production"}
     assert figures["period"] == {"since": T0.isoformat(), "until": None}
     assert figures["outcomes"]["matched"] == 200
     errors = np.array([o - r.prediction for o, r in zip(outcomes["outcome"], labelled)])
