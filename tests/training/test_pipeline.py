@@ -69,6 +69,17 @@ def test_fresco_train_and_models_commands(small_repo, home: Path) -> None:
     assert record.dataset["train_rows"] + record.dataset["validation_rows"] + record.dataset["test_rows"] == 3_000
     assert max(record.feature_importance, key=record.feature_importance.get) in {"distance_km", "prep_7d"}
 
+    # the reference sample kept for monitoring: the whole (small) test split, Feast features as
+    # raw values, the categorical inputs' kinds and the fitted vocabulary
+    from fresco.training.reference import read_reference
+
+    sample = read_reference(ModelRepository().artifact_path(uuid), uuid)
+    assert len(sample.frame) == record.dataset["test_rows"] and sample.inputs == record.inputs
+    assert {"raw.restaurant_profile:cuisine", "raw.restaurant_realtime:orders_1h", "raw.placed_at",
+            "input.cuisine", "prediction", "label"} <= set(sample.frame.columns)
+    assert list(sample.vocabularies) == ["cuisine"] and sample.vocabularies["cuisine"]
+    assert sample.kinds["cuisine"] == sample.kinds["weekend"] == "categorical" != sample.kinds["load"]
+
     # the report: self-contained HTML, and JSON with the same numbers
     html, data = report.read_text(), json.loads((report.parent / "report.json").read_text())
     assert "<script src" not in html and "http" not in html.split("<body>")[1]
