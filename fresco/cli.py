@@ -17,7 +17,11 @@ from typing import Any
 
 import click
 
-from fresco.options import parse_duration, parse_utc, prediction_log_options, repo_option, user_errors
+from fresco.platform.feast_startup import skip_feast_type_checks
+
+skip_feast_type_checks()  # before any command imports Feast: see fresco.platform.feast_startup
+
+from fresco.options import parse_duration, parse_utc, prediction_log_options, repo_option, user_errors  # noqa: E402
 
 
 @click.group()

@@ -23,8 +23,12 @@ import os
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
-import bentoml
-from pydantic import AwareDatetime, BaseModel, Field
+from fresco.platform.feast_startup import skip_feast_type_checks
+
+skip_feast_type_checks()  # a worker process imports Feast below: see fresco.platform.feast_startup
+
+import bentoml  # noqa: E402
+from pydantic import AwareDatetime, BaseModel, Field  # noqa: E402
 
 from fresco.serving.body_limit import BodyLimitMiddleware
 from fresco.serving.errors import ServingError, error_response

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -171,6 +172,38 @@ def run_fresco(*args: str, cwd: Path, env: dict[str, str] | None = None,
     fresco = Path(sys.executable).with_name("fresco")
     return subprocess.run([str(fresco), *args], cwd=cwd, env={**base, **(env or {})},
                           capture_output=True, text=True, timeout=timeout)
+
+
+@dataclass
+class Invoked:
+    """What :func:`invoke_fresco` returns: a ``CompletedProcess``'s fields."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def invoke_fresco(*args: str, cwd: Path, env: dict[str, str] | None = None) -> Invoked:
+    """Run the ``fresco`` command in this process (click's runner: the same command line, options
+    and exit codes as :func:`run_fresco`, without a new Python and Spark JVM per call), in ``cwd``
+    with ``env`` set for the call. An exception the command does not turn into a user error is
+    raised, not returned."""
+    from click.testing import CliRunner
+
+    from fresco.cli import main
+
+    cleared = [k for k in os.environ if k.startswith(("FRESCO_FEATURE_REPO", "FEAST_"))]
+    previous = Path.cwd()
+    with environment_restored(*cleared, *(env or {})):
+        for key in cleared:
+            del os.environ[key]
+        os.environ.update(env or {})
+        os.chdir(cwd)
+        try:
+            result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+        finally:
+            os.chdir(previous)
+    return Invoked(result.exit_code, result.stdout, result.stderr)
 
 
 def free_port() -> int:

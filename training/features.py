@@ -109,6 +109,17 @@ def feature_refs(program: Any) -> list[str]:
     return list(program.feature_refs)
 
 
+def input_columns(program: Any) -> dict[str, str]:
+    """The program's inputs: each reference (a request field, or ``view:feature``) -> the column
+    that holds it in a training frame."""
+    return dict(program.input_columns)
+
+
+def boolean_outputs(program: Any) -> set[str]:
+    """The names of the program's boolean outputs."""
+    return {o.name for o in program.outputs if str(o.dtype) == "bool"}
+
+
 def categorical_vocabularies(program: Any) -> dict[str, list[Any]]:
     """The fitted vocabulary of every output that is a ``categorical(...)`` (its value is the
     index in the vocabulary, ``len(vocabulary)`` out of it), by output name."""
@@ -142,7 +153,7 @@ def _spark_ready(frame: pd.DataFrame, program: Any) -> pd.DataFrame:
     with nulls into floats on a join; Spark must see it as a nullable long)."""
     import pandas as pd
 
-    columns = program.input_columns
+    columns = input_columns(program)
     frame = frame[[c for c in dict.fromkeys(columns.values()) if c in frame.columns]].copy()
     for ref, dtype in program.input_types.items():
         col = columns[ref]

@@ -58,12 +58,12 @@ def reference_sample(test: pd.DataFrame, matrix: np.ndarray, predictions: np.nda
     picked = np.sort(np.random.default_rng(seed).choice(n, size=min(rows, n), replace=False))
     columns: dict[str, Any] = {f"{INPUT}{name}": np.asarray(matrix, dtype=np.float64)[picked, i]
                                for i, name in enumerate(inputs)}
-    for ref, column in program.input_columns.items():
+    for ref, column in feats.input_columns(program).items():
         columns[f"{RAW}{ref}"] = test[column].iloc[picked].reset_index(drop=True)
     columns["prediction"] = np.asarray(predictions, dtype=np.float64)[picked]
     columns["label"] = np.asarray(labels, dtype=np.float64)[picked]
     vocabularies = {k: v for k, v in feats.categorical_vocabularies(program).items() if k in inputs}
-    booleans = {o.name for o in program.outputs if str(o.dtype) == "bool"}
+    booleans = feats.boolean_outputs(program)
     kinds = {name: "categorical" if name in vocabularies or name in booleans else "numerical" for name in inputs}
     return ReferenceSample(pd.DataFrame(columns), list(inputs), kinds, vocabularies, n, seed, model_uuid)
 

@@ -1,5 +1,7 @@
-"""``fresco stream replay|run|status|backfill`` as a user runs them: child processes, a real
-broker, real Spark, the embedded stores of two copies of the project."""
+"""``fresco stream replay|run|status|backfill|check`` with a user's command lines and exit codes,
+run in this process (one Spark session, not a JVM per command: the child processes a user starts
+are tested in test_stream_restarts.py and test_stream_broker_restart.py), a real broker, real
+Spark, the embedded stores of two copies of the project."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import copy_feature_repo, environment_restored, run_feast, run_fresco
+from tests.conftest import copy_feature_repo, environment_restored, invoke_fresco, run_feast
 from tests.streaming.test_stream_job import BASE, FEATURES, _as_of, _assert_values, _events, _grid
 
 pytestmark = pytest.mark.timeout(900)
@@ -37,19 +39,19 @@ def _at_window_ends(repo: Path, env: dict[str, str], ends: pd.DataFrame) -> pd.D
     return got.sort_values(["restaurant_id", "event_timestamp"]).reset_index(drop=True)
 
 
-def test_replayed_events_streamed_by_the_cli_equal_the_cli_backfill(tmp_path: Path, kafka: str) -> None:
+def test_replayed_events_streamed_by_the_cli_equal_the_cli_backfill(tmp_path: Path, kafka: str, spark) -> None:
     prefix = f"test-{uuid.uuid4().hex[:8]}."
     streamed_repo, streamed_env = _project(tmp_path / "streamed", prefix)
     events = _events(150, 5, BASE, 100)
     archive = tmp_path / "orders.ready.parquet"
     events.to_parquet(archive, index=False)
 
-    done = run_fresco("stream", "replay", "order_ready_events", "--events", str(archive),
+    done = invoke_fresco("stream", "replay", "order_ready_events", "--events", str(archive),
                       cwd=streamed_repo, env=streamed_env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"150 events published to {prefix}orders.ready" in done.stdout
 
-    done = run_fresco("stream", "run", "restaurant_realtime", "--once", "--trigger", "0.5",
+    done = invoke_fresco("stream", "run", "restaurant_realtime", "--once", "--trigger", "0.5",
                       cwd=streamed_repo, env=streamed_env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "restaurant_realtime: 150 events read" in done.stdout
@@ -60,7 +62,7 @@ def test_replayed_events_streamed_by_the_cli_equal_the_cli_backfill(tmp_path: Pa
 
     ran_until = pd.Timestamp.now(tz="UTC")
 
-    done = run_fresco("stream", "status", "restaurant_realtime", cwd=streamed_repo, env=streamed_env)
+    done = invoke_fresco("stream", "status", "restaurant_realtime", cwd=streamed_repo, env=streamed_env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "150 events read" in done.stdout
     offline_rows = int(re.search(r"([\d,]+) offline rows", done.stdout).group(1).replace(",", ""))
@@ -68,7 +70,7 @@ def test_replayed_events_streamed_by_the_cli_equal_the_cli_backfill(tmp_path: Pa
 
     backfilled_repo, backfilled_env = _project(tmp_path / "backfilled", prefix)
     start, end = BASE - timedelta(minutes=15), BASE + timedelta(hours=3)
-    done = run_fresco("stream", "backfill", "restaurant_realtime", "--start", start.isoformat(),
+    done = invoke_fresco("stream", "backfill", "restaurant_realtime", "--start", start.isoformat(),
                       "--end", end.isoformat(), "--events", str(archive), cwd=backfilled_repo, env=backfilled_env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "rows of restaurant_realtime appended to its offline log" in done.stdout
@@ -84,7 +86,7 @@ def test_replayed_events_streamed_by_the_cli_equal_the_cli_backfill(tmp_path: Pa
     # one altered online
     check = ("stream", "check", "restaurant_realtime", "--start", (BASE - timedelta(minutes=15)).isoformat(),
              "--end", ran_until.isoformat(), "--events", str(archive))
-    done = run_fresco(*check, cwd=streamed_repo, env=streamed_env)
+    done = invoke_fresco(*check, cwd=streamed_repo, env=streamed_env)
     assert done.returncode == 0, done.stdout + done.stderr
     compared = int(re.search(r"stream check: ([\d,]+) rows compared, 0 differ\n$", done.stdout).group(1).replace(",", ""))
     assert compared > 20
@@ -92,30 +94,30 @@ def test_replayed_events_streamed_by_the_cli_equal_the_cli_backfill(tmp_path: Pa
 
     altered = _alter_a_final_row(streamed_repo / "data" / "features" / "restaurant_realtime", ran_until)
     _write_online(streamed_repo, streamed_env, restaurant_id=12, at=ran_until - pd.Timedelta(seconds=1))
-    done = run_fresco(*check, cwd=streamed_repo, env=streamed_env)
+    done = invoke_fresco(*check, cwd=streamed_repo, env=streamed_env)
     assert done.returncode == 1, done.stdout + done.stderr
     assert done.stdout.endswith(f"stream check: {compared:,} rows compared, 2 differ\n"), done.stdout
     assert f"differs: offline restaurant_id={altered[0]} at {altered[1]:%Y-%m-%d %H:%M:%S.%f}Z: orders_1h:" in done.stdout
     assert "differs: online restaurant_id=12 at" in done.stdout and "orders_1h: stream 999" in done.stdout
 
 
-def test_the_stream_commands_name_what_is_wrong(tmp_path: Path, kafka: str) -> None:
+def test_the_stream_commands_name_what_is_wrong(tmp_path: Path, kafka: str, spark) -> None:
     repo, env = _project(tmp_path, f"test-{uuid.uuid4().hex[:8]}.")
-    done = run_fresco("stream", "run", "restaurant_profile", "--once", cwd=repo, env=env)
+    done = invoke_fresco("stream", "run", "restaurant_profile", "--once", cwd=repo, env=env)
     assert done.returncode == 1
     assert "no stream feature view 'restaurant_profile' in the catalog" in done.stderr
     assert "restaurant_realtime" in done.stderr and "Traceback" not in done.stderr
 
-    done = run_fresco("stream", "status", "restaurant_realtime", cwd=repo, env=env)
+    done = invoke_fresco("stream", "status", "restaurant_realtime", cwd=repo, env=env)
     assert done.returncode == 1 and "no stream job of 'restaurant_realtime' has run here" in done.stderr
 
-    done = run_fresco("stream", "backfill", "restaurant_realtime", "--start", "2026-01-02", "--end", "2026-01-01",
+    done = invoke_fresco("stream", "backfill", "restaurant_realtime", "--start", "2026-01-02", "--end", "2026-01-01",
                       cwd=repo, env=env)
     assert done.returncode == 2 and "is not before --end" in done.stderr
 
     wrong = tmp_path / "wrong.parquet"
     pd.DataFrame({"order_id": [1], "ready_at": [pd.Timestamp("2026-01-01", tz="UTC")]}).to_parquet(wrong)
-    done = run_fresco("stream", "backfill", "restaurant_realtime", "--start", "2026-01-01", "--end", "2026-01-02",
+    done = invoke_fresco("stream", "backfill", "restaurant_realtime", "--start", "2026-01-01", "--end", "2026-01-02",
                       "--events", str(wrong), cwd=repo, env=env)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "has no column(s) ['prep_time_min', 'restaurant_id']" in done.stderr

@@ -1,6 +1,7 @@
 """A stream job a team leaves running: killed (-9) and stopped (SIGTERM) mid-stream, started
 again, with every event counted once; its status and Prometheus figures while it runs. Child
-processes as a user runs them, the real broker, real Spark, the embedded stores."""
+processes as a user runs them (the last run and the check in this process, from the same
+checkpoint), the real broker, real Spark, the embedded stores."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import environment_restored, run_fresco
+from tests.conftest import environment_restored, invoke_fresco, run_fresco
 from tests.streaming.test_stream_cli import _project
 from tests.streaming.test_stream_job import BASE, _events, _publish
 
@@ -60,7 +61,7 @@ def _wait_for(env: dict[str, str], job: subprocess.Popen, log: Path, events: int
     raise AssertionError(f"{events} events not read in {timeout}s: {_status(env)}\n{log.read_text()[-3000:]}")
 
 
-def test_a_killed_then_stopped_job_resumes_with_every_event_counted_once(tmp_path: Path, kafka: str) -> None:
+def test_a_killed_then_stopped_job_resumes_with_every_event_counted_once(tmp_path: Path, kafka: str, spark) -> None:
     repo, env = _project(tmp_path, f"test-{uuid.uuid4().hex[:8]}.")
     first, second, third = (_events(200, 21, BASE, 40), _events(150, 22, BASE + timedelta(minutes=40), 40),
                             _events(100, 23, BASE + timedelta(minutes=80), 30))
@@ -100,15 +101,16 @@ def test_a_killed_then_stopped_job_resumes_with_every_event_counted_once(tmp_pat
     status = _status(env)
     assert status["events_read"] == 450 and status["pid"] is None
 
-    # started once more: nothing new to read, nothing counted twice
-    done = run_fresco("stream", "run", VIEW, "--once", cwd=repo, env=env)
+    # started once more (in this process, from the same checkpoint): nothing new to read,
+    # nothing counted twice
+    done = invoke_fresco("stream", "run", VIEW, "--once", cwd=repo, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"{VIEW}: 450 events read" in done.stdout
 
     # every row version written once offline, and the check finds the stream exact
     rows = pd.read_parquet(repo / "data" / "features" / VIEW)
     assert not rows.duplicated().any(), rows[rows.duplicated(keep=False)]
-    done = run_fresco("stream", "check", VIEW, "--start", (BASE - timedelta(minutes=15)).isoformat(),
+    done = invoke_fresco("stream", "check", VIEW, "--start", (BASE - timedelta(minutes=15)).isoformat(),
                       "--end", pd.Timestamp.now(tz="UTC").isoformat(), cwd=repo, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert re.search(r"stream check: [\d,]+ rows compared, 0 differ\n$", done.stdout), done.stdout
