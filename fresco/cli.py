@@ -21,7 +21,9 @@ from fresco.platform.feast_startup import skip_feast_type_checks
 
 skip_feast_type_checks()  # before any command imports Feast: see fresco.platform.feast_startup
 
-from fresco.options import parse_duration, parse_utc, prediction_log_options, repo_option, user_errors  # noqa: E402
+from fresco.options import (  # noqa: E402
+    log_options, parse_duration, parse_utc, prediction_log_options, repo_option, user_errors,
+)
 
 
 @click.group()
@@ -458,8 +460,12 @@ def monitor() -> None:
 @click.option("--window", default="1h", show_default=True, help="Window length (15min, 1h, 1D...).")
 @click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Write the table here too (Parquet; default: <state dir>/monitoring/accuracy.parquet).")
+@click.option("--plot", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Also draw the metric and the join rate per window and model / tag / arm (PNG).")
+@click.option("--plot-metric", default=None, help="The metric drawn (default: rmse, or auc for binary models).")
 def monitor_metrics(outcomes_path: Path | None, log_folder: Path | None, since: str | None, until: str | None,
-                    model: str | None, window: str, max_delay: str, output: Path | None) -> None:
+                    model: str | None, window: str, max_delay: str, output: Path | None, plot: Path | None,
+                    plot_metric: str | None) -> None:
     """Accuracy over time per model, tag and experiment arm: predictions joined to OUTCOMES."""
     from fresco.platform.state import state_dir
     from fresco.monitoring import accuracy_from_logs
@@ -501,6 +507,13 @@ def monitor_metrics(outcomes_path: Path | None, log_folder: Path | None, since: 
     output.parent.mkdir(parents=True, exist_ok=True)
     table.to_parquet(output, index=False)
     click.echo(f"table: {output}")
+    if plot is not None:
+        from fresco.monitoring.plots import accuracy_png
+
+        try:
+            click.echo(f"plot: {accuracy_png(table, plot, plot_metric)}")
+        except ValueError as err:
+            raise click.ClickException(str(err)) from None
 
 
 @monitor.command("report")
@@ -535,8 +548,63 @@ def monitor_report(model: str, outcomes_path: Path | None, log_folder: Path | No
     click.echo(f"html: {report.html}")
     if report.quality_html is not None:
         click.echo(f"quality html: {report.quality_html}")
+    if f.get("accuracy_png"):
+        click.echo(f"accuracy over time: {f['accuracy_png']} (also in the html)")
     click.echo(f"json: {report.json}")
     click.echo(f"took {f['seconds']:.1f} s", err=True)
+
+
+class _CheckNotRun(click.ClickException):
+    """``fresco monitor check`` could not evaluate its rules (exit code 2, a breach is 1)."""
+
+    exit_code = 2
+
+
+@monitor.command("check")
+@click.option("--rules", "rules_path", type=click.Path(path_type=Path, dir_okay=False), default="monitoring.yaml",
+              show_default=True, help="The monitoring config: alert rules, and which views' freshness to check.")
+@click.option("--at", "at_text", default=None, help="Check as of this UTC time (ISO; default: now).")
+@log_options
+@repo_option
+@click.option("--record-to", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Folder of the checks table (default: <state dir>/monitoring/checks).")
+def monitor_check(rules_path: Path, at_text: str | None, outcomes_path: Path | None, log_folder: Path | None,
+                  max_delay: str, repo: Path | None, yaml_path: Path | None, record_to: Path | None) -> None:
+    """Evaluate every alert rule of the monitoring config, and every feature view's freshness
+    against its SLA; print each verdict with its evidence, record them, and exit 1 when any rule
+    is breached (2 when the check cannot run), so a scheduler can page on it."""
+    from fresco.monitoring.alerts import BREACH, INSUFFICIENT, check, record
+    from fresco.monitoring.rules import load_monitoring
+    from fresco.platform.state import state_dir
+    from fresco.training.config import ConfigError
+
+    at = parse_utc(at_text, "--at") or datetime.now(timezone.utc)
+    try:
+        config = load_monitoring(rules_path)
+        store = None
+        if config.freshness != "none":
+            from fresco.platform import RepoNotFound, open_store
+
+            try:
+                store = open_store(repo, yaml_path)
+            except RepoNotFound as err:
+                raise ValueError(f"{err}; the freshness of feature views needs the catalog "
+                                 f"(or set freshness: none in {rules_path})") from None
+        results = check(config, at, store=store, log_folder=log_folder, outcomes=outcomes_path,
+                        max_delay=parse_duration(max_delay, "--max-delay"))
+    except (ConfigError, LookupError, FileNotFoundError, ValueError) as err:
+        raise _CheckNotRun(str(err)) from None
+    for result in results:
+        click.echo(result.line())
+    table = record(results, record_to or state_dir() / "monitoring" / "checks", at) if results else None
+    breached = sum(r.status == BREACH for r in results)
+    unjudged = sum(r.status == INSUFFICIENT for r in results)
+    if table is not None:
+        click.echo(f"recorded: {table}")
+    click.echo(f"monitor check: {len(results)} checked at {at:%Y-%m-%dT%H:%M:%S}Z, {breached} breached, "
+               f"{unjudged} not judged (too little data)")
+    if breached:
+        sys.exit(1)
 
 
 @main.command("predict-batch")

@@ -78,25 +78,34 @@ def parse_duration(text: str | None, name: str) -> Any:
                                  param_hint=name) from None
 
 
-def prediction_log_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The monitoring commands' reading of the logs: ``--outcomes``, ``--log``, ``--since``,
-    ``--until`` and ``--max-delay`` (passed as ``outcomes_path``, ``log_folder``, ``since``,
-    ``until``, ``max_delay``: text, parsed by the command with :func:`parse_utc` and
-    :func:`parse_duration`)."""
-    options = [
-        click.option("--outcomes", "outcomes_path", type=click.Path(path_type=Path), default=None,
-                     help="Outcome table (Parquet file or folder): prediction_id, outcome, observed_at "
-                          "(default: what POST /outcome logged, $FRESCO_OUTCOME_LOG_DIR or "
-                          "<state dir>/outcomes)."),
-        click.option("--log", "log_folder", type=click.Path(path_type=Path, file_okay=False), default=None,
-                     help="The prediction log's folder (default: $FRESCO_PREDICTION_LOG_DIR or "
-                          "<state dir>/predictions)."),
-        click.option("--since", default=None, help="Predictions at or after this UTC time (ISO)."),
-        click.option("--until", default=None, help="Predictions before this UTC time (ISO)."),
-        click.option("--max-delay", default="7d", show_default=True,
-                     help="Outcomes observed later than this after their prediction are counted as late "
-                          "and left out."),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+def _stacked(options: list[Callable[..., Any]]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+#: The monitoring commands' logs: ``--outcomes``, ``--log`` and ``--max-delay`` (passed as
+#: ``outcomes_path``, ``log_folder``, ``max_delay``: text, parsed with :func:`parse_duration`).
+log_options = _stacked([
+    click.option("--outcomes", "outcomes_path", type=click.Path(path_type=Path), default=None,
+                 help="Outcome table (Parquet file or folder): prediction_id, outcome, observed_at "
+                      "(default: what POST /outcome logged, $FRESCO_OUTCOME_LOG_DIR or "
+                      "<state dir>/outcomes)."),
+    click.option("--log", "log_folder", type=click.Path(path_type=Path, file_okay=False), default=None,
+                 help="The prediction log's folder (default: $FRESCO_PREDICTION_LOG_DIR or "
+                      "<state dir>/predictions)."),
+    click.option("--max-delay", default="7d", show_default=True,
+                 help="Outcomes observed later than this after their prediction are counted as late "
+                      "and left out."),
+])
+
+#: :data:`log_options` and the period read, ``--since`` and ``--until`` (text, parsed with
+#: :func:`parse_utc`).
+prediction_log_options = _stacked([
+    log_options,
+    click.option("--since", default=None, help="Predictions at or after this UTC time (ISO)."),
+    click.option("--until", default=None, help="Predictions before this UTC time (ISO)."),
+])

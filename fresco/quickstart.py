@@ -27,6 +27,10 @@ LABEL = "delivery_duration_min"
 REQUEST_FIELDS = ["customer_lat", "customer_lon", "num_items"]
 #: The example's model config: in the source checkout, beside the bundled feature repository.
 MODEL_CONFIG = EXAMPLE_REPO.parent / "examples" / "delivery_eta.yaml"
+#: The example's alert rules (``fresco monitor check --rules``), beside it.
+MONITORING_RULES = EXAMPLE_REPO.parent / "examples" / "monitoring.yaml"
+#: Orders served over HTTP (drawn from the test period), then reported with their outcomes.
+SERVED_ORDERS = 300
 MODEL_TAG = "delivery_eta:production"
 
 
@@ -53,6 +57,10 @@ class QuickstartReport:
     predictions: list[dict] = field(default_factory=list)
     monitored: dict[str, float] = field(default_factory=dict)  # logged, with_outcome, mae
     accuracy_path: Path | None = None
+    monitoring_report: Path | None = None  #: the drift and data-quality report's HTML
+    drifted: list[str] = field(default_factory=list)  #: the inputs it found drifted
+    checks: list[str] = field(default_factory=list)  #: `fresco monitor check`'s lines
+    checks_breached: int = 0
     streamed: list[dict] = field(default_factory=list)  # with --streaming: one record per live event
 
 
@@ -214,7 +222,10 @@ def _run(repo: Path, *, orders: int, restaurants: int, days: int, seed: int,
     with _step(f"Serving {MODEL_TAG} over HTTP (BentoML): predictions, then their outcomes", echo, seconds):
         from fresco.serving.server import serve_and_predict
 
-        latest = pd.read_parquet(raw.orders_path).tail(3)
+        # orders of the held-out period (the model's reference sample is drawn from it), so the
+        # drift report compares like with like
+        recent = pd.read_parquet(raw.orders_path).sort_values("placed_at").tail(raw.orders // 5)
+        latest = recent.sample(min(SERVED_ORDERS, len(recent)), random_state=seed).sort_values("placed_at")
         requests = [
             {"restaurant_id": int(o["restaurant_id"]), "placed_at": o["placed_at"].isoformat(),
              **{f: getattr(o[f], "item", lambda v=o[f]: v)() for f in REQUEST_FIELDS}}
@@ -224,14 +235,22 @@ def _run(repo: Path, *, orders: int, restaurants: int, days: int, seed: int,
         predictions = serve_and_predict(MODEL_TAG, requests, repo=repo,
                                         log=state_dir() / "logs" / "quickstart-serve.log",
                                         outcomes=[float(v) for v in latest[LABEL]])
-    with _step("Monitoring: the logged predictions joined with their outcomes", echo, seconds):
-        from fresco.monitoring import accuracy_from_logs
+        predictions = [{**p, LABEL: float(y)} for p, y in zip(predictions, latest[LABEL])]  # the outcome sent
+    with _step("Monitoring: accuracy on the outcomes, drift against the model's reference sample, "
+               "the example's alert rules", echo, seconds):
+        from fresco.monitoring import accuracy_from_logs, report_from_logs
+        from fresco.monitoring.alerts import BREACH, check, record
+        from fresco.monitoring.rules import load_monitoring
 
         joined, accuracy = accuracy_from_logs(lambda _: trained.record.task, model=trained.uuid,
                                               window="1D")
         accuracy_path = state_dir() / "monitoring" / "accuracy.parquet"
         accuracy_path.parent.mkdir(parents=True, exist_ok=True)
         accuracy.to_parquet(accuracy_path, index=False)
+        drift = report_from_logs(MODEL_TAG)
+        now = datetime.now(timezone.utc)
+        results = check(load_monitoring(MONITORING_RULES), now, store=store)
+        record(results, state_dir() / "monitoring" / "checks", now)
     feature_columns = [c for c in frame.columns if "__" in c]
     report = QuickstartReport(
         repo=repo,
@@ -254,6 +273,10 @@ def _run(repo: Path, *, orders: int, restaurants: int, days: int, seed: int,
         monitored={"logged": joined.predictions, "with_outcome": joined.matched,
                    "mae": float(accuracy.loc[accuracy["outcomes"] > 0, "mae"].mean())},
         accuracy_path=accuracy_path,
+        monitoring_report=drift.html,
+        drifted=list(drift.figures["drift"]["drifted_inputs"]),
+        checks=[r.line() for r in results],
+        checks_breached=sum(r.status == BREACH for r in results),
     )
     echo(describe(report, len(list_catalog(store))))
     return report
@@ -265,7 +288,7 @@ def next_commands(repo: Path, cwd: Path | None = None) -> list[str]:
     cwd = (cwd or Path.cwd()).resolve()
     where = os.path.relpath(repo, cwd) if repo.is_relative_to(cwd) else str(repo)
     return [f"cd {where}", "fresco features", "fresco models list", "fresco models show delivery_eta:production",
-            "fresco monitor metrics", "fresco serve"]
+            "fresco monitor metrics", "fresco monitor report delivery_eta:production", "fresco serve"]
 
 
 def describe(report: QuickstartReport, features_registered: int) -> str:
@@ -283,8 +306,9 @@ def describe(report: QuickstartReport, features_registered: int) -> str:
     served = "\n".join(
         f"      restaurant {p['restaurant_id']:>4}  placed {p['placed_at'][:16]}  "
         f"{p['num_items']} items  ->  {p['prediction']:5.1f} min  ({p['model_uuid'][:8]})"
-        for p in report.predictions
-    )
+        for p in report.predictions[:3]
+    ) + (f"\n      ... and {len(report.predictions) - 3} more" if len(report.predictions) > 3 else "")
+    checks = "\n".join(f"      {line}" for line in report.checks)
     return f"""
 Fresco quickstart finished in {total:.0f}s.
 
@@ -306,6 +330,11 @@ Fresco quickstart finished in {total:.0f}s.
   Monitoring      {report.monitored.get('logged', 0):,} predictions logged, {report.monitored.get('with_outcome', 0):,} with the outcome reported
                   (POST /outcome); their MAE {report.monitored.get('mae', float('nan')):.1f} min
                   accuracy over time: fresco monitor metrics  (table: {report.accuracy_path})
+                  drift and data quality against the model's reference sample (Evidently):
+                  {report.monitoring_report}
+                  inputs drifted: {', '.join(report.drifted) or 'none'}
+                  alert rules ({MONITORING_RULES.name}): {report.checks_breached} breached
+{checks}
 
 Next, from the example's repository (its models, reports and logs are in {state_home(report.repo)}):
 {commands}

@@ -188,6 +188,20 @@ def build_report(reference: ReferenceSample, predictions: pd.DataFrame, *, task:
     return figures, drift, quality
 
 
+def _accuracy_plot(joined: JoinedOutcomes, task: str, uuid: str, out: Path, html: Path) -> Path:
+    """Accuracy over time of the report's predictions (hourly up to two days, else daily) as
+    ``accuracy.png``, also embedded at the end of ``html``."""
+    from fresco.monitoring.accuracy import accuracy_over_time
+    from fresco.monitoring.plots import accuracy_png, embed_png
+
+    when = pd.to_datetime(joined.frame["predicted_at"], utc=True)
+    window = "1h" if when.max() - when.min() <= pd.Timedelta(days=2) else "1D"
+    table = accuracy_over_time(joined.frame, {uuid: task}, window=window)
+    png = accuracy_png(table, out / "accuracy.png")
+    embed_png(html, png, f"Accuracy over time ({window} windows, predictions with an outcome)")
+    return png
+
+
 def report_from_logs(
     model: str, *, repository: Any = None, log_folder: Path | None = None, outcomes: Path | None = None,
     since: datetime | None = None, until: datetime | None = None,
@@ -225,11 +239,13 @@ def report_from_logs(
     drift.save_html(str(html))
     if quality is not None:
         quality.save_html(str(quality_html))
+    plot = _accuracy_plot(joined, record.task, uuid, out, html) if quality is not None else None
     import evidently
 
     figures = {"model": {"uuid": uuid, "name": record.name, "task": record.task, "asked_as": model},
                "period": {"since": since.isoformat() if since else None, "until": until.isoformat() if until else None},
                **figures, "html": str(html), "quality_html": str(quality_html) if quality_html else None,
+               "accuracy_png": str(plot) if plot else None,
                "evidently": evidently.__version__, "seconds": round(time.perf_counter() - started, 3)}
     (out / "report.json").write_text(json.dumps(figures, indent=2))
     log.info("report of %s on %d predictions in %.1f s", who, len(predictions), figures["seconds"])

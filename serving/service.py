@@ -35,6 +35,7 @@ from fresco.serving.errors import ServingError, error_response
 from fresco.platform.logs import OutcomeRecord
 from fresco.serving.outcomes import outcome_log_from_env
 from fresco.serving.json_errors import JSONErrorsMiddleware
+from fresco.serving.monitor_gauges import gauges_from_env
 from fresco.serving.openapi_example import OpenAPIExampleMiddleware
 from fresco.serving.predictor import MAX_ROWS, default_predictor
 from fresco.serving.request_checks import RequestChecksMiddleware
@@ -104,6 +105,7 @@ class FrescoService:
                 "fresco_prediction_log_records", "Prediction log")
         self.outcome_log = outcome_log_from_env()
         self.outcome_log.observe = _log_counter("fresco_outcome_log_records", "Outcome log")
+        self.monitor = gauges_from_env(self.predictor)  # accuracy and drift on /metrics, off the request path
         OpenAPIExampleMiddleware.predictor = self.predictor  # the "try it" example: a loaded model
         # Everything loaded so far (libraries, registry, models) lives as long as the process:
         # keep it out of the collector's full passes, which otherwise pause a request for
@@ -114,6 +116,8 @@ class FrescoService:
     @bentoml.on_shutdown
     def _close_logs(self) -> None:
         """Write what the prediction and outcome logs still hold before the worker exits."""
+        if self.monitor is not None:
+            self.monitor.stop()
         for found in (self.predictor.prediction_log, self.outcome_log):
             if found is not None:
                 found.close()

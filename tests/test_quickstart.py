@@ -37,17 +37,32 @@ def test_quickstart_builds_catalog_online_store_and_dataset(
     assert dataset["restaurant_profile__cuisine"].notna().all()
     assert dataset["restaurant_stats_7d__avg_prep_time_7d"].notna().mean() > 0.7
     assert "Fresco quickstart finished" in lines[-1] and str(report.dataset_path) in lines[-1]
-    # it ends by serving the model over HTTP and printing real predictions
-    assert len(report.predictions) == 3
+    # it ends by serving the model over HTTP (300 orders of the held-out period) and printing
+    # real predictions
+    assert len(report.predictions) == 300
     assert all(p["model_uuid"] == report.model_uuid and p["prediction"] > 0 for p in report.predictions)
-    assert f"({report.model_uuid[:8]})" in lines[-1]
+    assert f"({report.model_uuid[:8]})" in lines[-1] and "... and 297 more" in lines[-1]
     # ... logs them, reports the orders' real delivery times as their outcomes, and monitors them
-    assert len({p["prediction_id"] for p in report.predictions}) == 3
-    labels = pd.read_parquet(report.raw_dir / "orders.parquet")[LABEL].tail(3).to_numpy()
-    assert report.monitored["logged"] == 3 and report.monitored["with_outcome"] == 3
-    expected_mae = abs(labels - [p["prediction"] for p in report.predictions]).mean()
+    assert len({p["prediction_id"] for p in report.predictions}) == 300
+    orders = pd.read_parquet(report.raw_dir / "orders.parquet")
+    served = pd.DataFrame(report.predictions).assign(placed_at=lambda f: pd.to_datetime(f["placed_at"], utc=True))
+    known = orders.assign(placed_at=pd.to_datetime(orders["placed_at"], utc=True))[["restaurant_id", "placed_at", LABEL]]
+    assert len(served.merge(known, on=["restaurant_id", "placed_at", LABEL])) >= 300  # real orders, their real labels
+    assert served["placed_at"].min() >= known["placed_at"].quantile(0.79)  # from the held-out period
+    assert report.monitored["logged"] == 300 and report.monitored["with_outcome"] == 300
+    expected_mae = (served[LABEL] - served["prediction"]).abs().mean()
     assert report.monitored["mae"] == pytest.approx(expected_mae)
     assert report.accuracy_path.is_file() and str(report.accuracy_path) in lines[-1]
+    # ... the drift report against the model's reference sample, and the example's alert rules
+    assert report.monitoring_report.is_file() and str(report.monitoring_report) in lines[-1]
+    assert "DataDriftPreset" in report.monitoring_report.read_text() or "Drift" in report.monitoring_report.read_text()
+    rules = [line for line in report.checks if not line.split()[1].startswith("freshness:")]
+    assert [line.split()[1] for line in rules] == ["eta-rmse:", "eta-drift:", "eta-nulls:", "eta-volume:"]
+    views = {line.split()[1] for line in report.checks} - set(line.split()[1] for line in rules)
+    assert views == {f"freshness:{e.feature.split(':')[0]}:" for e in list_catalog(open_store(feast_repo))}
+    assert all(line.split()[0] in ("OK", "BREACH", "INSUFFICIENT") for line in report.checks)
+    assert report.checks_breached == sum(line.startswith("BREACH") for line in report.checks)
+    assert f"{report.checks_breached} breached" in lines[-1] and all(line in lines[-1] for line in report.checks)
 
     # the example model was trained on the quickstart's data and tagged
     from fresco.training import ModelRepository, load_model
@@ -129,7 +144,8 @@ def _run_the_suggested_commands(printed: str, report) -> None:
     expected = {"fresco features": "restaurant_stats_7d:avg_prep_time_7d",
                 "fresco models list": report.model_uuid,
                 "fresco models show delivery_eta:production": report.model_uuid,
-                "fresco monitor metrics": "3 predictions, 3 with an outcome"}
+                "fresco monitor metrics": "300 predictions, 300 with an outcome",
+                "fresco monitor report delivery_eta:production": "300 predictions from"}
     for command in commands[1:-1]:
         args = shlex.split(command)
         done = subprocess.run([fresco, *args[1:]], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)

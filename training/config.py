@@ -39,13 +39,14 @@ _MODULE_PATH = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*(:[A-Za-z_]\w*)?")
 
 
 class ConfigError(ValueError):
-    """A model config is invalid. ``errors`` holds ``(field path, message)`` pairs."""
+    """A config (a model's, or ``what`` else) is invalid. ``errors`` holds ``(field path,
+    message)`` pairs."""
 
-    def __init__(self, source: str, errors: list[tuple[str, str]]) -> None:
+    def __init__(self, source: str, errors: list[tuple[str, str]], what: str = "model config") -> None:
         self.source = source
         self.errors = errors
         lines = [f"{source}: {path}: {message}" if path else f"{source}: {message}" for path, message in errors]
-        super().__init__("invalid model config\n" + "\n".join(lines) if len(lines) > 1 else lines[0])
+        super().__init__(f"invalid {what}\n" + "\n".join(lines) if len(lines) > 1 else lines[0])
 
 
 class _Strict(BaseModel):

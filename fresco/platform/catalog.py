@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from feast import FeatureStore
 
-from fresco.platform.policy.rules import DEPRECATED_TAG, SLA_TAG
+from fresco.platform.policy.rules import DEPRECATED_TAG, SLA_TAG, parse_duration
 from fresco.platform.views import feature_views, view_features
 
 
@@ -35,8 +36,7 @@ def list_catalog(store: FeatureStore) -> list[CatalogEntry]:
                 users.setdefault(f"{projection.name}:{feature.name}", []).append(service.name)
     entries = []
     for view in feature_views(store):
-        intervals = view.materialization_intervals
-        last = max((end for _, end in intervals), default=None)
+        last = max((end for _, end in view.materialization_intervals), default=None)
         for feature in view_features(view):
             ref = f"{view.name}:{feature.name}"
             entries.append(
@@ -52,3 +52,42 @@ def list_catalog(store: FeatureStore) -> list[CatalogEntry]:
                 )
             )
     return sorted(entries, key=lambda e: e.feature)
+
+
+@dataclass(frozen=True)
+class ViewFreshness:
+    """When a feature view was last written, against its freshness SLA."""
+
+    view: str
+    freshness_sla: timedelta | None  #: None: the view declares none (or not a duration)
+    last_written: datetime | None  #: None: never materialized nor streamed
+    written_by: str  #: "materialization", "stream job" or "" (never)
+
+
+def last_written(view: Any) -> tuple[datetime | None, str]:
+    """**The** rule for when a view's online values were last written: the end of its latest
+    materialization, or its stream job's last micro-batch (``status.json``), whichever is later."""
+    from fresco.platform.times import utc
+
+    candidates: list[tuple[datetime, str]] = [
+        (utc(end), "materialization") for _, end in view.materialization_intervals]
+    if getattr(view, "aggregations", None):  # a stream feature view: its job writes it too
+        from fresco.platform.streaming.job import StreamStatus, stream_home
+
+        status = StreamStatus.read(stream_home(view.name) / "status.json", view.name, "")
+        if status.last_batch_at:
+            candidates.append((utc(datetime.fromisoformat(status.last_batch_at)), "stream job"))
+    return max(candidates, default=(None, ""))
+
+
+def views_freshness(store: FeatureStore) -> list[ViewFreshness]:
+    """Every feature view of ``store``'s catalog with its SLA and last write, sorted by name."""
+    out = []
+    for view in feature_views(store):
+        try:
+            sla = parse_duration(view.tags.get(SLA_TAG, ""))
+        except ValueError:
+            sla = None
+        when, by = last_written(view)
+        out.append(ViewFreshness(view.name, sla, when, by))
+    return sorted(out, key=lambda v: v.view)

@@ -117,19 +117,26 @@ def test_bad_outcome_tables_and_windows_are_named(tmp_path: Path) -> None:
         accuracy_over_time(frame, {}, window="1h")
 
 
-def test_fresco_monitor_metrics_prints_and_writes_the_table(tmp_path: Path, monkeypatch) -> None:
-    from click.testing import CliRunner
-
-    from fresco.cli import main
-    from tests.model_records import save_tiny_model
+def _repository_and_world(tmp_path: Path, monkeypatch) -> Path:
+    """A model repository of A and B under a private state folder, and :func:`_world`'s log;
+    the outcome table's path."""
     from fresco.training import ModelRepository
+    from tests.model_records import save_tiny_model
 
     monkeypatch.setenv("FRESCO_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("BENTOML_HOME", raising=False)
     repository = ModelRepository()
     save_tiny_model(repository, A, "regression")
     save_tiny_model(repository, B, "binary")
-    _, _, table = _world(tmp_path)
+    return _world(tmp_path)[2]
+
+
+def test_fresco_monitor_metrics_prints_and_writes_the_table(tmp_path: Path, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from fresco.cli import main
+
+    table = _repository_and_world(tmp_path, monkeypatch)
     args = ["monitor", "metrics", "--outcomes", str(table), "--log", str(tmp_path / "log"),
             "--window", "1h", "--max-delay", "1d"]
     result = CliRunner().invoke(main, args)
@@ -145,6 +152,24 @@ def test_fresco_monitor_metrics_prints_and_writes_the_table(tmp_path: Path, monk
     assert set(pd.read_parquet(tmp_path / "b.parquet")["model_uuid"]) == {B}
     bad = CliRunner().invoke(main, [*args, "--max-delay", "soon"])
     assert bad.exit_code != 0 and "expected a duration such as 30min" in bad.output
+
+
+def test_fresco_monitor_metrics_draws_the_metric_and_join_rate_per_window(tmp_path: Path, monkeypatch) -> None:
+    import matplotlib.image
+    from click.testing import CliRunner
+
+    from fresco.cli import main
+
+    table = _repository_and_world(tmp_path, monkeypatch)
+    args = ["monitor", "metrics", "--outcomes", str(table), "--log", str(tmp_path / "log"), "--window", "1h",
+            "--model", A, "--plot", str(tmp_path / "plots" / "rmse.png")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert result.output.endswith(f"plot: {tmp_path / 'plots' / 'rmse.png'}\n")
+    image = matplotlib.image.imread(tmp_path / "plots" / "rmse.png")
+    assert image.shape[0] > 300 and image.shape[1] > 500 and image.std() > 0  # drawn, not blank
+    wrong = CliRunner().invoke(main, [*args, "--plot-metric", "auc"])  # a regression model's table
+    assert wrong.exit_code == 1 and "no metric 'auc' in the accuracy table (its metrics: rmse, mae, r2, rmsle)" in wrong.output
 
 
 def test_monitoring_reads_the_logs_without_importing_serving_or_feast(tmp_path: Path) -> None:

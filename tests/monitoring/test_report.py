@@ -18,76 +18,10 @@ import pytest
 from fresco.platform.logs import PredictionRecord, PredictionSink, new_prediction_id
 from fresco.serving.prediction_log import AsyncLog
 from tests.conftest import environment_restored, run_fresco
+from tests.monitoring.models import (  # noqa: F401  (fixtures)
+    PROGRAM, REFERENCE_ROWS, T0, Trained, home, log_predictions, trained, use_home,
+)
 from tests.training.helpers import REQUEST_PROGRAM, synthetic_orders, write_request_config
-
-T0 = datetime(2026, 12, 5, 8, 0, tzinfo=timezone.utc)
-#: the helpers' program and a categorical input (vocabulary: the item counts seen, 1 to 5)
-PROGRAM = REQUEST_PROGRAM + "size     = categorical(@req.num_items)\n"
-REFERENCE_ROWS = 250  # of a 300-row test split
-
-
-@dataclass
-class Trained:
-    home: Path
-    uuid: str
-    config: Path
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trained]:
-    """One small linear model trained for real under a private state folder."""
-    from fresco.training import train
-
-    folder = tmp_path_factory.mktemp("report")
-    config = write_request_config(folder, program=PROGRAM,
-                                  extra=f"monitoring: {{reference_rows: {REFERENCE_ROWS}, seed: 7}}\n")
-    with environment_restored("FRESCO_HOME", "BENTOML_HOME"):
-        _use_home(folder / "home")
-        result = train(config, reports_dir=folder / "reports")
-    yield Trained(folder / "home", result.uuid, config)
-
-
-def _use_home(home: Path) -> None:
-    import os
-
-    os.environ["FRESCO_HOME"] = str(home)
-    os.environ.pop("BENTOML_HOME", None)
-    os.environ.pop("FRESCO_OUTCOME_LOG_DIR", None)
-
-
-@pytest.fixture
-def home(trained: Trained, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The trained model's state folder, for this test."""
-    monkeypatch.setenv("FRESCO_HOME", str(trained.home))
-    monkeypatch.delenv("BENTOML_HOME", raising=False)
-    monkeypatch.delenv("FRESCO_OUTCOME_LOG_DIR", raising=False)
-    return trained.home
-
-
-def _log_predictions(uuid: str, folder: Path, *, n: int = 400, seed: int = 11,
-                     extra_items: int = 0) -> list[PredictionRecord]:
-    """``n`` new orders (``num_items`` shifted by ``extra_items``) scored as serving scores a
-    request (the program per row, then the model), logged through serving's writer."""
-    from fresco.training import load_model
-    from fresco.training.features import matrix_from_rows
-
-    model = load_model(uuid)
-    orders = synthetic_orders(n, seed=seed)
-    orders["num_items"] += extra_items
-    rows = [{"placed_at": r.placed_at.to_pydatetime(), "distance_km": float(r.distance_km),
-             "num_items": int(r.num_items)} for r in orders.itertuples()]
-    outputs = [model.program.evaluate(row) for row in rows]
-    predictions = model.predict(matrix_from_rows(outputs, model.inputs))
-    records = [PredictionRecord(
-        new_prediction_id(), T0 + timedelta(seconds=5 * i), uuid, "eta:production", None, None,
-        {"order_id": i}, {**row, "placed_at": row["placed_at"].isoformat()}, {},
-        {name: out[name] for name in model.inputs}, float(p), 2.0)
-        for i, (row, out, p) in enumerate(zip(rows, outputs, predictions))]
-    log = AsyncLog(PredictionSink(folder), flush_seconds=0.05)
-    log.log(records)
-    log.close()
-    assert log.stats().written == n
-    return records
 
 
 def test_training_keeps_a_seeded_sample_of_the_test_split(trained: Trained, home: Path) -> None:
@@ -133,8 +67,8 @@ def test_drift_is_found_on_the_shifted_input_and_not_on_the_others(trained: Trai
                                                                    tmp_path: Path) -> None:
     from fresco.monitoring.report import report_from_logs
 
-    _log_predictions(trained.uuid, tmp_path / "same")
-    _log_predictions(trained.uuid, tmp_path / "shifted", extra_items=3)
+    log_predictions(trained.uuid, tmp_path / "same")
+    log_predictions(trained.uuid, tmp_path / "shifted", extra_items=3)
     same = report_from_logs(trained.uuid[:8], log_folder=tmp_path / "same", out_dir=tmp_path / "r1").figures
     shifted = report_from_logs(trained.uuid, log_folder=tmp_path / "shifted",
                                out_dir=tmp_path / "r2").figures
@@ -165,7 +99,7 @@ def test_the_command_prints_the_summary_and_writes_html_and_json(trained: Traine
     from fresco.training import ModelRepository
 
     ModelRepository().tag("eta:production", trained.uuid)
-    records = _log_predictions(trained.uuid, tmp_path / "log", extra_items=3)
+    records = log_predictions(trained.uuid, tmp_path / "log", extra_items=3)
     rng = np.random.default_rng(3)
     labelled = records[::2]  # outcomes for half the predictions
     outcomes = pd.DataFrame({"prediction_id": [r.prediction_id for r in labelled],
@@ -185,6 +119,9 @@ def test_the_command_prints_the_summary_and_writes_html_and_json(trained: Traine
         assert str(tmp_path / "out" / name) in out
         assert (tmp_path / "out" / name).stat().st_size > 0
     assert "<html" in (tmp_path / "out" / "report.html").read_text()[:2000].lower()
+    # accuracy over time on the outcomes, drawn and embedded in the report's page
+    assert (tmp_path / "out" / "accuracy.png").stat().st_size > 0
+    assert 'alt="Accuracy over time (1h windows' in (tmp_path / "out" / "report.html").read_text()
     assert "took " in done.stderr
     figures = json.loads((tmp_path / "out" / "report.json").read_text())
     assert figures["model"] == {"uuid": trained.uuid, "name": "eta_test", "task": "regression",
@@ -219,7 +156,7 @@ def test_unknown_models_and_empty_periods_are_named(trained: Trained, home: Path
 
     unknown = CliRunner().invoke(main, ["monitor", "report", "no-such:tag", "--log", str(tmp_path)])
     assert unknown.exit_code == 1 and "no model or tag 'no-such:tag' in the repository" in unknown.output
-    _log_predictions(trained.uuid, tmp_path / "log", n=20)
+    log_predictions(trained.uuid, tmp_path / "log", n=20)
     empty = CliRunner().invoke(main, ["monitor", "report", trained.uuid, "--log", str(tmp_path / "log"),
                                       "--since", "2026-12-06T00:00:00Z", "--until", "2026-12-07"])
     assert empty.exit_code == 1
@@ -234,7 +171,7 @@ def test_a_binary_model_gets_classification_quality_on_its_outcomes(tmp_path: Pa
     monkeypatch.setenv("FRESCO_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("BENTOML_HOME", raising=False)
     uuid = train(write_request_config(tmp_path, task="binary", n=1000), reports_dir=tmp_path / "reports").uuid
-    records = _log_predictions(uuid, tmp_path / "log", n=300)
+    records = log_predictions(uuid, tmp_path / "log", n=300)
     late = synthetic_orders(300, seed=11)["late"].to_numpy()  # the orders' own labels
     pd.DataFrame({"prediction_id": [r.prediction_id for r in records], "outcome": late.astype(float),
                   "observed_at": [r.predicted_at for r in records]}).to_parquet(tmp_path / "outcomes.parquet")

@@ -131,3 +131,59 @@ def test_outcomes_posted_to_the_service_reach_the_accuracy_report(sqlite_server,
     table = pd.read_parquet(home / "accuracy-test.parquet")
     today = table[table["outcomes"] > 0]
     assert today["mae"].tolist() == [pytest.approx(2.0)]  # only these predictions have outcomes
+
+
+def _gauges(url: str, name: str) -> dict[tuple[tuple[str, str], ...], float]:
+    """A gauge's samples on ``/metrics``: labels (sorted pairs) -> value."""
+    text = httpx.get(url + "/metrics", timeout=10).text
+    found = {}
+    for labels, value in re.findall(rf"^{name}{{(.*)}} (\S+)$", text, re.M):
+        found[tuple(sorted(re.findall(r'(\w+)="([^"]*)"', labels)))] = float(value)
+    return found
+
+
+def test_the_service_exports_the_latest_windows_accuracy_and_drift_as_monitor_metrics_computes_them(
+        sqlite_env, tmp_path: Path) -> None:
+    from fresco.monitoring import accuracy_from_logs, read_predictions
+    from fresco.monitoring.report import build_report
+    from fresco.training import ModelRepository
+    from fresco.training.reference import read_reference
+
+    bentoml_home = tmp_path / "bentoml"  # its own Prometheus folder (see the test above)
+    shutil.copytree(Path(sqlite_env.env()["BENTOML_HOME"]) / "models", bentoml_home / "models")
+    log, outcomes = tmp_path / "predictions", tmp_path / "outcomes"
+    with serve(sqlite_env.env(), sqlite_env.tag, tmp_path, FRESCO_PREDICTION_LOG_DIR=str(log),
+               FRESCO_OUTCOME_LOG_DIR=str(outcomes), BENTOML_HOME=str(bentoml_home),
+               FRESCO_MONITOR_REFRESH_SECONDS="1") as server:
+        rows = [sqlite_env.row(customer_id=i, items=i) for i in range(1, 9)]
+        answers = server.post("/predict", {"model": sqlite_env.tag, "rows": rows}).json()["predictions"]
+        sent = server.post("/outcome", {"outcomes": [
+            {"prediction_id": a["prediction_id"], "outcome": a["prediction"] + 1.0 + i}
+            for i, a in enumerate(answers[:5])]})
+        assert sent.status_code == 200, sent.text
+        deadline = time.monotonic() + 60
+        while not any(v == 5 for v in _gauges(server.url, "fresco_monitor_outcomes").values()):
+            assert time.monotonic() < deadline, httpx.get(server.url + "/metrics", timeout=10).text[-3000:]
+            time.sleep(0.5)
+        accuracy = _gauges(server.url, "fresco_monitor_accuracy")
+        predictions = _gauges(server.url, "fresco_monitor_predictions")
+        join_rate = _gauges(server.url, "fresco_monitor_join_rate")
+        drift = _gauges(server.url, "fresco_monitor_drift_share")
+
+    # what `fresco monitor metrics --window 1h` computes on the same logs: its last row
+    repository = ModelRepository()
+    _, table = accuracy_from_logs(lambda uuid: repository.get(uuid).task, log_folder=log, outcomes=outcomes,
+                                  window="1h")
+    last = table.sort_values("window_start").iloc[-1]
+    labels = (("arm", ""), ("experiment", ""), ("model", repository.get(sqlite_env.model).name),
+              ("model_uuid", sqlite_env.model), ("tag", sqlite_env.tag))
+    assert predictions[labels] == last["predictions"] == 8
+    assert join_rate[labels] == pytest.approx(last["join_rate"]) and last["join_rate"] == 5 / 8
+    for metric in ("rmse", "mae", "r2", "rmsle"):
+        assert accuracy[tuple(sorted((*labels, ("metric", metric))))] == pytest.approx(last[metric]), metric
+    assert last["mae"] == pytest.approx(3.0)  # off by 1, 2, 3, 4, 5
+
+    # the drift share: Evidently's on the same predictions against the model's reference sample
+    reference = read_reference(repository.artifact_path(sqlite_env.model), sqlite_env.model)
+    figures, _, _ = build_report(reference, read_predictions(log), task="regression")
+    assert drift[(("model", labels[2][1]), ("model_uuid", sqlite_env.model))] == pytest.approx(figures["drift"]["share"])

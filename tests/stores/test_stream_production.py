@@ -16,7 +16,7 @@ from feast import FeatureStore
 from tests.conftest import environment_restored
 from tests.stores.conftest import REGEX_NAMES, _applied_repo
 from tests.stores.data import Groups
-from tests.streaming.test_stream_job import BASE, FEATURES, _as_of, _events, _publish
+from tests.streaming.test_stream_job import quarter_hour_base, FEATURES, _as_of, _events, _publish
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -26,6 +26,7 @@ STREAMED = (11, 12, 13)  #: the restaurants of the events (``_events``)
 def test_streamed_rows_reach_hive_and_cassandra_and_the_check_agrees(
     tmp_path: Path, spark, spark_home: Path, cassandra: list[str], kafka: str, groups: Groups
 ) -> None:
+    BASE = quarter_hour_base()
     from fresco.example.pipelines.feature_groups import write_hive_table
     from fresco.platform.streaming.check import check_stream
     from fresco.platform.streaming.groups import stream_group

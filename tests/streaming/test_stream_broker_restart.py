@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import copy_feature_repo, environment_restored, free_port, run_feast
-from tests.streaming.test_stream_job import BASE, _events, _publish
+from tests.streaming.test_stream_job import quarter_hour_base, _events, _publish
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -28,6 +28,7 @@ def _wait(predicate, what: str, timeout: float = 180) -> None:
 
 
 def test_the_job_waits_for_a_restarted_broker_and_loses_nothing(tmp_path: Path, spark) -> None:
+    BASE = quarter_hour_base()
     from feast import FeatureStore
 
     from fresco.platform.services import kafka as broker

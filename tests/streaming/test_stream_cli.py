@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import copy_feature_repo, environment_restored, invoke_fresco, run_feast
-from tests.streaming.test_stream_job import BASE, FEATURES, _as_of, _assert_values, _events, _grid
+from tests.streaming.test_stream_job import quarter_hour_base, FEATURES, _as_of, _assert_values, _events, _grid
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -40,6 +40,7 @@ def _at_window_ends(repo: Path, env: dict[str, str], ends: pd.DataFrame) -> pd.D
 
 
 def test_replayed_events_streamed_by_the_cli_equal_the_cli_backfill(tmp_path: Path, kafka: str, spark) -> None:
+    BASE = quarter_hour_base()
     prefix = f"test-{uuid.uuid4().hex[:8]}."
     streamed_repo, streamed_env = _project(tmp_path / "streamed", prefix)
     events = _events(150, 5, BASE, 100)

@@ -17,8 +17,14 @@ from tests.conftest import copy_feature_repo, environment_restored, run_feast
 
 pytestmark = pytest.mark.timeout(600)
 
-NOW = datetime.now(timezone.utc).replace(second=0, microsecond=0)
-BASE = NOW.replace(minute=NOW.minute - NOW.minute % 15) - timedelta(hours=2)
+
+
+def quarter_hour_base() -> datetime:
+    """Two hours before the current quarter hour: events generated from here over up to 100
+    minutes still fill the window served now. Called when a test starts (a module constant would
+    be stale when a long suite reaches the test)."""
+    now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    return now.replace(minute=now.minute - now.minute % 15) - timedelta(hours=2)
 FEATURES = ["restaurant_realtime:avg_prep_time_1h", "restaurant_realtime:orders_1h"]
 
 
@@ -87,6 +93,7 @@ def _historical(store, rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def test_streaming_equals_backfill_across_a_restart_and_malformed_events_are_dead_letters(project, spark, kafka):
+    BASE = quarter_hour_base()
     from fresco.platform.streaming.backfill import backfill_rows
     from fresco.platform.streaming.groups import stream_group
 
@@ -182,6 +189,7 @@ def _assert_values(got: pd.DataFrame, want: pd.DataFrame) -> None:
 
 
 def test_late_events_inside_the_watermark_update_later_ones_are_dropped_and_counted(project, spark):
+    BASE = quarter_hour_base()
     store = project
     job = _job(store, spark)
     try:

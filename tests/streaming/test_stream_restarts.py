@@ -22,7 +22,7 @@ import pytest
 
 from tests.conftest import environment_restored, invoke_fresco, run_fresco
 from tests.streaming.test_stream_cli import _project
-from tests.streaming.test_stream_job import BASE, _events, _publish
+from tests.streaming.test_stream_job import quarter_hour_base, _events, _publish
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -62,6 +62,7 @@ def _wait_for(env: dict[str, str], job: subprocess.Popen, log: Path, events: int
 
 
 def test_a_killed_then_stopped_job_resumes_with_every_event_counted_once(tmp_path: Path, kafka: str, spark) -> None:
+    BASE = quarter_hour_base()
     repo, env = _project(tmp_path, f"test-{uuid.uuid4().hex[:8]}.")
     first, second, third = (_events(200, 21, BASE, 40), _events(150, 22, BASE + timedelta(minutes=40), 40),
                             _events(100, 23, BASE + timedelta(minutes=80), 30))

@@ -17,7 +17,7 @@ import pytest
 from tests.conftest import environment_restored
 from tests.serving.conftest import serve
 from tests.streaming.test_stream_cli import _project
-from tests.streaming.test_stream_job import BASE, _events, _publish
+from tests.streaming.test_stream_job import quarter_hour_base, _events, _publish
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -27,7 +27,7 @@ orders = fill(@fs.restaurant_realtime.orders_1h, 0)
 """
 
 
-def _train(repo: Path, spark, events: pd.DataFrame, root: Path) -> str:
+def _train(repo: Path, spark, events: pd.DataFrame, root: Path, base: datetime) -> str:
     """Backfill the events' period and train a small model on it; returns its UUID."""
     from fresco.platform import open_store
     from fresco.platform.streaming.backfill import backfill
@@ -36,7 +36,7 @@ def _train(repo: Path, spark, events: pd.DataFrame, root: Path) -> str:
 
     store = open_store(repo)
     group = stream_group(store, "restaurant_realtime")
-    backfill(store, group, spark.createDataFrame(events), BASE - timedelta(minutes=15), BASE + timedelta(hours=2))
+    backfill(store, group, spark.createDataFrame(events), base - timedelta(minutes=15), base + timedelta(hours=2))
     rng = np.random.default_rng(4)
     times = pd.to_datetime(events["ready_at"], utc=True).sample(200, replace=True, random_state=1).to_numpy()
     labels = pd.DataFrame({"restaurant_id": rng.choice([11, 12, 13], 200),
@@ -55,6 +55,7 @@ def _train(repo: Path, spark, events: pd.DataFrame, root: Path) -> str:
 
 
 def test_published_events_reach_the_served_model_inputs_within_seconds(tmp_path: Path, spark, kafka: str) -> None:
+    BASE = quarter_hour_base()
     from fresco.platform import open_store
     from fresco.platform.streaming.groups import stream_group
     from fresco.platform.streaming.job import StreamJob
@@ -65,7 +66,7 @@ def test_published_events_reach_the_served_model_inputs_within_seconds(tmp_path:
            "FEAST_FS_YAML_FILE_PATH": str(repo / "feature_store.yaml")}
     with environment_restored(*env):
         os.environ.update(env)
-        model = _train(repo, spark, _events(300, 31, BASE, 100), tmp_path)
+        model = _train(repo, spark, _events(300, 31, BASE, 100), tmp_path, BASE)
         ModelRepository().tag("streamed_eta:live", model)
         store = open_store(repo)
         job = StreamJob(store, stream_group(store, "restaurant_realtime"), spark, trigger_seconds=0.5).start()
