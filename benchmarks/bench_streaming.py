@@ -22,7 +22,9 @@ process and Spark session):
   aggregations from 4.3) on the same decode, watermark and ``window_aggregate``, update mode, a
   Python ``foreach`` writer that notes when each timed restaurant's row reaches it (*writer*);
 * ``realtime-kafka``: the same Real-time query with Spark's (JVM) Kafka sink writing the rows to
-  ``<topic>.rtm-out``, read by a consumer in this process (*writer*: the row read back).
+  ``<topic>.rtm-out``, read by a consumer in this process (*writer*: the row read back);
+* ``realtime-foreachbatch``: the same query with ``foreachBatch`` (the product job's sink API),
+  which Spark 4.3 refuses in Real-time Mode: the attempt prints the refusal.
 
 Real-time Mode co-schedules all the query's stages, so it needs as many task slots as source
 partitions + shuffle partitions: the Real-time runs set ``spark.sql.shuffle.partitions`` to
@@ -286,7 +288,7 @@ def backfill_rate(spark, group, events: int) -> float:
     return rows / seconds
 
 
-MODES = ("microbatch", "realtime", "realtime-kafka")
+MODES = ("microbatch", "realtime", "realtime-kafka", "realtime-foreachbatch")
 
 
 def _figures(delays: list[float], timed: int) -> str:
@@ -388,7 +390,8 @@ def run_realtime(mode: str, store, group, spark, publisher, rates, args, first_i
     for k, v in confs.items():
         if k != "spark.master":
             spark.conf.set(k, v)
-    sink = "Python foreach writer" if mode == "realtime" else "Spark's Kafka sink -> consumer"
+    sink = {"realtime": "Python foreach writer", "realtime-kafka": "Spark's Kafka sink -> consumer",
+            "realtime-foreachbatch": "foreachBatch"}[mode]
     tried = (f"trigger(realTime='{args.realtime_interval}'), outputMode('update'), {sink}, "
              + ", ".join(f"{k}={v}" for k, v in confs.items()))
     print(f"{mode}: {tried}", flush=True)
@@ -400,7 +403,10 @@ def run_realtime(mode: str, store, group, spark, publisher, rates, args, first_i
             group.event_time, f"{int(group.watermark.total_seconds())} seconds")
         rows = window_aggregate(events, group)
         checkpoint = work / f"checkpoint-{mode}-{uuid.uuid4().hex[:6]}"  # always fresh
-        if mode == "realtime":
+        if mode == "realtime-foreachbatch":  # the product's sink API: refused by Spark 4.3 (printed)
+            writer = rows.writeStream.outputMode("update").foreachBatch(lambda frame, batch: None)
+            seen = FileSeen(work / "never-written.txt")
+        elif mode == "realtime":
             out = work / f"seen-{mode}.txt"
             writer = rows.writeStream.outputMode("update").foreach(SeenWriter(str(out)))
             seen = FileSeen(out)
