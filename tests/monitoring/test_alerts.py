@@ -64,10 +64,14 @@ def _rmse(records: list, outcomes: Path) -> float:
     return math.sqrt(sum((y - p) ** 2 for y, p in pairs) / len(pairs))
 
 
-def _check(tmp_path: Path, home: Path, rules: Path, log: Path, outcomes: Path, record_to: Path):
-    return run_fresco("monitor", "check", "--rules", str(rules), "--at", AT.isoformat(), "--log", str(log),
-                      "--outcomes", str(outcomes), "--record-to", str(record_to), cwd=tmp_path,
-                      env={"FRESCO_HOME": str(home)})
+def _check(tmp_path: Path, home: Path, rules: Path, log: Path, outcomes: Path, record_to: Path, *,
+           child: bool = False):
+    """``fresco monitor check`` on these logs at AT: in this process, or (``child``) as a
+    scheduler runs it."""
+    run = run_fresco if child else invoke_fresco
+    return run("monitor", "check", "--rules", str(rules), "--at", AT.isoformat(), "--log", str(log),
+               "--outcomes", str(outcomes), "--record-to", str(record_to), cwd=tmp_path,
+               env={"FRESCO_HOME": str(home)})
 
 
 def test_rules_fire_for_a_degraded_model_and_not_for_a_good_one(trained: Trained, home: Path,
@@ -85,7 +89,7 @@ def test_rules_fire_for_a_degraded_model_and_not_for_a_good_one(trained: Trained
     # and a quarter of the traffic (100 predictions over the same half hour)
     bad = log_predictions(trained.uuid, tmp_path / "bad", n=N // 4, every=20.0, extra_items=3, null_every=8)
     bad_outcomes = _outcomes(bad, tmp_path / "bad.parquet", off_by=15.0)
-    done = _check(tmp_path, home, rules, tmp_path / "bad", bad_outcomes, tmp_path / "bad-checks")
+    done = _check(tmp_path, home, rules, tmp_path / "bad", bad_outcomes, tmp_path / "bad-checks", child=True)
     assert done.returncode == 1, done.stdout + done.stderr
     lines = {line.split(":")[0].split()[-1]: line for line in done.stdout.splitlines() if line.startswith(("OK", "BREACH", "INSUFF"))}
     assert lines["eta-rmse"].startswith("INSUFFICIENT")  # 50 outcomes < min_count 100: not judged
