@@ -318,7 +318,7 @@ def models_compare(refs: tuple[str, ...], show_all: bool) -> None:
 @click.argument("ref", required=False)
 @click.option("--history", is_flag=True, help="Show the tag's moves instead of moving it.")
 def models_tag(tag: str, ref: str | None, history: bool) -> None:
-    """Point TAG (e.g. delivery_eta:production) at model REF; the move is recorded."""
+    """Point TAG (e.g. churn:production) at model REF; the move is recorded."""
     from fresco.training import ModelRepository, RepositoryError
 
     repo = ModelRepository()
@@ -354,7 +354,7 @@ def _parse_arm(arm: str) -> tuple[str, float]:
 
 @models_experiment.command("start")
 @click.argument("name")
-@click.option("--tag", required=True, help="The tag whose requests are split, e.g. delivery_eta:production.")
+@click.option("--tag", required=True, help="The tag whose requests are split, e.g. churn:production.")
 @click.option("--arm", "arms", multiple=True, required=True, metavar="MODEL=WEIGHT",
               help="A model (UUID, prefix or tag) and its weight (repeatable).")
 @click.option("--key", "keys", multiple=True, help="Row field the split sticks to (default: the entity keys; a change keeps the running experiment's).")
@@ -610,7 +610,7 @@ def monitor_check(rules_path: Path, at_text: str | None, outcomes_path: Path | N
 @main.command("predict-batch")
 @click.argument("source")
 @click.argument("output")
-@click.option("--model", required=True, help="Model tag or UUID, e.g. delivery_eta:production.")
+@click.option("--model", required=True, help="Model tag or UUID, e.g. churn:production.")
 @repo_option
 @click.option("--timestamp-column", default=None,
               help="Rows' event time for point-in-time features (default: now).")

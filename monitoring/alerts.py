@@ -33,7 +33,7 @@ from typing import Any
 import pandas as pd
 
 from fresco.monitoring.log import read_predictions
-from fresco.monitoring.outcomes import join_outcomes
+from fresco.monitoring.outcomes import join_outcomes, no_outcomes, outcomes_to_join
 from fresco.monitoring.rules import MonitoringConfig, Rule
 from fresco.training.metrics import compute_metrics, metric_names
 
@@ -173,7 +173,7 @@ def _value(rule: Rule, window: pd.DataFrame, outcomes: pd.DataFrame | None, mode
                 worst = (float(drift["share"]), said)
         assert worst is not None
         return worst[0], len(window), worst[1]
-    joined = join_outcomes(window, outcomes if outcomes is not None else _no_outcomes(), max_delay=max_delay).frame
+    joined = join_outcomes(window, outcomes if outcomes is not None else no_outcomes(), max_delay=max_delay).frame
     observed = joined[joined["outcome"].notna()]
     if rule.metric == "join_rate":
         return len(observed) / len(joined), len(joined), ""
@@ -189,11 +189,6 @@ def _value(rule: Rule, window: pd.DataFrame, outcomes: pd.DataFrame | None, mode
         return None, 0, ""
     value = compute_metrics(task, observed["outcome"].to_numpy(), observed["prediction"].to_numpy())[rule.metric]
     return (None if value is None or math.isnan(value) else float(value)), len(observed), ""
-
-
-def _no_outcomes() -> pd.DataFrame:
-    return pd.DataFrame({"prediction_id": pd.Series(dtype=str), "outcome": pd.Series(dtype=float),
-                         "observed_at": pd.Series(dtype="datetime64[us, UTC]")})
 
 
 def freshness_results(store: Any, config: MonitoringConfig, at: datetime) -> list[CheckResult]:
@@ -228,16 +223,12 @@ def check(config: MonitoringConfig, at: datetime, *, store: Any = None, models: 
           log_folder: Path | None = None, outcomes: Path | None = None,
           max_delay: timedelta | None = timedelta(days=7)) -> list[CheckResult]:
     """Every rule of ``config`` and (with ``store``) every feature view's freshness at ``at``."""
-    from fresco.monitoring.outcomes import read_outcomes
-    from fresco.platform.logs import outcome_log_folder
-
     results: list[CheckResult] = []
     if config.rules:
         models = models or repository_models()
         earliest = at - max(rule.span for rule in config.rules)
         predictions = read_predictions(log_folder, since=earliest, until=at)
-        outcome_path = Path(outcomes) if outcomes is not None else outcome_log_folder()
-        table = read_outcomes(outcome_path) if outcomes is not None or any(outcome_path.rglob("*.parquet")) else None
+        table = outcomes_to_join(outcomes)
         results += [evaluate_rule(rule, at, predictions, table, models, max_delay) for rule in config.rules]
     if store is not None:
         results += freshness_results(store, config, at)

@@ -9,7 +9,6 @@ that no request waits on it.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,8 +18,8 @@ import pandas as pd
 
 from fresco.monitoring.accuracy import GROUPS, accuracy_over_time
 from fresco.monitoring.log import read_predictions
-from fresco.monitoring.outcomes import join_outcomes, read_outcomes
-from fresco.platform.logs import outcome_log_folder
+from fresco.monitoring.outcomes import join_outcomes, no_outcomes, outcomes_to_join
+from fresco.monitoring.report import finite_number
 
 
 @dataclass(frozen=True)
@@ -55,17 +54,13 @@ def latest_figures(models: dict[str, ServedModel], *, now: datetime, window: str
     predictions = predictions[predictions["model_uuid"].isin(list(models))].reset_index(drop=True)
     if predictions.empty:
         return figures
-    path = Path(outcomes) if outcomes is not None else outcome_log_folder()
-    table = read_outcomes(path) if outcomes is not None or any(path.rglob("*.parquet")) else None
-    if table is None:
-        table = pd.DataFrame({"prediction_id": pd.Series(dtype=str), "outcome": pd.Series(dtype=float),
-                              "observed_at": pd.Series(dtype="datetime64[us, UTC]")})
-    joined = join_outcomes(predictions, table, max_delay=max_delay).frame
+    table = outcomes_to_join(outcomes)
+    joined = join_outcomes(predictions, no_outcomes() if table is None else table, max_delay=max_delay).frame
     tasks = {uuid: models[uuid].task for uuid in joined["model_uuid"].unique()}
     rows = accuracy_over_time(joined, tasks, window=window)
     latest = rows.sort_values("window_start").groupby(list(GROUPS), dropna=False, sort=False).tail(1)
     for row in latest.to_dict("records"):
-        figures.groups.append({**{k: _number(v) if isinstance(v, float) else v for k, v in row.items()},
+        figures.groups.append({**{k: finite_number(v) if isinstance(v, float) else v for k, v in row.items()},
                                "model": models[row["model_uuid"]].name})
     if drift:
         _drift(figures, models, predictions, window)
@@ -87,7 +82,3 @@ def _drift(figures: Figures, models: dict[str, ServedModel], predictions: pd.Dat
         current = rows[rows["__start"] == rows["__start"].max()].drop(columns="__start").reset_index(drop=True)
         report, _, _ = build_report(reference, current, task=model.task)
         figures.drift_share[uuid] = float(report["drift"]["share"])
-
-
-def _number(value: float) -> float | None:
-    return None if value is None or math.isnan(value) else float(value)

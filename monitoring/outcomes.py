@@ -19,6 +19,23 @@ import pandas as pd
 OUTCOME_COLUMNS = ("prediction_id", "outcome", "observed_at")
 
 
+def no_outcomes() -> pd.DataFrame:
+    """An outcome table without rows (what a log joins to when nothing was reported)."""
+    return pd.DataFrame({"prediction_id": pd.Series(dtype=str), "outcome": pd.Series(dtype=float),
+                         "observed_at": pd.Series(dtype="datetime64[us, UTC]")})
+
+
+def outcomes_to_join(outcomes: Path | None) -> pd.DataFrame | None:
+    """The outcome table the monitoring commands join: ``outcomes`` when given (it must
+    exist), else what ``POST /outcome`` logged when it logged anything; None otherwise."""
+    from fresco.platform.logs import outcome_log_folder
+
+    if outcomes is not None:
+        return read_outcomes(Path(outcomes))
+    folder = outcome_log_folder()
+    return read_outcomes(folder) if any(folder.rglob("*.parquet")) else None
+
+
 def read_outcomes(path: Path) -> pd.DataFrame:
     """An outcome table (a Parquet file or folder), checked: its columns, numeric outcomes,
     UTC times."""

@@ -21,8 +21,8 @@ from typing import Any
 import pandas as pd
 
 from fresco.monitoring.log import read_predictions
-from fresco.monitoring.outcomes import JoinedOutcomes, join_outcomes, read_outcomes
-from fresco.platform.logs import outcome_log_folder, prediction_log_folder
+from fresco.monitoring.outcomes import JoinedOutcomes, join_outcomes, outcomes_to_join
+from fresco.platform.logs import prediction_log_folder
 from fresco.training.reference import INPUT, ReferenceSample, read_reference
 
 log = logging.getLogger(__name__)
@@ -106,15 +106,15 @@ def _figures_by_column(snapshot: Any) -> dict[str, dict[str, Any]]:
         figures = out.setdefault(column, {})
         kind = config["type"].removeprefix(_METRIC)
         if kind == "ValueDrift":
-            figures["drift"] = {"score": _number(value), "stattest": config.get("method"),
-                                "threshold": _number(config.get("threshold")),
+            figures["drift"] = {"score": finite_number(value), "stattest": config.get("method"),
+                                "threshold": finite_number(config.get("threshold")),
                                 "drifted": verdicts.get(metric["id"]) == "FAIL"}
         elif kind == "MissingValueCount":
-            figures["null_rate"] = _number(value["share"])
+            figures["null_rate"] = finite_number(value["share"])
         elif kind == "MinValue":
-            figures["min"] = _number(value)
+            figures["min"] = finite_number(value)
         elif kind == "MaxValue":
-            figures["max"] = _number(value)
+            figures["max"] = finite_number(value)
     return out
 
 
@@ -127,11 +127,11 @@ def _quality(snapshot: Any) -> dict[str, float | None]:
         if isinstance(value, dict):
             value = value.get("mean")
         if isinstance(value, (int, float)) and name not in figures:
-            figures[name] = _number(value)
+            figures[name] = finite_number(value)
     return figures
 
 
-def _number(value: Any) -> float | None:
+def finite_number(value: Any) -> float | None:
     """A finite float, or None (JSON has no NaN)."""
     try:
         number = float(value)
@@ -227,10 +227,8 @@ def report_from_logs(
     if predictions.empty:
         raise NoPredictions(f"no logged predictions of model {who} {period_text(since, until)} "
                             f"in the prediction log {folder}")
-    outcome_path = Path(outcomes) if outcomes is not None else outcome_log_folder()
-    joined = None
-    if outcomes is not None or any(outcome_path.rglob("*.parquet")):
-        joined = join_outcomes(predictions, read_outcomes(outcome_path), max_delay=max_delay)
+    table = outcomes_to_join(outcomes)
+    joined = None if table is None else join_outcomes(predictions, table, max_delay=max_delay)
     figures, drift, quality = build_report(reference, predictions, task=record.task, joined=joined)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     out = Path(out_dir) if out_dir is not None else state_dir() / "monitoring" / "reports" / uuid / stamp

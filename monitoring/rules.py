@@ -5,15 +5,15 @@ like model configs (pydantic; errors name the field path), evaluated by
 .. code-block:: yaml
 
     rules:
-      - name: eta-rmse                  # unique; names the rule in every line and record
-        model: delivery_eta:production  # a model reference (tag, UUID or prefix), resolved at check time
+      - name: churn-rmse                 # unique; names the rule in every line and record
+        model: churn:production         # a model reference (tag, UUID or prefix), resolved at check time
         metric: rmse                    # an accuracy metric of the model's task, join_rate,
                                         # drift_share, null_rate or predictions
         window: 1d                      # the period before the check's time
         above: 8.0                      # breach above this (or below: for auc, volume...)
         min_count: 100                  # outcomes (accuracy metrics) or predictions needed
-      - name: eta-volume
-        tag: delivery_eta:production    # predictions logged under this tag, whichever model served them
+      - name: churn-volume
+        tag: churn:production           # predictions logged under this tag, whichever model served them
         metric: predictions
         window: 1h
         below: 10
