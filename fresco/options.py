@@ -51,6 +51,10 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def cell_text(value: object) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else ("-" if value is None else str(value))
+
+
 def parse_utc(text: str | None, name: str) -> datetime | None:
     """Option ``name``'s ISO time as an aware datetime (naive means UTC); None stays None."""
     if text is None:

@@ -1,0 +1,176 @@
+"""``fresco monitor metrics|report|check``: monitoring on the prediction log from the command line.
+
+The commands compose :mod:`fresco.monitoring`; each imports what it needs when it runs, like
+the rest of the ``fresco`` command.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+
+from fresco.options import (
+    cell_text, log_options, parse_duration, parse_utc, prediction_log_options, repo_option,
+)
+
+
+@click.group()
+def monitor() -> None:
+    """Monitoring on the prediction log: accuracy over time once outcomes are known, drift and
+    data quality against each model's reference sample."""
+
+
+@monitor.command("metrics")
+@prediction_log_options
+@click.option("--model", default=None, help="Only this model (UUID, prefix or tag).")
+@click.option("--window", default="1h", show_default=True, help="Window length (15min, 1h, 1D...).")
+@click.option("--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write the table here too (Parquet; default: <state dir>/monitoring/accuracy.parquet).")
+@click.option("--plot", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Also draw the metric and the join rate per window and model / tag / arm (PNG).")
+@click.option("--plot-metric", default=None, help="The metric drawn (default: rmse, or auc for binary models).")
+def monitor_metrics(outcomes_path: Path | None, log_folder: Path | None, since: str | None, until: str | None,
+                    model: str | None, window: str, max_delay: str, output: Path | None, plot: Path | None,
+                    plot_metric: str | None) -> None:
+    """Accuracy over time per model, tag and experiment arm: predictions joined to OUTCOMES."""
+    from fresco.platform.state import state_dir
+    from fresco.monitoring import accuracy_from_logs
+    from fresco.training import ModelRepository
+
+    repository = ModelRepository()
+    try:
+        uuid = repository.resolve(model) if model else None
+    except LookupError as err:
+        raise click.ClickException(str(err)) from None
+
+    def task_of(found: str) -> str:
+        try:
+            return repository.get(found).task
+        except LookupError:
+            raise click.ClickException(f"model {found} is in the log but not in the model "
+                                       f"repository at {repository.db_path}") from None
+
+    try:
+        joined, table = accuracy_from_logs(
+            task_of, log_folder=log_folder, outcomes=outcomes_path, since=parse_utc(since, "--since"),
+            until=parse_utc(until, "--until"), model=uuid, window=window,
+            max_delay=parse_duration(max_delay, "--max-delay"))
+    except (FileNotFoundError, ValueError) as err:
+        raise click.ClickException(str(err)) from None
+    counts = joined.counts()
+    click.echo(f"{counts['predictions']:,} predictions, {counts['matched']:,} with an outcome "
+               f"({counts['duplicates']:,} corrected, {counts['late']:,} late, "
+               f"{counts['unmatched']:,} outcomes for predictions not in the log)")
+    # a metric of another task's models (auc beside regressors) is all null here: not shown
+    shown = [c for c in ("rmse", "mae", "r2", "auc", "logloss") if c in table.columns and table[c].notna().any()]
+    click.echo("  ".join(["WINDOW (UTC)      ", "MODEL   ", "TAG / ARM", "N", "OUTCOMES", *shown]))
+    for row in table.itertuples(index=False):
+        label = (row.tag or "-") if row.arm is None else f"{row.experiment}/{row.arm}"
+        click.echo("  ".join([f"{row.window_start:%Y-%m-%d %H:%M}", row.model_uuid[:8], str(label),
+                              str(row.predictions), str(row.outcomes),
+                              *(cell_text(getattr(row, c)) for c in shown)]))
+    output = output or state_dir() / "monitoring" / "accuracy.parquet"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    table.to_parquet(output, index=False)
+    click.echo(f"table: {output}")
+    if plot is not None:
+        from fresco.monitoring.plots import accuracy_png
+
+        try:
+            click.echo(f"plot: {accuracy_png(table, plot, plot_metric)}")
+        except ValueError as err:
+            raise click.ClickException(str(err)) from None
+
+
+@monitor.command("report")
+@click.argument("model")
+@prediction_log_options
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Folder for report.html, report.json (and quality.html) (default: "
+                   "<state dir>/monitoring/reports/<model uuid>/<UTC time>/).")
+def monitor_report(model: str, outcomes_path: Path | None, log_folder: Path | None, since: str | None,
+                   until: str | None, max_delay: str, out_dir: Path | None) -> None:
+    """Drift and data quality of MODEL's logged predictions (UUID, prefix or tag) against the
+    reference sample kept at training (Evidently; quality where outcomes are joined)."""
+    from fresco.monitoring.report import report_from_logs
+
+    try:
+        report = report_from_logs(model, log_folder=log_folder, outcomes=outcomes_path,
+                                  since=parse_utc(since, "--since"), until=parse_utc(until, "--until"),
+                                  max_delay=parse_duration(max_delay, "--max-delay"), out_dir=out_dir)
+    except (LookupError, FileNotFoundError, ValueError) as err:
+        raise click.ClickException(str(err)) from None
+    f = report.figures
+    drift = f["drift"]
+    click.echo(f"model {f['model']['name']} {f['model']['uuid']}: {f['predictions']:,} predictions "
+               f"from {f['first_prediction']} to {f['last_prediction']} against {f['reference_rows']:,} "
+               "reference rows")
+    click.echo(f"inputs drifted: {drift['drifted']} of {drift['inputs']}"
+               + (f" ({', '.join(drift['drifted_inputs'])})" if drift["drifted_inputs"] else "")
+               + ("; prediction drifted" if f["prediction"].get("drift", {}).get("drifted") else ""))
+    if f["quality"] is not None:
+        shown = "  ".join(f"{k}={cell_text(v)}" for k, v in list(f["quality"]["metrics"].items())[:4])
+        click.echo(f"quality on {f['quality']['outcomes']:,} outcomes: {shown}")
+    click.echo(f"html: {report.html}")
+    if report.quality_html is not None:
+        click.echo(f"quality html: {report.quality_html}")
+    if f.get("accuracy_png"):
+        click.echo(f"accuracy over time: {f['accuracy_png']} (also in the html)")
+    click.echo(f"json: {report.json}")
+    click.echo(f"took {f['seconds']:.1f} s", err=True)
+
+
+class _CheckNotRun(click.ClickException):
+    """``fresco monitor check`` could not evaluate its rules (exit code 2, a breach is 1)."""
+
+    exit_code = 2
+
+
+@monitor.command("check")
+@click.option("--rules", "rules_path", type=click.Path(path_type=Path, dir_okay=False), default="monitoring.yaml",
+              show_default=True, help="The monitoring config: alert rules, and which views' freshness to check.")
+@click.option("--at", "at_text", default=None, help="Check as of this UTC time (ISO; default: now).")
+@log_options
+@repo_option
+@click.option("--record-to", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Folder of the checks table (default: <state dir>/monitoring/checks).")
+def monitor_check(rules_path: Path, at_text: str | None, outcomes_path: Path | None, log_folder: Path | None,
+                  max_delay: str, repo: Path | None, yaml_path: Path | None, record_to: Path | None) -> None:
+    """Evaluate every alert rule of the monitoring config, and every feature view's freshness
+    against its SLA; print each verdict with its evidence, record them, and exit 1 when any rule
+    is breached (2 when the check cannot run), so a scheduler can page on it."""
+    from fresco.monitoring.alerts import BREACH, INSUFFICIENT, check, record
+    from fresco.monitoring.rules import load_monitoring
+    from fresco.platform.state import state_dir
+    from fresco.training.config import ConfigError
+
+    at = parse_utc(at_text, "--at") or datetime.now(timezone.utc)
+    try:
+        config = load_monitoring(rules_path)
+        store = None
+        if config.freshness != "none":
+            from fresco.platform import RepoNotFound, open_store
+
+            try:
+                store = open_store(repo, yaml_path)
+            except RepoNotFound as err:
+                raise ValueError(f"{err}; the freshness of feature views needs the catalog "
+                                 f"(or set freshness: none in {rules_path})") from None
+        results = check(config, at, store=store, log_folder=log_folder, outcomes=outcomes_path,
+                        max_delay=parse_duration(max_delay, "--max-delay"))
+    except (ConfigError, LookupError, FileNotFoundError, ValueError) as err:
+        raise _CheckNotRun(str(err)) from None
+    for result in results:
+        click.echo(result.line())
+    table = record(results, record_to or state_dir() / "monitoring" / "checks", at) if results else None
+    breached = sum(r.status == BREACH for r in results)
+    unjudged = sum(r.status == INSUFFICIENT for r in results)
+    if table is not None:
+        click.echo(f"recorded: {table}")
+    click.echo(f"monitor check: {len(results)} checked at {at:%Y-%m-%dT%H:%M:%S}Z, {breached} breached, "
+               f"{unjudged} not judged (too little data)")
+    if breached:
+        sys.exit(1)
