@@ -1,4 +1,4 @@
-"""``fresco monitor metrics|report|check``: monitoring on the prediction log from the command line.
+"""``fresco monitor metrics|report|check|skew``: monitoring on the prediction log from the command line.
 
 The commands compose :mod:`fresco.monitoring`; each imports what it needs when it runs, like
 the rest of the ``fresco`` command.
@@ -20,7 +20,7 @@ from fresco.options import (
 @click.group()
 def monitor() -> None:
     """Monitoring on the prediction log: accuracy over time once outcomes are known, drift and
-    data quality against each model's reference sample."""
+    data quality against each model's reference sample, alert rules, training/serving skew."""
 
 
 @monitor.command("metrics")
@@ -173,4 +173,67 @@ def monitor_check(rules_path: Path, at_text: str | None, outcomes_path: Path | N
     click.echo(f"monitor check: {len(results)} checked at {at:%Y-%m-%dT%H:%M:%S}Z, {breached} breached, "
                f"{unjudged} not judged (too little data)")
     if breached:
+        sys.exit(1)
+
+
+class _SkewNotRun(click.ClickException):
+    """``fresco monitor skew`` could not replay (exit code 2; too much skew is 1)."""
+
+    exit_code = 2
+
+
+@monitor.command("skew")
+@click.argument("model")
+@click.option("--log", "log_folder", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="The prediction log's folder (default: $FRESCO_PREDICTION_LOG_DIR or <state dir>/predictions).")
+@click.option("--since", default=None, help="Predictions at or after this UTC time (ISO).")
+@click.option("--until", default=None, help="Predictions before this UTC time (ISO).")
+@click.option("--sample", default=1000, show_default=True, type=click.IntRange(min=1),
+              help="Logged predictions replayed (drawn at random with --seed).")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--tolerance", default=1e-6, show_default=True, type=click.FloatRange(min=0),
+              help="Numbers within this (relative or absolute) are the same.")
+@click.option("--max-mismatch-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1),
+              help="Exit 1 when a larger share of the replayed predictions has a mismatch.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Folder for skew.html and skew.json (default: <state dir>/monitoring/skew/<model uuid>/<UTC time>/).")
+@repo_option
+def monitor_skew(model: str, log_folder: Path | None, since: str | None, until: str | None, sample: int,
+                 seed: int, tolerance: float, max_mismatch_rate: float, out_dir: Path | None,
+                 repo: Path | None, yaml_path: Path | None) -> None:
+    """Training/serving skew of MODEL (UUID, prefix or tag): a sample of its logged predictions
+    replayed offline at the moment each was served (the features retrieved as training
+    retrieves them, the program and the model run again) and compared with what serving used,
+    per feature, input and prediction, each difference with its cause. Exit 1 above
+    --max-mismatch-rate, 2 when the check cannot run."""
+    from fresco.monitoring.skew import CAUSES, check_skew
+    from fresco.platform import RepoNotFound, open_store
+
+    try:
+        store = open_store(repo, yaml_path)
+        report = check_skew(model, store=store, log_folder=log_folder, since=parse_utc(since, "--since"),
+                            until=parse_utc(until, "--until"), sample=sample, seed=seed, tolerance=tolerance,
+                            threshold=max_mismatch_rate, out_dir=out_dir, progress=click.echo)
+    except (RepoNotFound, LookupError, FileNotFoundError, ValueError) as err:
+        raise _SkewNotRun(str(err)) from None
+    f = report.figures
+    for row in f["features"] + f["inputs"]:
+        if row["mismatches"]:
+            name = row.get("feature") or f"input {row['input']}"
+            causes = row.get("causes") or {"transformation": row["transformation"],
+                                           "explained by the features": row["mismatches"] - row["transformation"]}
+            why = ", ".join(f"{c} {n}" for c, n in causes.items() if n)
+            first = row["largest"][0]
+            click.echo(f"  {name}: {row['mismatches']:,} of {row['checked']:,} differ ({why}); e.g. "
+                       f"prediction {first['prediction_id']}")
+    if f["prediction"]["mismatches"]:
+        click.echo(f"  prediction: {f['prediction']['mismatches']:,} differ, the largest by "
+                   f"{f['prediction']['max_difference']:.6g}")
+    by_cause = ", ".join(f"{c} {f['rows_by_cause'][c]:,}" for c in CAUSES if f["rows_by_cause"][c])
+    if by_cause:
+        click.echo(f"predictions by cause: {by_cause}")
+    click.echo(f"html: {report.html}")
+    click.echo(f"json: {report.json}")
+    click.echo(report.line())
+    if not f["passed"]:
         sys.exit(1)

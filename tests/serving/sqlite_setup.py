@@ -57,8 +57,10 @@ class SqliteServingEnvironment:
         return {**VALID_ROW, **changes}
 
 
-def build_sqlite_environment(root: Path) -> SqliteServingEnvironment:
-    """Init, apply, materialize and train (about a minute); the model is tagged :data:`TAG`."""
+def build_sqlite_environment(root: Path, *, created_column: str | None = None) -> SqliteServingEnvironment:
+    """Init, apply, materialize and train (about a minute); the model is tagged :data:`TAG`.
+    With ``created_column``, the features' source declares it as its created timestamp (each
+    sample row created at its event time)."""
     import numpy as np
     import pandas as pd
 
@@ -76,6 +78,15 @@ def build_sqlite_environment(root: Path) -> SqliteServingEnvironment:
     labels["items"] = rng.integers(1, 8, len(labels)).astype("int64")
     labels["is_member"] = rng.random(len(labels)) < 0.3
     labels.to_parquet(labels_path, index=False)
+    if created_column:
+        stats_path = project / "data" / "customer_stats.parquet"
+        stats = pd.read_parquet(stats_path)
+        stats.assign(**{created_column: stats["event_timestamp"]}).to_parquet(stats_path, index=False)
+        definitions = project / "definitions.py"
+        text = definitions.read_text()
+        declared = 'timestamp_field="event_timestamp", description=description)'
+        assert text.count(declared) == 2, "the template's sources changed: update this set-up"
+        definitions.write_text(text.replace(declared, declared[:-1] + f", created_timestamp_column={created_column!r})"))
     result = run_feast(project, "apply")
     assert result.returncode == 0, result.stdout + result.stderr
     store = open_store(project)
