@@ -143,7 +143,7 @@ def monitor_check(rules_path: Path, at_text: str | None, outcomes_path: Path | N
     against its SLA; print each verdict with its evidence, record them, and exit 1 when any rule
     is breached (2 when the check cannot run), so a scheduler can page on it."""
     from fresco.monitoring.alerts import BREACH, INSUFFICIENT, check, record
-    from fresco.monitoring.rules import load_monitoring
+    from fresco.monitoring.rules import SKEW_METRIC, load_monitoring
     from fresco.platform.state import state_dir
     from fresco.training.config import ConfigError
 
@@ -151,14 +151,17 @@ def monitor_check(rules_path: Path, at_text: str | None, outcomes_path: Path | N
     try:
         config = load_monitoring(rules_path)
         store = None
-        if config.freshness != "none":
+        skew = [r.name for r in config.rules if r.metric == SKEW_METRIC]
+        if config.freshness != "none" or skew:
             from fresco.platform import RepoNotFound, open_store
 
             try:
                 store = open_store(repo, yaml_path)
             except RepoNotFound as err:
-                raise ValueError(f"{err}; the freshness of feature views needs the catalog "
-                                 f"(or set freshness: none in {rules_path})") from None
+                needs = (f"rule(s) {', '.join(skew)} replay predictions through it" if skew else
+                         f"the freshness of feature views needs the catalog (or set freshness: none in "
+                         f"{rules_path})")
+                raise ValueError(f"{err}; {needs}") from None
         results = check(config, at, store=store, log_folder=log_folder, outcomes=outcomes_path,
                         max_delay=parse_duration(max_delay, "--max-delay"))
     except (ConfigError, LookupError, FileNotFoundError, ValueError) as err:

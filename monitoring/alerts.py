@@ -12,7 +12,11 @@ A rule's window is ``[at - window, at)`` of the prediction time. Its value:
 * ``drift_share``: the share of model inputs Evidently finds drifted against the model's
   reference sample (:func:`fresco.monitoring.report.build_report`; per model when a tag's
   window holds several, the highest);
-* ``predictions``: how many predictions were logged.
+* ``predictions``: how many predictions were logged;
+* ``skew_rate``: the share of the window's predictions (at most the rule's ``sample``, drawn at
+  random) that replayed offline differ from what was served
+  (:func:`fresco.monitoring.skew.skew_figures`; per model when a tag's window holds several, the
+  highest); needs the feature repository.
 
 Status per result: ``breach`` (the value is beyond the threshold), ``ok``, or ``insufficient``
 (fewer outcomes or predictions than the rule's ``min_count``: not judged, and said). A feature
@@ -87,6 +91,7 @@ class Models:
     resolve: Callable[[str], str]
     describe: Callable[[str], tuple[str, str]]
     reference: Callable[[str], Any]  #: UUID -> its reference sample (NoReferenceSample if none)
+    load: Callable[[str], Any] | None = None  #: UUID -> the loaded model (for skew_rate)
 
 
 def repository_models(repository: Any = None) -> Models:
@@ -104,7 +109,12 @@ def repository_models(repository: Any = None) -> Models:
         name, _ = describe(uuid)
         return read_reference(repo.artifact_path(uuid), f"{name} ({uuid})")
 
-    return Models(repo.resolve, describe, reference)
+    def load(uuid: str) -> Any:
+        from fresco.training import load_model
+
+        return load_model(uuid, repo)
+
+    return Models(repo.resolve, describe, reference, load)
 
 
 def _null_rate(window: pd.DataFrame, inputs: list[str], only: str | None) -> tuple[float, str]:
@@ -119,9 +129,10 @@ def _null_rate(window: pd.DataFrame, inputs: list[str], only: str | None) -> tup
 
 
 def evaluate_rule(rule: Rule, at: datetime, predictions: pd.DataFrame, outcomes: pd.DataFrame | None,
-                  models: Models, max_delay: timedelta | None) -> CheckResult:
+                  models: Models, max_delay: timedelta | None, store: Any = None) -> CheckResult:
     """``rule``'s verdict at ``at`` on the log's ``predictions`` (every model, the rule's window
-    at least) and ``outcomes`` (the outcome table, or None when there is none)."""
+    at least) and ``outcomes`` (the outcome table, or None when there is none); ``store``: the
+    feature repository (a Feast ``FeatureStore``), which ``skew_rate`` replays through."""
     start = at - rule.span
     when = pd.to_datetime(predictions["predicted_at"], utc=True)
     window = predictions[(when >= pd.Timestamp(start)) & (when < pd.Timestamp(at))]
@@ -139,7 +150,7 @@ def evaluate_rule(rule: Rule, at: datetime, predictions: pd.DataFrame, outcomes:
     if rule.metric == "predictions":
         result.value = float(len(window))
     elif len(window):
-        result.value, result.count, result.detail = _value(rule, window, outcomes, models, max_delay)
+        result.value, result.count, result.detail = _value(rule, window, outcomes, models, max_delay, store)
     if result.value is None or result.count < result.min_count:
         result.status = INSUFFICIENT
     else:
@@ -147,10 +158,34 @@ def evaluate_rule(rule: Rule, at: datetime, predictions: pd.DataFrame, outcomes:
     return result
 
 
+def _skew_rate(rule: Rule, window: pd.DataFrame, models: Models, store: Any) -> tuple[float, int, str]:
+    """The highest share of replayed predictions with a mismatch of the window's models, the
+    predictions replayed, and what differed."""
+    from fresco.monitoring.skew import CAUSES, skew_figures
+
+    if store is None:
+        raise ValueError(f"rule {rule.name}: {rule.metric} replays predictions through the feature "
+                         "repository: give --repo (or set $FRESCO_FEATURE_REPO)")
+    assert models.load is not None, "skew_rate needs Models.load"
+    worst: tuple[float, int, str] | None = None
+    for uuid in dict.fromkeys(window["model_uuid"]):
+        rows = window[window["model_uuid"] == uuid].reset_index(drop=True)
+        figures = skew_figures(rows, models.load(uuid), store, sample=rule.sample or 1000)
+        causes = ", ".join(f"{c} {figures['rows_by_cause'][c]}" for c in CAUSES if figures["rows_by_cause"][c])
+        said = (f"{figures['with_mismatch']} of {figures['checked']} replayed predictions of "
+                f"{models.describe(uuid)[0]} {uuid[:8]} differ" + (f" ({causes})" if causes else ""))
+        if worst is None or figures["mismatch_rate"] > worst[0]:
+            worst = (float(figures["mismatch_rate"]), int(figures["checked"]), said)
+    assert worst is not None
+    return worst
+
+
 def _value(rule: Rule, window: pd.DataFrame, outcomes: pd.DataFrame | None, models: Models,
-           max_delay: timedelta | None) -> tuple[float | None, int, str]:
+           max_delay: timedelta | None, store: Any = None) -> tuple[float | None, int, str]:
     """(value, count it is judged on, detail) of a metric other than ``predictions``."""
     uuids = list(dict.fromkeys(window["model_uuid"]))
+    if rule.metric == "skew_rate":
+        return _skew_rate(rule, window, models, store)
     if rule.metric == "null_rate":
         inputs = list(dict.fromkeys(k for text in window["inputs_json"].dropna() for k in json.loads(text)))
         if rule.input is not None and rule.input not in inputs:
@@ -222,14 +257,16 @@ def freshness_results(store: Any, config: MonitoringConfig, at: datetime) -> lis
 def check(config: MonitoringConfig, at: datetime, *, store: Any = None, models: Models | None = None,
           log_folder: Path | None = None, outcomes: Path | None = None,
           max_delay: timedelta | None = timedelta(days=7)) -> list[CheckResult]:
-    """Every rule of ``config`` and (with ``store``) every feature view's freshness at ``at``."""
+    """Every rule of ``config`` and (with ``store``) every feature view's freshness at ``at``
+    (``skew_rate`` rules need ``store``)."""
     results: list[CheckResult] = []
     if config.rules:
         models = models or repository_models()
         earliest = at - max(rule.span for rule in config.rules)
         predictions = read_predictions(log_folder, since=earliest, until=at)
         table = outcomes_to_join(outcomes)
-        results += [evaluate_rule(rule, at, predictions, table, models, max_delay) for rule in config.rules]
+        results += [evaluate_rule(rule, at, predictions, table, models, max_delay, store)
+                    for rule in config.rules]
     if store is not None:
         results += freshness_results(store, config, at)
     return results

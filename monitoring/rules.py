@@ -8,7 +8,7 @@ like model configs (pydantic; errors name the field path), evaluated by
       - name: churn-rmse                 # unique; names the rule in every line and record
         model: churn:production         # a model reference (tag, UUID or prefix), resolved at check time
         metric: rmse                    # an accuracy metric of the model's task, join_rate,
-                                        # drift_share, null_rate or predictions
+                                        # drift_share, null_rate, predictions or skew_rate
         window: 1d                      # the period before the check's time
         above: 8.0                      # breach above this (or below: for auc, volume...)
         min_count: 100                  # outcomes (accuracy metrics) or predictions needed
@@ -34,7 +34,10 @@ from fresco.training.metrics import BINARY_METRICS, REGRESSION_METRICS
 WHAT = "monitoring config"
 #: Metrics a rule may watch besides the accuracy metrics of the model's task.
 LOG_METRICS = ("join_rate", "drift_share", "null_rate", "predictions")
-METRICS = (*REGRESSION_METRICS, *BINARY_METRICS, *LOG_METRICS)
+#: The share of replayed predictions with a training/serving mismatch (``fresco monitor skew``):
+#: needs the feature repository.
+SKEW_METRIC = "skew_rate"
+METRICS = (*REGRESSION_METRICS, *BINARY_METRICS, *LOG_METRICS, SKEW_METRIC)
 
 
 def parse_window(text: str) -> timedelta:
@@ -66,6 +69,8 @@ class Rule(_Strict):
     window: str = "1d"
     above: float | None = None
     below: float | None = None
+    sample: int | None = Field(None, ge=1, description=(
+        "skew_rate: the window's predictions replayed at most (default 1000, drawn at random)."))
     min_count: int | None = Field(None, ge=0, description=(
         "Outcomes (accuracy metrics) or predictions (the others) the window needs before the rule "
         "judges it (default 30; not for predictions)."))
@@ -84,6 +89,8 @@ class Rule(_Strict):
             raise ValueError("give exactly one threshold: above (breach when higher) or below (breach when lower)")
         if self.input is not None and self.metric != "null_rate":
             raise ValueError(f"input is for null_rate, not {self.metric}")
+        if self.sample is not None and self.metric != SKEW_METRIC:
+            raise ValueError(f"sample is for {SKEW_METRIC}, not {self.metric}")
         if self.metric == "predictions" and self.min_count is not None:
             raise ValueError("min_count does not apply to predictions (the count is the metric)")
         return self

@@ -326,6 +326,31 @@ def _html(figures: dict[str, Any]) -> str:
     return f"<!doctype html><html><head><meta charset='utf-8'>{style}</head><body>{''.join(parts)}</body></html>"
 
 
+def skew_figures(logged: pd.DataFrame, trained: Any, store: Any, *, sample: int = 1000, seed: int = 0,
+                 tolerance: float = 1e-6, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Up to ``sample`` of ``logged`` (one model's logged predictions, drawn with ``seed``)
+    replayed offline through ``store`` for ``trained`` (a loaded model) and compared with what
+    was served: :func:`compare`'s figures."""
+    from fresco.training import build_training_frame
+    from fresco.training.features import apply_program, to_matrix
+
+    if sample < 1:
+        raise ValueError(f"the sample must be at least 1 prediction, got {sample}")
+    say = progress or (lambda line: None)
+    chosen = logged.sample(n=min(sample, len(logged)), random_state=seed).sort_values("predicted_at", kind="stable")
+    chosen = chosen.reset_index(drop=True)
+    say(f"replaying {len(chosen):,} of {len(logged):,} logged predictions of {trained.name} ({trained.uuid[:8]})")
+    rows = replay_rows(chosen, trained.program)
+    refs = list(trained.program.feature_refs)
+    replayed = (build_training_frame(rows, refs, store, timestamp_column=SERVED_AT, progress=say)
+                if refs else rows).reset_index(drop=True)
+    outputs = apply_program(trained.program, replayed)
+    predicted = trained.predict(to_matrix(outputs, trained.inputs))
+    views = list(dict.fromkeys(ref.split(":")[0] for ref in refs))
+    return compare(chosen, replayed, outputs, predicted, trained, tolerance=tolerance,
+                   rewritten=rewritten_after_serving(store, views, rows))
+
+
 def check_skew(
     model: str, *, store: Any, repository: Any = None, log_folder: Path | None = None,
     since: datetime | None = None, until: datetime | None = None, sample: int = 1000, seed: int = 0,
@@ -338,13 +363,11 @@ def check_skew(
     ``figures["passed"]``: whether the share of predictions with a mismatch is at most
     ``threshold``. ``LookupError`` for an unknown model or no predictions in the period."""
     from fresco.platform.state import state_dir
-    from fresco.training import ModelRepository, build_training_frame, load_model
-    from fresco.training.features import apply_program, to_matrix
+    from fresco.training import ModelRepository, load_model
 
     if sample < 1:
         raise ValueError(f"the sample must be at least 1 prediction, got {sample}")
     started = time.perf_counter()
-    say = progress or (lambda line: None)
     repository = repository or ModelRepository()
     uuid = repository.resolve(model)
     trained = load_model(uuid, repository)
@@ -353,18 +376,8 @@ def check_skew(
     if logged.empty:
         raise NoPredictions(f"no logged predictions of model {trained.name} ({uuid}) "
                             f"{period_text(since, until)} in the prediction log {folder}")
-    chosen = logged.sample(n=min(sample, len(logged)), random_state=seed).sort_values("predicted_at", kind="stable")
-    chosen = chosen.reset_index(drop=True)
-    say(f"replaying {len(chosen):,} of {len(logged):,} logged predictions of {trained.name} ({uuid[:8]})")
-    rows = replay_rows(chosen, trained.program)
-    refs = list(trained.program.feature_refs)
-    replayed = (build_training_frame(rows, refs, store, timestamp_column=SERVED_AT, progress=say)
-                if refs else rows).reset_index(drop=True)
-    outputs = apply_program(trained.program, replayed)
-    predicted = trained.predict(to_matrix(outputs, trained.inputs))
-    views = list(dict.fromkeys(ref.split(":")[0] for ref in refs))
-    figures = compare(chosen, replayed, outputs, predicted, trained, tolerance=tolerance,
-                      rewritten=rewritten_after_serving(store, views, rows))
+    figures = skew_figures(logged, trained, store, sample=sample, seed=seed, tolerance=tolerance,
+                           progress=progress)
     figures = {"model": {"uuid": uuid, "name": trained.name, "asked_as": model},
                "period": {"since": since.isoformat() if since else None,
                           "until": until.isoformat() if until else None},

@@ -56,6 +56,24 @@ def serve(env: SqliteServingEnvironment, log: Path, customers: list[int], reposi
     return ids
 
 
+def rebuilt_repository(copy: Path) -> Any:
+    """The model repository, except that every model's artifact is read from a copy at ``copy``
+    whose program doubles ``size`` (a program changed between training and serving)."""
+    from fresco.training import ModelRepository
+
+    class Rebuilt(ModelRepository):
+        def artifact_path(self, ref: str) -> Path:
+            if not copy.exists():
+                shutil.copytree(super().artifact_path(ref), copy)
+                program = json.loads((copy / "program.json").read_text())
+                assert "size      = @req.basket_size * 1.0" in program["source"]
+                program["source"] = program["source"].replace("@req.basket_size * 1.0", "@req.basket_size * 2.0")
+                (copy / "program.json").write_text(json.dumps(program))
+            return copy
+
+    return Rebuilt()
+
+
 def skew(env: SqliteServingEnvironment, log: Path, out: Path, *extra: str):
     return invoke_fresco("monitor", "skew", env.tag, "--log", str(log), "--out", str(out), *extra,
                          cwd=env.project)
@@ -171,22 +189,7 @@ def test_offline_data_rewritten_after_serving_is_told_apart(env: SqliteServingEn
 def test_a_program_changed_between_training_and_serving_is_a_transformation_skew(
         env: SqliteServingEnvironment, tmp_path: Path) -> None:
     """The artifact served carries another program than the one trained (``size`` doubled)."""
-    from fresco.training import ModelRepository
-
-    class Rebuilt(ModelRepository):
-        """The repository, except that the model's artifact is a copy with a changed program."""
-
-        def artifact_path(self, ref: str) -> Path:
-            copy = tmp_path / "artifact"
-            if not copy.exists():
-                shutil.copytree(super().artifact_path(ref), copy)
-                program = json.loads((copy / "program.json").read_text())
-                assert "size      = @req.basket_size * 1.0" in program["source"]
-                program["source"] = program["source"].replace("@req.basket_size * 1.0", "@req.basket_size * 2.0")
-                (copy / "program.json").write_text(json.dumps(program))
-            return copy
-
-    serve(env, tmp_path / "log", [5, 6, 7, 8], repository=Rebuilt())
+    serve(env, tmp_path / "log", [5, 6, 7, 8], repository=rebuilt_repository(tmp_path / "artifact"))
     done = skew(env, tmp_path / "log", tmp_path / "out")
     assert done.returncode == 1, done.stdout + done.stderr
     assert done.stdout.strip().splitlines()[-1] == "skew: 4 predictions checked, 4 with a mismatch"
@@ -197,6 +200,31 @@ def test_a_program_changed_between_training_and_serving_is_a_transformation_skew
     assert inputs["size"]["transformation"] == 4 and inputs["n_items"]["mismatches"] == 0
     assert all(x["served"] == pytest.approx(2 * x["replayed"]) for x in inputs["size"]["largest"])
     assert figures["rows_by_cause"]["transformation"] == 4
+
+
+def test_skew_is_an_alert_rule(env: SqliteServingEnvironment, tmp_path: Path) -> None:
+    rules = tmp_path / "monitoring.yaml"
+    rules.write_text(f"rules:\n  - name: basket-skew\n    tag: {env.tag}\n    metric: skew_rate\n"
+                     "    window: 1h\n    above: 0.2\n    min_count: 4\n    sample: 100\nfreshness: none\n")
+
+    def check(*extra: str):
+        return invoke_fresco("monitor", "check", "--rules", str(rules), "--log", str(tmp_path / "log"),
+                             "--record-to", str(tmp_path / "checks"), *extra, cwd=tmp_path)
+
+    serve(env, tmp_path / "log", [30, 31, 32, 33])
+    done = check("--repo", str(env.project))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "OK           basket-skew: skew_rate 0 (above 0.2 breaches)" in done.stdout
+    assert "on 4 predictions" in done.stdout and "0 of 4 replayed predictions of basket_value" in done.stdout
+    serve(env, tmp_path / "log", [34, 35, 36, 37], repository=rebuilt_repository(tmp_path / "artifact"))
+    done = check("--repo", str(env.project))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "BREACH       basket-skew: skew_rate 0.5 (above 0.2 breaches)" in done.stdout
+    assert "4 of 8 replayed predictions of basket_value" in done.stdout and "(transformation 4)" in done.stdout
+    # without the feature repository the rule cannot run, and says why
+    alone = check()
+    assert alone.returncode == 2
+    assert "rule(s) basket-skew replay predictions through it" in alone.stderr
 
 
 def test_nothing_to_check_is_said_and_exits_2(env: SqliteServingEnvironment, tmp_path: Path) -> None:
