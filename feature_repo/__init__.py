@@ -10,5 +10,18 @@ from pathlib import Path
 REPO_DIR = Path(__file__).resolve().parent
 DEFAULT_YAML = REPO_DIR / "feature_store.yaml"
 PRODUCTION_YAML = REPO_DIR / "feature_store.production.yaml"
+#: What a copy of the example's repository needs (its data is generated where it runs).
+REPO_FILES = ("feature_store.yaml", "definitions.py", ".feastignore")
 
-__all__ = ["DEFAULT_YAML", "PRODUCTION_YAML", "REPO_DIR"]
+
+def copy_definitions(target: Path) -> Path:
+    """Copy the example's repository definitions (not its data) into ``target``."""
+    import shutil
+
+    target.mkdir(parents=True, exist_ok=True)
+    for name in REPO_FILES:
+        shutil.copy(REPO_DIR / name, target / name)
+    return target
+
+
+__all__ = ["DEFAULT_YAML", "PRODUCTION_YAML", "REPO_DIR", "REPO_FILES", "copy_definitions"]

@@ -62,15 +62,19 @@ def init(directory: Path, project: str | None, owner: str | None, production: bo
 @click.option("--orders", default=60_000, show_default=True, help="Orders to generate.")
 @click.option("--restaurants", default=200, show_default=True, help="Restaurants to generate.")
 @click.option("--repo", type=click.Path(path_type=Path), default=None,
-              help="Where the example's feature repository runs (default: the bundled feature_repo/).")
+              help="Where the example's feature repository runs: a new or empty folder gets a copy of "
+                   "its definitions (default: the bundled feature_repo/).")
 @click.option("--streaming", is_flag=True,
               help="Then start Kafka and the stream job, and show live events changing a prediction.")
 def quickstart(orders: int, restaurants: int, repo: Path | None, streaming: bool) -> None:
     """Run the bundled example end to end on the embedded default (SQLite + Parquet, no servers)."""
-    from fresco.quickstart import EXAMPLE_REPO, run_quickstart
+    from fresco.quickstart import EXAMPLE_REPO, QuickstartFolderError, run_quickstart
 
-    run_quickstart(repo or EXAMPLE_REPO, orders=orders, restaurants=restaurants, echo=click.echo,
-                   streaming=streaming)
+    try:
+        run_quickstart(repo or EXAMPLE_REPO, orders=orders, restaurants=restaurants, echo=click.echo,
+                       streaming=streaming)
+    except QuickstartFolderError as err:
+        raise click.ClickException(str(err)) from None
 
 
 @main.command()

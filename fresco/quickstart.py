@@ -78,6 +78,25 @@ def _step(name: str, echo: Callable[[str], None], seconds: dict[str, float]):
     return _Timer()
 
 
+class QuickstartFolderError(ValueError):
+    """The folder given to run the example in can be neither used nor prepared."""
+
+
+def example_folder(repo: Path) -> Path:
+    """``repo`` ready for the example: as it is when it holds a ``feature_store.yaml``; a new
+    or empty folder gets a copy of the example's definitions; anything else is refused, so
+    nothing of someone's own is overwritten."""
+    from fresco.example import copy_definitions
+
+    if (repo / "feature_store.yaml").is_file():
+        return repo
+    if repo.exists() and (not repo.is_dir() or any(repo.iterdir())):
+        raise QuickstartFolderError(
+            f"{repo} is not empty and holds no feature_store.yaml: give a new or empty folder (the "
+            "example's repository is copied there) or a copy of the example's repository")
+    return copy_definitions(repo)
+
+
 def run_quickstart(
     repo: Path = EXAMPLE_REPO,
     *,
@@ -95,7 +114,7 @@ def run_quickstart(
     With ``streaming``, it then starts Kafka and the stream job and shows live events changing
     a prediction (:func:`stream_live`); without, it starts no server that outlives it.
     """
-    repo = Path(repo).resolve()
+    repo = example_folder(Path(repo).resolve())
     with chosen_repository(repo):  # its state folder, and the server it starts, follow it
         if streaming:  # before the first Spark session: it must have the Kafka connector
             from fresco.platform.streaming.connector import ensure_connector

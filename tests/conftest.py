@@ -30,9 +30,6 @@ def spark(spark_home: Path) -> Iterator["pyspark.sql.SparkSession"]:  # noqa: F8
     session.stop()
 
 
-REPO_FILES = ("feature_store.yaml", "definitions.py", ".feastignore")
-
-
 def _node_config_at_session_start():
     """The Cassandra node's config from the environment the test run was started in."""
     from fresco.platform.services.cassandra import NodeConfig
@@ -55,14 +52,9 @@ _KAFKA_BROKER = _broker_config_at_session_start()
 
 def copy_feature_repo(target: Path) -> Path:
     """Copy the project's Feast repository definitions (not its data) into ``target``."""
-    import shutil
+    from fresco.example import copy_definitions
 
-    from fresco.example import REPO_DIR as FEATURE_REPO
-
-    target.mkdir(parents=True, exist_ok=True)
-    for name in REPO_FILES:
-        shutil.copy(FEATURE_REPO / name, target / name)
-    return target
+    return copy_definitions(target)
 
 
 def run_feast(repo: Path, *args: str, timeout: float = 300) -> "subprocess.CompletedProcess[str]":  # noqa: F821

@@ -158,3 +158,23 @@ def _run_the_suggested_commands(printed: str, report) -> None:
         answer = httpx.post(f"{url}/predict", timeout=60, json={"model": "delivery_eta:production", "rows": rows})
         assert answer.status_code == 200, answer.text
         assert [p["model_uuid"] for p in answer.json()["predictions"]] == [report.model_uuid] * len(rows)
+
+
+def test_the_quickstart_prepares_a_new_folder_and_refuses_someone_elses(tmp_path: Path) -> None:
+    from fresco.example import REPO_DIR, REPO_FILES
+    from fresco.quickstart import QuickstartFolderError, example_folder
+
+    new = example_folder(tmp_path / "new")
+    assert sorted(p.name for p in new.iterdir()) == sorted(REPO_FILES)
+    assert (new / "definitions.py").read_text() == (REPO_DIR / "definitions.py").read_text()
+    (tmp_path / "empty").mkdir()
+    assert (example_folder(tmp_path / "empty") / "feature_store.yaml").is_file()
+    # a repository is used as it is: its own definitions stay
+    (new / "definitions.py").write_text("# edited\n")
+    assert example_folder(new) == new and (new / "definitions.py").read_text() == "# edited\n"
+    # a folder with someone's files and no feature_store.yaml is refused, and left untouched
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("mine")
+    with pytest.raises(QuickstartFolderError, match="is not empty and holds no feature_store.yaml"):
+        example_folder(tmp_path / "mine")
+    assert [p.name for p in (tmp_path / "mine").iterdir()] == ["notes.txt"]
