@@ -57,7 +57,12 @@ def test_quickstart_builds_catalog_online_store_and_dataset(
     assert report.monitoring_report.is_file() and str(report.monitoring_report) in lines[-1]
     assert "DataDriftPreset" in report.monitoring_report.read_text() or "Drift" in report.monitoring_report.read_text()
     rules = [line for line in report.checks if not line.split()[1].startswith("freshness:")]
-    assert [line.split()[1] for line in rules] == ["eta-rmse:", "eta-drift:", "eta-nulls:", "eta-volume:"]
+    assert [line.split()[1] for line in rules] == ["eta-rmse:", "eta-drift:", "eta-nulls:", "eta-skew:",
+                                                   "eta-volume:"]
+    # the served predictions, replayed offline, are what training would have computed
+    skew = next(line for line in rules if line.split()[1] == "eta-skew:")
+    assert skew.startswith("OK           eta-skew: skew_rate 0 (above 0 breaches)"), skew
+    assert "0 of 300 replayed predictions of delivery_eta" in skew
     views = {line.split()[1] for line in report.checks} - set(line.split()[1] for line in rules)
     assert views == {f"freshness:{e.feature.split(':')[0]}:" for e in list_catalog(open_store(feast_repo))}
     assert all(line.split()[0] in ("OK", "BREACH", "INSUFFICIENT") for line in report.checks)
