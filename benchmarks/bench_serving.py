@@ -17,6 +17,10 @@ Sets up a private environment (Feast repo on the local Cassandra node, keyspace
 2. throughput of each at concurrency 8 and 32 (threads, keep-alive clients), one after the other;
 3. ``predict_batch`` on Spark local[2] over ``--batch-rows`` rows (features in the table).
 
+The Fresco service's own phase timings (``fresco_request_phase_seconds`` on its ``/metrics``:
+parse, checks, routing, lookup, program, model, log, response, total) are read before and after
+the sequential part and each throughput run, and their p50/p99 printed beside the totals.
+
 The Fresco service reads Cassandra through Fresco's online store
 (``fresco.platform.online_stores.FrescoCassandraOnlineStore``, as ``feature_store.production.yaml``:
 TTL at read time, all views of a request read concurrently) or, with ``--store stock``, through
@@ -178,6 +182,51 @@ def throughput(url: str, bodies: list[bytes], concurrency: int, seconds: float) 
             "errors": sum(errors), **{k: v for k, v in percentiles(merged).items() if k != "n"}}
 
 
+def phase_buckets(url: str) -> dict[str, list[tuple[float, float]]]:
+    """The Fresco service's ``fresco_request_phase_seconds`` histogram now: phase -> cumulative
+    (upper bound, count) pairs, as ``/metrics`` shows them."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from fresco.serving.phases import METRIC
+
+    text = urllib.request.urlopen(url + "/metrics", timeout=10).read().decode()
+    found: dict[str, list[tuple[float, float]]] = {}
+    for family in text_string_to_metric_families(text):
+        if family.name != METRIC:
+            continue
+        for sample in family.samples:
+            if sample.name == METRIC + "_bucket":
+                found.setdefault(sample.labels["phase"], []).append((float(sample.labels["le"]), sample.value))
+    return {phase: sorted(pairs) for phase, pairs in found.items()}
+
+
+def phase_quantiles(before: dict[str, list[tuple[float, float]]], after: dict[str, list[tuple[float, float]]],
+                    quantiles: tuple[float, ...] = (0.5, 0.99)) -> dict[str, dict[str, float]]:
+    """Per phase, the requests between two :func:`phase_buckets` and the quantiles of their
+    durations in ms, interpolated inside a bucket as Prometheus' ``histogram_quantile`` does."""
+    out: dict[str, dict[str, float]] = {}
+    for phase, pairs in after.items():
+        earlier = dict(before.get(phase, []))
+        counts = [(le, n - earlier.get(le, 0.0)) for le, n in pairs]
+        total = counts[-1][1]
+        if total <= 0:
+            continue
+        figures = {"n": total}
+        for q in quantiles:
+            rank, low, below = q * total, 0.0, 0.0
+            for le, n in counts:
+                if n >= rank:
+                    upper = le if le != float("inf") else low
+                    share = (rank - below) / (n - below) if n > below else 1.0
+                    figures[f"p{round(q * 100)}_ms"] = (low + (upper - low) * share) * 1e3
+                    break
+                low, below = le, n
+        out[phase] = figures
+    return out
+
+
 def wait_ready(url: str, process: subprocess.Popen, timeout: float = 120) -> None:
     import httpx
 
@@ -295,6 +344,7 @@ def main(argv: list[str] | None = None) -> int:
             fresco_raw, feast_raw = encoded(fresco_bodies), encoded(feast_bodies)
             targets = {"fresco": (url + "/predict", fresco_raw),
                        "feast": (feast_url + "/get-online-features", feast_raw)}
+            buckets = phase_buckets(url)
             for name, figures in alone_in_blocks(targets).items():  # each alone, taking turns
                 results[f"{name}_sequential_alone"] = figures
                 print(f"{name}_sequential_alone", json.dumps(figures), flush=True)
@@ -303,8 +353,10 @@ def main(argv: list[str] | None = None) -> int:
             results["load_average_after_sequential"] = os.getloadavg()
             print("fresco_sequential", json.dumps(results["fresco_sequential"]), flush=True)
             print("feast_sequential", json.dumps(results["feast_sequential"]), flush=True)
+            results["fresco_phases_sequential"] = phase_quantiles(buckets, buckets := phase_buckets(url))
             for c in (8, 32):
                 results[f"fresco_c{c}"] = throughput(url + "/predict", fresco_raw, c, args.seconds)
+                results[f"fresco_phases_c{c}"] = phase_quantiles(buckets, buckets := phase_buckets(url))
                 print(f"fresco_c{c}", json.dumps(results[f"fresco_c{c}"]), flush=True)
                 results[f"feast_c{c}"] = throughput(feast_url + "/get-online-features", feast_raw,
                                                     c, args.seconds)
@@ -363,6 +415,13 @@ def report(results: dict[str, object], folder: Path, batch: object | None) -> in
     for c in (8, 32):
         print(f"concurrency {c}: fresco {results[f'fresco_c{c}']['requests_per_s']:.0f} req/s, "
               f"feast serve {results[f'feast_c{c}']['requests_per_s']:.0f} req/s")
+    from fresco.serving.phases import PHASES
+
+    for part in ("sequential", "c8", "c32"):
+        phases = results.get(f"fresco_phases_{part}") or {}
+        if phases:
+            print(f"fresco phases, {part} (p50/p99 ms, from /metrics): " + "  ".join(
+                f"{p} {phases[p]['p50_ms']:.2f}/{phases[p]['p99_ms']:.2f}" for p in PHASES if p in phases))
     if batch is not None:
         print(f"batch: {batch.rows:,} rows in {batch.seconds:.1f}s = {batch.rows_per_second:,.0f} rows/s")
     print(f"load average before / after the sequential part / at the end: "

@@ -45,6 +45,8 @@ from fresco.serving.errors import (
     shorten,
 )
 from fresco.serving.online import EntityKey, OnlineFeatures
+from fresco.serving.phases import RequestPhases
+from fresco.serving.phases import current as current_phases
 from fresco.platform.logs import PredictionRecord, new_prediction_id
 from fresco.serving.prediction_log import AsyncLog
 from fresco.serving.routing import Route, Router, canonical_key_value
@@ -155,11 +157,15 @@ class ServingModel:
         positions: Sequence[int],
         online: OnlineFeatures,
         details: bool,
+        phases: RequestPhases | None = None,
     ) -> list[RowPrediction]:
-        """:meth:`predict` with the feature lookup awaited."""
+        """:meth:`predict` with the feature lookup awaited (each phase added to ``phases``)."""
+        t = time.perf_counter()
         self.check_rows(rows, positions)
+        t = _lap(phases, "checks", t)
         features = await online.lookup_async(self.feature_refs, self.entity_rows(rows))
-        return self.score(rows, features, positions, details)
+        _lap(phases, "lookup", t)
+        return self.score(rows, features, positions, details, phases)
 
     def entity_rows(self, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         return [{k.name: row[k.name] for k in self.entity_keys} for row in rows]
@@ -170,11 +176,13 @@ class ServingModel:
         features: Sequence[Mapping[str, Any]],
         positions: Sequence[int],
         details: bool,
+        phases: RequestPhases | None = None,
     ) -> list[RowPrediction]:
         """Run the program on each row's request fields and features, then the model; with
         ``details``, each answer keeps the features and inputs used."""
         from fresco.dsl import DSLError
 
+        t = time.perf_counter()
         outputs = []
         for row, feats, i in zip(rows, features, positions):
             values = {name: row[name] for name in self.request_fields}
@@ -183,7 +191,9 @@ class ServingModel:
                 outputs.append(self._evaluate(values))
             except DSLError as exc:
                 raise InvalidValue(f"row {i}: {exc.message}", field=f"rows[{i}]") from None
+        t = _lap(phases, "program", t)
         predictions = self.trained.predict(matrix_from_rows(outputs, self.inputs))
+        _lap(phases, "model", t)
         answers = []
         for r, feats in enumerate(features):
             answer = RowPrediction(float(predictions[r]), self.uuid)
@@ -312,10 +322,13 @@ class Predictor:
     ) -> PredictionResult:
         """:meth:`predict` for an event loop (the HTTP service): the same answers, with the
         online lookup awaited. Routing a name not seen before and loading a model run in a
-        thread, so they never hold up the loop."""
+        thread, so they never hold up the loop. In the service, each phase's time is added to
+        the request's :mod:`fresco.serving.phases`."""
+        phases = current_phases()
         started, t0 = datetime.now(timezone.utc), time.perf_counter()
         rows = _request_rows(rows)
         _check_return_features(return_features)
+        t = _lap(phases, "checks", t0)
         if self.router.knows(model):
             route, groups = self._groups(model, rows)
         else:
@@ -324,9 +337,11 @@ class Predictor:
         scored = []
         for uuid, positions in groups.items():
             served = self._models.get(uuid) or await asyncio.to_thread(self.model, uuid)
+            _lap(phases, "routing", t)
             scored.append((served, positions, await served.predict_async(
-                [rows[i] for i in positions], positions, self.online, details)))
-        return self._answer(model, route, rows, scored, return_features, started, t0)
+                [rows[i] for i in positions], positions, self.online, details, phases)))
+            t = time.perf_counter()
+        return self._answer(model, route, rows, scored, return_features, started, t0, phases)
 
     def _details(self, return_features: bool) -> bool:
         """Whether answers keep their features and inputs: asked for, or for the log."""
@@ -335,7 +350,7 @@ class Predictor:
     def _answer(
         self, model: str, route: Route, rows: Sequence[Mapping[str, Any]],
         scored: Sequence[tuple[ServingModel, Sequence[int], list[RowPrediction]]],
-        return_features: bool, started: datetime, t0: float,
+        return_features: bool, started: datetime, t0: float, phases: RequestPhases | None = None,
     ) -> PredictionResult:
         """The request's result in row order; its rows logged (off the request path)."""
         answers: list[RowPrediction | None] = [None] * len(rows)
@@ -343,10 +358,12 @@ class Predictor:
             for i, answer in zip(positions, group):
                 answers[i] = answer
         if self.prediction_log is not None:
-            latency_ms = (time.perf_counter() - t0) * 1000
+            t = time.perf_counter()
+            latency_ms = (t - t0) * 1000
             for served, positions, group in scored:
                 self.prediction_log.log(served.log_records(
                     [rows[i] for i in positions], group, route, started, latency_ms))
+            _lap(phases, "log", t)
         if not return_features:
             for answer in answers:
                 answer.features = answer.inputs = None  # type: ignore[union-attr]
@@ -380,6 +397,14 @@ class Predictor:
     def ping(self) -> None:
         """Raise :class:`~fresco.serving.errors.StoreUnavailable` when the online store is down."""
         self.online.ping()
+
+
+def _lap(phases: RequestPhases | None, phase: str, since: float) -> float:
+    """Now; with ``phases``, the time since ``since`` added to ``phase``."""
+    now = time.perf_counter()
+    if phases is not None:
+        phases.add(phase, now - since)
+    return now
 
 
 def _request_rows(rows: Sequence[Mapping[str, Any]] | Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import time
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
@@ -37,6 +38,8 @@ from fresco.serving.outcomes import outcome_log_from_env
 from fresco.serving.json_errors import JSONErrorsMiddleware
 from fresco.serving.monitor_gauges import gauges_from_env
 from fresco.serving.openapi_example import OpenAPIExampleMiddleware
+from fresco.serving.phases import PhaseTimingMiddleware, phase_histogram
+from fresco.serving.phases import current as current_phases
 from fresco.serving.predictor import MAX_ROWS, default_predictor
 from fresco.serving.request_checks import RequestChecksMiddleware
 from fresco.serving.request_timeout import install as install_request_timeout
@@ -107,6 +110,7 @@ class FrescoService:
         self.outcome_log.observe = _log_counter("fresco_outcome_log_records", "Outcome log")
         self.monitor = gauges_from_env(self.predictor)  # accuracy and drift on /metrics, off the request path
         OpenAPIExampleMiddleware.predictor = self.predictor  # the "try it" example: a loaded model
+        PhaseTimingMiddleware.observe = phase_histogram()  # where /predict's time goes, on /metrics
         # Everything loaded so far (libraries, registry, models) lives as long as the process:
         # keep it out of the collector's full passes, which otherwise pause a request for
         # ~200 ms now and then (benchmarks/README.md, serving).
@@ -136,11 +140,16 @@ class FrescoService:
             description="Also return the online features and model inputs used.")] = False,
     ) -> PredictResponse:
         """Predict with a model named by UUID or tag; features are looked up online."""
+        phases = current_phases()
+        if phases is not None:
+            phases.api_started = time.perf_counter()
         try:
             result = await self.predictor.predict_async(model, rows,
                                                         return_features=return_features)
         except ServingError as exc:
             return error_response(exc)  # type: ignore[return-value]
+        if phases is not None:
+            phases.api_ended = time.perf_counter()
         return PredictResponse.model_validate(result.to_dict())
 
     @bentoml.api
@@ -171,9 +180,11 @@ class FrescoService:
         }
 
 
-# Added in this order, outermost first: the size of a body is checked before anything reads it,
-# then its media type, JSON and schema, so that BentoML only ever parses a valid request;
-# Starlette's plain-text 404 and 405 (unknown path, wrong method) are turned into JSON.
+# Added in this order, outermost first: /predict's phases are timed from its arrival; the size of
+# a body is checked before anything reads it, then its media type, JSON and schema, so that
+# BentoML only ever parses a valid request; Starlette's plain-text 404 and 405 (unknown path,
+# wrong method) are turned into JSON.
+FrescoService.add_asgi_middleware(PhaseTimingMiddleware)
 FrescoService.add_asgi_middleware(BodyLimitMiddleware)
 FrescoService.add_asgi_middleware(JSONErrorsMiddleware)
 FrescoService.add_asgi_middleware(RequestChecksMiddleware, inputs={
