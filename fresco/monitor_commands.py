@@ -188,7 +188,11 @@ def monitor_check(rules_path: Path, at_text: str | None, outcomes_path: Path | N
               help="Stop at the end offsets seen at start, or keep landing until SIGTERM or Ctrl-C.")
 @click.option("--batch", type=click.IntRange(min=1), default=1000, show_default=True,
               help="Land every N records (and whenever the topic goes quiet).")
-def monitor_ingest(kind: str, topic: str | None, folder: Path | None, caught_up: bool, batch: int) -> None:
+@click.option("--hive-table", default=None, help="Also register the landing folder as this external table of "
+                                                 "the Hive metastore ([database.]table, partitioned by date; "
+                                                 "Spark's session), adding the days landed.")
+def monitor_ingest(kind: str, topic: str | None, folder: Path | None, caught_up: bool, batch: int,
+                   hive_table: str | None) -> None:
     """Land the service's Kafka log (FRESCO_PREDICTION_LOG=kafka, FRESCO_OUTCOME_LOG=kafka) as the
     Parquet log the other monitoring commands read, by UTC day; each record exactly once, however
     often it is stopped and started again."""
@@ -214,4 +218,13 @@ def monitor_ingest(kind: str, topic: str | None, folder: Path | None, caught_up:
     finally:
         for number, handler in handlers.items():
             signal.signal(number, handler)
+    if hive_table is not None:
+        from fresco.monitoring.log_table import register_log_table
+        from fresco.platform.spark import spark_session
+
+        try:
+            days = register_log_table(spark_session("fresco-monitor-ingest"), hive_table, summary.folder, log_kind)
+        except ValueError as err:
+            raise click.ClickException(str(err)) from None
+        click.echo(f"table {hive_table}: {len(days)} day(s), {days[0] if days else '-'} to {days[-1] if days else '-'}")
     click.echo(f"monitor ingest: {summary.line()}")

@@ -231,3 +231,26 @@ def test_a_following_ingest_lands_what_comes_and_stops_cleanly_on_sigterm(topic:
             child.kill()
     assert child.returncode == 0, out + err
     assert out.splitlines()[-1].startswith(f"monitor ingest: 130 records landed from {topic}"), out
+
+
+def test_the_landing_is_registered_as_a_hive_table_and_grows_with_each_ingest(topic: str, tmp_path: Path,
+                                                                              spark) -> None:
+    sink = TopicSink(PREDICTIONS, topic, os.environ["FRESCO_KAFKA_BOOTSTRAP_SERVERS"])
+    first = _records(1200)  # across midnight UTC: two days
+    sink.write(first)
+    landed, table = tmp_path / "landed", f"log_{uuid.uuid4().hex[:8]}"
+    done = _ingest(tmp_path, "--topic", topic, "--to", str(landed), "--hive-table", table)
+    assert f"table {table}: 2 day(s), 2026-12-03 to 2026-12-04" in done.stdout, done.stdout
+    later = _records(20, T0 + timedelta(days=2))
+    sink.write(later)
+    done = _ingest(tmp_path, "--topic", topic, "--to", str(landed), "--hive-table", table)
+    assert f"table {table}: 3 day(s), 2026-12-03 to 2026-12-05" in done.stdout, done.stdout
+    rows = spark.table(table).select("prediction_id", "prediction", "predicted_at", "date").toPandas()
+    assert sorted(rows["prediction_id"]) == sorted(r.prediction_id for r in first + later)
+    assert rows.groupby("date").size().to_dict() == {"2026-12-03": 1000, "2026-12-04": 200, "2026-12-05": 20}
+    first_row = rows.set_index("prediction_id").loc[first[0].prediction_id]
+    assert first_row["prediction"] == first[0].prediction
+    assert first_row["predicted_at"] == pd.Timestamp(T0.replace(tzinfo=None))  # Spark's session is UTC
+    # another folder under the same table name is refused, naming both
+    other = _ingest(tmp_path, "--topic", topic, "--to", str(tmp_path / "other"), "--hive-table", table, exit_code=1)
+    assert f"table {table} is over" in other.stderr, other.stderr
