@@ -133,7 +133,7 @@ class AsyncLog:
             self._count(written=written, dropped_sink_error=len(batch) - written)
             if time.monotonic() - self._last_error > 10:
                 self._last_error = time.monotonic()
-                log.error("prediction log: %d records dropped, the sink failed: %s", len(batch), exc)
+                log.error("prediction log: %d records dropped, the sink failed: %s", len(batch) - written, exc)
         else:
             self._count(written=len(batch))
         finally:

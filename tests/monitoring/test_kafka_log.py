@@ -98,6 +98,9 @@ def test_a_dead_broker_never_blocks_the_log_and_the_drops_are_counted(monkeypatc
 
 
 def test_an_ingest_killed_mid_topic_and_run_again_lands_each_record_once(topic: str, tmp_path: Path) -> None:
+    from fresco.platform.streaming.topics import ensure_topics
+
+    ensure_topics(os.environ["FRESCO_KAFKA_BOOTSTRAP_SERVERS"], [topic], partitions=3)  # each resumes on its own
     records = _records(20_000)
     TopicSink(PREDICTIONS, topic, os.environ["FRESCO_KAFKA_BOOTSTRAP_SERVERS"], delivery_timeout=30).write(records)
     landed = tmp_path / "landed"
@@ -119,6 +122,7 @@ def test_an_ingest_killed_mid_topic_and_run_again_lands_each_record_once(topic: 
 
     done = _ingest(tmp_path, "--topic", topic, "--to", str(landed), "--batch", "5000")
     assert f"monitor ingest: {20_000 - before:,} records landed" in done.stdout, done.stdout
+    assert all(f"p{p} at " in done.stdout.splitlines()[-1] for p in range(3)), done.stdout
     got = read_predictions(landed)
     assert len(got) == 20_000 and got["prediction_id"].is_unique
     assert set(got["prediction_id"]) == {r.prediction_id for r in records}
