@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 
 class Sink(Protocol):
     def write(self, records: Sequence[Any]) -> None:
-        """Store ``records`` durably or raise."""
+        """Store ``records`` durably or raise (:class:`fresco.platform.logs.SinkPartlyFailed`
+        when some of them were stored)."""
 
 
 @dataclass

@@ -183,7 +183,8 @@ class PredictionSink:
         self.folder = Path(folder)
 
     def write(self, records: Sequence[PredictionRecord]) -> None:
-        write_day_files(self.folder, [(utc_day(r.predicted_at), prediction_row(r)) for r in records],
+        rows = [prediction_row(r) for r in records]
+        write_day_files(self.folder, [(utc_day(row[PREDICTION_DAY_COLUMN]), row) for row in rows],
                         prediction_schema())
 
 
@@ -194,8 +195,8 @@ class OutcomeSink:
         self.folder = Path(folder)
 
     def write(self, records: Sequence[OutcomeRecord]) -> None:
-        write_day_files(self.folder, [(utc_day(r.received_at), outcome_row(r)) for r in records],
-                        outcome_schema())
+        rows = [outcome_row(r) for r in records]
+        write_day_files(self.folder, [(utc_day(row[OUTCOME_DAY_COLUMN]), row) for row in rows], outcome_schema())
 
 
 class SinkPartlyFailed(Exception):

@@ -258,3 +258,15 @@ def test_the_landing_is_registered_as_a_hive_table_and_grows_with_each_ingest(to
     # another folder under the same table name is refused, naming both
     other = _ingest(tmp_path, "--topic", topic, "--to", str(tmp_path / "other"), "--hive-table", table, exit_code=1)
     assert f"table {table} is over" in other.stderr, other.stderr
+
+
+def test_the_logs_topics_follow_the_prefix_rule_and_bad_choices_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fresco.platform.log_topics import OUTCOMES
+    from fresco.serving.outcomes import outcome_log_from_env
+
+    monkeypatch.setenv("FRESCO_KAFKA_TOPIC_PREFIX", "staging.")
+    assert PREDICTIONS.topic({}) == "staging.fresco.predictions"
+    assert PREDICTIONS.topic({"FRESCO_PREDICTION_LOG_TOPIC": "eta.log"}) == "staging.eta.log"
+    assert OUTCOMES.topic({}) == "staging.fresco.outcomes"
+    with pytest.raises(ValueError, match="FRESCO_OUTCOME_LOG must be 'parquet' or 'kafka', got 'off'"):
+        outcome_log_from_env({"FRESCO_OUTCOME_LOG": "off"})  # reported outcomes are never thrown away
