@@ -1,4 +1,4 @@
-"""``fresco monitor metrics|report|check|skew``: monitoring on the prediction log from the command line.
+"""``fresco monitor metrics|report|check|skew|ingest``: monitoring on the prediction log from the command line.
 
 The commands compose :mod:`fresco.monitoring`; each imports what it needs when it runs, like
 the rest of the ``fresco`` command.
@@ -240,3 +240,57 @@ def monitor_skew(model: str, log_folder: Path | None, since: str | None, until: 
     click.echo(report.line())
     if not f["passed"]:
         sys.exit(1)
+
+
+@monitor.command("ingest")
+@click.option("--kind", type=click.Choice(["predictions", "outcomes"]), default="predictions", show_default=True,
+              help="Which log the topic carries.")
+@click.option("--topic", default=None, help="The topic (default: the service's, $FRESCO_PREDICTION_LOG_TOPIC or "
+                                            "fresco.predictions, $FRESCO_OUTCOME_LOG_TOPIC or fresco.outcomes, "
+                                            "after $FRESCO_KAFKA_TOPIC_PREFIX).")
+@click.option("--to", "folder", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="The landing folder (default: the log's, where the monitoring commands read it).")
+@click.option("--until-caught-up/--follow", "caught_up", default=True, show_default=True,
+              help="Stop at the end offsets seen at start, or keep landing until SIGTERM or Ctrl-C.")
+@click.option("--batch", type=click.IntRange(min=1), default=1000, show_default=True,
+              help="Land every N records (and whenever the topic goes quiet).")
+@click.option("--hive-table", default=None, help="Also register the landing folder as this external table of "
+                                                 "the Hive metastore ([database.]table, partitioned by date; "
+                                                 "Spark's session), adding the days landed.")
+def monitor_ingest(kind: str, topic: str | None, folder: Path | None, caught_up: bool, batch: int,
+                   hive_table: str | None) -> None:
+    """Land the service's Kafka log (FRESCO_PREDICTION_LOG=kafka, FRESCO_OUTCOME_LOG=kafka) as the
+    Parquet log the other monitoring commands read, by UTC day; each record exactly once, however
+    often it is stopped and started again."""
+    import signal
+    import threading
+
+    from fresco.monitoring.ingest import ingest
+    from fresco.monitoring.landing import IngestRunning
+    from fresco.platform.log_topics import KINDS
+    from fresco.platform.streaming.topics import kafka_bootstrap_servers
+
+    log_kind = KINDS[kind]
+    stop = threading.Event()
+    handlers = {}
+    if threading.current_thread() is threading.main_thread():
+        for number in (signal.SIGTERM, signal.SIGINT):
+            handlers[number] = signal.signal(number, lambda *_: stop.set())
+    try:
+        summary = ingest(log_kind, topic or log_kind.topic(), folder or log_kind.folder(None),
+                         kafka_bootstrap_servers(), follow=not caught_up, batch=batch, stop=stop, echo=click.echo)
+    except (ConnectionError, IngestRunning) as err:
+        raise click.ClickException(str(err)) from None
+    finally:
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+    if hive_table is not None:
+        from fresco.monitoring.log_table import register_log_table
+        from fresco.platform.spark import spark_session
+
+        try:
+            days = register_log_table(spark_session("fresco-monitor-ingest"), hive_table, summary.folder, log_kind)
+        except ValueError as err:
+            raise click.ClickException(str(err)) from None
+        click.echo(f"table {hive_table}: {len(days)} day(s), {days[0] if days else '-'} to {days[-1] if days else '-'}")
+    click.echo(f"monitor ingest: {summary.line()}")

@@ -9,6 +9,8 @@ reports accuracy over time and drift against each model's reference sample.
   :func:`accuracy_from_logs` all three from the service's logs (``fresco monitor metrics``)
 - :func:`report_from_logs` (``fresco.monitoring.report``): one model's drift and data quality
   against its reference sample, with Evidently (``fresco monitor report``)
+- ``fresco.monitoring.ingest``: the service's Kafka logs landed as the Parquet logs, each record
+  once (``fresco monitor ingest``; the landing folder as offset store: ``fresco.monitoring.landing``)
 """
 
 import importlib

@@ -7,8 +7,9 @@ sink fails, the records are dropped and counted (:meth:`AsyncLog.stats`), and th
 request is answered as if nothing happened.
 
 The records, their Parquet sinks and schemas, and where the logs live are
-:mod:`fresco.platform.logs` (what monitoring reads, without importing serving); this module is
-the queue that keeps writing them off the request path.
+:mod:`fresco.platform.logs` (what monitoring reads, without importing serving); their Kafka sink
+is :mod:`fresco.platform.log_topics`. This module is the queue that keeps writing them off the
+request path, and the choice of sink (:func:`sink_from_env`).
 """
 
 from __future__ import annotations
@@ -21,14 +22,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from fresco.platform.logs import PredictionSink, prediction_log_folder
+from fresco.platform.logs import PredictionSink, SinkPartlyFailed, prediction_log_folder
 
 log = logging.getLogger(__name__)
 
 
 class Sink(Protocol):
     def write(self, records: Sequence[Any]) -> None:
-        """Store ``records`` durably or raise."""
+        """Store ``records`` durably or raise (:class:`fresco.platform.logs.SinkPartlyFailed`
+        when some of them were stored)."""
 
 
 @dataclass
@@ -128,10 +130,11 @@ class AsyncLog:
         try:
             self.sink.write(batch)
         except Exception as exc:  # the sink is down: drop, count, say so at most every 10 s
-            self._count(dropped_sink_error=len(batch))
+            written = exc.written if isinstance(exc, SinkPartlyFailed) else 0
+            self._count(written=written, dropped_sink_error=len(batch) - written)
             if time.monotonic() - self._last_error > 10:
                 self._last_error = time.monotonic()
-                log.error("prediction log: %d records dropped, the sink failed: %s", len(batch), exc)
+                log.error("prediction log: %d records dropped, the sink failed: %s", len(batch) - written, exc)
         else:
             self._count(written=len(batch))
         finally:
@@ -148,24 +151,43 @@ class AsyncLog:
         self._thread.join()
 
 
+def sink_from_env(variable: str, env: Mapping[str, str], parquet: Callable[[], Sink], kind: str,
+                  *, may_be_off: bool) -> Sink | None:
+    """The sink ``$variable`` names: ``parquet`` (the default: ``parquet()``), ``kafka`` (the
+    topic of log ``kind``, :func:`fresco.platform.log_topics.topic_sink`) or, when ``may_be_off``,
+    ``off`` (None)."""
+    chosen = env.get(variable, "parquet").strip().lower()
+    if chosen == "parquet":
+        return parquet()
+    if chosen == "kafka":
+        from fresco.platform.log_topics import KINDS, topic_sink
+
+        return topic_sink(KINDS[kind], env)
+    if chosen == "off" and may_be_off:
+        return None
+    choices = "'parquet', 'kafka' or 'off'" if may_be_off else "'parquet' or 'kafka'"
+    raise ValueError(f"{variable} must be {choices}, got {chosen!r}")
+
+
 def prediction_log_from_env(environ: Mapping[str, str] | None = None) -> AsyncLog | None:
     """The service's log as the environment configures it (None when off).
 
-    ``FRESCO_PREDICTION_LOG``         ``parquet`` (default) or ``off``
+    ``FRESCO_PREDICTION_LOG``         ``parquet`` (default), ``kafka`` or ``off``
     ``FRESCO_PREDICTION_LOG_DIR``     the Parquet folder (default ``<state dir>/predictions``)
+    ``FRESCO_PREDICTION_LOG_TOPIC``   with ``kafka``: the topic (default ``fresco.predictions``),
+                                      after ``$FRESCO_KAFKA_TOPIC_PREFIX``; the brokers are
+                                      ``$FRESCO_KAFKA_BOOTSTRAP_SERVERS`` (default: the local
+                                      broker); ``fresco monitor ingest`` lands it as Parquet
     ``FRESCO_PREDICTION_LOG_SAMPLE``  the share of predictions logged, 0 to 1 (default 1)
     """
     import os
 
     env = os.environ if environ is None else environ
-    kind = env.get("FRESCO_PREDICTION_LOG", "parquet").strip().lower()
-    if kind == "off":
-        return None
-    if kind != "parquet":
-        raise ValueError(f"FRESCO_PREDICTION_LOG must be 'parquet' or 'off', got {kind!r}")
     text = env.get("FRESCO_PREDICTION_LOG_SAMPLE", "1")
     try:
         sample = float(text)
     except ValueError:
         raise ValueError(f"FRESCO_PREDICTION_LOG_SAMPLE must be a number from 0 to 1, got {text!r}") from None
-    return AsyncLog(PredictionSink(prediction_log_folder(env)), sample_rate=sample)
+    sink = sink_from_env("FRESCO_PREDICTION_LOG", env, lambda: PredictionSink(prediction_log_folder(env)),
+                         "predictions", may_be_off=True)
+    return None if sink is None else AsyncLog(sink, sample_rate=sample)

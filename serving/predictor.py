@@ -451,9 +451,9 @@ def default_predictor() -> Predictor:
     ``FRESCO_SERVING_PRELOAD`` comma-separated model names (tags, UUIDs) to load at start
     ``FRESCO_SERVING_REFRESH_SECONDS`` how often the repository is checked for moved tags and
                               changed experiments (default 0.5)
-    ``FRESCO_PREDICTION_LOG``, ``..._DIR``, ``..._SAMPLE`` the prediction log
+    ``FRESCO_PREDICTION_LOG``, ``..._DIR``, ``..._SAMPLE``, ``..._TOPIC`` the prediction log
                               (:func:`fresco.serving.prediction_log.prediction_log_from_env`; on by
-                              default, Parquet under the state dir)
+                              default, Parquet under the state dir, or a Kafka topic)
     """
     import os
 

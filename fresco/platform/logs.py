@@ -6,8 +6,9 @@ the prediction, or of the outcome's receipt), each file written under a dot-name
 readers never see half a file. The prediction log's columns are :func:`prediction_schema`
 (version :data:`SCHEMA_VERSION`; the per-model parts, whose names and types differ from model
 to model, are JSON text); the outcome log's are :func:`outcome_schema`. Where they live is
-:func:`prediction_log_folder` and :func:`outcome_log_folder`. Nothing here imports Feast,
-BentoML or the HTTP service.
+:func:`prediction_log_folder` and :func:`outcome_log_folder`. A record's row (:func:`prediction_row`,
+:func:`outcome_row`) is the same on Kafka (:mod:`fresco.platform.log_topics`). Nothing here imports
+Feast, BentoML or the HTTP service.
 """
 
 from __future__ import annotations
@@ -126,10 +127,40 @@ def outcome_schema() -> Any:
                       ("received_at", pa.timestamp("us", tz="UTC"))])
 
 
-def write_day_files(folder: Path, rows: Sequence[tuple[date, dict[str, Any]]], schema: Any) -> None:
+def prediction_row(record: PredictionRecord) -> dict[str, Any]:
+    """**The** prediction log's row of ``record``: its column values (:func:`prediction_schema`),
+    as a Parquet file holds them and as a Kafka message carries them (JSON)."""
+    r = record
+    return {"schema_version": SCHEMA_VERSION, "prediction_id": r.prediction_id,
+            "predicted_at": r.predicted_at, "model_uuid": r.model_uuid, "tag": r.tag,
+            "experiment": r.experiment, "arm": r.arm,
+            "entity_keys_json": json_text(r.entity_keys), "request_json": json_text(r.request),
+            "features_json": json_text(r.features), "inputs_json": json_text(r.inputs),
+            "prediction": r.prediction, "latency_ms": r.latency_ms}
+
+
+def outcome_row(record: OutcomeRecord) -> dict[str, Any]:
+    """**The** outcome log's row of ``record`` (:func:`outcome_schema`), on disk and on Kafka."""
+    return {"prediction_id": record.prediction_id, "outcome": record.outcome,
+            "observed_at": record.observed_at, "received_at": record.received_at}
+
+
+#: The column whose UTC day partitions each log (``date=YYYY-MM-DD``).
+PREDICTION_DAY_COLUMN = "predicted_at"
+OUTCOME_DAY_COLUMN = "received_at"
+
+
+def utc_day(moment: datetime) -> date:
+    """The UTC day of ``moment``: the log's partition it goes to."""
+    return moment.astimezone(timezone.utc).date()
+
+
+def write_day_files(folder: Path, rows: Sequence[tuple[date, dict[str, Any]]], schema: Any,
+                    name: str | None = None) -> None:
     """``rows`` (day, column values) as one Parquet file per day under
-    ``folder/date=YYYY-MM-DD/``, each written under a dot-name and renamed: readers (which
-    skip dot-files) never see half a file."""
+    ``folder/date=YYYY-MM-DD/`` (named ``name`` when given, else a unique ``part-*.parquet``),
+    each written under a dot-name and renamed: readers (which skip dot-files) never see half a
+    file."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -140,9 +171,9 @@ def write_day_files(folder: Path, rows: Sequence[tuple[date, dict[str, Any]]], s
         table = pa.Table.from_pylist(group, schema=schema)
         target = Path(folder) / f"date={day.isoformat()}"
         target.mkdir(parents=True, exist_ok=True)
-        name = f"part-{time.time_ns()}-{uuidlib.uuid4().hex[:8]}.parquet"
-        pq.write_table(table, target / f".{name}.tmp")
-        (target / f".{name}.tmp").rename(target / name)
+        file_name = name or f"part-{time.time_ns()}-{uuidlib.uuid4().hex[:8]}.parquet"
+        pq.write_table(table, target / f".{file_name}.tmp")
+        (target / f".{file_name}.tmp").rename(target / file_name)
 
 
 class PredictionSink:
@@ -152,14 +183,9 @@ class PredictionSink:
         self.folder = Path(folder)
 
     def write(self, records: Sequence[PredictionRecord]) -> None:
-        write_day_files(self.folder, [(r.predicted_at.astimezone(timezone.utc).date(), {
-            "schema_version": SCHEMA_VERSION, "prediction_id": r.prediction_id,
-            "predicted_at": r.predicted_at, "model_uuid": r.model_uuid, "tag": r.tag,
-            "experiment": r.experiment, "arm": r.arm,
-            "entity_keys_json": json_text(r.entity_keys), "request_json": json_text(r.request),
-            "features_json": json_text(r.features), "inputs_json": json_text(r.inputs),
-            "prediction": r.prediction, "latency_ms": r.latency_ms,
-        }) for r in records], prediction_schema())
+        rows = [prediction_row(r) for r in records]
+        write_day_files(self.folder, [(utc_day(row[PREDICTION_DAY_COLUMN]), row) for row in rows],
+                        prediction_schema())
 
 
 class OutcomeSink:
@@ -169,6 +195,13 @@ class OutcomeSink:
         self.folder = Path(folder)
 
     def write(self, records: Sequence[OutcomeRecord]) -> None:
-        write_day_files(self.folder, [(r.received_at.astimezone(timezone.utc).date(), {
-            "prediction_id": r.prediction_id, "outcome": r.outcome, "observed_at": r.observed_at,
-            "received_at": r.received_at}) for r in records], outcome_schema())
+        rows = [outcome_row(r) for r in records]
+        write_day_files(self.folder, [(utc_day(row[OUTCOME_DAY_COLUMN]), row) for row in rows], outcome_schema())
+
+
+class SinkPartlyFailed(Exception):
+    """A sink stored ``written`` of a batch's records and lost the others (the log counts each)."""
+
+    def __init__(self, message: str, written: int) -> None:
+        super().__init__(message)
+        self.written = written

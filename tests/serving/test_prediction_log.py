@@ -102,9 +102,32 @@ def test_the_environment_configures_it_and_bad_values_are_named(tmp_path: Path) 
     assert configured is not None and configured.sample_rate == 0.5
     assert configured.sink.folder == tmp_path
     configured.close()
-    with pytest.raises(ValueError, match="FRESCO_PREDICTION_LOG must be 'parquet' or 'off', got 'kafka'"):
-        prediction_log_from_env({"FRESCO_PREDICTION_LOG": "kafka"})
+    with pytest.raises(ValueError, match="FRESCO_PREDICTION_LOG must be 'parquet', 'kafka' or 'off', got 'hive'"):
+        prediction_log_from_env({"FRESCO_PREDICTION_LOG": "hive"})
     with pytest.raises(ValueError, match="FRESCO_PREDICTION_LOG_SAMPLE must be a number"):
         prediction_log_from_env({"FRESCO_PREDICTION_LOG_SAMPLE": "half"})
     with pytest.raises(ValueError, match=r"sample rate must be in \[0, 1\], got 2.0"):
         prediction_log_from_env({"FRESCO_PREDICTION_LOG_SAMPLE": "2", "FRESCO_PREDICTION_LOG_DIR": str(tmp_path)})
+
+
+class _HalfSink:
+    """A sink that stores the first half of each batch and loses the rest, saying so."""
+
+    def __init__(self) -> None:
+        self.stored: list = []
+
+    def write(self, records) -> None:
+        from fresco.platform.logs import SinkPartlyFailed
+
+        half = len(records) // 2
+        self.stored.extend(records[:half])
+        raise SinkPartlyFailed(f"lost {len(records) - half}", written=half)
+
+
+def test_a_sink_that_stored_part_of_a_batch_has_each_part_counted() -> None:
+    sink = _HalfSink()
+    log = AsyncLog(sink, batch_size=10, flush_seconds=0.05)
+    log.log(_records(10))
+    log.close()
+    stats = log.stats()
+    assert (stats.written, stats.dropped_sink_error) == (5, 5) == (len(sink.stored), 10 - len(sink.stored))

@@ -21,10 +21,16 @@ def kafka_bootstrap_servers(source: Any | None = None) -> str:
     return bootstrap_servers()
 
 
-def topic_of(source: Any) -> str:
-    """The topic a ``KafkaSource`` is read from and published to: its registered topic, after
+def prefixed_topic(name: str) -> str:
+    """**The** rule for the name of a topic Fresco reads or writes: ``name`` after
     ``$FRESCO_KAFKA_TOPIC_PREFIX`` (environments or test runs sharing one broker keep apart)."""
-    return os.environ.get("FRESCO_KAFKA_TOPIC_PREFIX", "") + source.kafka_options.topic
+    return os.environ.get("FRESCO_KAFKA_TOPIC_PREFIX", "") + name
+
+
+def topic_of(source: Any) -> str:
+    """The topic a ``KafkaSource`` is read from and published to: its registered topic, prefixed
+    (:func:`prefixed_topic`)."""
+    return prefixed_topic(source.kafka_options.topic)
 
 
 def dead_letter_topic(topic: str) -> str:
