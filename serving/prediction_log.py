@@ -13,12 +13,15 @@ the queue that keeps writing them off the request path.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import queue
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from fresco.platform.logs import PredictionSink, prediction_log_folder
@@ -73,13 +76,14 @@ class AsyncLog:
         self._last_error = 0.0
         self._thread = threading.Thread(target=self._drain, name="fresco-prediction-log", daemon=True)
         self._thread.start()
+        # the queued tail is written when the interpreter exits (in-process callers need not
+        # close); a weak reference, so a log dropped earlier is not kept alive for it
+        atexit.register(_close_at_exit, weakref.ref(self))
 
     # -- the request side ------------------------------------------------------------------
     def keeps(self, prediction_id: str) -> bool:
-        """Whether the sample keeps this prediction (by its id: the same answer everywhere)."""
-        if self.sample_rate >= 1.0:
-            return True
-        return int(prediction_id[:8], 16) / 0x1_0000_0000 < self.sample_rate
+        """Whether the sample keeps this prediction (:func:`sampled_in`)."""
+        return sampled_in(prediction_id, self.sample_rate)
 
     def log(self, records: Sequence[Any]) -> None:
         """Queue ``records`` (those the sample keeps); never blocks, never raises."""
@@ -143,13 +147,37 @@ class AsyncLog:
         self._queue.join()
 
     def close(self) -> None:
-        """Write what is queued, then stop the writer thread."""
+        """Write what is queued, then stop the writer thread (also done at interpreter exit;
+        closing twice is harmless)."""
         self._closed.set()
         self._thread.join()
 
 
-def prediction_log_from_env(environ: Mapping[str, str] | None = None) -> AsyncLog | None:
-    """The service's log as the environment configures it (None when off).
+def _close_at_exit(ref: "weakref.ref[AsyncLog]") -> None:
+    found = ref()
+    if found is not None:
+        found.close()
+
+
+def sampled_in(prediction_id: str, sample_rate: float) -> bool:
+    """Whether a sample of ``sample_rate`` keeps this prediction: by its id, so the same answer
+    everywhere (the service, the in-process predictor, predict-batch)."""
+    if sample_rate >= 1.0:
+        return True
+    return int(prediction_id[:8], 16) / 0x1_0000_0000 < sample_rate
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    """Where the prediction log is written and the share of predictions kept."""
+
+    folder: Path
+    sample_rate: float = 1.0
+
+
+def prediction_log_settings(environ: Mapping[str, str] | None = None) -> LogSettings | None:
+    """The prediction log as the environment configures it (None when off), for every path
+    that predicts (the service, :class:`~fresco.serving.Predictor`, predict-batch).
 
     ``FRESCO_PREDICTION_LOG``         ``parquet`` (default) or ``off``
     ``FRESCO_PREDICTION_LOG_DIR``     the Parquet folder (default ``<state dir>/predictions``)
@@ -168,4 +196,15 @@ def prediction_log_from_env(environ: Mapping[str, str] | None = None) -> AsyncLo
         sample = float(text)
     except ValueError:
         raise ValueError(f"FRESCO_PREDICTION_LOG_SAMPLE must be a number from 0 to 1, got {text!r}") from None
-    return AsyncLog(PredictionSink(prediction_log_folder(env)), sample_rate=sample)
+    if not 0.0 <= sample <= 1.0:
+        raise ValueError(f"the prediction log's sample rate must be in [0, 1], got {sample}")
+    return LogSettings(prediction_log_folder(env), sample)
+
+
+def prediction_log_from_env(environ: Mapping[str, str] | None = None) -> AsyncLog | None:
+    """The service's log as the environment configures it (:func:`prediction_log_settings`;
+    None when off)."""
+    settings = prediction_log_settings(environ)
+    if settings is None:
+        return None
+    return AsyncLog(PredictionSink(settings.folder), sample_rate=settings.sample_rate)
