@@ -458,15 +458,20 @@ def bento_build(models: tuple[str, ...], version: str | None, export: Path | Non
               help="Entity rows per point-in-time query for features missing from SOURCE "
                    "(0: one query; default: 20,000 on Feast's file offline store, one query on "
                    "the others).")
+@click.option("--no-log", is_flag=True, default=False,
+              help="Do not log the predictions to the prediction log (default: logged as the service "
+                   "logs them, unless FRESCO_PREDICTION_LOG=off).")
 @user_errors
 def predict_batch(source: str, output: str, model: str, repo: Path | None, yaml_path: Path | None,
-                  timestamp_column: str | None, chunk_rows: int | None) -> None:
-    """Score SOURCE (Parquet path or Hive table) on Spark into OUTPUT (Parquet path or Hive table)."""
+                  timestamp_column: str | None, chunk_rows: int | None, no_log: bool) -> None:
+    """Score SOURCE (Parquet path or Hive table) on Spark into OUTPUT (Parquet path or Hive table),
+    each row with its prediction_id; the predictions are logged as the service logs them."""
     from fresco.platform import open_store
     from fresco.serving import predict_batch as run
 
     result = run(source, model, output, store=open_store(repo, yaml_path),
-                 timestamp_column=timestamp_column, chunk_rows=chunk_rows, progress=click.echo)
+                 timestamp_column=timestamp_column, chunk_rows=chunk_rows, progress=click.echo,
+                 log=not no_log)
     by = ", ".join(f"{uuid} ({rows:,} rows)" for uuid, rows in result.rows_by_model.items())
     split = f", experiment {result.experiment}" if result.experiment else ""
     click.echo(f"{result.rows:,} predictions by {by} ({result.model_tag or 'no tag'}{split}) "

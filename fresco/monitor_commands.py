@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -32,10 +33,11 @@ def monitor() -> None:
 @click.option("--plot", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Also draw the metric and the join rate per window and model / tag / arm (PNG).")
 @click.option("--plot-metric", default=None, help="The metric drawn (default: rmse, or auc for binary models).")
-def monitor_metrics(outcomes_path: Path | None, log_folder: Path | None, since: str | None, until: str | None,
+def monitor_metrics(outcomes: Any, log_folder: Path | None, since: str | None, until: str | None,
                     model: str | None, window: str, max_delay: str, output: Path | None, plot: Path | None,
                     plot_metric: str | None) -> None:
-    """Accuracy over time per model, tag and experiment arm: predictions joined to OUTCOMES."""
+    """Accuracy over time per model, tag and experiment arm: predictions joined to their outcomes
+    (by prediction id, or by key fields within a window: --join-on, --join-window)."""
     from fresco.platform.state import state_dir
     from fresco.monitoring import accuracy_from_logs
     from fresco.training import ModelRepository
@@ -55,7 +57,7 @@ def monitor_metrics(outcomes_path: Path | None, log_folder: Path | None, since: 
 
     try:
         joined, table = accuracy_from_logs(
-            task_of, log_folder=log_folder, outcomes=outcomes_path, since=parse_utc(since, "--since"),
+            task_of, log_folder=log_folder, outcomes=outcomes, since=parse_utc(since, "--since"),
             until=parse_utc(until, "--until"), model=uuid, window=window,
             max_delay=parse_duration(max_delay, "--max-delay"))
     except (FileNotFoundError, ValueError) as err:
@@ -63,7 +65,7 @@ def monitor_metrics(outcomes_path: Path | None, log_folder: Path | None, since: 
     counts = joined.counts()
     click.echo(f"{counts['predictions']:,} predictions, {counts['matched']:,} with an outcome "
                f"({counts['duplicates']:,} corrected, {counts['late']:,} late, "
-               f"{counts['unmatched']:,} outcomes for predictions not in the log)")
+               f"{counts['unmatched']:,} outcomes matching no prediction in the log)")
     # a metric of another task's models (auc beside regressors) is all null here: not shown
     shown = [c for c in ("rmse", "mae", "r2", "auc", "logloss") if c in table.columns and table[c].notna().any()]
     click.echo("  ".join(["WINDOW (UTC)      ", "MODEL   ", "TAG / ARM", "N", "OUTCOMES", *shown]))
@@ -91,14 +93,14 @@ def monitor_metrics(outcomes_path: Path | None, log_folder: Path | None, since: 
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Folder for report.html, report.json (and quality.html) (default: "
                    "<state dir>/monitoring/reports/<model uuid>/<UTC time>/).")
-def monitor_report(model: str, outcomes_path: Path | None, log_folder: Path | None, since: str | None,
+def monitor_report(model: str, outcomes: Any, log_folder: Path | None, since: str | None,
                    until: str | None, max_delay: str, out_dir: Path | None) -> None:
     """Drift and data quality of MODEL's logged predictions (UUID, prefix or tag) against the
     reference sample kept at training (Evidently; quality where outcomes are joined)."""
     from fresco.monitoring.report import report_from_logs
 
     try:
-        report = report_from_logs(model, log_folder=log_folder, outcomes=outcomes_path,
+        report = report_from_logs(model, log_folder=log_folder, outcomes=outcomes,
                                   since=parse_utc(since, "--since"), until=parse_utc(until, "--until"),
                                   max_delay=parse_duration(max_delay, "--max-delay"), out_dir=out_dir)
     except (LookupError, FileNotFoundError, ValueError) as err:
@@ -137,7 +139,7 @@ class _CheckNotRun(click.ClickException):
 @repo_option
 @click.option("--record-to", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Folder of the checks table (default: <state dir>/monitoring/checks).")
-def monitor_check(rules_path: Path, at_text: str | None, outcomes_path: Path | None, log_folder: Path | None,
+def monitor_check(rules_path: Path, at_text: str | None, outcomes: Any, log_folder: Path | None,
                   max_delay: str, repo: Path | None, yaml_path: Path | None, record_to: Path | None) -> None:
     """Evaluate every alert rule of the monitoring config, and every feature view's freshness
     against its SLA; print each verdict with its evidence, record them, and exit 1 when any rule
@@ -162,7 +164,7 @@ def monitor_check(rules_path: Path, at_text: str | None, outcomes_path: Path | N
                          f"the freshness of feature views needs the catalog (or set freshness: none in "
                          f"{rules_path})")
                 raise ValueError(f"{err}; {needs}") from None
-        results = check(config, at, store=store, log_folder=log_folder, outcomes=outcomes_path,
+        results = check(config, at, store=store, log_folder=log_folder, outcomes=outcomes,
                         max_delay=parse_duration(max_delay, "--max-delay"))
     except (ConfigError, LookupError, FileNotFoundError, ValueError) as err:
         raise _CheckNotRun(str(err)) from None

@@ -91,13 +91,51 @@ def _stacked(options: list[Callable[..., Any]]) -> Callable[[Callable[..., Any]]
     return decorate
 
 
-#: The monitoring commands' logs: ``--outcomes``, ``--log`` and ``--max-delay`` (passed as
-#: ``outcomes_path``, ``log_folder``, ``max_delay``: text, parsed with :func:`parse_duration`).
+def outcome_source(outcomes: str | None, column: str, time: str, join_on: str, window: str | None) -> Any:
+    """The outcome options as a ``fresco.monitoring.outcomes.OutcomeSource`` (a bad
+    combination is the option's error)."""
+    from fresco.monitoring.outcomes import OutcomeSource
+
+    keys = tuple(k.strip() for k in join_on.split(","))
+    try:
+        return OutcomeSource(outcomes, column, time, keys, parse_duration(window, "--join-window"))
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--join-on / --join-window") from None
+
+
+def _with_outcome_source(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The command gets ``outcomes`` (an ``OutcomeSource``) instead of the five outcome options."""
+
+    @wraps(command)
+    def wrapper(*args: Any, outcomes_table: str | None, outcome_column: str, outcome_time: str,
+                join_on: str, join_window: str | None, **kwargs: Any) -> Any:
+        source = outcome_source(outcomes_table, outcome_column, outcome_time, join_on, join_window)
+        return command(*args, outcomes=source, **kwargs)
+
+    return wrapper
+
+
+#: The monitoring commands' logs: the outcomes (``--outcomes``, ``--outcome-column``,
+#: ``--outcome-time``, ``--join-on``, ``--join-window``, passed together as ``outcomes``, a
+#: ``fresco.monitoring.outcomes.OutcomeSource``), ``--log`` and ``--max-delay`` (passed as
+#: ``log_folder``, ``max_delay``: text, parsed with :func:`parse_duration`).
 log_options = _stacked([
-    click.option("--outcomes", "outcomes_path", type=click.Path(path_type=Path), default=None,
-                 help="Outcome table (Parquet file or folder): prediction_id, outcome, observed_at "
-                      "(default: what POST /outcome logged, $FRESCO_OUTCOME_LOG_DIR or "
+    click.option("--outcomes", "outcomes_table", default=None,
+                 help="Outcome table a pipeline writes: a Parquet file or folder, or hive:TABLE (read "
+                      "with Spark) (default: what POST /outcome logged, $FRESCO_OUTCOME_LOG_DIR or "
                       "<state dir>/outcomes)."),
+    click.option("--outcome-column", default="outcome", show_default=True,
+                 help="The outcome table's column of observed labels."),
+    click.option("--outcome-time", default="observed_at", show_default=True,
+                 help="The outcome table's column of when each label was observed (UTC)."),
+    click.option("--join-on", default="prediction_id", show_default=True,
+                 help="Join outcomes on the prediction id, or on KEY[,KEY]: entity keys or request "
+                      "fields of the logged predictions (then an outcome matches the latest prediction "
+                      "of its key within --join-window before it was observed)."),
+    click.option("--join-window", default=None,
+                 help="With --join-on KEY: how long before its observation a prediction can be an "
+                      "outcome's (30min, 6h, 2d)."),
+    _with_outcome_source,
     click.option("--log", "log_folder", type=click.Path(path_type=Path, file_okay=False), default=None,
                  help="The prediction log's folder (default: $FRESCO_PREDICTION_LOG_DIR or "
                       "<state dir>/predictions)."),

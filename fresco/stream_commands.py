@@ -6,7 +6,6 @@ runs, like the rest of the ``fresco`` command.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from datetime import datetime

@@ -11,8 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from fresco.monitoring.log import read_predictions
-from fresco.platform.logs import outcome_log_folder
-from fresco.monitoring.outcomes import JoinedOutcomes, join_outcomes, read_outcomes
+from fresco.monitoring.outcomes import JoinedOutcomes, OutcomeSource, join_outcomes, no_outcomes, outcomes_to_join
 from fresco.training.metrics import compute_metrics, metric_names
 
 GROUPS = ("model_uuid", "tag", "experiment", "arm")
@@ -49,19 +48,20 @@ def accuracy_over_time(joined: pd.DataFrame, tasks: Mapping[str, str], *, window
 
 
 def accuracy_from_logs(
-    task_of: Callable[[str], str], *, log_folder: Path | None = None, outcomes: Path | None = None,
+    task_of: Callable[[str], str], *, log_folder: Path | None = None,
+    outcomes: OutcomeSource | Path | str | None = None,
     since: datetime | None = None, until: datetime | None = None, model: str | None = None,
     window: str = "1h", max_delay: timedelta | None = timedelta(days=7),
 ) -> tuple[JoinedOutcomes, pd.DataFrame]:
-    """The prediction log (default ``<state dir>/predictions``) joined with ``outcomes`` (default:
-    what ``POST /outcome`` logged) and its accuracy over time; ``task_of`` gives a model
-    UUID's task (the model repository's record). ``ValueError`` when no prediction is logged
-    in the range."""
+    """The prediction log (default ``<state dir>/predictions``) joined with ``outcomes`` (a table,
+    or an :class:`~fresco.monitoring.outcomes.OutcomeSource`; default: what ``POST /outcome``
+    logged) and its accuracy over time; ``task_of`` gives a model UUID's task (the model
+    repository's record). ``ValueError`` when no prediction is logged in the range."""
     predictions = read_predictions(log_folder, since=since, until=until, model=model)
     if predictions.empty:
         raise ValueError("no logged predictions in that range (is the service logging? "
                          "FRESCO_PREDICTION_LOG, FRESCO_PREDICTION_LOG_DIR)")
-    joined = join_outcomes(predictions, read_outcomes(outcomes or outcome_log_folder()),
-                           max_delay=max_delay)
+    table = outcomes_to_join(outcomes, predictions)
+    joined = join_outcomes(predictions, no_outcomes() if table is None else table, max_delay=max_delay)
     tasks = {uuid: task_of(uuid) for uuid in predictions["model_uuid"].unique()}
     return joined, accuracy_over_time(joined.frame, tasks, window=window)

@@ -37,7 +37,7 @@ from typing import Any
 import pandas as pd
 
 from fresco.monitoring.log import read_predictions
-from fresco.monitoring.outcomes import join_outcomes, no_outcomes, outcomes_to_join
+from fresco.monitoring.outcomes import OutcomeSource, join_outcomes, no_outcomes, outcomes_to_join
 from fresco.monitoring.rules import MonitoringConfig, Rule
 from fresco.training.metrics import compute_metrics, metric_names
 
@@ -255,16 +255,17 @@ def freshness_results(store: Any, config: MonitoringConfig, at: datetime) -> lis
 
 
 def check(config: MonitoringConfig, at: datetime, *, store: Any = None, models: Models | None = None,
-          log_folder: Path | None = None, outcomes: Path | None = None,
+          log_folder: Path | None = None, outcomes: OutcomeSource | Path | str | None = None,
           max_delay: timedelta | None = timedelta(days=7)) -> list[CheckResult]:
     """Every rule of ``config`` and (with ``store``) every feature view's freshness at ``at``
-    (``skew_rate`` rules need ``store``)."""
+    (``skew_rate`` rules need ``store``). Outcomes joined on key fields are matched among all the predictions read (every rule's
+    window), then each rule's window is joined by prediction id."""
     results: list[CheckResult] = []
     if config.rules:
         models = models or repository_models()
         earliest = at - max(rule.span for rule in config.rules)
         predictions = read_predictions(log_folder, since=earliest, until=at)
-        table = outcomes_to_join(outcomes)
+        table = outcomes_to_join(outcomes, predictions)
         results += [evaluate_rule(rule, at, predictions, table, models, max_delay, store)
                     for rule in config.rules]
     if store is not None:

@@ -54,7 +54,7 @@ def latest_figures(models: dict[str, ServedModel], *, now: datetime, window: str
     predictions = predictions[predictions["model_uuid"].isin(list(models))].reset_index(drop=True)
     if predictions.empty:
         return figures
-    table = outcomes_to_join(outcomes)
+    table = outcomes_to_join(outcomes, predictions)
     joined = join_outcomes(predictions, no_outcomes() if table is None else table, max_delay=max_delay).frame
     tasks = {uuid: models[uuid].task for uuid in joined["model_uuid"].unique()}
     rows = accuracy_over_time(joined, tasks, window=window)

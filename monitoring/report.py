@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from fresco.monitoring.log import read_predictions
-from fresco.monitoring.outcomes import JoinedOutcomes, join_outcomes, outcomes_to_join
+from fresco.monitoring.outcomes import JoinedOutcomes, OutcomeSource, join_outcomes, outcomes_to_join
 from fresco.platform.logs import prediction_log_folder
 from fresco.training.reference import INPUT, ReferenceSample, read_reference
 
@@ -203,13 +203,15 @@ def _accuracy_plot(joined: JoinedOutcomes, task: str, uuid: str, out: Path, html
 
 
 def report_from_logs(
-    model: str, *, repository: Any = None, log_folder: Path | None = None, outcomes: Path | None = None,
+    model: str, *, repository: Any = None, log_folder: Path | None = None,
+    outcomes: OutcomeSource | Path | str | None = None,
     since: datetime | None = None, until: datetime | None = None,
     max_delay: timedelta | None = timedelta(days=7), out_dir: Path | None = None,
 ) -> ModelReport:
     """The report of ``model`` (a model reference: tag, UUID or prefix) on its logged predictions
     in ``[since, until)``, written under ``out_dir`` (default
-    ``<state dir>/monitoring/reports/<uuid>/<UTC time>/``). Outcomes: ``outcomes`` (a table), else
+    ``<state dir>/monitoring/reports/<uuid>/<UTC time>/``). Outcomes: ``outcomes`` (a table, or an
+    :class:`~fresco.monitoring.outcomes.OutcomeSource`: its columns, joined on key fields), else
     what ``POST /outcome`` logged, when there is any. ``LookupError`` for an unknown model
     (``RepositoryError``), one without a reference sample (``NoReferenceSample``) and no
     predictions in the period (:class:`NoPredictions`)."""
@@ -227,7 +229,7 @@ def report_from_logs(
     if predictions.empty:
         raise NoPredictions(f"no logged predictions of model {who} {period_text(since, until)} "
                             f"in the prediction log {folder}")
-    table = outcomes_to_join(outcomes)
+    table = outcomes_to_join(outcomes, predictions)
     joined = None if table is None else join_outcomes(predictions, table, max_delay=max_delay)
     figures, drift, quality = build_report(reference, predictions, task=record.task, joined=joined)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")

@@ -4,8 +4,21 @@
 fields, like the online requests), gets each row's features, runs the model's fitted DSL
 program as Spark column expressions, scores the model inside Spark (``mapInPandas``, one
 ``predict`` call per Arrow batch) and writes the rows with ``prediction``, ``model_uuid``,
-``model_tag``, ``experiment``, ``arm`` and ``scored_at`` to Parquet or a Hive table. A tag
-split by an experiment is split here as online: each row to the arm its sticky key picks.
+``model_tag``, ``experiment``, ``arm``, ``scored_at`` and ``prediction_id`` to Parquet or a Hive
+table. A tag split by an experiment is split here as online: each row to the arm its sticky key
+picks.
+
+Every scored row is also logged to the prediction log, as the online service logs (the same
+:class:`~fresco.platform.logs.PredictionRecord` written by the same
+:class:`~fresco.platform.logs.PredictionSink`, so ``fresco monitor`` reads both alike), unless
+``log=False`` (``fresco predict-batch --no-log``) or ``FRESCO_PREDICTION_LOG=off``: each Spark task
+writes the rows of each Arrow batch it scores as Parquet files under the log's
+``date=YYYY-MM-DD/`` folders (``FRESCO_PREDICTION_LOG_DIR``, else ``<state dir>/predictions``;
+``FRESCO_PREDICTION_LOG_SAMPLE`` applies), nothing collected on the driver. A record's
+``predicted_at`` is when its batch was scored (UTC), its ``latency_ms`` the row's share of its
+Arrow batch's scoring time (the program's outputs to the model's answers; the feature join is
+not counted), its ``prediction_id`` the output row's. A Spark task that fails and is retried
+logs its rows again (under new ids).
 
 Features: columns already named ``view__feature`` in the input are used as they are (a
 training frame, or a table joined upstream). Missing ones are retrieved point in time from
@@ -33,6 +46,7 @@ from fresco.dsl import feature_column
 from fresco.training.features import to_matrix
 
 PREDICTION = "prediction"
+PREDICTION_ID = "prediction_id"
 _PANDAS_TYPES = {"int": "Int64", "float": "float64", "bool": "boolean"}
 
 
@@ -49,6 +63,8 @@ class BatchResult:
     output: str
     seconds: float
     experiment: str | None = None
+    #: the prediction log's folder the rows were logged to (None: not logged)
+    logged_to: Path | None = None
 
     @property
     def model_uuid(self) -> str:
@@ -76,6 +92,7 @@ def predict_batch(
     mode: str = "overwrite",
     chunk_rows: int | None = None,
     progress: Callable[[str], None] = lambda _: None,
+    log: bool = True,
 ) -> BatchResult:
     """Score ``source`` (Parquet path or Hive table) with ``model`` (UUID or tag) into ``output``.
 
@@ -84,15 +101,18 @@ def predict_batch(
     online service would route it to (the same sticky bucket of the same key fields), and the
     output records ``experiment`` and ``arm``. Features missing from ``source`` are retrieved
     point in time in chunks of ``chunk_rows`` entity rows (0: one query; default: as training,
-    :func:`fresco.training.config.retrieval_chunk_rows`). Returns the row count per model UUID, the
-    tag and the time taken.
+    :func:`fresco.training.config.retrieval_chunk_rows`). With ``log`` (and the prediction log
+    not off in the environment) the rows are logged too (see the module doc). Returns the row
+    count per model UUID, the tag, the time taken and where the rows were logged.
     """
     from pyspark.sql import functions as F
 
+    from fresco.serving.prediction_log import prediction_log_settings
     from fresco.serving.routing import current_route
     from fresco.training import ModelRepository, load_model
 
     t0 = time.perf_counter()
+    settings = prediction_log_settings() if log else None
     repository = repository or ModelRepository()
     route = current_route(repository, str(model))
     if spark is None:
@@ -121,13 +141,18 @@ def predict_batch(
                  for arm, uuid in route.arms.items()]
 
     scored_at = datetime.now(timezone.utc)
+    if settings is not None:
+        progress(f"logging the predictions to {settings.folder}")
     outs = []
     for arm, uuid, part in parts:
         if arm is not None:
             progress(f"arm {arm} ({uuid})")
+        trained = load_model(uuid, repository)
+        logger = None if settings is None else _BatchLog.of(
+            settings, trained, store, route.tag, route.experiment.name if route.experiment else None, arm,
+            spark.conf.get("spark.sql.session.timeZone"))
         outs.append(
-            _score(spark, part, load_model(uuid, repository), store, timestamp_column, chunk_rows,
-                   progress)
+            _score(spark, part, trained, store, timestamp_column, chunk_rows, progress, logger)
             .withColumn("model_uuid", F.lit(uuid))
             .withColumn("model_tag", F.lit(route.tag).cast("string"))
             .withColumn("experiment", F.lit(route.experiment.name if route.experiment else None)
@@ -153,7 +178,8 @@ def predict_batch(
     by_model = {uuid: counts.get(uuid, 0) for _, uuid, _ in parts}
     result = BatchResult(sum(counts.values()), by_model, route.tag, output,
                          time.perf_counter() - t0,
-                         route.experiment.name if route.experiment else None)
+                         route.experiment.name if route.experiment else None,
+                         settings.folder if settings is not None else None)
     progress(f"{result.rows:,} rows scored by {result.model_uuid} in {result.seconds:.1f}s "
              f"({result.rows_per_second:,.0f} rows/s)")
     return result
@@ -184,10 +210,73 @@ def _arm_of(experiment: Any) -> Any:
     return arm
 
 
+@dataclass(frozen=True)
+class _BatchLog:
+    """What a Spark task needs to log the rows one model scores (pickled to the Python workers)."""
+
+    settings: Any  # fresco.serving.prediction_log.LogSettings
+    model_uuid: str
+    tag: str | None
+    experiment: str | None
+    arm: str | None
+    entity_keys: tuple[str, ...]
+    request_fields: tuple[str, ...]
+    features: tuple[tuple[str, str], ...]  # (view:feature, its column)
+    inputs: tuple[str, ...]
+    time_zone: str = "UTC"  # Spark's session time zone: pandas gets timestamps naive in it
+
+    @classmethod
+    def of(cls, settings: Any, trained: Any, store: Any, tag: str | None, experiment: str | None,
+           arm: str | None, time_zone: str) -> "_BatchLog":
+        refs = list(trained.program.feature_refs)
+        keys: list[str] = []
+        if refs:  # a model on request fields alone has no entity keys (and needs no store)
+            from fresco.serving.online import OnlineFeatures
+
+            keys = [k.name for k in OnlineFeatures(store).entity_keys(refs)]
+        return cls(settings, trained.uuid, tag, experiment, arm, tuple(keys),
+                   tuple(trained.program.request_fields), tuple((r, feature_column(r)) for r in refs),
+                   tuple(trained.inputs), time_zone)
+
+    def write(self, pdf: pd.DataFrame, ids: list[str], predictions: np.ndarray,
+              predicted_at: datetime, latency_ms: float) -> None:
+        """The rows of one scored Arrow batch into the prediction log."""
+        from fresco.platform.logs import PredictionRecord, PredictionSink
+        from fresco.serving.prediction_log import sampled_in
+
+        kept = [i for i, pid in enumerate(ids) if sampled_in(pid, self.settings.sample_rate)]
+        if not kept:
+            return
+        rows = pdf.iloc[kept]
+
+        def values(columns: Any) -> list[dict[str, Any]]:
+            names = list(columns)
+            if not names:  # pandas gives no records of no columns
+                return [{} for _ in kept]
+            part = rows[names].copy()
+            for name in names:  # Spark hands timestamps over naive, in its session time zone
+                if pd.api.types.is_datetime64_dtype(part[name]) and getattr(part[name].dt, "tz", None) is None:
+                    part[name] = part[name].dt.tz_localize(self.time_zone).dt.tz_convert("UTC")
+            part = part.astype(object)
+            return part.where(part.notna(), None).to_dict("records")
+
+        keys, request, inputs = values(self.entity_keys), values(self.request_fields), values(self.inputs)
+        features = values(c for _, c in self.features)
+        PredictionSink(self.settings.folder).write([PredictionRecord(
+            prediction_id=ids[i], predicted_at=predicted_at, model_uuid=self.model_uuid, tag=self.tag,
+            experiment=self.experiment, arm=self.arm, entity_keys=keys[n], request=request[n],
+            features={ref: features[n][col] for ref, col in self.features}, inputs=inputs[n],
+            prediction=float(predictions[i]), latency_ms=latency_ms,
+        ) for n, i in enumerate(kept)])
+
+
 def _score(spark: Any, sdf: Any, trained: Any, store: Any, timestamp_column: str | None,
-           chunk_rows: int | None, progress: Callable[[str], None]) -> Any:
-    """``sdf`` (with any features it lacks joined) and a ``prediction`` column by ``trained``."""
+           chunk_rows: int | None, progress: Callable[[str], None], log: _BatchLog | None = None) -> Any:
+    """``sdf`` (with any features it lacks joined), a ``prediction`` column by ``trained`` and
+    each row's ``prediction_id``; with ``log``, the rows logged as they are scored."""
     from pyspark.sql import types as T
+
+    from fresco.platform.logs import new_prediction_id
 
     program = trained.program
     missing = [ref for ref in program.feature_refs if feature_column(ref) not in sdf.columns]
@@ -202,13 +291,21 @@ def _score(spark: Any, sdf: Any, trained: Any, store: Any, timestamp_column: str
     model_obj = dataclasses.replace(trained, _program=None)
 
     keep = list(sdf.columns)
-    schema = T.StructType([*sdf.schema.fields, T.StructField(PREDICTION, T.DoubleType())])
+    schema = T.StructType([*sdf.schema.fields, T.StructField(PREDICTION, T.DoubleType()),
+                           T.StructField(PREDICTION_ID, T.StringType())])
 
     def score(batches):
         for pdf in batches:
-            matrix = to_matrix(pdf, inputs)
+            started = time.perf_counter()
+            predictions = np.asarray(model_obj.predict(to_matrix(pdf, inputs)), dtype="float64")
+            predicted_at = datetime.now(timezone.utc)
+            ids = [new_prediction_id() for _ in range(len(pdf))]
             answer = pdf[keep].copy()
-            answer[PREDICTION] = np.asarray(model_obj.predict(matrix), dtype="float64")
+            answer[PREDICTION] = predictions
+            answer[PREDICTION_ID] = ids
+            if log is not None and len(pdf):
+                log.write(pdf, ids, predictions, predicted_at,
+                          (time.perf_counter() - started) * 1000 / len(pdf))
             yield answer
 
     return scored.mapInPandas(score, schema)

@@ -14,12 +14,15 @@ request path, and the choice of sink (:func:`sink_from_env`).
 
 from __future__ import annotations
 
+import atexit
 import logging
 import queue
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from fresco.platform.logs import PredictionSink, SinkPartlyFailed, prediction_log_folder
@@ -75,13 +78,14 @@ class AsyncLog:
         self._last_error = 0.0
         self._thread = threading.Thread(target=self._drain, name="fresco-prediction-log", daemon=True)
         self._thread.start()
+        # the queued tail is written when the interpreter exits (in-process callers need not
+        # close); a weak reference, so a log dropped earlier is not kept alive for it
+        atexit.register(_close_at_exit, weakref.ref(self))
 
     # -- the request side ------------------------------------------------------------------
     def keeps(self, prediction_id: str) -> bool:
-        """Whether the sample keeps this prediction (by its id: the same answer everywhere)."""
-        if self.sample_rate >= 1.0:
-            return True
-        return int(prediction_id[:8], 16) / 0x1_0000_0000 < self.sample_rate
+        """Whether the sample keeps this prediction (:func:`sampled_in`)."""
+        return sampled_in(prediction_id, self.sample_rate)
 
     def log(self, records: Sequence[Any]) -> None:
         """Queue ``records`` (those the sample keeps); never blocks, never raises."""
@@ -146,31 +150,66 @@ class AsyncLog:
         self._queue.join()
 
     def close(self) -> None:
-        """Write what is queued, then stop the writer thread."""
+        """Write what is queued, then stop the writer thread (also done at interpreter exit;
+        closing twice is harmless)."""
         self._closed.set()
         self._thread.join()
 
 
-def sink_from_env(variable: str, env: Mapping[str, str], parquet: Callable[[], Sink], kind: str,
-                  *, may_be_off: bool) -> Sink | None:
-    """The sink ``$variable`` names: ``parquet`` (the default: ``parquet()``), ``kafka`` (the
-    topic of log ``kind``, :func:`fresco.platform.log_topics.topic_sink`) or, when ``may_be_off``,
-    ``off`` (None)."""
+def log_choice(variable: str, env: Mapping[str, str], *, may_be_off: bool) -> str | None:
+    """Where ``$variable`` sends a log: ``parquet`` (the default) or ``kafka``; None for ``off``
+    when ``may_be_off``; anything else refused, naming the choices."""
     chosen = env.get(variable, "parquet").strip().lower()
-    if chosen == "parquet":
-        return parquet()
-    if chosen == "kafka":
-        from fresco.platform.log_topics import KINDS, topic_sink
-
-        return topic_sink(KINDS[kind], env)
+    if chosen in ("parquet", "kafka"):
+        return chosen
     if chosen == "off" and may_be_off:
         return None
     choices = "'parquet', 'kafka' or 'off'" if may_be_off else "'parquet' or 'kafka'"
     raise ValueError(f"{variable} must be {choices}, got {chosen!r}")
 
 
-def prediction_log_from_env(environ: Mapping[str, str] | None = None) -> AsyncLog | None:
-    """The service's log as the environment configures it (None when off).
+def sink_from_env(variable: str, env: Mapping[str, str], parquet: Callable[[], Sink], kind: str,
+                  *, may_be_off: bool) -> Sink | None:
+    """The sink ``$variable`` names (:func:`log_choice`): ``parquet()``, the topic of log
+    ``kind`` (:func:`fresco.platform.log_topics.topic_sink`), or None for ``off``."""
+    chosen = log_choice(variable, env, may_be_off=may_be_off)
+    if chosen == "parquet":
+        return parquet()
+    if chosen == "kafka":
+        from fresco.platform.log_topics import KINDS, topic_sink
+
+        return topic_sink(KINDS[kind], env)
+    return None
+
+
+def _close_at_exit(ref: "weakref.ref[AsyncLog]") -> None:
+    found = ref()
+    if found is not None:
+        found.close()
+
+
+def sampled_in(prediction_id: str, sample_rate: float) -> bool:
+    """Whether a sample of ``sample_rate`` keeps this prediction: by its id, so the same answer
+    everywhere (the service, the in-process predictor, predict-batch)."""
+    if sample_rate >= 1.0:
+        return True
+    return int(prediction_id[:8], 16) / 0x1_0000_0000 < sample_rate
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    """Where the prediction log is written and the share of predictions kept."""
+
+    folder: Path
+    sample_rate: float = 1.0
+    #: the service's and the in-process predictor's sink: ``parquet`` or ``kafka``
+    #: (predict-batch writes Parquet to ``folder`` either way: its Spark tasks write files)
+    sink: str = "parquet"
+
+
+def prediction_log_settings(environ: Mapping[str, str] | None = None) -> LogSettings | None:
+    """The prediction log as the environment configures it (None when off), for every path
+    that predicts (the service, :class:`~fresco.serving.Predictor`, predict-batch).
 
     ``FRESCO_PREDICTION_LOG``         ``parquet`` (default), ``kafka`` or ``off``
     ``FRESCO_PREDICTION_LOG_DIR``     the Parquet folder (default ``<state dir>/predictions``)
@@ -183,11 +222,28 @@ def prediction_log_from_env(environ: Mapping[str, str] | None = None) -> AsyncLo
     import os
 
     env = os.environ if environ is None else environ
+    chosen = log_choice("FRESCO_PREDICTION_LOG", env, may_be_off=True)
+    if chosen is None:
+        return None
     text = env.get("FRESCO_PREDICTION_LOG_SAMPLE", "1")
     try:
         sample = float(text)
     except ValueError:
         raise ValueError(f"FRESCO_PREDICTION_LOG_SAMPLE must be a number from 0 to 1, got {text!r}") from None
-    sink = sink_from_env("FRESCO_PREDICTION_LOG", env, lambda: PredictionSink(prediction_log_folder(env)),
-                         "predictions", may_be_off=True)
-    return None if sink is None else AsyncLog(sink, sample_rate=sample)
+    if not 0.0 <= sample <= 1.0:
+        raise ValueError(f"the prediction log's sample rate must be in [0, 1], got {sample}")
+    return LogSettings(prediction_log_folder(env), sample, chosen)
+
+
+def prediction_log_from_env(environ: Mapping[str, str] | None = None) -> AsyncLog | None:
+    """The service's log as the environment configures it (:func:`prediction_log_settings`;
+    None when off)."""
+    import os
+
+    env = os.environ if environ is None else environ
+    settings = prediction_log_settings(env)
+    if settings is None:
+        return None
+    sink = sink_from_env("FRESCO_PREDICTION_LOG", env, lambda: PredictionSink(settings.folder), "predictions",
+                         may_be_off=False)
+    return AsyncLog(sink, sample_rate=settings.sample_rate)  # type: ignore[arg-type]

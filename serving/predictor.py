@@ -54,6 +54,16 @@ from fresco.serving.values import field_problem
 
 MAX_ROWS = 1000
 
+
+class _FromEnvironment:
+    def __repr__(self) -> str:
+        return "FROM_ENVIRONMENT"
+
+
+#: :class:`Predictor`'s default ``prediction_log``: the log the environment configures
+#: (:func:`fresco.serving.prediction_log.prediction_log_from_env`), as the service's.
+FROM_ENVIRONMENT: Any = _FromEnvironment()
+
 log = logging.getLogger(__name__)
 
 
@@ -224,6 +234,12 @@ class Predictor:
     ``$FEAST_FS_YAML_FILE_PATH`` or its ``feature_store.yaml``); ``repository`` the model repository (default: the one under
     Fresco's state dir), which also holds the experiments that split tags between models
     (see :mod:`fresco.serving.routing`).
+
+    ``prediction_log``: where answered rows are logged. By default (:data:`FROM_ENVIRONMENT`) the
+    log the environment configures, as the service's (``FRESCO_PREDICTION_LOG``, ``..._DIR``,
+    ``..._SAMPLE``: on, Parquet under the state folder); an :class:`AsyncLog` of your own; or
+    ``None``: nothing logged. The log writes off the calling thread; what is still queued is
+    written when the interpreter exits, or call :meth:`close` (or ``flush``) to have it written now.
     """
 
     def __init__(
@@ -233,7 +249,7 @@ class Predictor:
         *,
         refresh_seconds: float = 0.5,
         preload: Sequence[str] = (),
-        prediction_log: AsyncLog | None = None,
+        prediction_log: AsyncLog | None = FROM_ENVIRONMENT,
     ) -> None:
         if store is None:
             from fresco.platform import open_store
@@ -243,9 +259,13 @@ class Predictor:
             from fresco.training import ModelRepository
 
             repository = ModelRepository()
+        if prediction_log is FROM_ENVIRONMENT:
+            from fresco.serving.prediction_log import prediction_log_from_env
+
+            prediction_log = prediction_log_from_env()
         self.online = OnlineFeatures(store)
         self.repository = repository
-        self.prediction_log = prediction_log
+        self.prediction_log: AsyncLog | None = prediction_log
         self._models: dict[str, ServingModel] = {}
         self._loading: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
@@ -394,6 +414,16 @@ class Predictor:
             groups.setdefault(route.uuid_for([row[k] for k in key_fields]), []).append(i)
         return route, groups
 
+    def flush(self) -> None:
+        """Wait until every logged row is written (or dropped)."""
+        if self.prediction_log is not None:
+            self.prediction_log.flush()
+
+    def close(self) -> None:
+        """Write the logged rows still queued and stop the log's writer (also done at exit)."""
+        if self.prediction_log is not None:
+            self.prediction_log.close()
+
     def ping(self) -> None:
         """Raise :class:`~fresco.serving.errors.StoreUnavailable` when the online store is down."""
         self.online.ping()
@@ -459,7 +489,6 @@ def default_predictor() -> Predictor:
 
     from fresco.platform import open_store
     from fresco.serving.bundle import BundledModels
-    from fresco.serving.prediction_log import prediction_log_from_env
 
     store = open_store()
     preload = [p for p in os.environ.get("FRESCO_SERVING_PRELOAD", "").split(",") if p.strip()]
@@ -467,5 +496,4 @@ def default_predictor() -> Predictor:
     bundled = BundledModels.from_arguments()
     if bundled is not None:
         preload = preload or bundled.names()
-    return Predictor(store, bundled, refresh_seconds=refresh, preload=preload,
-                     prediction_log=prediction_log_from_env())
+    return Predictor(store, bundled, refresh_seconds=refresh, preload=preload)

@@ -21,9 +21,11 @@ def predictor(sqlite_env):
     from fresco.platform import open_store
     from fresco.serving import Predictor
     from fresco.training import ModelRepository
+    from tests.serving.conftest import active
 
-    return Predictor(open_store(sqlite_env.project),
-                     ModelRepository(sqlite_env.root / "home" / "models"))
+    with active(sqlite_env):  # its prediction log (on by default) in the environment's state folder
+        return Predictor(open_store(sqlite_env.project),
+                         ModelRepository(sqlite_env.root / "home" / "models"))
 
 
 def _predict(predictor: Any, body: Any) -> int:
