@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
+import pytest
 
 from fresco.serving.phases import METRIC, PHASES
+from tests.serving.conftest import Server, serve
 
 
 def _histogram(url: str) -> dict[tuple[str, str], float]:
@@ -16,7 +20,21 @@ def _histogram(url: str) -> dict[tuple[str, str], float]:
             re.findall(rf'^{METRIC}_(count|sum){{phase="(\w+)"}} (\S+)$', text, re.M)}
 
 
-def test_every_phase_of_a_prediction_is_timed_on_metrics(sqlite_server, sqlite_env) -> None:
+@pytest.fixture(scope="module")
+def own_server(sqlite_env, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The service with a BentoML home of its own: BentoML keeps a service's Prometheus files
+    under its home and empties that folder whenever a service starts there, so another test's
+    service starting on the shared home would wipe this one's figures mid-test."""
+    import shutil
+
+    folder = tmp_path_factory.mktemp("phases-server")
+    shutil.copytree(Path(sqlite_env.env()["BENTOML_HOME"]) / "models", folder / "bentoml" / "models")
+    with serve({**sqlite_env.env(), "BENTOML_HOME": str(folder / "bentoml")}, sqlite_env.tag, folder) as server:
+        yield server
+
+
+def test_every_phase_of_a_prediction_is_timed_on_metrics(own_server: Server, sqlite_env) -> None:
+    sqlite_server = own_server
     before = _histogram(sqlite_server.url)
     for i in range(1, 6):
         response = sqlite_server.post("/predict", {"model": sqlite_env.tag, "rows": [sqlite_env.row(customer_id=i)]})
