@@ -121,8 +121,8 @@ def _with_outcome_source(command: Callable[..., Any]) -> Callable[..., Any]:
 #: ``log_folder``, ``max_delay``: text, parsed with :func:`parse_duration`).
 log_options = _stacked([
     click.option("--outcomes", "outcomes_table", default=None,
-                 help="Outcome table a pipeline writes: a Parquet file or folder, or hive:TABLE (read "
-                      "with Spark) (default: what POST /outcome logged, $FRESCO_OUTCOME_LOG_DIR or "
+                 help="Outcome table a pipeline writes: a Parquet file or folder, hive:TABLE (read "
+                      "with Spark) or kafka:TOPIC (its JSON events) (default: what POST /outcome logged, $FRESCO_OUTCOME_LOG_DIR or "
                       "<state dir>/outcomes)."),
     click.option("--outcome-column", default="outcome", show_default=True,
                  help="The outcome table's column of observed labels."),

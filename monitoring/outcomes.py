@@ -1,7 +1,9 @@
 """Outcomes (labels observed after the prediction) and their join to the prediction log.
 
 Outcomes come from the outcome log (what ``POST /outcome`` logged) or from a table a data
-pipeline writes (a Parquet file or folder, or a Hive table ``hive:NAME``), described by an
+pipeline writes (a Parquet file or folder, a Hive table ``hive:NAME``, or the events on a Kafka
+topic ``kafka:TOPIC``, each message a JSON object, read from the earliest offset to the end the
+brokers report when it is read), described by an
 :class:`OutcomeSource`: which column holds the observed label (a value, or 0/1 for a binary
 model; default ``outcome``), which its UTC time (default ``observed_at``), and what it is joined on:
 
@@ -23,7 +25,9 @@ outside the time range, or no prediction of its key within the window) is counte
 from __future__ import annotations
 
 import json
+import logging
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -32,9 +36,13 @@ from typing import Any
 
 import pandas as pd
 
+log = logging.getLogger(__name__)
+
 OUTCOME_COLUMNS = ("prediction_id", "outcome", "observed_at")
 #: An outcome table named so is a Hive table (read with Spark), not a path.
 HIVE_PREFIX = "hive:"
+#: An outcome table named so is a Kafka topic of JSON events (:func:`read_topic`).
+KAFKA_PREFIX = "kafka:"
 
 
 @dataclass(frozen=True)
@@ -101,9 +109,80 @@ def outcomes_to_join(outcomes: "OutcomeSource | Path | str | None",
     return match_by_key(predictions, table, source.join_on, source.window)
 
 
+def read_topic(topic: str, servers: str | None = None, *, timeout: float = 30.0) -> tuple[pd.DataFrame, int]:
+    """Every message on ``topic`` now (each partition from its earliest offset to the end the
+    brokers report at the start), each a JSON object, as rows; and how many messages were not
+    one (skipped). ``servers``: default the one rule,
+    :func:`fresco.platform.streaming.topics.kafka_bootstrap_servers`. ``FileNotFoundError`` for a
+    missing topic or brokers that do not answer."""
+    import uuid
+
+    from confluent_kafka import Consumer, KafkaException, TopicPartition
+
+    from fresco.platform.streaming.topics import kafka_bootstrap_servers
+
+    servers = servers or kafka_bootstrap_servers()
+    consumer = Consumer({"bootstrap.servers": servers, "group.id": f"fresco-outcomes-{uuid.uuid4().hex}",
+                         "enable.auto.commit": False, "auto.offset.reset": "earliest",
+                         "allow.auto.create.topics": False})
+    try:
+        try:
+            found = consumer.list_topics(topic, timeout=timeout).topics.get(topic)
+        except KafkaException as exc:
+            raise FileNotFoundError(f"cannot read outcome topic {topic!r}: no Kafka broker answers at "
+                                    f"{servers} ({exc})") from None
+        if found is None or found.error is not None or not found.partitions:
+            raise FileNotFoundError(f"no outcome topic {topic!r} on the Kafka brokers at {servers}")
+        ends: dict[int, int] = {}
+        starts = []
+        for partition in found.partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=timeout)
+            if high > low:
+                ends[partition] = high
+                starts.append(TopicPartition(topic, partition, low))
+        rows: list[dict[str, Any]] = []
+        skipped = 0
+        if starts:
+            consumer.assign(starts)
+        deadline = time.monotonic() + timeout
+        while ends:
+            message = consumer.poll(0.5)
+            if message is None:
+                if time.monotonic() > deadline:
+                    raise FileNotFoundError(f"outcome topic {topic!r}: no message for {timeout:.0f} s before "
+                                            f"the end of partition(s) {sorted(ends)} on {servers}")
+                continue
+            if message.error() is not None:
+                continue
+            deadline = time.monotonic() + timeout
+            partition = message.partition()
+            if partition not in ends or message.offset() >= ends[partition]:
+                continue
+            try:
+                value = json.loads(message.value() or b"")
+            except ValueError:
+                value = None
+            if isinstance(value, dict):
+                rows.append(value)
+            else:
+                skipped += 1
+            if message.offset() + 1 >= ends[partition]:
+                del ends[partition]
+    finally:
+        consumer.close()
+    return pd.DataFrame.from_records(rows), skipped
+
+
 def _read_table(table: str | Path) -> tuple[pd.DataFrame, str]:
-    """The rows of a Parquet file or folder, or of a Hive table ``hive:NAME``, and its name."""
+    """The rows of a Parquet file or folder, a Hive table ``hive:NAME`` or a Kafka topic
+    ``kafka:TOPIC``, and its name."""
     text = str(table)
+    if text.startswith(KAFKA_PREFIX):
+        topic = text[len(KAFKA_PREFIX):]
+        frame, skipped = read_topic(topic)
+        if skipped:
+            log.warning("outcome topic %s: %d message(s) that are not JSON objects skipped", topic, skipped)
+        return frame, f"Kafka topic {topic}"
     if text.startswith(HIVE_PREFIX):
         name = text[len(HIVE_PREFIX):]
         from fresco.training.sources import training_spark
@@ -116,7 +195,7 @@ def _read_table(table: str | Path) -> tuple[pd.DataFrame, str]:
     path = Path(table)
     if not path.exists():
         raise FileNotFoundError(f"no outcome table at {path} (a Parquet file or folder; "
-                                f"a Hive table is {HIVE_PREFIX}NAME)")
+                                f"a Hive table is {HIVE_PREFIX}NAME, a Kafka topic {KAFKA_PREFIX}TOPIC)")
     return pd.read_parquet(path), str(path)
 
 

@@ -118,3 +118,32 @@ def test_the_outcome_table_can_be_a_hive_table(spark, trained, home, tmp_path: P
     assert got.counts() == want.counts() and got.matched == 170
     with pytest.raises(FileNotFoundError, match="no outcome table 'nowhere' in the Hive metastore"):
         outcomes_to_join(OutcomeSource("hive:nowhere"), predictions)
+
+
+def test_the_outcomes_can_be_events_on_a_kafka_topic(kafka: str, trained, home, tmp_path: Path) -> None:  # noqa: F811
+    """A pipeline's delivered-order events on a topic (JSON, no prediction id), joined by key."""
+    import json
+    import uuid
+
+    from confluent_kafka import Producer
+
+    predictions, by_id, by_key = _world(trained.uuid, tmp_path)
+    topic = f"test-outcomes-{uuid.uuid4().hex[:8]}"
+    producer = Producer({"bootstrap.servers": kafka})
+    for i, row in enumerate(by_key.itertuples(index=False)):
+        producer.produce(topic, key=str(row.order_id), value=json.dumps({
+            "order_id": int(row.order_id), "minutes": float(row.minutes),
+            "delivered_at": row.delivered_at.isoformat()}).encode())
+        if i == 7:
+            producer.produce(topic, value=b"not json")  # a malformed event: skipped, not fatal
+    assert producer.flush(30) == 0
+    keyed = OutcomeSource(f"kafka:{topic}", "minutes", "delivered_at", ("order_id",), WINDOW)
+    by_id.to_parquet(tmp_path / "by_id.parquet")
+    want = join_outcomes(predictions, read_outcomes(tmp_path / "by_id.parquet"), max_delay=MAX_DELAY)
+    got = join_outcomes(predictions, outcomes_to_join(keyed, predictions), max_delay=MAX_DELAY)
+    assert got.counts() == want.counts() and want.counts()["matched"] == 170
+    columns = ["prediction_id", "prediction", "outcome", "observed_at"]
+    pd.testing.assert_frame_equal(got.frame[columns], want.frame[columns])
+    with pytest.raises(FileNotFoundError, match="no outcome topic 'test-outcomes-missing'"):
+        outcomes_to_join(OutcomeSource("kafka:test-outcomes-missing", "minutes", "delivered_at", ("order_id",),
+                                       WINDOW), predictions)
