@@ -1,20 +1,23 @@
 """Benchmark: the prediction log's cost on serving latency and throughput (logging on vs off).
 
     python benchmarks/bench_prediction_log.py [--requests 5000] [--seconds 10] [--rows 1]
+                                              [--sink parquet|kafka]
 
 Sets up the serving benchmark's environment (Feast repo on the local Cassandra node, keyspace
 ``fresco_bench_log``; the example's XGBoost model with 11 online features) and starts two
 Fresco services on it, one with ``FRESCO_PREDICTION_LOG=off`` and one logging every row to
-Parquet (the default). Then, under the same machine load:
+Parquet (the default) or, with ``--sink kafka``, to a topic of the local Kafka broker (a new
+topic per run; ``fresco services start kafka``). Then, under the same machine load:
 
 1. a sequential client sends one-request-at-a-time bodies to each, alternating request by
    request -> p50/p95/p99 latency of each, and the difference (issue #16's target: at most
    0.3 ms added at p99);
 2. throughput of each at concurrency 8, in four runs of half ``--seconds`` (off, on, on, off:
    no order effect), averaged (target: no loss);
-3. what the logging service wrote (records on disk) and dropped (its ``/metrics``);
+3. what the logging service wrote (records on disk; on Kafka, landed by ``fresco monitor
+   ingest``) and dropped (its ``/metrics``), and the records logged per second at concurrency 8;
 
-and first the Parquet sink alone: milliseconds per 1,000 records (``--writer-only``: just that).
+and first the sink alone: milliseconds per 1,000 records (``--writer-only``: just that).
 
 Needs the Cassandra node (``fresco services start``). Figures are printed; the last line is
 ``prediction log: p99 +X ms, throughput at c8 Y% of off, written N, dropped M``.
@@ -41,9 +44,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_serving import alternating, encoded, throughput  # noqa: E402  (the same client)
 
 
-def writer_ms_per_1000(rounds: int = 20) -> float:
-    """The Parquet sink alone: milliseconds to write 1,000 records shaped like the example's
-    (11 features, 12 inputs), averaged over ``rounds`` files."""
+def writer_ms_per_1000(sink_kind: str = "parquet", topic: str = "", rounds: int = 20) -> float:
+    """The sink alone (Parquet, or ``topic`` on Kafka): milliseconds to write 1,000 records
+    shaped like the example's (11 features, 12 inputs), averaged over ``rounds`` batches."""
     from fresco.platform.logs import PredictionRecord, PredictionSink, new_prediction_id
 
     now = datetime.now(timezone.utc)
@@ -55,8 +58,13 @@ def writer_ms_per_1000(rounds: int = 20) -> float:
                                      "customer_lon": -122.4},
         features, {f"in{j}": float(j) if j % 5 else float("nan") for j in range(12)}, 31.5, 4.2)
         for i in range(1000)]
-    sink = PredictionSink(Path(tempfile.mkdtemp(prefix="prediction-log-writer-")))
-    sink.write(records)  # imports, first file
+    if sink_kind == "kafka":
+        from fresco.platform.log_topics import PREDICTIONS, topic_sink
+
+        sink = topic_sink(PREDICTIONS, {"FRESCO_PREDICTION_LOG_TOPIC": topic})
+    else:
+        sink = PredictionSink(Path(tempfile.mkdtemp(prefix="prediction-log-writer-")))
+    sink.write(records)  # imports, first file (first connection)
     t = time.perf_counter()
     for _ in range(rounds):
         sink.write(records)
@@ -68,11 +76,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=5000, help="sequential requests per service")
     parser.add_argument("--seconds", type=float, default=10.0, help="per throughput run")
     parser.add_argument("--rows", type=int, default=1, help="rows per request")
+    parser.add_argument("--sink", choices=("parquet", "kafka"), default="parquet",
+                        help="where the logging service writes (kafka: the local broker)")
     parser.add_argument("--writer-only", action="store_true",
-                        help="only time the Parquet sink (no services, no Cassandra)")
+                        help="only time the sink (no services, no Cassandra)")
     args = parser.parse_args(argv)
-    writer = writer_ms_per_1000()
-    print(f"writer: {writer:.1f} ms per 1,000 records (JSON columns and one Parquet file)", flush=True)
+    import uuid
+
+    topic = f"bench.predictions.{uuid.uuid4().hex[:8]}"
+    writer = writer_ms_per_1000(args.sink, f"{topic}.writer")
+    said = "one JSON message a record, delivered" if args.sink == "kafka" else "JSON columns and one Parquet file"
+    print(f"writer ({args.sink}): {writer:.1f} ms per 1,000 records ({said})", flush=True)
     if args.writer_only:
         return 0
 
@@ -113,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     with ServerProcess({**base, "FRESCO_PREDICTION_LOG": "off"}, log=work / "off.log") as off, \
             ServerProcess({**base, "FRESCO_PREDICTION_LOG_DIR": str(log_dir),
+                           "FRESCO_PREDICTION_LOG": args.sink, "FRESCO_PREDICTION_LOG_TOPIC": topic,
                            "BENTOML_HOME": str(work / "bentoml-on")}, log=work / "on.log") as on:
         paired = alternating({"off": (off + "/predict", bodies), "on": (on + "/predict", bodies)})
         for name in ("off", "on"):
@@ -132,9 +147,18 @@ def main(argv: list[str] | None = None) -> int:
         metrics = httpx.get(on + "/metrics", timeout=10).text
     counts = {m.group(1): float(m.group(2)) for m in re.finditer(
         r'^fresco_prediction_log_records_total\{outcome="(\w+)"\} (\S+)$', metrics, re.M)}
+    if args.sink == "kafka":  # landed as the monitoring commands read it
+        import subprocess
+
+        t = time.perf_counter()
+        landed = subprocess.run([str(Path(sys.executable).with_name("fresco")), "monitor", "ingest", "--topic",
+                                 topic, "--to", str(log_dir)], capture_output=True, text=True)
+        results["ingest"] = {"seconds": time.perf_counter() - t, "last_line": landed.stdout.strip()[-300:]}
+        print(f"ingest: {results['ingest']['last_line'].splitlines()[-1] if landed.stdout.strip() else landed.stderr[-500:]}"
+              f" in {results['ingest']['seconds']:.1f} s", flush=True)
     files = [p for p in log_dir.rglob("part-*.parquet")]
     written = sum(len(pd.read_parquet(p, schema=prediction_schema())) for p in files)
-    results.update({"written_on_disk": written, "files": len(files), "counters": counts,
+    results.update({"sink": args.sink, "written_on_disk": written, "files": len(files), "counters": counts,
                     "writer_ms_per_1000": writer,
                     "load_average_after": os.getloadavg()})
     p99 = (paired["on"]["p99_ms"] - paired["off"]["p99_ms"])
@@ -144,7 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     (out / f"prediction_log-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}.json").write_text(
         json.dumps(results, indent=2, default=str))
     print(f"prediction log: p99 {p99:+.2f} ms, p50 {paired['on']['p50_ms'] - paired['off']['p50_ms']:+.2f} ms, "
-          f"throughput at c8 {share:.0%} of off, written {written:,}, "
+          f"throughput at c8 {share:.0%} of off "
+          f"({results['c8_on']['requests_per_s'] * args.rows:,.0f} records/s logged to {args.sink}), "  # type: ignore[index]
+          f"written {written:,}, "
           f"dropped {counts.get('dropped_queue_full', 0) + counts.get('dropped_sink_error', 0):,.0f}")
     return 0
 
