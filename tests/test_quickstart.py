@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -59,10 +60,13 @@ def test_quickstart_builds_catalog_online_store_and_dataset(
     rules = [line for line in report.checks if not line.split()[1].startswith("freshness:")]
     assert [line.split()[1] for line in rules] == ["eta-rmse:", "eta-drift:", "eta-nulls:", "eta-skew:",
                                                    "eta-volume:"]
-    # the served predictions, replayed offline, are what training would have computed
+    # the served predictions, replayed offline, are what training would have computed; the only
+    # difference allowed: a realtime window that closed after the materialization (null online)
     skew = next(line for line in rules if line.split()[1] == "eta-skew:")
-    assert skew.startswith("OK           eta-skew: skew_rate 0 (above 0 breaches)"), skew
-    assert "0 of 300 replayed predictions of delivery_eta" in skew
+    assert skew.startswith("OK           eta-skew: skew_rate "), skew
+    found = re.search(r"(\d+) of 300 replayed predictions of delivery_eta \w+ differ(?: \((.*)\))?$", skew)
+    assert found, skew
+    assert int(found.group(1)) == 0 or found.group(2) == f"not_materialized {found.group(1)}", skew
     views = {line.split()[1] for line in report.checks} - set(line.split()[1] for line in rules)
     assert views == {f"freshness:{e.feature.split(':')[0]}:" for e in list_catalog(open_store(feast_repo))}
     assert all(line.split()[0] in ("OK", "BREACH", "INSUFFICIENT") for line in report.checks)
