@@ -365,8 +365,6 @@ def check_skew(
     from fresco.platform.state import state_dir
     from fresco.training import ModelRepository, load_model
 
-    if sample < 1:
-        raise ValueError(f"the sample must be at least 1 prediction, got {sample}")
     started = time.perf_counter()
     repository = repository or ModelRepository()
     uuid = repository.resolve(model)
