@@ -136,13 +136,17 @@ class SparkCompiler:
         return _nan_to_null({"+": a + b, "-": a - b, "*": a * b}[op])
 
     def _mod(self, e: ir.Binary) -> Column:
-        """Floored modulo from Spark's truncated one: add the divisor when the signs differ."""
+        """Floored modulo from Spark's truncated one: add the divisor when the signs differ;
+        a float zero takes the divisor's sign, as Python's and numpy's."""
         b = self.share(e.right)
         r = F.try_mod(self.compile(e.left), b)  # null for a zero divisor
         if e.dtype is DType.FLOAT:
             r = _nan_to_null(r)  # inf % b
         r = self.bind(r)
-        return F.when((r != F.lit(0)) & ((r < F.lit(0)) != (b < F.lit(0))), r + b).otherwise(r)
+        floored = F.when((r != F.lit(0)) & ((r < F.lit(0)) != (b < F.lit(0))), r + b)
+        if e.dtype is DType.FLOAT:  # a zero remainder has the divisor's sign (fmod's has the dividend's)
+            floored = floored.when(r == F.lit(0), F.lit(0.0) * F.signum(b))
+        return floored.otherwise(r)
 
     def _isin(self, e: ir.IsIn) -> Column:
         if not e.values:

@@ -36,6 +36,8 @@ CASES = [
     ("7.5 % -0.0", None), ("@req.x % @req.z", None), ("@req.inf % 2", None),
     ("5.0 % @req.inf", 5.0), ("-5.0 % @req.inf", INF), ("-1e-20 % 1.0", 1.0),
     ("(-1) % 0.1", 5.551115123125783e-17), ("@req.nf % 2", None),
+    # a zero remainder takes the divisor's sign too, as in Python (pow(±0.0, -1) shows it)
+    ("pow(8.0 % -4, -1)", -INF), ("pow(-8.0 % 4, -1)", INF), ("pow(-8.0 % -4, -1)", -INF),
     ("-9223372036854775808 * -1", None), ("-(-9223372036854775808)", None),
     ("abs(-9223372036854775808)", None), ("@req.nf + 1", None), ("@req.ni * 0", None),
     # math
