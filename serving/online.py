@@ -1,4 +1,9 @@
-"""Online feature lookup through Feast: one batched ``get_online_features`` call per request.
+"""Online feature lookup: one batched read per request.
+
+On Fresco's Cassandra store the read is Fresco's own
+(:class:`fresco.platform.cassandra_reader.CassandraFeatureReader`, one per feature list: the
+same answers as Feast's ``get_online_features`` without its generic conversions); on any other
+store it is Feast's ``get_online_features`` (or its async twin).
 
 The lookup reads the features a program declares (``view:feature``) for the entity rows of a
 request and returns them keyed by the program's input columns (``view__feature``). It also
@@ -56,6 +61,7 @@ class OnlineFeatures:
         self._lock = threading.Lock()
         self._reads_async: bool | None = None
         self._online: Any = _UNKNOWN  # the online store instance the store reads through
+        self._readers: dict[tuple[str, ...], Any] = {}  # refs -> Fresco's own reader, or None
 
     # -- what a request must carry -----------------------------------------------------------
     def entity_keys(self, refs: Sequence[str]) -> list[EntityKey]:
@@ -88,7 +94,12 @@ class OnlineFeatures:
         if not refs:
             return [{} for _ in entity_rows]
         try:
+            reader = self._reader(refs)  # connects the first time: a failure is a 503 too
+            if reader is not None:
+                return self._checked(reader.read(entity_rows))
             response = self.store.get_online_features(**_request(refs, entity_rows)).to_dict()
+        except StoreUnavailable:
+            raise
         except Exception as exc:
             raise self._failure(exc) from None
         return self._rows(refs, response)
@@ -103,11 +114,28 @@ class OnlineFeatures:
         if not self.reads_async:
             return await asyncio.to_thread(self.lookup, refs, entity_rows)
         try:
+            reader = self._reader(refs)  # connects the first time: a failure is a 503 too
+            if reader is not None:
+                return self._checked(await reader.read_async(entity_rows))
             response = (await self.store.get_online_features_async(
                 **_request(refs, entity_rows))).to_dict()
+        except StoreUnavailable:
+            raise
         except Exception as exc:
             raise self._failure(exc) from None
         return self._rows(refs, response)
+
+    def _reader(self, refs: Sequence[str]) -> Any:
+        """Fresco's own reader of ``refs`` (:mod:`fresco.platform.cassandra_reader`) when the
+        store is Fresco's Cassandra store, else None: Feast's ``get_online_features``."""
+        key = tuple(refs)
+        if key not in self._readers:
+            from fresco.platform.cassandra_reader import reader_for
+
+            found = reader_for(self.store, self._online_store(), refs)
+            with self._lock:
+                self._readers.setdefault(key, found)
+        return self._readers[key]
 
     @property
     def reads_async(self) -> bool:
@@ -120,8 +148,11 @@ class OnlineFeatures:
     def _rows(self, refs: Sequence[str], response: Mapping[str, list[Any]]) -> list[dict[str, Any]]:
         columns = [feature_column(ref) for ref in refs]
         values = [response[c] for c in columns]
-        rows = [dict(zip(columns, row)) for row in zip(*values)]
-        if any(v is None for column in values for v in column):
+        return self._checked([dict(zip(columns, row)) for row in zip(*values)])
+
+    def _checked(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``rows``, unless a value is missing and the Cassandra driver sees no host up."""
+        if any(v is None for row in rows for v in row.values()):
             self._check_hosts()
         return rows
 

@@ -294,7 +294,7 @@ class FrescoCassandraOnlineStore(CassandraOnlineStore):
             session, statements, concurrency=config.online_store.read_concurrency,
             execution_profile=self._tuple_profile(session),
         ) if statements else []
-        return drop_expired([_decode_rows(rows, requested_features) for rows in results], table)
+        return drop_expired([decode_rows(rows, requested_features) for rows in results], table)
 
     def _plan_reads(
         self, config: RepoConfig, grouped_refs: list, join_key_values: dict,
@@ -325,7 +325,7 @@ class FrescoCassandraOnlineStore(CassandraOnlineStore):
         fill Feast's response as its generic per-view loop does."""
         start = 0
         for table, requested_features, idxs, output_len, count in plans:
-            rows = [_decode_rows(result, requested_features) for result in results[start:start + count]]
+            rows = [decode_rows(result, requested_features) for result in results[start:start + count]]
             start += count
             utils._populate_response_from_feature_data(
                 requested_features, drop_expired(rows, table), idxs, online_features_response,
@@ -380,7 +380,7 @@ class FrescoCassandraOnlineStore(CassandraOnlineStore):
         )
 
 
-def _decode_rows(
+def decode_rows(
     feature_rows: Iterable[Any] | None, requested_features: list[str] | None
 ) -> tuple[datetime | None, dict[str, ValueProto] | None]:
     """One entity's ``(feature_name, value, event_ts)`` rows -> ``(event_ts, {feature: Value})``
