@@ -30,6 +30,7 @@ skip_feast_type_checks()  # a worker process imports Feast below: see fresco.pla
 
 import bentoml  # noqa: E402
 from pydantic import AwareDatetime, BaseModel, Field  # noqa: E402
+from starlette.responses import Response  # noqa: E402
 
 from fresco.serving.body_limit import BodyLimitMiddleware
 from fresco.serving.errors import ServingError, error_response
@@ -79,6 +80,15 @@ class OutcomeIn(BaseModel):
 
 class OutcomeResponse(BaseModel):
     accepted: int = Field(description="Outcomes queued for the outcome log.")
+
+
+def json_answer(answer: BaseModel) -> Response:
+    """``answer`` as the HTTP response BentoML would make of it (the same bytes: pydantic's JSON
+    of the model and its ``Content-Length``), sent as one body. BentoML's own response is an
+    iterable one (the body, then an empty last chunk): three ASGI messages through every
+    middleware's ``send`` instead of two; returning this instead took 0.3-0.45 ms off a one-row
+    request's p50 (benchmarks/README.md, serving)."""
+    return Response(answer.model_dump_json().encode(), media_type="application/json")
 
 
 def _log_counter(name: str, what: str) -> Any:
@@ -150,7 +160,7 @@ class FrescoService:
             return error_response(exc)  # type: ignore[return-value]
         if phases is not None:
             phases.api_ended = time.perf_counter()
-        return PredictResponse.model_validate(result.to_dict())
+        return json_answer(PredictResponse.model_validate(result.to_dict()))  # type: ignore[return-value]
 
     @bentoml.api
     def outcome(

@@ -50,6 +50,12 @@ def test_http_equals_in_process_and_batch(server, predictor, serving_env, spark,
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["tag"] == serving_env.tag
+    # the bytes (and length) BentoML's own serialization of the answer gives
+    assert response.headers.get("content-length") == str(len(response.content))
+    assert "transfer-encoding" not in response.headers
+    from fresco.serving.service import PredictResponse
+
+    assert response.content == PredictResponse.model_validate(body).model_dump_json().encode()
     answers = body["predictions"]
     assert {a["model_uuid"] for a in answers} == {serving_env.model_a}
     # features come from Cassandra; restaurants 41+ have none (nulls, defaults per the program)
