@@ -250,6 +250,10 @@ def _run(repo: Path, *, orders: int, restaurants: int, days: int, seed: int,
              **{f: getattr(o[f], "item", lambda v=o[f]: v)() for f in REQUEST_FIELDS}}
             for o in latest.to_dict("records")
         ]
+        # the online store loaded up to this moment, as in production: the example's data runs
+        # past `end` (orders placed before it are ready after it, and their realtime windows
+        # are stamped then), and what serving lacks offline has is skew (`fresco monitor skew`)
+        materialize_incremental(store, datetime.now(timezone.utc), quiet=True)
         # the delivery times these orders really took, reported as their outcomes
         predictions = serve_and_predict(MODEL_TAG, requests, repo=repo,
                                         log=state_dir() / "logs" / "quickstart-serve.log",

@@ -8,9 +8,10 @@ back end (pandas), and the model predicts again. What serving logged is compared
 per feature, per model input and for the prediction, and each difference gets the cause a team
 must tell apart:
 
-``not_materialized``  online had no value, offline has one for that moment, written before
-                      the request: it was not (yet) loaded online when the request came (a late
-                      or failed materialization, a stream job behind)
+``not_materialized``  offline has a value for that moment, written before the request, that
+                      online did not have yet: online had none, or an older one while the
+                      offline value is stamped after the view's last materialization before the
+                      request (a late or failed materialization, a stream job behind)
 ``missing_offline``   online served a value the offline store has none for at that moment (rows
                       deleted or rewritten offline, a view's TTL or time zone differing)
 ``changed_after_serving``  offline now holds a row for that key and moment that was written
@@ -143,40 +144,70 @@ def replay_rows(predictions: pd.DataFrame, program: Any) -> pd.DataFrame:
     return rows
 
 
+def _history(store: Any, view: Any, rows: pd.DataFrame, created: str | None) -> pd.DataFrame:
+    """``rows``' positions (``__position``), keys and :data:`SERVED_AT` joined with every offline
+    row of ``view``'s source for those keys over the period (the view's TTL before the first
+    request to the last), through the offline store's ``pull_all_from_table_or_query``."""
+    from feast.infra.offline_stores.offline_utils import get_offline_store_from_config
+
+    source = view.batch_source
+    keys = list(view.join_keys)
+    served = pd.to_datetime(rows[SERVED_AT], utc=True)
+    ttl = view.ttl if view.ttl else None
+    start = (served.min() - ttl).to_pydatetime() if ttl else None
+    history = get_offline_store_from_config(store.config.offline_store).pull_all_from_table_or_query(
+        config=store.config, data_source=source, join_key_columns=keys, feature_name_columns=[],
+        timestamp_field=source.timestamp_field, created_timestamp_column=created,
+        start_date=start, end_date=served.max().to_pydatetime()).to_df()
+    asked = rows[keys].assign(**{SERVED_AT: served}).reset_index(drop=True)
+    asked["__position"] = range(len(asked))
+    joined = asked.merge(history, on=keys, how="inner")
+    joined["__stamped"] = pd.to_datetime(joined[source.timestamp_field], utc=True)
+    joined["__inside"] = (joined["__stamped"] <= joined[SERVED_AT]) & (
+        (joined["__stamped"] >= joined[SERVED_AT] - ttl) if ttl else True)
+    return joined
+
+
 def rewritten_after_serving(store: Any, view_names: list[str], rows: pd.DataFrame) -> dict[str, set[int]]:
     """By feature view, the positions of ``rows`` (entity keys and :data:`SERVED_AT`) for which
     the view's source holds a row of the same keys, stamped inside the view's TTL before the
     moment served, but created after it. Only views whose source declares a
-    ``created_timestamp_column`` are asked (through the offline store's
-    ``pull_all_from_table_or_query``, one query per view over the whole period)."""
-    from feast.infra.offline_stores.offline_utils import get_offline_store_from_config
-
+    ``created_timestamp_column`` are asked (one query per view over the whole period)."""
     from fresco.platform.views import feature_view
 
     found: dict[str, set[int]] = {}
-    served = pd.to_datetime(rows[SERVED_AT], utc=True)
-    offline = None
     for name in view_names:
         view = feature_view(store, name)
-        source = view.batch_source
-        created = source.created_timestamp_column
+        created = view.batch_source.created_timestamp_column
         if not created or rows.empty:
             continue
-        keys = list(view.join_keys)
-        ttl = view.ttl if view.ttl else None
-        start = (served.min() - ttl).to_pydatetime() if ttl else None
-        offline = offline or get_offline_store_from_config(store.config.offline_store)
-        history = offline.pull_all_from_table_or_query(
-            config=store.config, data_source=source, join_key_columns=keys, feature_name_columns=[],
-            timestamp_field=source.timestamp_field, created_timestamp_column=created,
-            start_date=start, end_date=served.max().to_pydatetime()).to_df()
-        asked = rows[keys].assign(**{SERVED_AT: served}).reset_index(drop=True)
-        asked["__position"] = range(len(asked))
-        joined = asked.merge(history, on=keys, how="inner")
-        stamped = pd.to_datetime(joined[source.timestamp_field], utc=True)
+        joined = _history(store, view, rows, created)
         late = pd.to_datetime(joined[created], utc=True) > joined[SERVED_AT]
-        inside = (stamped <= joined[SERVED_AT]) & ((stamped >= joined[SERVED_AT] - ttl) if ttl else True)
-        found[name] = set(joined.loc[late & inside, "__position"].tolist())
+        found[name] = set(joined.loc[late & joined["__inside"], "__position"].tolist())
+    return found
+
+
+def stamped_after_loaded(store: Any, view_names: list[str], rows: pd.DataFrame) -> dict[str, set[int]]:
+    """By feature view, the positions of ``rows`` for which the view's source holds a row of the
+    same keys, stamped inside the view's TTL before the moment served, but after the end of the
+    view's last materialization before that moment: a value the online store could not have had.
+    Views never materialized (written online by a stream job only) are not asked."""
+    from fresco.platform.times import utc_timestamp
+    from fresco.platform.views import feature_view
+
+    found: dict[str, set[int]] = {}
+    for name in view_names:
+        view = feature_view(store, name)
+        ends = sorted(utc_timestamp(end) for _, end in view.materialization_intervals)
+        if not ends or rows.empty:
+            continue
+        joined = _history(store, view, rows, view.batch_source.created_timestamp_column or None)
+        at = np.searchsorted(np.array(ends, dtype="datetime64[ns]"),
+                             joined[SERVED_AT].dt.tz_convert(None).to_numpy(), side="right") - 1
+        loaded = pd.Series([ends[i] if i >= 0 else pd.NaT for i in at], index=joined.index,
+                           dtype="datetime64[ns, UTC]")
+        unloaded = loaded.isna() | (joined["__stamped"] > loaded)
+        found[name] = set(joined.loc[unloaded & joined["__inside"], "__position"].tolist())
     return found
 
 
@@ -197,11 +228,14 @@ def _jsonable(value: Any) -> Any:
 
 def compare(predictions: pd.DataFrame, replayed: pd.DataFrame, outputs: pd.DataFrame,
             predicted: np.ndarray, trained: Any, *, tolerance: float,
-            rewritten: dict[str, set[int]] | None = None) -> dict[str, Any]:
+            rewritten: dict[str, set[int]] | None = None,
+            unloaded: dict[str, set[int]] | None = None) -> dict[str, Any]:
     """The figures of served against replayed: per feature, per input, the prediction and per
     row (see the module doc for the causes); ``rewritten``: by view, the rows whose offline
-    history was written after they were served (:func:`rewritten_after_serving`)."""
-    rewritten = rewritten or {}
+    history was written after they were served (:func:`rewritten_after_serving`); ``unloaded``:
+    by view, the rows whose offline value was stamped after the online store was last loaded
+    (:func:`stamped_after_loaded`)."""
+    rewritten, unloaded = rewritten or {}, unloaded or {}
     from fresco.dsl import feature_column
 
     refs = list(trained.program.feature_refs)
@@ -228,7 +262,8 @@ def compare(predictions: pd.DataFrame, replayed: pd.DataFrame, outputs: pd.DataF
                 view = ref.split(":")[0]
                 cause = (MISSING_OFFLINE if _missing(offline) else
                          CHANGED_AFTER_SERVING if r in rewritten.get(view, ()) else
-                         NOT_MATERIALIZED if _missing(online) else VALUE_DIFFERS)
+                         NOT_MATERIALIZED if _missing(online) or r in unloaded.get(view, ()) else
+                         VALUE_DIFFERS)
                 figures["mismatches"] += 1
                 figures["causes"][cause] += 1
                 figures["found"].append({**base, "entity_keys": json.loads(record.entity_keys_json or "{}"),
@@ -348,7 +383,8 @@ def skew_figures(logged: pd.DataFrame, trained: Any, store: Any, *, sample: int 
     predicted = trained.predict(to_matrix(outputs, trained.inputs))
     views = list(dict.fromkeys(ref.split(":")[0] for ref in refs))
     return compare(chosen, replayed, outputs, predicted, trained, tolerance=tolerance,
-                   rewritten=rewritten_after_serving(store, views, rows))
+                   rewritten=rewritten_after_serving(store, views, rows),
+                   unloaded=stamped_after_loaded(store, views, rows))
 
 
 def check_skew(

@@ -160,6 +160,32 @@ def test_a_feature_never_materialized_is_found(env: SqliteServingEnvironment, tm
     assert "input orders: 1 of 2 differ (explained by the features 1)" in done.stdout
 
 
+def test_an_offline_value_stamped_after_the_last_materialization_is_not_materialized(
+        env: SqliteServingEnvironment, tmp_path: Path) -> None:
+    """Customer 175 has a value online; a newer one lands offline, stamped after the view's last
+    materialization and before the request: online still served the older one."""
+    from fresco.platform import open_store
+    from fresco.platform.offline_log import append_rows
+
+    store = open_store(env.project)
+    served = store.get_online_features(["customer_stats:orders_30d"], [{"customer_id": 175}]).to_dict()
+    assert served["orders_30d"][0] is not None
+    stamp = pd.Timestamp.now(tz="UTC").floor("s") - pd.Timedelta(seconds=1)
+    append_rows(store, "customer_stats", pd.DataFrame({
+        "customer_id": pd.Series([175], dtype="int64"), "event_timestamp": [stamp],
+        "orders_30d": pd.Series([served["orders_30d"][0] + 9], dtype="int64"),
+        "avg_order_value_30d": [20.0], "segment": ["regular"], "created": [stamp]}))
+    ids = serve(env, tmp_path / "log", [175, 176])
+    done = skew(env, tmp_path / "log", tmp_path / "out")
+    assert done.returncode == 1, done.stdout + done.stderr
+    figures = json.loads((tmp_path / "out" / "skew.json").read_text())
+    orders = {f["feature"]: f for f in figures["features"]}["customer_stats:orders_30d"]
+    assert orders["causes"] == {"not_materialized": 1, "missing_offline": 0, "changed_after_serving": 0,
+                                "value_differs": 0}
+    assert orders["largest"][0]["prediction_id"] == ids[0] and orders["largest"][0]["difference"] == 9
+    assert figures["rows_by_cause"]["not_materialized"] == 1 and figures["rows_by_cause"]["value_differs"] == 0
+
+
 def test_offline_data_rewritten_after_serving_is_told_apart(env: SqliteServingEnvironment,
                                                               tmp_path: Path) -> None:
     """Customer 160's snapshot of today corrected offline after the request was served: same
