@@ -168,47 +168,53 @@ def _history(store: Any, view: Any, rows: pd.DataFrame, created: str | None) -> 
     return joined
 
 
-def rewritten_after_serving(store: Any, view_names: list[str], rows: pd.DataFrame) -> dict[str, set[int]]:
-    """By feature view, the positions of ``rows`` (entity keys and :data:`SERVED_AT`) for which
-    the view's source holds a row of the same keys, stamped inside the view's TTL before the
-    moment served, but created after it. Only views whose source declares a
-    ``created_timestamp_column`` are asked (one query per view over the whole period)."""
+def _created_after_serving(joined: pd.DataFrame, created: str) -> set[int]:
+    """Positions whose offline row, stamped inside the TTL before the moment served, was
+    created after it."""
+    late = pd.to_datetime(joined[created], utc=True) > joined[SERVED_AT]
+    return set(joined.loc[late & joined["__inside"], "__position"].tolist())
+
+
+def _stamped_after_loaded(joined: pd.DataFrame, view: Any) -> set[int]:
+    """Positions whose offline row, stamped inside the TTL before the moment served, is stamped
+    after the end of the view's last materialization before that moment."""
+    from fresco.platform.times import utc_timestamp
+
+    ends = pd.Series(sorted(utc_timestamp(end) for _, end in view.materialization_intervals))
+    at = ends.searchsorted(joined[SERVED_AT], side="right") - 1
+    loaded = pd.Series([ends.iloc[i] if i >= 0 else pd.NaT for i in at], index=joined.index,
+                       dtype="datetime64[ns, UTC]")
+    unloaded = loaded.isna() | (joined["__stamped"] > loaded)
+    return set(joined.loc[unloaded & joined["__inside"], "__position"].tolist())
+
+
+def offline_history_causes(store: Any, view_names: list[str], rows: pd.DataFrame
+                           ) -> tuple[dict[str, set[int]], dict[str, set[int]]]:
+    """By feature view, the positions of ``rows`` (entity keys and :data:`SERVED_AT`) whose
+    offline value (the row stamped inside the view's TTL before the moment served) was
+
+    - created after the moment served (only for sources that declare a
+      ``created_timestamp_column``): ``changed_after_serving``;
+    - stamped after the view's last materialization before that moment (only for views
+      materialized at all; a view written online by a stream job alone is not asked):
+      ``not_materialized`` though online served an older value.
+
+    Each view's history is read once (:func:`_history`)."""
     from fresco.platform.views import feature_view
 
-    found: dict[str, set[int]] = {}
+    rewritten: dict[str, set[int]] = {}
+    unloaded: dict[str, set[int]] = {}
     for name in view_names:
         view = feature_view(store, name)
-        created = view.batch_source.created_timestamp_column
-        if not created or rows.empty:
+        created = view.batch_source.created_timestamp_column or None
+        if rows.empty or not (created or view.materialization_intervals):
             continue
         joined = _history(store, view, rows, created)
-        late = pd.to_datetime(joined[created], utc=True) > joined[SERVED_AT]
-        found[name] = set(joined.loc[late & joined["__inside"], "__position"].tolist())
-    return found
-
-
-def stamped_after_loaded(store: Any, view_names: list[str], rows: pd.DataFrame) -> dict[str, set[int]]:
-    """By feature view, the positions of ``rows`` for which the view's source holds a row of the
-    same keys, stamped inside the view's TTL before the moment served, but after the end of the
-    view's last materialization before that moment: a value the online store could not have had.
-    Views never materialized (written online by a stream job only) are not asked."""
-    from fresco.platform.times import utc_timestamp
-    from fresco.platform.views import feature_view
-
-    found: dict[str, set[int]] = {}
-    for name in view_names:
-        view = feature_view(store, name)
-        ends = sorted(utc_timestamp(end) for _, end in view.materialization_intervals)
-        if not ends or rows.empty:
-            continue
-        joined = _history(store, view, rows, view.batch_source.created_timestamp_column or None)
-        at = np.searchsorted(np.array(ends, dtype="datetime64[ns]"),
-                             joined[SERVED_AT].dt.tz_convert(None).to_numpy(), side="right") - 1
-        loaded = pd.Series([ends[i] if i >= 0 else pd.NaT for i in at], index=joined.index,
-                           dtype="datetime64[ns, UTC]")
-        unloaded = loaded.isna() | (joined["__stamped"] > loaded)
-        found[name] = set(joined.loc[unloaded & joined["__inside"], "__position"].tolist())
-    return found
+        if created:
+            rewritten[name] = _created_after_serving(joined, created)
+        if view.materialization_intervals:
+            unloaded[name] = _stamped_after_loaded(joined, view)
+    return rewritten, unloaded
 
 
 def _largest(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -232,9 +238,8 @@ def compare(predictions: pd.DataFrame, replayed: pd.DataFrame, outputs: pd.DataF
             unloaded: dict[str, set[int]] | None = None) -> dict[str, Any]:
     """The figures of served against replayed: per feature, per input, the prediction and per
     row (see the module doc for the causes); ``rewritten``: by view, the rows whose offline
-    history was written after they were served (:func:`rewritten_after_serving`); ``unloaded``:
-    by view, the rows whose offline value was stamped after the online store was last loaded
-    (:func:`stamped_after_loaded`)."""
+    history was written after they were served; ``unloaded``: by view, the rows whose offline
+    value was stamped after the online store was last loaded (both :func:`offline_history_causes`)."""
     rewritten, unloaded = rewritten or {}, unloaded or {}
     from fresco.dsl import feature_column
 
@@ -382,9 +387,9 @@ def skew_figures(logged: pd.DataFrame, trained: Any, store: Any, *, sample: int 
     outputs = apply_program(trained.program, replayed)
     predicted = trained.predict(to_matrix(outputs, trained.inputs))
     views = list(dict.fromkeys(ref.split(":")[0] for ref in refs))
+    rewritten, unloaded = offline_history_causes(store, views, rows)
     return compare(chosen, replayed, outputs, predicted, trained, tolerance=tolerance,
-                   rewritten=rewritten_after_serving(store, views, rows),
-                   unloaded=stamped_after_loaded(store, views, rows))
+                   rewritten=rewritten, unloaded=unloaded)
 
 
 def check_skew(

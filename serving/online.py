@@ -96,13 +96,13 @@ class OnlineFeatures:
         try:
             reader = self._reader(refs)  # connects the first time: a failure is a 503 too
             if reader is not None:
-                return self._checked(reader.read(entity_rows))
-            response = self.store.get_online_features(**_request(refs, entity_rows)).to_dict()
-        except StoreUnavailable:
-            raise
+                rows = reader.read(entity_rows)
+            else:
+                rows = self._rows(refs, self.store.get_online_features(
+                    **_request(refs, entity_rows)).to_dict())
         except Exception as exc:
             raise self._failure(exc) from None
-        return self._rows(refs, response)
+        return self._checked(rows)
 
     async def lookup_async(
         self, refs: Sequence[str], entity_rows: Sequence[Mapping[str, Any]]
@@ -116,14 +116,13 @@ class OnlineFeatures:
         try:
             reader = self._reader(refs)  # connects the first time: a failure is a 503 too
             if reader is not None:
-                return self._checked(await reader.read_async(entity_rows))
-            response = (await self.store.get_online_features_async(
-                **_request(refs, entity_rows))).to_dict()
-        except StoreUnavailable:
-            raise
+                rows = await reader.read_async(entity_rows)
+            else:
+                rows = self._rows(refs, (await self.store.get_online_features_async(
+                    **_request(refs, entity_rows))).to_dict())
         except Exception as exc:
             raise self._failure(exc) from None
-        return self._rows(refs, response)
+        return self._checked(rows)
 
     def _reader(self, refs: Sequence[str]) -> Any:
         """Fresco's own reader of ``refs`` (:mod:`fresco.platform.cassandra_reader`) when the
@@ -145,10 +144,11 @@ class OnlineFeatures:
             self._reads_async = bool(online is not None and online.async_supported.read)
         return self._reads_async
 
-    def _rows(self, refs: Sequence[str], response: Mapping[str, list[Any]]) -> list[dict[str, Any]]:
+    @staticmethod
+    def _rows(refs: Sequence[str], response: Mapping[str, list[Any]]) -> list[dict[str, Any]]:
+        """Feast's columnar ``to_dict`` answer as one dict per entity row."""
         columns = [feature_column(ref) for ref in refs]
-        values = [response[c] for c in columns]
-        return self._checked([dict(zip(columns, row)) for row in zip(*values)])
+        return [dict(zip(columns, row)) for row in zip(*(response[c] for c in columns))]
 
     def _checked(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """``rows``, unless a value is missing and the Cassandra driver sees no host up."""

@@ -88,7 +88,7 @@ def test_quickstart_builds_catalog_online_store_and_dataset(
 
     # the online store holds each restaurant's latest offline 7-day snapshot
     offline = pd.read_parquet(report.features_dir / "restaurant_stats_7d")
-    offline = offline[offline["event_timestamp"] <= report.end]  # materialized up to `end`
+    offline = offline[offline["event_timestamp"] <= report.end]  # materialized up to `end` (again to the moment served: no daily snapshot between)
     latest = offline.sort_values("event_timestamp").groupby("restaurant_id").tail(1)
     fresh = latest[latest["event_timestamp"] >= report.end - pd.Timedelta(days=2)]
     assert len(fresh) > 0

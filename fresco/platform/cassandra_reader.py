@@ -154,22 +154,22 @@ class CassandraFeatureReader:
     def read(self, entity_rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Feature values for each entity row, keyed by ``view__feature`` (None = no value)."""
         views, statements, slots = self._statements(entity_rows)
-        session = self.online._get_session(self.store.config)
-        results = execute_concurrent(
-            session, statements, concurrency=self.store.config.online_store.read_concurrency,
-            execution_profile=self.online._tuple_profile(session),
-        ) if statements else []
+        session, options = self._driver()
+        results = execute_concurrent(session, statements, **options) if statements else []
         return self._answer(views, [result for _, result in results], slots, len(entity_rows))
 
     async def read_async(self, entity_rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """:meth:`read` for an event loop: the queries awaited, the loop never blocked on them."""
         views, statements, slots = self._statements(entity_rows)
-        session = self.online._get_session(self.store.config)
-        results = await execute_all_async(
-            session, statements, concurrency=self.store.config.online_store.read_concurrency,
-            execution_profile=self.online._tuple_profile(session),
-        ) if statements else []
+        session, options = self._driver()
+        results = await execute_all_async(session, statements, **options) if statements else []
         return self._answer(views, results, slots, len(entity_rows))
+
+    def _driver(self) -> tuple[Any, dict[str, Any]]:
+        """The store's session and the options of its reads (concurrency, tuple rows)."""
+        session = self.online._get_session(self.store.config)
+        return session, {"concurrency": self.store.config.online_store.read_concurrency,
+                         "execution_profile": self.online._tuple_profile(session)}
 
 
 def python_value(value: ValueProto, value_type: ValueType) -> Any:

@@ -55,6 +55,17 @@ def serve(env: SqliteServingEnvironment, log: Path, customers: list[int], reposi
     return ids
 
 
+def land_stats(store: Any, customer: int, stamp: pd.Timestamp, *, orders: int, value: float,
+               segment: str, created: pd.Timestamp) -> None:
+    """One ``customer_stats`` row appended offline (nothing online): late or corrected data."""
+    from fresco.platform.offline_log import append_rows
+
+    append_rows(store, "customer_stats", pd.DataFrame({
+        "customer_id": pd.Series([customer], dtype="int64"), "event_timestamp": [stamp],
+        "orders_30d": pd.Series([orders], dtype="int64"), "avg_order_value_30d": [value],
+        "segment": [segment], "created": [created]}))
+
+
 def rebuilt_repository(copy: Path) -> Any:
     """The model repository, except that every model's artifact is read from a copy at ``copy``
     whose program doubles ``size`` (a program changed between training and serving)."""
@@ -132,14 +143,10 @@ def test_an_online_value_written_after_materialization_is_found(env: SqliteServi
 def test_a_feature_never_materialized_is_found(env: SqliteServingEnvironment, tmp_path: Path) -> None:
     """Customer 9001's statistics land offline after materialization (stamped an hour ago)."""
     from fresco.platform import open_store
-    from fresco.platform.offline_log import append_rows
 
     store = open_store(env.project)
     stamp = pd.Timestamp.now(tz="UTC").floor("s") - pd.Timedelta(hours=1)
-    append_rows(store, "customer_stats", pd.DataFrame({
-        "customer_id": pd.Series([9001], dtype="int64"), "event_timestamp": [stamp],
-        "orders_30d": pd.Series([7], dtype="int64"), "avg_order_value_30d": [31.5], "segment": ["premium"],
-        "created": [stamp]}))
+    land_stats(store, 9001, stamp, orders=7, value=31.5, segment="premium", created=stamp)
     ids = serve(env, tmp_path / "log", [9001, 3])
     done = skew(env, tmp_path / "log", tmp_path / "out")
     assert done.returncode == 1, done.stdout + done.stderr
@@ -164,16 +171,13 @@ def test_an_offline_value_stamped_after_the_last_materialization_is_not_material
     """Customer 175 has a value online; a newer one lands offline, stamped after the view's last
     materialization and before the request: online still served the older one."""
     from fresco.platform import open_store
-    from fresco.platform.offline_log import append_rows
 
     store = open_store(env.project)
     served = store.get_online_features(["customer_stats:orders_30d"], [{"customer_id": 175}]).to_dict()
     assert served["orders_30d"][0] is not None
     stamp = pd.Timestamp.now(tz="UTC").floor("s") - pd.Timedelta(seconds=1)
-    append_rows(store, "customer_stats", pd.DataFrame({
-        "customer_id": pd.Series([175], dtype="int64"), "event_timestamp": [stamp],
-        "orders_30d": pd.Series([served["orders_30d"][0] + 9], dtype="int64"),
-        "avg_order_value_30d": [20.0], "segment": ["regular"], "created": [stamp]}))
+    land_stats(store, 175, stamp, orders=served["orders_30d"][0] + 9, value=20.0, segment="regular",
+               created=stamp)
     ids = serve(env, tmp_path / "log", [175, 176])
     done = skew(env, tmp_path / "log", tmp_path / "out")
     assert done.returncode == 1, done.stdout + done.stderr
@@ -190,16 +194,13 @@ def test_offline_data_rewritten_after_serving_is_told_apart(env: SqliteServingEn
     """Customer 160's snapshot of today corrected offline after the request was served: same
     event time, created later (the source declares its created timestamp)."""
     from fresco.platform import open_store
-    from fresco.platform.offline_log import append_rows
 
     store = open_store(env.project)
     ids = serve(env, tmp_path / "log", [160, 161])
     today = pd.Timestamp.now(tz="UTC").floor("D")
     served = store.get_online_features(["customer_stats:orders_30d"], [{"customer_id": 160}]).to_dict()
-    append_rows(store, "customer_stats", pd.DataFrame({
-        "customer_id": pd.Series([160], dtype="int64"), "event_timestamp": [today],
-        "orders_30d": pd.Series([served["orders_30d"][0] + 25], dtype="int64"),
-        "avg_order_value_30d": [12.0], "segment": ["bargain"], "created": [pd.Timestamp.now(tz="UTC")]}))
+    land_stats(store, 160, today, orders=served["orders_30d"][0] + 25, value=12.0, segment="bargain",
+               created=pd.Timestamp.now(tz="UTC"))
     done = skew(env, tmp_path / "log", tmp_path / "out")
     assert done.returncode == 1, done.stdout + done.stderr
     assert done.stdout.strip().splitlines()[-1] == "skew: 2 predictions checked, 1 with a mismatch"

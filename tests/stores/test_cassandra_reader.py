@@ -12,6 +12,7 @@ False``: Feast's generic loop), and compared value for value.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -28,7 +29,7 @@ from fresco.platform.cassandra_reader import CassandraFeatureReader, reader_for
 from fresco.platform.online_stores import online_store_of
 from tests.serving.setup import create_keyspace
 
-KEYSPACE = "fresco_reader_tests"
+KEYSPACE = f"fresco_reader_tests_{os.getpid()}"  # one per test process: each drops it first
 SHOPS = list(range(1, 41))
 SKUS = ["a", "b", "c", "ü-9"]
 STATS = ["f64", "f32", "i64", "i32", "s", "b", "ts", "by", "arr", "sarr"]
@@ -107,7 +108,8 @@ def store(cassandra: list[str], tmp_path_factory: pytest.TempPathFactory) -> Ite
     store.write_to_online_store("shop_stats", _stats_rows(rng, now))
     store.write_to_online_store("shop_item", _item_rows(rng, now))
     yield store
-    online_store_of(store).teardown(store.config, [], [])
+    online = online_store_of(store)
+    online._get_session(store.config).execute(f"DROP KEYSPACE IF EXISTS {KEYSPACE}", timeout=120)
 
 
 def _feasts_answer(store: FeatureStore, refs: list[str], rows: list[dict]) -> list[dict]:
