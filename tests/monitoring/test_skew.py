@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -175,7 +176,9 @@ def test_an_offline_value_stamped_after_the_last_materialization_is_not_material
     store = open_store(env.project)
     served = store.get_online_features(["customer_stats:orders_30d"], [{"customer_id": 175}]).to_dict()
     assert served["orders_30d"][0] is not None
-    stamp = pd.Timestamp.now(tz="UTC").floor("s") - pd.Timedelta(seconds=1)
+    # just after the recorded end (in a warm process the module's set-up ends within a second of it)
+    stamp = pd.Timestamp(store.get_feature_view("customer_stats").most_recent_end_time) + pd.Timedelta(milliseconds=1)
+    time.sleep(max(0.0, (stamp - pd.Timestamp.now(tz="UTC")).total_seconds() + 0.01))
     land_stats(store, 175, stamp, orders=served["orders_30d"][0] + 9, value=20.0, segment="regular",
                created=stamp)
     ids = serve(env, tmp_path / "log", [175, 176])
