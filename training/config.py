@@ -224,6 +224,10 @@ class ResourcesSection(_Strict):
     workers: int = Field(2, ge=1, le=64, description=(
         "On engine spark: XGBoost's Spark workers (xgboost.spark num_workers, one Spark task "
         "slot each)."))
+    spark_master: str | None = Field(None, min_length=1, description=(
+        "The Spark master of every Spark step of this training (engine spark; a Hive entity-row "
+        "table): spark://host:7077, yarn, k8s://https://host:443, local[N]. Default: "
+        "$FRESCO_SPARK_MASTER, else local[2]."))
     retrieval_chunk_rows: int | None = Field(
         None, ge=0,
         description=("Entity rows per point-in-time query, oldest first (0: one query). Default: "

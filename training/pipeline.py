@@ -67,7 +67,7 @@ def _load_entity_rows(config: ModelConfig, spark: Any = None) -> pd.DataFrame:
     if isinstance(data.source, HiveSource):
         from pyspark.sql import functions as F
 
-        spark = training_spark(spark)
+        spark = training_spark(spark, config.resources.spark_master)
         hive_table_types(data.source.hive_table, spark)  # a missing table names its config field
         sdf = spark.table(data.source.hive_table)
         if data.start is not None:
@@ -291,8 +291,8 @@ def train(
     t0 = time.perf_counter()
     repository = repository or ModelRepository()
     engine = config.resources.engine
-    if spark is None and engine == "spark":
-        spark = training_spark()
+    if engine == "spark":
+        spark = training_spark(spark, config.resources.spark_master)
 
     progress(f"[1/5] building the training dataset ({engine})")
     dataset = build_dataset(config, program, store=store, spark=spark, progress=progress)

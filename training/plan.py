@@ -193,7 +193,7 @@ def plan_training(
     if errors:
         raise ConfigError(config.source, errors)
     if isinstance(config.data.source, HiveSource):
-        spark = training_spark(spark)
+        spark = training_spark(spark, config.resources.spark_master)
     source_types, errors = check_source(config, spark)
     if not errors:
         store, errors = check_store(config, store)

@@ -23,18 +23,20 @@ _SPARK_TO_DSL = (("tinyint", "int"), ("smallint", "int"), ("int", "int"), ("bigi
                  ("varchar", "string"), ("char", "string"), ("boolean", "bool"), ("timestamp", "timestamp"))
 
 
-def training_spark(spark: Any = None) -> Any:
-    """``spark``, else the process's active Spark session, else a new one from ``fresco.platform.spark``."""
+def training_spark(spark: Any = None, master: str | None = None) -> Any:
+    """``spark``, else the process's active Spark session, else a new one from
+    ``fresco.platform.spark`` on ``master`` (a config's ``resources.spark_master``; else the
+    environment's); a session on another master than the one asked for is refused."""
+    from fresco.platform.spark import check_master, spark_session
+
     if spark is not None:
-        return spark
+        return check_master(spark, master)
     from pyspark.sql import SparkSession
 
     active = SparkSession.getActiveSession()
     if active is not None:
-        return active
-    from fresco.platform.spark import spark_session
-
-    return spark_session("fresco-training")
+        return check_master(active, master)
+    return spark_session("fresco-training", master=master)
 
 
 def hive_table_types(table: str, spark: Any = None) -> dict[str, str]:

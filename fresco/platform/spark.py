@@ -1,8 +1,14 @@
-"""One way to start Spark for Fresco: local mode, UTC, microsecond Parquet, Hive metastore.
+"""One way to start Spark for Fresco: UTC, microsecond Parquet, Hive metastore, and a master
+that is local mode unless a setting names a cluster.
 
 Every Spark job (feature groups, training at scale, batch scoring) and the Feast Spark
 offline store get their session from here, so they agree on time zone, timestamp precision
 and which Hive metastore holds the tables.
+
+The master (:func:`spark_master`) is a model config's ``resources.spark_master``, else
+``$FRESCO_SPARK_MASTER``, else ``local[2]``: ``spark://host:7077`` (standalone), ``yarn``
+(with ``HADOOP_CONF_DIR``), ``k8s://https://host:443`` (with ``spark.kubernetes.*`` settings in
+``spark-defaults.conf``), ``local[N]``. Client mode: the driver is this process.
 """
 
 from __future__ import annotations
@@ -17,17 +23,45 @@ from fresco.platform.state import state_dir
 from fresco.platform.streaming.connector import cached_jars
 
 
-def spark_conf(home: Path | None = None) -> dict[str, str]:
+#: the environment variable naming the Spark master when no config does
+MASTER_ENV = "FRESCO_SPARK_MASTER"
+DEFAULT_MASTER = "local[2]"
+
+
+class SparkMasterError(RuntimeError):
+    """This process already runs Spark on another master than the one asked for."""
+
+
+def spark_master(configured: str | None = None) -> str:
+    """The Spark master: ``configured`` (a model config's ``resources.spark_master``), else
+    ``$FRESCO_SPARK_MASTER``, else ``local[2]``."""
+    return configured or os.environ.get(MASTER_ENV) or DEFAULT_MASTER
+
+
+def check_master(spark: SparkSession, configured: str | None = None) -> SparkSession:
+    """``spark``, when it runs on the master asked for (``configured``, else the environment's);
+    :class:`SparkMasterError` naming both otherwise. Nothing asked for: any master will do."""
+    asked = configured or os.environ.get(MASTER_ENV)
+    running = spark.sparkContext.master
+    if asked and asked != running:
+        source = "resources.spark_master" if configured else MASTER_ENV
+        raise SparkMasterError(f"{source} asks for Spark master {asked!r}, but this process already runs "
+                               f"Spark on {running!r}; a process has one Spark driver: run the command in a "
+                               "new process (or stop the running session first)")
+    return spark
+
+
+def spark_conf(home: Path | None = None, master: str | None = None) -> dict[str, str]:
     """The Spark settings Fresco relies on, also usable in ``feature_store.production.yaml``.
 
-    ``FRESCO_SPARK_MASTER`` overrides the master (default ``local[2]``);
+    ``master`` (else :func:`spark_master`'s) is the master;
     ``FRESCO_HIVE_METASTORE_URI`` points at a real Hive metastore instead of embedded Derby.
     """
     home = home or state_dir()
     warehouse = home / "spark-warehouse"
     metastore = home / "metastore_db"
     conf = {
-        "spark.master": os.environ.get("FRESCO_SPARK_MASTER", "local[2]"),
+        "spark.master": spark_master(master),
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
         "spark.sql.shuffle.partitions": os.environ.get("FRESCO_SPARK_SHUFFLE_PARTITIONS", "4"),
@@ -49,19 +83,21 @@ def spark_conf(home: Path | None = None) -> dict[str, str]:
     return conf
 
 
-def spark_session(app_name: str = "fresco", home: Path | None = None) -> SparkSession:
+def spark_session(app_name: str = "fresco", home: Path | None = None, master: str | None = None) -> SparkSession:
     """Return the process's Spark session, creating it with :func:`spark_conf` if needed, and
     with Spark's Kafka connector on its classpath once it is in the cache (``fresco stream``
-    fetches it; a path of this machine, so not one of the settings a yaml repeats).
+    fetches it; a path of this machine, so not one of the settings a yaml repeats). A running
+    session on another master than ``master`` (else the environment's) is refused
+    (:func:`check_master`).
 
     Python workers (UDFs, ``mapInPandas``, Feast's Spark materialization engine) run this
     process's interpreter unless ``PYSPARK_PYTHON`` says otherwise, so they can import Feast.
     """
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.appName(app_name)
-    for key, value in spark_conf(home).items():
+    for key, value in spark_conf(home, master).items():
         builder = builder.config(key, value)
     jars = cached_jars()
     if jars:
         builder = builder.config("spark.jars", ",".join(jars))
-    return builder.enableHiveSupport().getOrCreate()
+    return check_master(builder.enableHiveSupport().getOrCreate(), master)

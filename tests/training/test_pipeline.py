@@ -10,34 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from fresco.cli import main
-from tests.conftest import copy_feature_repo, run_feast
 from fresco.training import ModelRepository, load_model, train
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "delivery_eta.yaml"
-
-
-@pytest.fixture(scope="module")
-def small_repo(spark, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """Generated orders, their feature groups (Spark) and the catalog, applied to a private repo."""
-    from fresco.example.pipelines import generate_raw, run_feature_groups
-
-    repo = copy_feature_repo(tmp_path_factory.mktemp("training-e2e") / "feature_repo")
-    raw = generate_raw(repo / "data" / "raw", restaurants=20, orders=3_000, days=8, seed=3)
-    run_feature_groups(spark, raw.out_dir, repo / "data" / "features")
-    result = run_feast(repo, "apply")
-    assert result.returncode == 0, result.stdout + result.stderr
-    return {"data.source.parquet": str(raw.orders_path), "features.repo": str(repo)}
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("FRESCO_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("BENTOML_HOME", raising=False)
-    return tmp_path / "home"
-
-
-def _sets(overrides: dict[str, object]) -> list[str]:
-    return [arg for k, v in overrides.items() for arg in ("--set", f"{k}={v}")]
+from tests.training.conftest import EXAMPLE, training_sets
 
 
 def test_the_example_configs_are_valid(small_repo) -> None:
@@ -54,7 +28,7 @@ def test_the_example_configs_are_valid(small_repo) -> None:
 def test_fresco_train_and_models_commands(small_repo, home: Path) -> None:
     runner = CliRunner()
     fast = {**small_repo, "model.hyperparameters.n_estimators": 150}
-    out = runner.invoke(main, ["train", str(EXAMPLE), *_sets(fast), "--tag", "delivery_eta:staging"])
+    out = runner.invoke(main, ["train", str(EXAMPLE), *training_sets(fast), "--tag", "delivery_eta:staging"])
     assert out.exit_code == 0, out.output
     uuid = re.search(r"model\s+delivery_eta ([0-9a-f-]{36})", out.output).group(1)
     report = Path(re.search(r"report\s+(\S+)", out.output).group(1))
@@ -89,7 +63,7 @@ def test_fresco_train_and_models_commands(small_repo, home: Path) -> None:
     assert set(data["partial_dependence"]["features"]) and data["figures"]["residual_histogram"]["counts"]
 
     # a second model, then list / show / compare / tag
-    out2 = runner.invoke(main, ["train", str(EXAMPLE), *_sets({**fast, "model.type": "linear",
+    out2 = runner.invoke(main, ["train", str(EXAMPLE), *training_sets({**fast, "model.type": "linear",
                                                                "model.hyperparameters": "{}"})])
     assert out2.exit_code == 0, out2.output
     other = re.search(r"model\s+delivery_eta ([0-9a-f-]{36})", out2.output).group(1)
