@@ -308,7 +308,7 @@ def train(
     if config.model.task == "binary" and not set(np.unique(np.concatenate([y, y_val, y_test]))) <= {0.0, 1.0}:
         raise TrainingDataError(f"data.label: a binary model needs labels 0/1; {label!r} has other values")
 
-    if engine == "spark":
+    if engine == "spark":  # the search's trials too: one after another, each distributed
         distributed = trainer.on_spark(spark, config.resources.workers)
         if distributed is None:
             progress(f"      {config.model.type} has no Spark trainer: it trains in this process")
@@ -319,8 +319,10 @@ def train(
                     progress=progress)
     trials: list[dict[str, Any]] = []
     if config.search is not None:
+        where = (f"; one after another on Spark, each on {config.resources.workers} workers"
+                 if trainer is not plan.trainer else "")
         progress(f"[3/5] {config.search.method} search, {config.search.trials} trials ({config.model.type}; "
-                 "trials ranked on the validation split)")
+                 f"trials ranked on the validation split{where})")
         model, params, trials = _search(config, trainer, fit_args, progress)
     else:
         progress(f"[3/5] training {config.model.type} on {len(y):,} rows x {len(inputs)} inputs")

@@ -73,6 +73,9 @@ def check_trainer(config: ModelConfig) -> tuple[tuple[Any, Any], Errors]:
         return resolved, errors + [("model.hyperparameters." + field_path(e["loc"]), e["msg"]) for e in err.errors()]
     if config.search is not None:
         errors += check_search_space(config.search, trainer.Params, config.model)
+    if config.resources.engine == "spark" and trainer.spark_refusal:
+        errors.append(("resources.engine", f"model.type {config.model.type} with resources.engine spark: "
+                                           f"{trainer.spark_refusal}"))
     return resolved, errors
 
 

@@ -56,6 +56,10 @@ def test_a_valid_config_gets_defaults_and_absolute_paths(config_path: Path) -> N
         (lambda d: d.update(evaluation={"primary": "auc"}), "", "evaluation.primary: 'auc' is not a regression metric"),
         (lambda d: d["features"].update(program="x = hour_of_day(@req.placed_at) +"), "features.program", "line 1"),
         (lambda d: d["features"].update(inputs=["hour", "speed"]), "features.inputs", "['speed'] are not outputs"),
+        (lambda d: (d["model"].update(type="lightgbm", hyperparameters={}), d.update(resources={"engine": "spark"})),
+         "resources.engine", "model.type lightgbm with resources.engine spark: LightGBM has no Spark trainer"),
+        (lambda d: d.update(resources={"engine": "spark", "spark_master": ""}), "resources.spark_master",
+         "at least 1 character"),
     ],
 )
 def test_an_error_names_the_file_and_field(config_path: Path, change, field: str, text: str) -> None:

@@ -28,6 +28,9 @@ class Trainer:
     name: ClassVar[str]
     tasks: ClassVar[tuple[str, ...]] = ("regression", "binary")
     Params: ClassVar[type[TrainerParams]]
+    #: why ``resources.engine: spark`` is refused for this model type (None: it trains on Spark
+    #: through :meth:`on_spark`, or in the process after the dataset and the DSL ran on Spark)
+    spark_refusal: ClassVar[str | None] = None
 
     def fit(
         self,

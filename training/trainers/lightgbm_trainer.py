@@ -28,6 +28,11 @@ class LightGBMParams(TrainerParams):
 class LightGBMTrainer(Trainer):
     name = "lightgbm"
     Params = LightGBMParams
+    # SynapseML (LightGBM on Spark) is built for Scala 2.12 (Spark 3) only: its newest release on
+    # Maven Central, 1.0.15, has no _2.13 artifact, and pyspark 4 runs Scala 2.13 (issue #32)
+    spark_refusal = ("LightGBM has no Spark trainer for this Spark (SynapseML, its Spark package, is "
+                     "built for Spark 3 / Scala 2.12 only); use model.type: xgboost on Spark, or "
+                     "resources.engine: local")
 
     def fit(self, X, y, X_val, y_val, params, *, task, feature_names, progress: Progress = _quiet):
         import lightgbm as lgb
