@@ -466,12 +466,15 @@ def predict_batch(source: str, output: str, model: str, repo: Path | None, yaml_
                   timestamp_column: str | None, chunk_rows: int | None, no_log: bool) -> None:
     """Score SOURCE (Parquet path or Hive table) on Spark into OUTPUT (Parquet path or Hive table),
     each row with its prediction_id; the predictions are logged as the service logs them."""
+    from fresco.platform.spark import start_spark_session
+
+    spark = start_spark_session("fresco-predict-batch")  # its JVM starts while Feast is imported
     from fresco.platform import open_store
     from fresco.serving import predict_batch as run
 
-    result = run(source, model, output, store=open_store(repo, yaml_path),
-                 timestamp_column=timestamp_column, chunk_rows=chunk_rows, progress=click.echo,
-                 log=not no_log)
+    store = open_store(repo, yaml_path)
+    result = run(source, model, output, store=store, spark=spark.result(), timestamp_column=timestamp_column,
+                 chunk_rows=chunk_rows, progress=click.echo, log=not no_log)
     by = ", ".join(f"{uuid} ({rows:,} rows)" for uuid, rows in result.rows_by_model.items())
     split = f", experiment {result.experiment}" if result.experiment else ""
     click.echo(f"{result.rows:,} predictions by {by} ({result.model_tag or 'no tag'}{split}) "

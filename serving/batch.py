@@ -115,10 +115,10 @@ def predict_batch(
     settings = prediction_log_settings() if log else None
     repository = repository or ModelRepository()
     route = current_route(repository, str(model))
-    if spark is None:
-        from fresco.platform.spark import spark_session
+    from fresco.platform.spark import spark_session, warm_python_workers
 
-        spark = spark_session("fresco-predict-batch")
+    spark = spark or spark_session("fresco-predict-batch")
+    warm_python_workers(spark)  # they start while the rows are read and their features joined
     if store is None:
         from fresco.platform import open_store
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from pyspark.sql import SparkSession
@@ -26,6 +28,8 @@ from fresco.platform.streaming.connector import cached_jars
 #: the environment variable naming the Spark master when no config does
 MASTER_ENV = "FRESCO_SPARK_MASTER"
 DEFAULT_MASTER = "local[2]"
+#: PySpark's worker daemon with the scoring stack imported before it forks
+DAEMON_MODULE = "fresco.platform.spark_daemon"
 
 
 class SparkMasterError(RuntimeError):
@@ -97,7 +101,50 @@ def spark_session(app_name: str = "fresco", home: Path | None = None, master: st
     builder = SparkSession.builder.appName(app_name)
     for key, value in spark_conf(home, master).items():
         builder = builder.config(key, value)
+    # not one of the settings a yaml repeats: an optimization (fresco.platform.spark_daemon)
+    builder = builder.config("spark.python.daemon.module", DAEMON_MODULE)
     jars = cached_jars()
     if jars:
         builder = builder.config("spark.jars", ",".join(jars))
     return check_master(builder.enableHiveSupport().getOrCreate(), master)
+
+
+def start_spark_session(app_name: str = "fresco", home: Path | None = None,
+                        master: str | None = None) -> "Future[SparkSession]":
+    """:func:`spark_session` in a background thread: Spark's JVM starts (about 3.5 s, in its own
+    process) while the caller imports and opens its stores; ``.result()`` is the session."""
+    starter = ThreadPoolExecutor(1, thread_name_prefix="fresco-spark-start")
+    try:
+        return starter.submit(spark_session, app_name, home, master)
+    finally:
+        starter.shutdown(wait=False)
+
+
+def _ready(batches):  # runs in a Python worker: nothing to do but exist
+    return iter(())
+
+
+class WorkerWarmUp(threading.Thread):
+    """The background job of :func:`warm_python_workers`; ``error`` is what it raised, if anything."""
+
+    def __init__(self, spark: SparkSession) -> None:
+        super().__init__(name="fresco-spark-warm-workers", daemon=True)
+        self.spark, self.error = spark, None
+
+    def run(self) -> None:
+        try:
+            # a SQL job: Spark keeps one daemon per worker environment, and SQL's Python
+            # functions (mapInPandas, pandas UDFs) run under another one than RDD functions
+            self.spark.range(1, numPartitions=1).mapInPandas(_ready, "id long").collect()
+        except Exception as err:  # noqa: BLE001 - the job that needs the workers reports it too
+            self.error = err
+
+
+def warm_python_workers(spark: SparkSession) -> WorkerWarmUp:
+    """Start Spark's Python worker daemon for SQL functions (which imports the scoring stack,
+    :mod:`fresco.platform.spark_daemon`) with one task in the background, so a job's first
+    Python tasks fork from a ready daemon while the caller reads and joins; the other task slots
+    stay free for the caller's jobs. A failure is kept on the thread, not raised."""
+    warm_up = WorkerWarmUp(spark)
+    warm_up.start()
+    return warm_up
