@@ -12,10 +12,29 @@ unchanged). A module that fails to import is skipped: the worker imports it itse
 from __future__ import annotations
 
 import importlib
+import sys
+from pathlib import Path
 
 #: imported before the first fork (each optional: a missing one is left to the workers)
 PRELOADED = ("numpy", "pandas", "pyarrow", "xgboost", "fresco.dsl", "fresco.platform.logs",
              "fresco.training.features", "fresco.training.artifacts", "fresco.serving.batch")
+
+
+def prefer_installed_pyspark() -> list[str]:
+    """Drop from ``sys.path`` the ``pyspark.zip`` Spark puts first on its workers' path when it
+    is the installed pyspark package's own copy (a pip install): the package itself is imported
+    instead, from bytecode compiled once, where Python compiles a zip's sources on every start
+    (about 1 s per daemon). A Spark distribution elsewhere (``SPARK_HOME`` on a cluster) keeps
+    its zip; py4j's small zip stays. Returns the entries dropped."""
+    dropped = []
+    for entry in list(sys.path):
+        zipped = Path(entry)
+        if zipped.name == "pyspark.zip" and zipped.parent.name == "lib" and zipped.parent.parent.name == "python":
+            package = zipped.parent.parent.parent  # .../site-packages/pyspark
+            if (package / "__init__.py").exists() and str(package.parent) in sys.path:
+                sys.path.remove(entry)
+                dropped.append(entry)
+    return dropped
 
 
 def preload(modules: tuple[str, ...] = PRELOADED) -> list[str]:
@@ -31,6 +50,7 @@ def preload(modules: tuple[str, ...] = PRELOADED) -> list[str]:
 
 
 if __name__ == "__main__":
+    prefer_installed_pyspark()
     preload()
     from pyspark.daemon import manager
 

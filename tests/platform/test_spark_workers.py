@@ -13,14 +13,20 @@ from fresco.platform.spark_daemon import PRELOADED, preload
 def _parent(batches):
     import os
 
+    import pyspark
+
     for _ in batches:
         with open(f"/proc/{os.getppid()}/cmdline") as cmdline:
-            yield pd.DataFrame({"parent": [cmdline.read().replace("\0", " ")]})
+            yield pd.DataFrame({"parent": [cmdline.read().replace("\0", " ")], "pyspark": [pyspark.__file__]})
 
 
 def test_sql_python_workers_fork_from_frescos_daemon(spark) -> None:
-    parents = {row.parent for row in spark.range(2, numPartitions=2).mapInPandas(_parent, "parent string").collect()}
-    assert parents and all("-m fresco.platform.spark_daemon" in p for p in parents), parents
+    import pyspark
+
+    rows = spark.range(2, numPartitions=2).mapInPandas(_parent, "parent string, pyspark string").collect()
+    assert rows and all("-m fresco.platform.spark_daemon" in row.parent for row in rows), rows
+    # pyspark from the installed package (compiled once), not from Spark's zip of the same files
+    assert {row.pyspark for row in rows} == {pyspark.__file__}
 
 
 def test_the_daemon_imports_every_module_it_names() -> None:
