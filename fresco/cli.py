@@ -469,6 +469,10 @@ def predict_batch(source: str, output: str, model: str, repo: Path | None, yaml_
     from fresco.platform.spark import start_spark_session
 
     spark = start_spark_session("fresco-predict-batch")  # its JVM starts while Feast is imported
+    from fresco.serving.routing import current_route
+    from fresco.training import ModelRepository
+
+    current_route(ModelRepository(), model)  # an unknown model is said before anything else runs
     from fresco.platform import open_store
     from fresco.serving import predict_batch as run
 

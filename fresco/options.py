@@ -44,7 +44,7 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except (RepoNotFound, InitError, MaterializationError, ApplyError) as err:
             raise click.ClickException(str(err)) from None
         except Exception as err:  # by name: importing their modules would import Feast
-            if type(err).__name__ in ("CatalogPolicyError", "KeyspaceMissing"):
+            if type(err).__name__ in ("CatalogPolicyError", "KeyspaceMissing", "RepositoryError"):
                 raise click.ClickException(str(err)) from None
             raise
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 
 from pyspark.sql import SparkSession
@@ -112,12 +112,19 @@ def spark_session(app_name: str = "fresco", home: Path | None = None, master: st
 def start_spark_session(app_name: str = "fresco", home: Path | None = None,
                         master: str | None = None) -> "Future[SparkSession]":
     """:func:`spark_session` in a background thread: Spark's JVM starts (about 3.5 s, in its own
-    process) while the caller imports and opens its stores; ``.result()`` is the session."""
-    starter = ThreadPoolExecutor(1, thread_name_prefix="fresco-spark-start")
-    try:
-        return starter.submit(spark_session, app_name, home, master)
-    finally:
-        starter.shutdown(wait=False)
+    process) while the caller imports and opens its stores; ``.result()`` is the session. The
+    thread is a daemon: a command that fails before it needs Spark exits at once."""
+    pending: Future[SparkSession] = Future()
+
+    def start() -> None:
+        if pending.set_running_or_notify_cancel():
+            try:
+                pending.set_result(spark_session(app_name, home, master))
+            except BaseException as err:  # noqa: BLE001 - handed to the caller of .result()
+                pending.set_exception(err)
+
+    threading.Thread(target=start, name="fresco-spark-start", daemon=True).start()
+    return pending
 
 
 def _ready(batches):  # runs in a Python worker: nothing to do but exist
