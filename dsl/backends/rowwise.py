@@ -181,8 +181,10 @@ def _exp(x: float) -> float:
 
 
 def _pow(x: float, y: float) -> float | None:
+    # one-element arrays, as the pandas back end's columns: numpy's power on two scalars takes
+    # fast paths (x ** 0.5 as sqrt(x): NaN for -inf, where C's pow, the columns and Spark give inf)
     with np.errstate(all="ignore"):
-        r = float(_np_power(x, y)) + 0.0  # -0.0 -> 0.0: numpy's scalar and array paths differ on its sign
+        r = float(_np_power(np.array((x,)), np.array((y,)))[0]) + 0.0  # -0.0 -> 0.0 as in every back end
     return None if r != r else r
 
 
