@@ -308,19 +308,18 @@ def train(
     if config.model.task == "binary" and not set(np.unique(np.concatenate([y, y_val, y_test]))) <= {0.0, 1.0}:
         raise TrainingDataError(f"data.label: a binary model needs labels 0/1; {label!r} has other values")
 
-    if engine == "spark":  # the search's trials too: one after another, each distributed
-        distributed = trainer.on_spark(spark, config.resources.workers)
-        if distributed is None:
-            progress(f"      {config.model.type} has no Spark trainer: it trains in this process")
-        else:
-            trainer = distributed
+    # on Spark, the search's trials too: one after another, each distributed
+    distributed = trainer.on_spark(spark, config.resources.workers) if engine == "spark" else None
+    if engine == "spark" and distributed is None:
+        progress(f"      {config.model.type} has no Spark trainer: it trains in this process")
+    trainer = distributed or trainer
     # the trainer and the search see train and validation only; the test split waits below
     fit_args = dict(X=X, y=y, X_val=X_val, y_val=y_val, task=config.model.task, feature_names=inputs,
                     progress=progress)
     trials: list[dict[str, Any]] = []
     if config.search is not None:
         where = (f"; one after another on Spark, each on {config.resources.workers} workers"
-                 if trainer is not plan.trainer else "")
+                 if distributed is not None else "")
         progress(f"[3/5] {config.search.method} search, {config.search.trials} trials ({config.model.type}; "
                  f"trials ranked on the validation split{where})")
         model, params, trials = _search(config, trainer, fit_args, progress)

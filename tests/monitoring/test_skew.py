@@ -90,6 +90,15 @@ def skew(env: SqliteServingEnvironment, log: Path, out: Path, *extra: str):
                          cwd=env.project)
 
 
+def mismatch_figures(env: SqliteServingEnvironment, tmp_path: Path) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """``fresco monitor skew`` on the test's log, which must exit 1 (a mismatch found): its run,
+    the JSON figures and those of ``customer_stats:orders_30d``."""
+    done = skew(env, tmp_path / "log", tmp_path / "out")
+    assert done.returncode == 1, done.stdout + done.stderr
+    figures = json.loads((tmp_path / "out" / "skew.json").read_text())
+    return done, figures, {f["feature"]: f for f in figures["features"]}["customer_stats:orders_30d"]
+
+
 def test_a_clean_run_has_no_skew(env: SqliteServingEnvironment, tmp_path: Path) -> None:
     ids = serve(env, tmp_path / "log", list(range(1, 41)))
     done = skew(env, tmp_path / "log", tmp_path / "out")
@@ -182,10 +191,7 @@ def test_an_offline_value_stamped_after_the_last_materialization_is_not_material
     land_stats(store, 175, stamp, orders=served["orders_30d"][0] + 9, value=20.0, segment="regular",
                created=stamp)
     ids = serve(env, tmp_path / "log", [175, 176])
-    done = skew(env, tmp_path / "log", tmp_path / "out")
-    assert done.returncode == 1, done.stdout + done.stderr
-    figures = json.loads((tmp_path / "out" / "skew.json").read_text())
-    orders = {f["feature"]: f for f in figures["features"]}["customer_stats:orders_30d"]
+    _, figures, orders = mismatch_figures(env, tmp_path)
     assert orders["causes"] == {"not_materialized": 1, "missing_offline": 0, "changed_after_serving": 0,
                                 "value_differs": 0}
     assert orders["largest"][0]["prediction_id"] == ids[0] and orders["largest"][0]["difference"] == 9
@@ -204,11 +210,8 @@ def test_offline_data_rewritten_after_serving_is_told_apart(env: SqliteServingEn
     served = store.get_online_features(["customer_stats:orders_30d"], [{"customer_id": 160}]).to_dict()
     land_stats(store, 160, today, orders=served["orders_30d"][0] + 25, value=12.0, segment="bargain",
                created=pd.Timestamp.now(tz="UTC"))
-    done = skew(env, tmp_path / "log", tmp_path / "out")
-    assert done.returncode == 1, done.stdout + done.stderr
+    done, figures, orders = mismatch_figures(env, tmp_path)
     assert done.stdout.strip().splitlines()[-1] == "skew: 2 predictions checked, 1 with a mismatch"
-    figures = json.loads((tmp_path / "out" / "skew.json").read_text())
-    orders = {f["feature"]: f for f in figures["features"]}["customer_stats:orders_30d"]
     assert orders["causes"] == {"not_materialized": 0, "missing_offline": 0, "changed_after_serving": 1,
                                 "value_differs": 0}
     assert orders["largest"][0]["prediction_id"] == ids[0] and orders["largest"][0]["difference"] == 25
