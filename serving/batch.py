@@ -24,14 +24,19 @@ Features: columns already named ``view__feature`` in the input are used as they 
 training frame, or a table joined upstream). Missing ones are retrieved point in time from
 Feast's offline store, as of each row's ``timestamp_column``, or as of now when none is given
 (the values the online store serves now, for the same TTLs): on Feast's Spark offline store the
-join stays in Spark (``fresco.training.spark_training_frame``) and nothing reaches the driver; on the
-others (the embedded default's DuckDB store, Feast's file store) the entity rows go through the
+join stays in Spark (``fresco.training.spark_training_frame``) and nothing reaches the driver; on
+Fresco's DuckDB store (the embedded default) Spark writes the rows as Parquet, DuckDB joins them
+and writes its answer, which Spark reads (``fresco.training.duckdb_spark_frame``; the files live
+in a scratch folder under the state folder, removed when the batch is written), so no row passes
+through Python there either; on other stores (Feast's file store) the entity rows go through the
 driver to ``fresco.training.build_training_frame``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -109,6 +114,7 @@ def predict_batch(
 
     from fresco.serving.prediction_log import prediction_log_settings
     from fresco.serving.routing import current_route
+    from fresco.platform.state import state_dir
     from fresco.training import ModelRepository, load_model
 
     t0 = time.perf_counter()
@@ -141,10 +147,29 @@ def predict_batch(
                  for arm, uuid in route.arms.items()]
 
     scored_at = datetime.now(timezone.utc)
+    (state_dir() / "scratch").mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="predict-batch-", dir=state_dir() / "scratch"))
+    try:
+        return _score_all(spark, parts, route, settings, store, repository, scored_at, output, mode,
+                          timestamp_column, chunk_rows, scratch, progress, t0)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _score_all(spark: Any, parts: list[tuple[str | None, str, Any]], route: Any, settings: Any, store: Any,
+               repository: Any, scored_at: datetime, output: str | Path, mode: str,
+               timestamp_column: str | None, chunk_rows: int | None, scratch: Path,
+               progress: Callable[[str], None], t0: float) -> BatchResult:
+    """Each part scored by its model, written to ``output``; ``scratch`` holds any files the
+    feature join needs until the write is done."""
+    from pyspark.sql import functions as F
+
+    from fresco.training import load_model
+
     if settings is not None:
         progress(f"logging the predictions to {settings.folder}")
     outs = []
-    for arm, uuid, part in parts:
+    for n, (arm, uuid, part) in enumerate(parts):
         if arm is not None:
             progress(f"arm {arm} ({uuid})")
         trained = load_model(uuid, repository)
@@ -152,7 +177,7 @@ def predict_batch(
             settings, trained, store, route.tag, route.experiment.name if route.experiment else None, arm,
             spark.conf.get("spark.sql.session.timeZone"))
         outs.append(
-            _score(spark, part, trained, store, timestamp_column, chunk_rows, progress, logger)
+            _score(spark, part, trained, store, timestamp_column, chunk_rows, progress, scratch / f"part-{n}", logger)
             .withColumn("model_uuid", F.lit(uuid))
             .withColumn("model_tag", F.lit(route.tag).cast("string"))
             .withColumn("experiment", F.lit(route.experiment.name if route.experiment else None)
@@ -271,7 +296,8 @@ class _BatchLog:
 
 
 def _score(spark: Any, sdf: Any, trained: Any, store: Any, timestamp_column: str | None,
-           chunk_rows: int | None, progress: Callable[[str], None], log: _BatchLog | None = None) -> Any:
+           chunk_rows: int | None, progress: Callable[[str], None], scratch: Path,
+           log: _BatchLog | None = None) -> Any:
     """``sdf`` (with any features it lacks joined), a ``prediction`` column by ``trained`` and
     each row's ``prediction_id``; with ``log``, the rows logged as they are scored."""
     from pyspark.sql import types as T
@@ -282,7 +308,7 @@ def _score(spark: Any, sdf: Any, trained: Any, store: Any, timestamp_column: str
     missing = [ref for ref in program.feature_refs if feature_column(ref) not in sdf.columns]
     if missing:
         sdf = _join_features(spark, sdf, missing, store, timestamp_column, program.input_types,
-                             chunk_rows, progress)
+                             chunk_rows, progress, scratch)
 
     progress("applying the DSL program (Spark expressions)")
     scored = program.to_spark(sdf)
@@ -313,21 +339,34 @@ def _score(spark: Any, sdf: Any, trained: Any, store: Any, timestamp_column: str
 
 def _join_features(spark: Any, sdf: Any, refs: list[str], store: Any, timestamp_column: str | None,
                    types: dict[str, Any], chunk_rows: int | None,
-                   progress: Callable[[str], None]) -> Any:
+                   progress: Callable[[str], None], scratch: Path) -> Any:
     """``sdf`` with ``view__feature`` columns for ``refs``, point in time from Feast's offline
-    store: in Spark on Feast's Spark store, else through the driver (pandas) in chunks."""
+    store: in Spark on Feast's Spark store, through Parquet files in ``scratch`` on Fresco's
+    DuckDB store, else through the driver (pandas) in chunks."""
     from pyspark.sql import functions as F
 
     from fresco.training import build_training_frame
     from fresco.training.config import retrieval_chunk_rows
-    from fresco.training.datasets import on_spark_offline_store, spark_training_frame
+    from fresco.training.datasets import (
+        duckdb_spark_frame,
+        on_duckdb_offline_store,
+        on_spark_offline_store,
+        spark_training_frame,
+    )
 
-    if on_spark_offline_store(store):
+    in_spark = on_spark_offline_store(store)
+    if in_spark or on_duckdb_offline_store(store):
         ts = timestamp_column or "__fresco_as_of"
         if timestamp_column is None:
             sdf = sdf.withColumn(ts, F.lit(datetime.now(timezone.utc)).cast("timestamp"))
-        progress(f"joining {len(refs)} features point in time in Spark (Feast's Spark offline store)")
-        frame = spark_training_frame(sdf, refs, store, timestamp_column=ts, progress=progress)
+        if in_spark:
+            progress(f"joining {len(refs)} features point in time in Spark (Feast's Spark offline store)")
+            frame = spark_training_frame(sdf, refs, store, timestamp_column=ts, progress=progress)
+        else:
+            progress(f"joining {len(refs)} features point in time in DuckDB (Fresco's DuckDB offline store), "
+                     "through Parquet files")
+            frame = duckdb_spark_frame(sdf, refs, store, scratch=scratch, timestamp_column=ts,
+                                       progress=progress)
         return frame if timestamp_column is not None else frame.drop(ts)
 
     rows = sdf.toPandas()

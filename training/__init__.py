@@ -6,7 +6,8 @@ Public surface (the CLI and serving use only this):
   :class:`ConfigError`; :func:`plan_training` -> :class:`TrainingPlan` (everything else checked
   once: trainer, files, feature repository, DSL program)
 - datasets: :func:`build_training_frame`, :func:`spark_training_frame` (kept in Spark on a
-  Spark offline store), :func:`build_dataset`, :class:`TrainingDataError`
+  Spark offline store), :func:`duckdb_spark_frame` (Spark rows joined by the DuckDB store through
+  Parquet files, never in Python), :func:`build_dataset`, :class:`TrainingDataError`
 - training: :func:`train` (a plan, a config or a YAML path) -> :class:`TrainResult`
 - the repository: :class:`ModelRepository` (list, get, tag, tag_history, resolve,
   set_experiment, stop_experiment, experiments, experiment_history),
@@ -24,7 +25,7 @@ _EXPORTS = {
     "ConfigError": "config", "ModelConfig": "config", "load_config": "config", "parse_config": "config",
     "TrainingPlan": "plan", "plan_training": "plan",
     "TrainingDataError": "datasets", "build_training_frame": "datasets",
-    "spark_training_frame": "datasets",
+    "spark_training_frame": "datasets", "duckdb_spark_frame": "datasets",
     "ArtifactError": "artifacts", "TrainedModel": "artifacts", "load_artifact": "artifacts",
     "load_model": "artifacts",
     "TrainResult": "pipeline", "build_dataset": "pipeline", "train": "pipeline",
@@ -65,6 +66,7 @@ __all__ = [
     "parse_config",
     "plan_training",
     "spark_training_frame",
+    "duckdb_spark_frame",
     "train",
     "trainer_names",
 ]

@@ -169,6 +169,56 @@ def on_spark_offline_store(store: FeatureStore) -> bool:
     return offline == "spark" or offline.endswith(".SparkOfflineStore")
 
 
+def on_duckdb_offline_store(store: FeatureStore) -> bool:
+    """Whether ``store``'s offline store is Fresco's DuckDB store (the embedded default's)."""
+    from fresco.platform.offline_stores.duckdb_store import TYPE
+
+    return str(store.config.offline_store.type) == TYPE
+
+
+def duckdb_spark_frame(
+    entity_rows: Any,
+    features: str | FeatureService | Sequence[str],
+    store: FeatureStore,
+    *,
+    scratch: Path,
+    timestamp_column: str = FEAST_TIMESTAMP,
+    progress: Callable[[str], None] | None = None,
+) -> Any:
+    """:func:`build_training_frame` on Fresco's DuckDB store for a Spark DataFrame, without its
+    rows passing through Python: Spark writes the entity rows as Parquet under ``scratch``,
+    DuckDB joins them point in time (one as-of join per view, spilling to disk past its memory
+    limit) and writes its answer beside them, which Spark reads back. The answer is lazy and
+    reads those files: keep ``scratch`` until it has been used. Every input row is kept with
+    ``view__feature`` columns, null when nothing is valid (and for a row whose time is null);
+    rows are in no particular order, as Spark's are. Spark's executors and this process must
+    see ``scratch`` at the same path (one machine, or a shared folder)."""
+    from feast.infra.offline_stores.file_source import SavedDatasetFileStorage
+    from pyspark.sql import functions as F
+
+    from fresco.platform.offline_stores import parquet_entity_query
+
+    if not on_duckdb_offline_store(store):
+        raise TrainingDataError(f"a DuckDB join of Spark rows needs Fresco's DuckDB offline store; this "
+                                f"store's is {store.config.offline_store.type!r}")
+    refs = _resolve_refs(store, features)
+    _plan(store, refs, list(entity_rows.columns), timestamp_column)
+    rows = entity_rows
+    if timestamp_column != FEAST_TIMESTAMP:
+        rows = rows.withColumn(FEAST_TIMESTAMP, F.col(timestamp_column).cast("timestamp"))
+    entity, answer = scratch / "entity_rows", scratch / "features"
+    rows.write.mode("overwrite").parquet(str(entity))
+    if progress is not None:
+        progress(f"entity rows written by Spark to {entity}; joining {len(refs)} features in DuckDB")
+    job = store.get_historical_features(entity_df=parquet_entity_query(entity), features=refs,
+                                        full_feature_names=True)
+    job.persist(SavedDatasetFileStorage(path=str(answer)), allow_overwrite=True)
+    if progress is not None:
+        progress(f"features joined point in time ({len(_refs_by_view(refs))} views), read by Spark from {answer}")
+    frame = rows.sparkSession.read.parquet(str(answer))
+    return frame.drop(FEAST_TIMESTAMP) if timestamp_column != FEAST_TIMESTAMP else frame
+
+
 def spark_training_frame(
     entity_rows: Any,
     features: str | FeatureService | Sequence[str],

@@ -30,7 +30,9 @@ from feast.repo_config import RepoConfig
 from feast.types import Bool, Float64, Int64, String
 from feast.value_type import ValueType
 
-from fresco.platform.offline_stores import FrescoDuckDBOfflineStore, OfflineStoreError
+from feast.infra.offline_stores.file_source import SavedDatasetFileStorage
+
+from fresco.platform.offline_stores import FrescoDuckDBOfflineStore, OfflineStoreError, parquet_entity_query
 
 FRESCO = "fresco.platform.offline_stores.FrescoDuckDBOfflineStore"
 T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
@@ -231,6 +233,57 @@ def test_same_frame_as_feasts_file_store(repo: Path, stores: tuple[FeatureStore,
     assert tied_rows > 0
 
 
+def _utc_rows(frame: pd.DataFrame, by: str) -> pd.DataFrame:
+    """``frame`` ordered by ``by``, its times UTC microseconds (for comparing answers)."""
+    frame = frame.sort_values(by, kind="stable").reset_index(drop=True)
+    for column in frame.columns:
+        if pd.api.types.is_datetime64_any_dtype(frame[column]):
+            frame[column] = pd.to_datetime(frame[column], utc=True).astype("datetime64[us, UTC]")
+    return frame
+
+
+@pytest.mark.parametrize("seed", SEEDS[:6])
+def test_an_entity_query_over_parquet_gives_the_frames_answer(
+        repo: Path, stores: tuple[FeatureStore, FeatureStore], tmp_path: Path, seed: int) -> None:
+    """Entity rows as Parquet files (how a Spark job hands them over): the same values as the
+    same rows given as a frame, in memory and persisted by DuckDB as a Parquet folder."""
+    store = stores[1]
+    history = write_data(repo, seed)
+    rows = entity_rows(seed, history)
+    rows.loc[3, "event_timestamp"] = pd.NaT  # a row without a time gets nulls
+    full = seed % 3 != 0
+    refs = REFS if seed % 4 else REFS[::-1]
+    (tmp_path / "rows").mkdir()
+    half = len(rows) // 2  # two files, as a Spark job writes
+    rows.iloc[:half].to_parquet(tmp_path / "rows" / "part-0.parquet", index=False)
+    rows.iloc[half:].to_parquet(tmp_path / "rows" / "part-1.parquet", index=False)
+    frame_rows = rows.drop(index=3)
+    expected = store.get_historical_features(entity_df=frame_rows, features=refs, full_feature_names=full).to_df()
+
+    job = store.get_historical_features(entity_df=parquet_entity_query(tmp_path / "rows"), features=refs,
+                                        full_feature_names=full)
+    in_memory = job.to_df()
+    job.persist(SavedDatasetFileStorage(path=str(tmp_path / "answer")), allow_overwrite=True)
+    persisted = pd.read_parquet(tmp_path / "answer")
+    assert len(list((tmp_path / "answer").glob("*.parquet"))) >= 1
+    for got in (in_memory, persisted):
+        assert sorted(got.columns) == sorted(expected.columns)
+        untimed = got[got["event_timestamp"].isna()]
+        assert untimed["note"].tolist() == [rows.at[3, "note"]]
+        features = [c for c in got.columns if c not in rows.columns]
+        assert untimed[features].isna().all().all()
+        timed = _utc_rows(got[got["event_timestamp"].notna()][list(expected.columns)], "label")
+        pd.testing.assert_frame_equal(timed, _utc_rows(expected, "label"), check_dtype=False)
+    name = "customer_stats__spend" if full else "spend"
+    assert expected[name].isna().any() and expected[name].notna().any()
+
+    # persisting again replaces the folder; without allow_overwrite it is refused
+    job.persist(SavedDatasetFileStorage(path=str(tmp_path / "answer")), allow_overwrite=True)
+    assert len(pd.read_parquet(tmp_path / "answer")) == len(rows)
+    with pytest.raises(Exception, match="already exists"):
+        job.persist(SavedDatasetFileStorage(path=str(tmp_path / "answer")))
+
+
 def test_ttl_edges_and_created_tie_break(repo: Path, stores: tuple[FeatureStore, FeatureStore]) -> None:
     """Hand-made cases, checked by value: the randomized test's anchors."""
     write_data(repo, 0)
@@ -296,3 +349,18 @@ def test_clear_errors(repo: Path, stores: tuple[FeatureStore, FeatureStore]) -> 
     rows = pd.DataFrame({"restaurant_id": [1], "event_timestamp": [T0]})
     with pytest.raises(OfflineStoreError, match="lacks \\['customer_id'\\]"):
         store.get_historical_features(entity_df=rows, features=["customer_stats:spend"]).to_df()
+    # the same mistakes in an entity query over Parquet
+    folder = repo / "entity_query"
+    folder.mkdir(exist_ok=True)
+    rows.to_parquet(folder / "rows.parquet", index=False)
+    with pytest.raises(OfflineStoreError, match="entity query lacks \\['customer_id'\\]"):
+        store.get_historical_features(entity_df=parquet_entity_query(folder),
+                                      features=["customer_stats:spend"]).to_df()
+    rows.assign(moment=T0).to_parquet(folder / "rows.parquet", index=False)
+    with pytest.raises(OfflineStoreError, match="exactly one timestamp column"):
+        store.get_historical_features(entity_df=parquet_entity_query(folder / "rows.parquet").replace(
+            "SELECT *", "SELECT restaurant_id, event_timestamp AS at, moment"),
+            features=["restaurant_load:prep"]).to_df()
+    with pytest.raises(OfflineStoreError, match="the entity query: .*nowhere"):
+        store.get_historical_features(entity_df=parquet_entity_query(repo / "nowhere.parquet"),
+                                      features=["restaurant_load:prep"]).to_df()

@@ -199,3 +199,42 @@ def test_the_chunk_size_depends_on_the_offline_store_unless_the_config_sets_it()
     fresco = "fresco.platform.offline_stores.FrescoDuckDBOfflineStore"  # the embedded default
     assert ResourcesSection().chunk_rows(fresco) is None  # as-of joins: one query
     assert ResourcesSection(retrieval_chunk_rows=5_000).chunk_rows(fresco) == 5_000
+
+
+def test_spark_rows_joined_by_the_duckdb_store_equal_the_pandas_frame(applied_repo: Path, spark,
+                                                                      tmp_path: Path) -> None:
+    """The embedded default's store joins a Spark DataFrame's rows through Parquet files (Spark
+    writes, DuckDB joins and writes, Spark reads): the frame pandas rows get, row for row."""
+    from pyspark.sql import DataFrame
+
+    from fresco.training import duckdb_spark_frame
+
+    rows = pd.DataFrame({
+        "restaurant_id": [1, 1, 2, 1, 3, 2, 1, 1],
+        "placed_at": [T0 + timedelta(hours=1), T0 + timedelta(days=1, hours=1), T0 + timedelta(hours=13),
+                      T0 - timedelta(days=2), T0, T0 + timedelta(days=30), T0 + timedelta(hours=12, minutes=20),
+                      T0 + timedelta(hours=1)],  # before any value, unknown, past the TTL, repeated
+        "num_items": [1, 2, 3, 4, 5, 6, 7, 8],
+    })
+    rows["placed_at"] = rows["placed_at"].astype("datetime64[us, UTC]")
+    store = __import__("feast").FeatureStore(repo_path=str(applied_repo))
+    refs = ["restaurant_stats_7d:avg_prep_time_7d", "restaurant_stats_7d:order_count_7d",
+            "restaurant_realtime:orders_1h", "restaurant_profile:cuisine"]
+    expected = build_training_frame(rows, refs, store, timestamp_column="placed_at")
+    lines: list[str] = []
+    frame = duckdb_spark_frame(spark.createDataFrame(rows), refs, store, scratch=tmp_path,
+                               timestamp_column="placed_at", progress=lines.append)
+    assert isinstance(frame, DataFrame)
+    assert (tmp_path / "entity_rows").is_dir() and list((tmp_path / "features").glob("*.parquet"))
+    assert any("DuckDB" in line for line in lines), lines
+    got = frame.toPandas().sort_values("num_items").reset_index(drop=True)
+    got["placed_at"] = pd.to_datetime(got["placed_at"], utc=True).astype("datetime64[us, UTC]")
+    assert list(got.columns) == list(expected.columns)
+    pd.testing.assert_frame_equal(got, expected.reset_index(drop=True), check_dtype=False)
+    assert expected["restaurant_realtime__orders_1h"].notna().any()
+    assert expected["restaurant_stats_7d__avg_prep_time_7d"].isna().any()
+
+    # the same mistakes as the pandas frame's, named the same way
+    with pytest.raises(TrainingDataError, match="lack column"):
+        duckdb_spark_frame(spark.createDataFrame(rows.drop(columns="restaurant_id")), refs, store,
+                           scratch=tmp_path, timestamp_column="placed_at")

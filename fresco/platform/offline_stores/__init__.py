@@ -2,7 +2,9 @@
 
 ``type: fresco.platform.offline_stores.FrescoDuckDBOfflineStore``: Feast's file store (the same
 ``FileSource`` Parquet data), with point-in-time retrieval and materialization reads done as
-as-of joins in DuckDB (:mod:`fresco.platform.offline_stores.duckdb_store`).
+as-of joins in DuckDB (:mod:`fresco.platform.offline_stores.duckdb_store`). Its entity rows may
+also be a DuckDB query (``parquet_entity_query``: Parquet files), whose answer ``persist``
+writes as Parquet from DuckDB, rows never in Python (how Spark jobs use it).
 """
 
 from fresco.platform.offline_stores.duckdb_store import (
@@ -10,6 +12,7 @@ from fresco.platform.offline_stores.duckdb_store import (
     FrescoDuckDBOfflineStoreConfig,
     FrescoDuckDBRetrievalJob,
     OfflineStoreError,
+    parquet_entity_query,
 )
 
 __all__ = [
@@ -17,4 +20,5 @@ __all__ = [
     "FrescoDuckDBOfflineStoreConfig",
     "FrescoDuckDBRetrievalJob",
     "OfflineStoreError",
+    "parquet_entity_query",
 ]

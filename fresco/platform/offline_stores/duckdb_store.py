@@ -168,8 +168,10 @@ class FrescoDuckDBRetrievalJob(RetrievalJob):
 
     def __init__(self, compute: Callable[[], pa.Table], *, full_feature_names: bool,
                  repo_path: str | None, on_demand_feature_views: list[OnDemandFeatureView] | None = None,
-                 metadata: RetrievalMetadata | None = None) -> None:
+                 metadata: RetrievalMetadata | None = None,
+                 export: Callable[[str, bool], None] | None = None) -> None:
         self._compute = compute
+        self._export = export
         self._full_feature_names = full_feature_names
         self._repo_path = repo_path
         self._on_demand_feature_views = on_demand_feature_views or []
@@ -195,12 +197,19 @@ class FrescoDuckDBRetrievalJob(RetrievalJob):
 
     def persist(self, storage: SavedDatasetStorage, allow_overwrite: bool | None = False,
                 timeout: int | None = None) -> None:
-        """Write the result as Parquet (a file, or a folder when the path has no suffix)."""
+        """Write the result as Parquet (a file, or a folder when the path has no suffix).
+
+        The answer to an entity *query* without on-demand views is written by DuckDB straight
+        from the join (``COPY``, spilling to disk past its memory limit): no row passes through
+        Python, so a Spark job can read a retrieval of any size back from the files."""
         if not isinstance(storage, SavedDatasetFileStorage):
             raise OfflineStoreError(f"can only persist to a SavedDatasetFileStorage, got {type(storage).__name__}")
         path = FileSource.get_uri_for_file_path(repo_path=self._repo_path, uri=storage.file_options.uri)
         if not allow_overwrite and os.path.exists(path):
             raise SavedDatasetLocationAlreadyExists(location=path)
+        if self._export is not None and not self._on_demand_feature_views:
+            self._export(path, path.endswith(".parquet"))
+            return
         if path.endswith(".parquet"):
             pq.write_table(self.to_arrow(), path)
         else:
@@ -213,19 +222,16 @@ class FrescoDuckDBRetrievalJob(RetrievalJob):
 # ---------------------------------------------------------------------- point in time
 
 
-def _view_sql(view: FeatureView, features: list[str], scan: str, entity_keys: list[str],
-              full_feature_names: bool, min_ts: int, max_ts: int) -> str:
-    """The as-of join of one view onto table ``fresco_entity`` (``_ROW``, ``_TS``, ``__k<i>``)."""
+def _latest_sql(view: FeatureView, features: list[str], scan: str, min_ts: int, max_ts: int) -> str:
+    """The source rows of one view that an as-of join may pick, one per (keys, event time): the
+    keys as ``__k<i>``, the event time as ``_TS`` (epoch ns), the features as ``__f<i>``; rows
+    tying on both decided by the created time (latest wins, null loses), then the file and row
+    (last wins). Only rows an entity time in ``[min_ts, max_ts]`` could reach are read."""
     source = view.batch_source
     ts = _q(_source_column(source, source.timestamp_field))
     created = source.created_timestamp_column
-    ttl = view.ttl
-    ttl_ns = None
-    if ttl and ttl.total_seconds() != 0:  # Feast: 0 or None means no limit
-        ttl_ns = (ttl // timedelta(microseconds=1)) * 1000
+    ttl_ns = _ttl_ns(view)
     source_keys = [_q(_source_column(source, c.name)) for c in view.entity_columns]
-    names = [f"{view.projection.name_to_use()}__{f}" if full_feature_names else f for f in features]
-
     select = [f"{k} AS __k{i}" for i, k in enumerate(source_keys)]
     select.append(f"epoch_ns({ts}) AS {_TS}")
     select.append(f"epoch_ns({_q(_source_column(source, created))}) AS {_CREATED}" if created
@@ -236,24 +242,51 @@ def _view_sql(view: FeatureView, features: list[str], scan: str, entity_keys: li
     if ttl_ns is not None and ttl_ns > 0:
         window.append(f"epoch_ns({ts}) >= {min_ts - ttl_ns}")
     partition = ", ".join([f"__k{i}" for i in range(len(source_keys))] + [_TS])
-    on = [f"e.__k{i} = s.__k{i}" for i in range(len(entity_keys))] + [f"e.{_TS} >= s.{_TS}"]
-    if ttl_ns is None:
-        values = [f"s.__f{i} AS {_q(n)}" for i, n in enumerate(names)]
-    else:
-        alive = f"s.{_TS} >= e.{_TS} - {ttl_ns}"
-        values = [f"CASE WHEN {alive} THEN s.__f{i} END AS {_q(n)}" for i, n in enumerate(names)]
     return f"""
-        WITH source AS (
-            SELECT {", ".join(select)} FROM {scan}
-            WHERE {ts} IS NOT NULL AND {" AND ".join(window)}
-        ), latest AS (
-            SELECT * FROM source
+            SELECT * FROM (SELECT {", ".join(select)} FROM {scan}
+                           WHERE {ts} IS NOT NULL AND {" AND ".join(window)})
             QUALIFY row_number() OVER (
                 PARTITION BY {partition}
                 ORDER BY {_CREATED} DESC NULLS LAST, {_FILE} DESC, file_row_number DESC) = 1
-        )
+    """
+
+
+def _ttl_ns(view: FeatureView) -> int | None:
+    """The view's TTL in nanoseconds; None when it has none (Feast: 0 or None means no limit)."""
+    ttl = view.ttl
+    if ttl and ttl.total_seconds() != 0:
+        return (ttl // timedelta(microseconds=1)) * 1000
+    return None
+
+
+def _as_of_values(view: FeatureView, features: list[str], full_feature_names: bool, entity: str,
+                  picked: str) -> list[str]:
+    """The select list of one view's features from its picked row ``picked`` for the entity row
+    ``entity`` (an alias each): null when the row is older than the TTL (exactly ``ttl`` old
+    still counts, as in Feast)."""
+    names = [f"{view.projection.name_to_use()}__{f}" if full_feature_names else f for f in features]
+    ttl_ns = _ttl_ns(view)
+    if ttl_ns is None:
+        return [f"{picked}.__f{i} AS {_q(n)}" for i, n in enumerate(names)]
+    alive = f"{picked}.{_TS} >= {entity}.{_TS} - {ttl_ns}"
+    return [f"CASE WHEN {alive} THEN {picked}.__f{i} END AS {_q(n)}" for i, n in enumerate(names)]
+
+
+def _as_of_condition(entity: str, entity_keys: list[str], picked: str) -> str:
+    """An as-of join's condition: the keys equal, the picked row at or before the entity's time."""
+    on = [f"{entity}.{k} = {picked}.__k{i}" for i, k in enumerate(entity_keys)]
+    return " AND ".join([*on, f"{entity}.{_TS} >= {picked}.{_TS}"])
+
+
+def _view_sql(view: FeatureView, features: list[str], scan: str, entity_keys: list[str],
+              full_feature_names: bool, min_ts: int, max_ts: int) -> str:
+    """The as-of join of one view onto table ``fresco_entity`` (``_ROW``, ``_TS``, ``__k<i>``)."""
+    keys = [f"__k{i}" for i in range(len(entity_keys))]
+    values = _as_of_values(view, features, full_feature_names, "e", "s")
+    return f"""
+        WITH latest AS ({_latest_sql(view, features, scan, min_ts, max_ts)})
         SELECT e.{_ROW}, {", ".join(values)}
-        FROM fresco_entity e ASOF LEFT JOIN latest s ON {" AND ".join(on)}
+        FROM fresco_entity e ASOF LEFT JOIN latest s ON {_as_of_condition("e", keys, "s")}
         ORDER BY e.{_ROW}
     """
 
@@ -310,6 +343,98 @@ def _point_in_time(config: RepoConfig, by_view: dict[FeatureView, list[str]], en
     return result
 
 
+def parquet_entity_query(path: Path | str) -> str:
+    """An entity query for :meth:`FrescoDuckDBOfflineStore.get_historical_features`: the rows of a
+    Parquet file or folder (a Spark job's output, say), read by DuckDB where they lie."""
+    path = Path(path)
+    pattern = str(path / "**" / "*.parquet") if path.is_dir() else str(path)
+    return f"SELECT * FROM read_parquet({_lit(pattern)})"
+
+
+def _query_timestamp_column(columns: dict[str, str]) -> str:
+    """Feast's rule (``event_timestamp``, else the only timestamp column) on a query's columns
+    (name -> DuckDB type)."""
+    if DEFAULT_ENTITY_DF_EVENT_TIMESTAMP_COL in columns:
+        return DEFAULT_ENTITY_DF_EVENT_TIMESTAMP_COL
+    candidates = [name for name, kind in columns.items() if kind.startswith("TIMESTAMP")]
+    if len(candidates) == 1:
+        return candidates[0]
+    raise OfflineStoreError(
+        f"the entity query needs a column named {DEFAULT_ENTITY_DF_EVENT_TIMESTAMP_COL!r} (or exactly one "
+        f"timestamp column) holding each row's time; it has {list(columns)}"
+    )
+
+
+class _EntityQuery:
+    """An entity query's columns, event time column and time range (one short DuckDB session)."""
+
+    def __init__(self, config: RepoConfig, sql: str) -> None:
+        self.sql = sql
+        con = _connect(config)
+        try:
+            described = con.execute(f"DESCRIBE SELECT * FROM ({sql})").fetchall()
+            self.columns = {str(row[0]): str(row[1]) for row in described}
+            self.ts_column = _query_timestamp_column(self.columns)
+            if not self.columns[self.ts_column].startswith("TIMESTAMP"):
+                raise OfflineStoreError(f"the entity query's {self.ts_column!r} is {self.columns[self.ts_column]}, "
+                                        "not a timestamp")
+            low, high = con.execute(f"SELECT min(epoch_ns({_q(self.ts_column)})), max(epoch_ns({_q(self.ts_column)})) "
+                                f"FROM ({sql})").fetchone()
+        except duckdb.Error as err:
+            raise OfflineStoreError(f"the entity query: {err}") from err
+        finally:
+            con.close()
+        self.min_ts, self.max_ts = (int(low), int(high)) if low is not None else (0, 0)
+
+    def point_in_time_sql(self, config: RepoConfig, by_view: dict[FeatureView, list[str]],
+                          full_feature_names: bool) -> str:
+        """The query's rows, each with every requested feature as of its time: one as-of join per
+        view, chained (rows in no particular order)."""
+        ctes = [f"fresco_entity AS (SELECT *, epoch_ns({_q(self.ts_column)}) AS {_TS} FROM ({self.sql}))"]
+        joins: list[str] = []
+        values: list[str] = []
+        for n, (view, features) in enumerate(by_view.items()):
+            keys = [view.projection.join_key_map.get(c.name, c.name) for c in view.entity_columns]
+            missing = [k for k in keys if k not in self.columns]
+            if missing:
+                raise OfflineStoreError(f"feature view {view.name!r} joins on {keys}; the entity query lacks {missing}")
+            path = local_parquet_path(view.batch_source, config.repo_path)
+            assert path is not None  # remote sources were handed to Feast's file store
+            ctes.append(f"latest_{n} AS ({_latest_sql(view, features, _scan(path, view.name), self.min_ts, self.max_ts)})")
+            joins.append(f"ASOF LEFT JOIN latest_{n} s{n} ON {_as_of_condition('e', [_q(k) for k in keys], f's{n}')}")
+            values += _as_of_values(view, features, full_feature_names, "e", f"s{n}")
+        return (f"WITH {', '.join(ctes)} SELECT e.* EXCLUDE ({_TS}), {', '.join(values)} "
+                f"FROM fresco_entity e {' '.join(joins)}")
+
+
+def _query_job(config: RepoConfig, query: _EntityQuery, by_view: dict[FeatureView, list[str]],
+               full_feature_names: bool, **job: Any) -> FrescoDuckDBRetrievalJob:
+    """The retrieval job of an entity query: to Arrow in memory, or persisted by DuckDB itself."""
+    sql = query.point_in_time_sql(config, by_view, full_feature_names)
+
+    def run(action: Callable[[duckdb.DuckDBPyConnection], Any]) -> Any:
+        con = _connect(config)
+        try:
+            return action(con)
+        except duckdb.Error as err:
+            raise OfflineStoreError(f"point-in-time retrieval of {[v.name for v in by_view]}: {err}") from err
+        finally:
+            con.close()
+
+    def export(path: str, single_file: bool) -> None:
+        import shutil
+
+        if os.path.isdir(path):
+            shutil.rmtree(path)
+        elif os.path.exists(path):
+            os.remove(path)
+        options = "FORMAT PARQUET" if single_file else "FORMAT PARQUET, PER_THREAD_OUTPUT TRUE"
+        run(lambda con: con.execute(f"COPY ({sql}) TO {_lit(path)} ({options})"))
+
+    return FrescoDuckDBRetrievalJob(lambda: run(lambda con: con.sql(sql).to_arrow_table()),
+                                    full_feature_names=full_feature_names, export=export, **job)
+
+
 # ------------------------------------------------------------------------------ the store
 
 
@@ -337,6 +462,9 @@ class FrescoDuckDBOfflineStore(DaskOfflineStore):
                                 **kwargs: Any) -> RetrievalJob:
         """Point-in-time features for ``entity_df`` (see the module doc for the semantics)."""
         local = all(local_parquet_path(v.batch_source, config.repo_path) is not None for v in feature_views)
+        if isinstance(entity_df, str) and (filter_by_created_timestamp or not local):
+            raise OfflineStoreError("an entity query needs every feature view's source as local Parquet "
+                                    "and no created-timestamp filter; give the entity rows as a DataFrame")
         if entity_df is None or filter_by_created_timestamp or not local:
             return DaskOfflineStore.get_historical_features(
                 config, feature_views, feature_refs, entity_df, registry, project,
@@ -345,13 +473,21 @@ class FrescoDuckDBOfflineStore(DaskOfflineStore):
             )
         if hasattr(entity_df, "compute") and not isinstance(entity_df, pd.DataFrame):
             entity_df = entity_df.compute()  # a dask frame, which Feast's file store accepts
+        by_view = _requested(feature_refs, feature_views, project, registry)
+        odfvs = OnDemandFeatureView.get_requested_odfvs(feature_refs, project, registry)
+        if isinstance(entity_df, str):  # a DuckDB query (parquet_entity_query: Parquet files)
+            query = _EntityQuery(config, entity_df)
+            metadata = RetrievalMetadata(
+                features=feature_refs, keys=[c for c in query.columns if c != query.ts_column],
+                min_event_timestamp=pd.Timestamp(query.min_ts, tz="UTC").to_pydatetime(),
+                max_event_timestamp=pd.Timestamp(query.max_ts, tz="UTC").to_pydatetime())
+            return _query_job(config, query, by_view, full_feature_names, repo_path=str(config.repo_path),
+                              on_demand_feature_views=odfvs, metadata=metadata)
         if not isinstance(entity_df, pd.DataFrame):
             raise OfflineStoreError(
-                f"the entity rows must be a pandas DataFrame, not {type(entity_df).__name__} "
-                "(SQL entity queries need a SQL offline store)"
+                f"the entity rows must be a pandas DataFrame or a DuckDB query, not {type(entity_df).__name__}"
             )
         ts_column = _event_timestamp_column(entity_df)
-        by_view = _requested(feature_refs, feature_views, project, registry)
         times = _utc_times(entity_df[ts_column]) if len(entity_df) else None
         metadata = RetrievalMetadata(
             features=feature_refs,
@@ -363,7 +499,7 @@ class FrescoDuckDBOfflineStore(DaskOfflineStore):
             lambda: _point_in_time(config, by_view, entity_df, ts_column, full_feature_names),
             full_feature_names=full_feature_names,
             repo_path=str(config.repo_path),
-            on_demand_feature_views=OnDemandFeatureView.get_requested_odfvs(feature_refs, project, registry),
+            on_demand_feature_views=odfvs,
             metadata=metadata,
         )
 
