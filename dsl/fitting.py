@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -24,27 +25,54 @@ def fit_constants(node: ir.Fitted, values: np.ndarray, mask: np.ndarray | None) 
             counts = Counter(int(v) for v in present.tolist())
         else:
             counts = Counter(present.tolist())
-        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-        if node.options:
-            ranked = ranked[: node.options[0]]
-        return {"vocabulary": [k for k, _ in ranked]}
+        return categorical_constants(node, counts)
     finite = values[np.isfinite(values)]
     if finite.size == 0:
-        raise DSLFitError(f"{node.kind}() has no finite non-null training values to fit on")
+        raise no_finite_values(node)
     if node.kind == "standardize":
-        mean = float(np.mean(finite))
-        std = float(np.std(finite))
-        return {"mean": mean, "scale": std if std > 0 and np.isfinite(std) else 1.0}
+        return standardize_constants(float(np.mean(finite)), float(np.std(finite)))
     if node.kind == "minmax_scale":
-        lo, hi = float(finite.min()), float(finite.max())
-        span = hi - lo
-        return {"min": lo, "scale": span if span > 0 and np.isfinite(span) else 1.0}
+        return minmax_constants(float(finite.min()), float(finite.max()))
     if node.kind == "quantile_bucketize":
-        n = node.options[0]
-        qs = np.quantile(finite, [i / n for i in range(1, n)])
-        edges = sorted({float(q) for q in qs})
-        return {"edges": edges}
+        return quantile_constants(np.quantile(finite, quantile_levels(node)).tolist())
     raise DSLFitError(f"unknown fitted transform {node.kind!r}")
+
+
+# The rules from a fitted node's statistics to its constants, shared by every back end that
+# fits (pandas on arrays, Spark with aggregates).
+
+def no_finite_values(node: ir.Fitted) -> DSLFitError:
+    return DSLFitError(f"{node.kind}() has no finite non-null training values to fit on")
+
+
+def standardize_constants(mean: float, std: float) -> dict[str, Any]:
+    """``standardize``: the mean and the population standard deviation (1 when 0)."""
+    return {"mean": mean, "scale": std if std > 0 and np.isfinite(std) else 1.0}
+
+
+def minmax_constants(low: float, high: float) -> dict[str, Any]:
+    """``minmax_scale``: the minimum and the range (1 when 0)."""
+    span = high - low
+    return {"min": low, "scale": span if span > 0 and np.isfinite(span) else 1.0}
+
+
+def quantile_levels(node: ir.Fitted) -> list[float]:
+    """``quantile_bucketize(x, n)``: the n-1 inner quantile levels, 1/n ... (n-1)/n."""
+    n = node.options[0]
+    return [i / n for i in range(1, n)]
+
+
+def quantile_constants(quantiles: list[float]) -> dict[str, Any]:
+    """``quantile_bucketize``: the distinct quantiles (linear interpolation) as bucket edges."""
+    return {"edges": sorted({float(q) for q in quantiles})}
+
+
+def categorical_constants(node: ir.Fitted, counts: Mapping[Any, int]) -> dict[str, Any]:
+    """``categorical``: values by count (most frequent first, ties by value), the top k kept."""
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    if node.options:
+        ranked = ranked[: node.options[0]]
+    return {"vocabulary": [k for k, _ in ranked]}
 
 
 def check_constants(node: ir.Fitted, params: Any) -> dict[str, Any]:

@@ -164,6 +164,24 @@ class Program:
                 env[c.name] = compiler.compute(c.expr)
         return Program(self.source, self._checked, self._inputs, self._functions, fitted)
 
+    def fit_spark(self, df: "SparkDataFrame") -> "Program":
+        """:meth:`fit` on a Spark DataFrame: each statistic a Spark aggregate (only the statistics
+        reach the driver); the same constants as :meth:`fit` on the same rows, float ones (means,
+        standard deviations, interpolated quantiles) to about 1e-12 relative (Spark sums in
+        another order). Cache ``df`` first if computing it is costly: each fitted transform reads it."""
+        from .backends import spark as sb
+
+        checked = {c.name: c for c in self._checked}
+        try:
+            fitted = sb.fit(df, self._pairs, list(self._inputs), self._functions)
+        except DSLFitError as exc:
+            c = checked.get(getattr(exc, "output", ""))
+            if c is None:
+                raise
+            raise DSLFitError(f"cannot fit output {c.name!r}: {exc.message}", line=c.line, column=c.column,
+                              source=self.source) from None
+        return Program(self.source, self._checked, self._inputs, self._functions, fitted)
+
     def _require_fitted(self) -> None:
         missing = [(c, n) for c, n in self._fitted_nodes if n.key not in self._fitted]
         if missing:

@@ -379,3 +379,83 @@ def apply(
         df = df.withColumn(name, col)
     temps = [c for c in df.columns if c.startswith(_TMP)]
     return df.drop(*temps) if temps else df
+
+
+def fit(
+    df: DataFrame,
+    outputs: list[tuple[str, ir.Expr]],
+    inputs: list[ir.Input],
+    functions: FunctionRegistry | None,
+) -> dict[str, dict[str, Any]]:
+    """Fitted constants of every fitted transform, from training rows ``df``, computed by Spark
+    aggregates (nothing but the statistics reaches the driver): the same rules as the pandas
+    back end's fit (``fitting``), over the same values (finite, non-null), outputs in order so
+    that a later output may use an earlier one. Float statistics (mean, standard deviation,
+    interpolated quantiles) may differ from numpy's in the last bits: Spark sums in another
+    order. Raises ``DSLFitError`` (the transform's output named by the caller)."""
+    fitted: dict[str, dict[str, Any]] = {}
+    compiler = SparkCompiler(fitted, functions, {i.column: _read_input(df, i) for i in inputs})
+    work = df
+
+    def bound(col: Column) -> DataFrame:
+        frame = work
+        for tmp, bound_col in compiler.bindings:
+            frame = frame.withColumn(tmp, bound_col)
+        compiler.bindings.clear()
+        return frame.withColumn("__dsl_fit_arg", col)
+
+    for name, expr in outputs:
+        try:
+            _fit_output(expr, fitted, compiler, bound)
+        except DSLFitError as exc:
+            exc.output = name  # type: ignore[attr-defined]  # the caller names the output
+            raise
+        col = compiler.compile(expr).cast(SPARK_TYPES[expr.dtype])
+        for tmp, bound_col in compiler.bindings:
+            work = work.withColumn(tmp, bound_col)
+        compiler.bindings.clear()
+        work = work.withColumn(name, col)
+    return fitted
+
+
+def _fit_output(expr: ir.Expr, fitted: dict[str, dict[str, Any]], compiler: SparkCompiler, bound: Any) -> None:
+    """The constants of ``expr``'s fitted transforms (inner ones first) into ``fitted``;
+    ``bound(col)`` is the rows so far with the transform's argument as ``__dsl_fit_arg``."""
+    from ..fitting import (
+        categorical_constants,
+        minmax_constants,
+        no_finite_values,
+        quantile_constants,
+        quantile_levels,
+        standardize_constants,
+    )
+
+    arg_column = "__dsl_fit_arg"
+    for node in ir.walk(expr):
+        if not isinstance(node, ir.Fitted) or node.key in fitted:
+            continue
+        frame = bound(compiler.compile(node.arg))
+        x = F.col(arg_column)
+        if node.kind == "categorical":
+            rows = frame.where(x.isNotNull()).groupBy(x).count().collect()
+            kind = int if node.arg.dtype is DType.INT else str
+            fitted[node.key] = categorical_constants(node, {kind(r[0]): int(r[1]) for r in rows})
+            continue
+        finite = frame.where(x.isNotNull() & ~F.isnan(x) & (F.abs(x) != F.lit(float("inf"))))
+        if node.kind == "quantile_bucketize":
+            row = finite.agg(F.count(x), F.percentile(x, F.array(*map(F.lit, quantile_levels(node))))).first()
+            if not row[0]:
+                raise no_finite_values(node)
+            fitted[node.key] = quantile_constants(list(row[1]))
+        elif node.kind == "standardize":
+            row = finite.agg(F.count(x), F.avg(x), F.stddev_pop(x)).first()
+            if not row[0]:
+                raise no_finite_values(node)
+            fitted[node.key] = standardize_constants(float(row[1]), float(row[2]))
+        elif node.kind == "minmax_scale":
+            row = finite.agg(F.count(x), F.min(x), F.max(x)).first()
+            if not row[0]:
+                raise no_finite_values(node)
+            fitted[node.key] = minmax_constants(float(row[1]), float(row[2]))
+        else:
+            raise DSLFitError(f"unknown fitted transform {node.kind!r}")
