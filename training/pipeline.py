@@ -77,10 +77,7 @@ def _load_entity_rows(config: ModelConfig, spark: Any = None) -> pd.DataFrame:
         rows = sdf.toPandas()
     else:
         rows = pd.read_parquet(data.source.parquet)
-    for col in (ts, data.label):
-        if col not in rows.columns:
-            field = "data.timestamp_column" if col == ts else "data.label"
-            raise TrainingDataError(f"{field}: the entity rows have no column {col!r}; they have {sorted(rows.columns)}")
+    check_row_columns(config, list(rows.columns))
     for col in rows.columns:
         if col == ts or pd.api.types.is_datetime64_any_dtype(rows[col]):
             rows[col] = pd.to_datetime(rows[col], utc=True).astype("datetime64[us, UTC]")
@@ -92,6 +89,66 @@ def _load_entity_rows(config: ModelConfig, spark: Any = None) -> pd.DataFrame:
     if data.limit is not None:
         rows = rows.tail(data.limit)
     return rows.reset_index(drop=True)
+
+
+def check_row_columns(config: ModelConfig, columns: list[str]) -> None:
+    """The entity rows must hold the configured timestamp and label columns (named by field)."""
+    ts = config.data.timestamp_column
+    for col in (ts, config.data.label):
+        if col not in columns:
+            field = "data.timestamp_column" if col == ts else "data.label"
+            raise TrainingDataError(f"{field}: the entity rows have no column {col!r}; they have {sorted(columns)}")
+
+
+def feature_refs(config: ModelConfig, program: Any, store: Any) -> tuple[Any, list[str]]:
+    """(the store, opened from the config when needed; the features to retrieve: the config's
+    service and references, then the program's, each once)."""
+    refs: list[str] = []
+    if store is None and (config.features.service or config.features.references or feats.feature_refs(program)):
+        store, errors = open_config_store(config)
+        if errors:
+            raise TrainingDataError("; ".join(f"{field}: {message}" for field, message in errors))
+    if config.features.service:
+        refs += _resolve_refs(store, config.features.service)
+    for ref in [*config.features.references, *feats.feature_refs(program)]:
+        if ref not in refs:
+            refs.append(ref)
+    return store, refs
+
+
+def dataset_reference(config: ModelConfig, store: Any, refs: list[str], retrieval: dict[str, Any],
+                      figures: dict[str, Any]) -> dict[str, Any]:
+    """The dataset's record (``ModelRecord.dataset``): its source, time range, features, retrieval,
+    row counts, split and content hash (``figures``: what the build measured)."""
+    source = ({"hive_table": config.data.source.hive_table} if isinstance(config.data.source, HiveSource)
+              else {"parquet": str(config.data.source.parquet)})
+    return {
+        "source": source,
+        "feature_repo": str(store.repo_path) if store is not None else None,
+        "timestamp_column": config.data.timestamp_column,
+        "label": config.data.label,
+        "time_range": {
+            "requested": {"start": config.data.start.isoformat() if config.data.start else None,
+                          "end": config.data.end.isoformat() if config.data.end else None},
+            "actual": figures["actual"],
+        },
+        "feature_service": config.features.service,
+        "feature_refs": refs,
+        "retrieval": retrieval,
+        **{k: figures[k] for k in ("rows", "rows_dropped_null_label", "train_rows", "validation_rows",
+                                   "test_rows", "split", "columns", "content_hash", "seconds")},
+        **({"content_hash_method": figures["content_hash_method"]} if "content_hash_method" in figures else {}),
+    }
+
+
+def split_failure(config: ModelConfig, counts: dict[str, int]) -> TrainingDataError | None:
+    """The error when a split is empty (None when none is)."""
+    if all(counts.values()):
+        return None
+    return TrainingDataError(
+        "the split leaves " + ", ".join(f"{n} {name}" for name, n in counts.items()) + " rows"
+        + (" (rows of one timestamp stay in one split: too few distinct timestamps?)"
+           if config.split.method == "time" else ""))
 
 
 def content_hash(frame: pd.DataFrame) -> str:
@@ -109,16 +166,7 @@ def build_dataset(
     rows = _load_entity_rows(config, spark)
     if rows.empty:
         raise TrainingDataError("no entity rows in the configured source and time range")
-    refs: list[str] = []
-    if store is None and (config.features.service or config.features.references or feats.feature_refs(program)):
-        store, errors = open_config_store(config)
-        if errors:
-            raise TrainingDataError("; ".join(f"{field}: {message}" for field, message in errors))
-    if config.features.service:
-        refs += _resolve_refs(store, config.features.service)
-    for ref in [*config.features.references, *feats.feature_refs(program)]:
-        if ref not in refs:
-            refs.append(ref)
+    store, refs = feature_refs(config, program, store)
     ts, label = config.data.timestamp_column, config.data.label
     retrieval: dict[str, Any] = {}
     if refs:
@@ -145,39 +193,18 @@ def build_dataset(
         masks = split_at_random(len(frame), *fractions, seed=config.split.seed)
         split["seed"] = config.split.seed
     parts = {name: frame[mask].reset_index(drop=True) for name, mask in masks.items()}
-    if any(part.empty for part in parts.values()):
-        raise TrainingDataError(
-            "the split leaves " + ", ".join(f"{len(part)} {name}" for name, part in parts.items()) + " rows"
-            + (" (rows of one timestamp stay in one split: too few distinct timestamps?)"
-               if config.split.method == "time" else ""))
+    failure = split_failure(config, {name: len(part) for name, part in parts.items()})
+    if failure is not None:
+        raise failure
     split["ranges"] = {name: {"min": part[ts].min().isoformat(), "max": part[ts].max().isoformat()}
                        for name, part in parts.items()}
     train, val, test = parts["train"], parts["validation"], parts["test"]
-    source = ({"hive_table": config.data.source.hive_table} if isinstance(config.data.source, HiveSource)
-              else {"parquet": str(config.data.source.parquet)})
-    reference = {
-        "source": source,
-        "feature_repo": str(store.repo_path) if store is not None else None,
-        "timestamp_column": ts,
-        "label": label,
-        "time_range": {
-            "requested": {"start": config.data.start.isoformat() if config.data.start else None,
-                          "end": config.data.end.isoformat() if config.data.end else None},
-            "actual": {"min": moment.min().isoformat(), "max": moment.max().isoformat()},
-        },
-        "feature_service": config.features.service,
-        "feature_refs": refs,
-        "retrieval": retrieval,
-        "rows": int(len(frame)),
-        "rows_dropped_null_label": null_labels,
-        "train_rows": int(len(train)),
-        "validation_rows": int(len(val)),
-        "test_rows": int(len(test)),
-        "split": split,
-        "columns": [str(c) for c in frame.columns],
-        "content_hash": content_hash(frame),
-        "seconds": round(time.perf_counter() - t0, 3),
-    }
+    reference = dataset_reference(config, store, refs, retrieval, {
+        "actual": {"min": moment.min().isoformat(), "max": moment.max().isoformat()},
+        "rows": int(len(frame)), "rows_dropped_null_label": null_labels, "train_rows": int(len(train)),
+        "validation_rows": int(len(val)), "test_rows": int(len(test)), "split": split,
+        "columns": [str(c) for c in frame.columns], "content_hash": content_hash(frame),
+        "seconds": round(time.perf_counter() - t0, 3)})
     progress(f"dataset: {len(train):,} training, {len(val):,} validation, {len(test):,} test rows "
              f"({split['method']} split)")
     return TrainingDataset(train, val, test, reference)
@@ -187,10 +214,15 @@ def time_cutoffs(moment: pd.Series, validation_fraction: float, test_fraction: f
     """The first timestamps of the validation and of the test split: the timestamps at those
     fractions of the rows, counted from the newest."""
     ordered = moment.sort_values(kind="stable").reset_index(drop=True)
-    last = len(ordered) - 1
-    at = {"validation": round(len(ordered) * (1 - validation_fraction - test_fraction)),
-          "test": round(len(ordered) * (1 - test_fraction))}
-    return {name: ordered.iloc[min(i, last)] for name, i in at.items()}
+    return {name: ordered.iloc[i] for name, i in cutoff_positions(len(ordered), validation_fraction,
+                                                                   test_fraction).items()}
+
+
+def cutoff_positions(rows: int, validation_fraction: float, test_fraction: float) -> dict[str, int]:
+    """Where the validation and the test split start among ``rows`` rows in time order."""
+    at = {"validation": round(rows * (1 - validation_fraction - test_fraction)),
+          "test": round(rows * (1 - test_fraction))}
+    return {name: min(i, rows - 1) for name, i in at.items()}
 
 
 def split_by_time(moment: pd.Series, cutoffs: dict[str, pd.Timestamp]) -> dict[str, np.ndarray]:
