@@ -166,6 +166,35 @@ def _spark_ready(frame: pd.DataFrame, program: Any) -> pd.DataFrame:
     return frame
 
 
+def fit_program_spark(program: Any, train_frame: Any) -> Any:
+    """:func:`fit_program` on a Spark DataFrame (Spark aggregates; only the statistics reach the driver)."""
+    return program.fit_spark(train_frame)
+
+
+def _not_an_input(name: str, dtype: Any) -> FeatureError:
+    return FeatureError(
+        f"model input {name!r} has type {dtype}; model inputs are numbers or booleans "
+        "(encode strings with categorical(...) in the program)"
+    )
+
+
+def spark_input_columns(outputs: Any, inputs: list[str]) -> list[Any]:
+    """:func:`to_matrix` in Spark: the model inputs as double columns (null and NaN kept as
+    missing), in ``inputs`` order, from a Spark frame holding the program's outputs."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    columns = []
+    for name in inputs:
+        if name not in outputs.columns:
+            raise FeatureError(f"model input {name!r} is not an output of the program {list(outputs.columns)}")
+        dtype = outputs.schema[name].dataType
+        if not isinstance(dtype, (T.NumericType, T.BooleanType)):
+            raise _not_an_input(name, dtype.simpleString())
+        columns.append(F.col(name).cast("double").alias(name))
+    return columns
+
+
 def to_matrix(outputs: pd.DataFrame, inputs: list[str]) -> np.ndarray:
     """The model-input matrix (float64, NaN = null) from the program's outputs, in ``inputs`` order.
 
@@ -182,10 +211,7 @@ def to_matrix(outputs: pd.DataFrame, inputs: list[str]) -> np.ndarray:
         if pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
             columns.append(pd.to_numeric(col, errors="coerce").astype("float64").to_numpy(na_value=np.nan))
         else:
-            raise FeatureError(
-                f"model input {name!r} has type {col.dtype}; model inputs are numbers or booleans "
-                "(encode strings with categorical(...) in the program)"
-            )
+            raise _not_an_input(name, col.dtype)
     if not columns:
         return np.zeros((len(outputs), 0))
     return np.column_stack(columns)

@@ -244,8 +244,11 @@ def split_at_random(rows: int, validation_fraction: float, test_fraction: float,
 
 # -- search ------------------------------------------------------------------------------------
 
-def _search(config: ModelConfig, trainer: Any, fit_args: dict[str, Any], progress: Progress):
-    """Run the configured search; returns (best model, best params, trials)."""
+def search(config: ModelConfig, fit: Callable[[dict[str, Any]], Any],
+           validate: Callable[[Any], tuple[np.ndarray, np.ndarray]], progress: Progress):
+    """Run the configured search: ``fit(params)`` trains a trial's model, ``validate(model)`` gives
+    the validation split's labels and that model's predictions; returns (best model, best params,
+    trials)."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -271,9 +274,8 @@ def _search(config: ModelConfig, trainer: Any, fit_args: dict[str, Any], progres
             else:
                 params[name] = trial.suggest_categorical(name, space.choices)
         t0 = time.perf_counter()
-        model = trainer.fit(params=params, **fit_args)
-        pred = trainer.predict(model, fit_args["X_val"])
-        metrics = compute_metrics(config.model.task, fit_args["y_val"], pred)
+        model = fit(params)
+        metrics = compute_metrics(config.model.task, *validate(model))
         value = metrics[primary]
         trials.append({"number": trial.number, "params": {k: params[k] for k in search.space},
                        "metrics": metrics, "split": "validation", "seconds": round(time.perf_counter() - t0, 3),
@@ -313,21 +315,88 @@ def train(
     evaluated once on the held-out test split against the baseline (the training mean, or the
     training base rate for a classifier: the headline), and stored with its record under a new UUID.
     """
-    from fresco.platform.state import state_dir
-
     if not isinstance(plan, TrainingPlan):
         plan = plan_training(plan, overrides=overrides, store=store, spark=spark)
-    config, trainer, functions, program = plan.config, plan.trainer, plan.functions, plan.program
-    store, spark = plan.store, plan.spark or spark
+    config, trainer = plan.config, plan.trainer
+    spark = plan.spark or spark
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
     repository = repository or ModelRepository()
     engine = config.resources.engine
+    distributed = None
     if engine == "spark":
         spark = training_spark(spark, config.resources.spark_master)
+        # on Spark, the search's trials too: one after another, each distributed
+        distributed = trainer.on_spark(spark, config.resources.workers)
+        if distributed is None:
+            progress(f"      {config.model.type} has no Spark trainer: the dataset is built in this process")
+    if distributed is not None:
+        from fresco.training.spark_training import fitted_on_spark
 
+        with scratch_folder("training") as scratch:
+            fit = fitted_on_spark(plan, distributed, spark, scratch=scratch, progress=progress)
+    else:
+        fit = _fitted_locally(plan, trainer, spark, progress)
+    return _evaluate_and_store(plan, fit, repository, started, t0, progress, reports_dir)
+
+
+@dataclass
+class FittedModel:
+    """What training hands to evaluation: the model and its fitted program, each split's labels
+    and predictions, and the test rows the report and the reference sample draw from (all of
+    them locally; a bounded sample of them on Spark)."""
+
+    trainer: Any
+    model: Any
+    params: dict[str, Any]
+    trials: list[dict[str, Any]]
+    fitted: Any
+    inputs: list[str]
+    dataset: dict[str, Any]  # the dataset's reference record
+    splits: dict[str, SplitData]
+    test_rows: pd.DataFrame
+    X_test: np.ndarray
+    y_test: np.ndarray
+    p_test: np.ndarray
+
+
+def scratch_folder(prefix: str) -> Any:
+    """A temporary folder under the state folder (Spark's executors and this process see it at
+    one path), removed on exit."""
+    import tempfile
+
+    from fresco.platform.state import state_dir
+
+    root = state_dir() / "scratch"
+    root.mkdir(parents=True, exist_ok=True)
+    return _Scratch(Path(tempfile.mkdtemp(prefix=f"{prefix}-", dir=root)))
+
+
+class _Scratch:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __enter__(self) -> Path:
+        return self.path
+
+    def __exit__(self, *exc: Any) -> None:
+        import shutil
+
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def check_binary_labels(task: str, label: str, labels: np.ndarray) -> None:
+    """A binary model needs labels 0/1."""
+    if task == "binary" and not set(np.unique(labels)) <= {0.0, 1.0}:
+        raise TrainingDataError(f"data.label: a binary model needs labels 0/1; {label!r} has other values")
+
+
+def _fitted_locally(plan: TrainingPlan, trainer: Any, spark: Any, progress: Progress) -> FittedModel:
+    """Dataset, program and model in this process (the DSL on Spark with ``engine: spark``)."""
+    config, program = plan.config, plan.program
+    engine = config.resources.engine
     progress(f"[1/5] building the training dataset ({engine})")
-    dataset = build_dataset(config, program, store=store, spark=spark, progress=progress)
+    dataset = build_dataset(config, program, store=plan.store, spark=spark, progress=progress)
     label = config.data.label
 
     progress("[2/5] fitting the DSL program on the training split and applying it to all three splits")
@@ -337,73 +406,77 @@ def train(
                         for part in (dataset.train, dataset.validation, dataset.test))
     y, y_val, y_test = (part[label].to_numpy(dtype=np.float64)
                         for part in (dataset.train, dataset.validation, dataset.test))
-    if config.model.task == "binary" and not set(np.unique(np.concatenate([y, y_val, y_test]))) <= {0.0, 1.0}:
-        raise TrainingDataError(f"data.label: a binary model needs labels 0/1; {label!r} has other values")
+    check_binary_labels(config.model.task, label, np.concatenate([y, y_val, y_test]))
 
-    # on Spark, the search's trials too: one after another, each distributed
-    distributed = trainer.on_spark(spark, config.resources.workers) if engine == "spark" else None
-    if engine == "spark" and distributed is None:
-        progress(f"      {config.model.type} has no Spark trainer: it trains in this process")
-    trainer = distributed or trainer
     # the trainer and the search see train and validation only; the test split waits below
     fit_args = dict(X=X, y=y, X_val=X_val, y_val=y_val, task=config.model.task, feature_names=inputs,
                     progress=progress)
     trials: list[dict[str, Any]] = []
     if config.search is not None:
-        where = (f"; one after another on Spark, each on {config.resources.workers} workers"
-                 if distributed is not None else "")
         progress(f"[3/5] {config.search.method} search, {config.search.trials} trials ({config.model.type}; "
-                 f"trials ranked on the validation split{where})")
-        model, params, trials = _search(config, trainer, fit_args, progress)
+                 "trials ranked on the validation split)")
+        model, params, trials = search(config, lambda params: trainer.fit(params=params, **fit_args),
+                                       lambda model: (y_val, trainer.predict(model, X_val)), progress)
     else:
         progress(f"[3/5] training {config.model.type} on {len(y):,} rows x {len(inputs)} inputs")
         params = dict(config.model.hyperparameters)
         model = trainer.fit(params=params, **fit_args)
 
     progress(f"[4/5] evaluating the final model on the held-out test split ({len(y_test):,} rows)")
+    ts = config.data.timestamp_column
+    splits = {name: SplitData(name, y_part, trainer.predict(model, X_part), part[ts].min(), part[ts].max())
+              for name, y_part, X_part, part in (("train", y, X, dataset.train),
+                                                 ("validation", y_val, X_val, dataset.validation),
+                                                 ("test", y_test, X_test, dataset.test))}
+    return FittedModel(trainer, model, params, trials, fitted, inputs, dataset.reference, splits,
+                       dataset.test, X_test, y_test, splits["test"].p)
+
+
+def _evaluate_and_store(plan: TrainingPlan, fit: FittedModel, repository: ModelRepository, started: datetime,
+                        t0: float, progress: Progress, reports_dir: Path | None) -> TrainResult:
+    """The report (test split the headline) and the model stored with its record and reference sample."""
+    from fresco.platform.state import state_dir
+
+    config, functions = plan.config, plan.functions
+    trainer, model, inputs, label = fit.trainer, fit.model, fit.inputs, config.data.label
     uuid = ModelRepository.new_uuid()
 
     def predict(matrix: np.ndarray) -> np.ndarray:
         return trainer.predict(model, matrix)
 
     importance = trainer.feature_importance(model, inputs)
-    ts = config.data.timestamp_column
-    splits = {name: SplitData(name, y_part, predict(X_part), part[ts].min(), part[ts].max())
-              for name, y_part, X_part, part in (("train", y, X, dataset.train),
-                                                 ("validation", y_val, X_val, dataset.validation),
-                                                 ("test", y_test, X_test, dataset.test))}
     report = build_report(
-        task=config.model.task, splits=splits, y_train_mean=float(np.mean(y)), feature_names=inputs,
-        importance=importance, predict=predict, X_test=X_test,
+        task=config.model.task, splits=fit.splits, y_train_mean=float(np.mean(fit.splits["train"].y)),
+        feature_names=inputs, importance=importance, predict=predict, X_test=fit.X_test,
         top_features=config.evaluation.partial_dependence_features, selected=config.evaluation.metrics,
     )
     finished = datetime.now(timezone.utc)
     config_data = config.to_dict()
-    config_data["model"]["hyperparameters"] = params
+    config_data["model"]["hyperparameters"] = fit.params
     header = {"model": config.model.name, "uuid": uuid, "type": config.model.type, "task": config.model.task,
               "label": label, "author": current_user(), "trained": f"{started:%Y-%m-%d %H:%M:%S} UTC",
               "seconds": round(time.perf_counter() - t0, 1),
               **{f"{name} split": report["splits"][name]["label"] for name in ("train", "validation", "test")},
-              "split": dataset.reference["split"],
-              "dataset hash": dataset.reference["content_hash"][:16], "inputs": ", ".join(inputs)}
+              "split": fit.dataset["split"],
+              "dataset hash": fit.dataset["content_hash"][:16], "inputs": ", ".join(inputs)}
     folder = (reports_dir or state_dir() / "reports") / uuid
     html_path, json_path = write_report(report, header, folder)
 
     progress("[5/5] storing the model in the repository (with a reference sample of the test split)")
-    program_json = fitted.to_json()
+    program_json = fit.fitted.to_json()
     extensions: dict[str, Any] = {"functions": feats.function_manifest(program_json, functions)}
     if plan.trainer_extension is not None:
         extensions["trainer"] = plan.trainer_extension
     record = ModelRecord(
         uuid=uuid, name=config.model.name, model_type=config.model.type, task=config.model.task, label=label,
         inputs=inputs, author=current_user(), started_at=started.isoformat(), finished_at=finished.isoformat(),
-        config=config_data, dataset=dataset.reference, metrics=report["metrics"], baseline=report["baseline"],
+        config=config_data, dataset=fit.dataset, metrics=report["metrics"], baseline=report["baseline"],
         feature_importance=importance, learnt_parameters=trainer.learnt_parameters(model),
-        program=program_json, trials=trials, report_html=str(html_path), report_json=str(json_path),
+        program=program_json, trials=fit.trials, report_html=str(html_path), report_json=str(json_path),
         extensions=extensions,
     )
-    reference = reference_sample(dataset.test, X_test, splits["test"].p, y_test, inputs=inputs, program=fitted,
-                                 rows=config.monitoring.reference_rows, seed=config.monitoring.seed,
-                                 model_uuid=uuid)
+    reference = reference_sample(fit.test_rows, fit.X_test, fit.p_test, fit.y_test, inputs=inputs,
+                                 program=fit.fitted, rows=config.monitoring.reference_rows,
+                                 seed=config.monitoring.seed, model_uuid=uuid)
     repository.save(record, trainer, model, record.program, reference=reference)
     return TrainResult(uuid, record, html_path, json_path)

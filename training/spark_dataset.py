@@ -14,6 +14,8 @@ the same rules as the pandas dataset's (:func:`fresco.training.pipeline.build_da
   depend on Spark's partitioning (and repeated rows land in one split); it is a different draw
   from the local engine's, which numbers rows in file order.
 
+The rows are laid out by a hash of their values (:func:`in_fixed_order`), so a run on any cluster
+sees the same partitions in the same order: the DSL's statistics and the model are reproducible.
 The content hash is order-independent (Spark's rows have no order): SHA-256 of the column
 names, the row count and the sum of every row's ``xxhash64``; it differs from the local
 engine's hash of the same rows (``content_hash_method`` in the record says which).
@@ -49,6 +51,8 @@ from fresco.training.pipeline import (
 from fresco.training.sources import hive_table_types
 
 SPLITS = ("train", "validation", "test")
+#: The dataset's layout in Spark (:func:`partitions_for`).
+ROWS_PER_PARTITION, MAX_PARTITIONS = 500_000, 200
 CONTENT_HASH_METHOD = "spark: sha256 of columns, row count and the sum of each row's xxhash64"
 
 
@@ -116,6 +120,25 @@ def _features(config: ModelConfig, rows: Any, refs: list[str], store: Any, scrat
                                                       "in": "driver"}
 
 
+def partitions_for(rows: int) -> int:
+    """How many partitions the dataset is laid out in: from its size alone, never from the
+    cluster, so that every cluster sees the same partitions (:func:`in_fixed_order`)."""
+    return max(2, min(MAX_PARTITIONS, -(-rows // ROWS_PER_PARTITION)))
+
+
+def in_fixed_order(frame: Any, rows: int) -> Any:
+    """``frame`` hash-partitioned by each row's values into :func:`partitions_for` partitions and
+    sorted by that hash inside each: the same rows in the same order on every run and cluster,
+    whatever files the rows were read from (a DuckDB answer's files differ from run to run). The
+    DSL's fitted statistics and the rows each XGBoost worker gets follow this layout, so the
+    model does too."""
+    from pyspark.sql import functions as F
+
+    key = "__fresco_row_hash"
+    hashed = frame.withColumn(key, F.xxhash64(*[F.col(c) for c in frame.columns]))
+    return hashed.repartition(partitions_for(rows), key).sortWithinPartitions(key).drop(key)
+
+
 def _random_draw(frame: Any, seed: int) -> Any:
     """A number in [0, 1) per row from a hash of its values and ``seed``."""
     from pyspark.sql import functions as F
@@ -151,8 +174,8 @@ def build_spark_dataset(config: ModelConfig, program: Any, *, spark: Any, scratc
     if not counted[0]:
         raise TrainingDataError("no entity rows in the configured source and time range")
     null_labels = int(counted[0] - counted[1])
-    frame = frame.where(F.col(label).isNotNull()).persist(StorageLevel.MEMORY_AND_DISK)
     total = int(counted[1])
+    frame = in_fixed_order(frame.where(F.col(label).isNotNull()), total).persist(StorageLevel.MEMORY_AND_DISK)
     fractions = (config.split.validation_fraction, config.split.test_fraction)
     split: dict[str, Any] = {"method": config.split.method, "validation_fraction": fractions[0],
                              "test_fraction": fractions[1]}

@@ -10,6 +10,7 @@ microseconds since the epoch, so the session time zone does not matter.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -392,7 +393,10 @@ def fit(
     back end's fit (``fitting``), over the same values (finite, non-null), outputs in order so
     that a later output may use an earlier one. Float statistics (mean, standard deviation,
     interpolated quantiles) may differ from numpy's in the last bits: Spark sums in another
-    order. Raises ``DSLFitError`` (the transform's output named by the caller)."""
+    order. A mean and deviation are combined from per-partition figures in partition order, so
+    they are the same bits on every run over the same partitions (sort them, as the training
+    dataset does, for runs on any cluster). Raises ``DSLFitError`` (the transform's output named
+    by the caller)."""
     fitted: dict[str, dict[str, Any]] = {}
     compiler = SparkCompiler(fitted, functions, {i.column: _read_input(df, i) for i in inputs})
     work = df
@@ -416,6 +420,21 @@ def fit(
         compiler.bindings.clear()
         work = work.withColumn(name, col)
     return fitted
+
+
+def _combine_moments(parts: list[tuple[int, float, float]]) -> tuple[float, float]:
+    """The mean and population variance of the union of parts, each (count, mean, population
+    variance), combined in the order given (Chan et al.'s pairwise update)."""
+    n, mean, m2 = 0, 0.0, 0.0
+    for count, part_mean, part_var in parts:
+        if not count:
+            continue
+        total = n + count
+        delta = part_mean - mean
+        mean += delta * count / total
+        m2 += part_var * count + delta * delta * n * count / total
+        n = total
+    return mean, m2 / n
 
 
 def _fit_output(expr: ir.Expr, fitted: dict[str, dict[str, Any]], compiler: SparkCompiler, bound: Any) -> None:
@@ -448,10 +467,14 @@ def _fit_output(expr: ir.Expr, fitted: dict[str, dict[str, Any]], compiler: Spar
                 raise no_finite_values(node)
             fitted[node.key] = quantile_constants(list(row[1]))
         elif node.kind == "standardize":
-            row = finite.agg(F.count(x), F.avg(x), F.stddev_pop(x)).first()
-            if not row[0]:
+            # per partition, combined here in partition order: the same bits whichever order the
+            # partitions' results arrive in (Spark's own merge follows that order)
+            parts = (finite.groupBy(F.spark_partition_id().alias("p"))
+                     .agg(F.count(x), F.avg(x), F.var_pop(x)).orderBy("p").collect())
+            if not parts:
                 raise no_finite_values(node)
-            fitted[node.key] = standardize_constants(float(row[1]), float(row[2]))
+            mean, variance = _combine_moments([(int(r[1]), float(r[2]), float(r[3])) for r in parts])
+            fitted[node.key] = standardize_constants(mean, math.sqrt(variance))
         elif node.kind == "minmax_scale":
             row = finite.agg(F.count(x), F.min(x), F.max(x)).first()
             if not row[0]:

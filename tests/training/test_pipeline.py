@@ -100,8 +100,13 @@ def test_spark_engine_runs_the_dsl_and_xgboost_on_spark(small_repo, home: Path, 
                          spark=spark, progress=said.append)
     finally:
         spark.sparkContext.setLocalProperty("spark.jobGroup.id", None)  # later jobs: no group
-    assert "[1/5] building the training dataset (spark)" in said
-    # the DSL and the training ran as Spark jobs, XGBoost on two workers ...
+    assert "[1/5] building the training dataset (spark, kept in Spark)" in said
+    # the dataset, the DSL's fit and the training ran as Spark jobs, XGBoost on two workers ...
+    assert any(line.startswith("dataset (in Spark): ") for line in said), said
+    assert any("(Spark aggregates)" in line for line in said), said
+    assert on_spark.record.dataset["content_hash_method"].startswith("spark")
+    for key in ("rows", "train_rows", "validation_rows", "test_rows", "split"):  # the same rows in each split
+        assert on_spark.record.dataset[key] == local.record.dataset[key], key
     assert spark.sparkContext.statusTracker().getJobIdsForGroup("fresco-engine-test")
     assert any(line.startswith("xgboost.spark: 2 workers") for line in said), said
     # ... and the model is as good as the local one, within the documented tolerance
@@ -109,6 +114,23 @@ def test_spark_engine_runs_the_dsl_and_xgboost_on_spark(small_repo, home: Path, 
         assert on_spark.record.metrics["test"][metric] == pytest.approx(
             local.record.metrics["test"][metric], rel=DISTRIBUTED_METRIC_TOLERANCE)
     assert load_model(on_spark.uuid).model_type == "xgboost"  # the artifact serving loads
+
+
+def test_a_search_on_spark_runs_its_trials_on_the_spark_dataset_and_keeps_the_best(
+        small_repo, home: Path, spark) -> None:
+    overrides = {**small_repo, "model.hyperparameters": {"n_estimators": 20}, "resources.engine": "spark",
+                 "resources.workers": 1,
+                 "search": {"method": "random", "trials": 2, "seed": 3,
+                            "space": {"max_depth": {"type": "int", "low": 2, "high": 6}}}}
+    messages: list[str] = []
+    result = train(EXAMPLE, overrides=overrides, spark=spark, progress=messages.append)
+    trials = result.record.trials
+    assert len(trials) == 2 and sum(t["best"] for t in trials) == 1
+    assert any("one after another on Spark, each on 1 workers" in m for m in messages), messages
+    best = min(trials, key=lambda t: t["metrics"]["rmse"])
+    # the validation metrics the search ranked by are the stored model's
+    assert best["best"] and result.record.metrics["validation"]["rmse"] == pytest.approx(best["metrics"]["rmse"])
+    assert result.record.config["model"]["hyperparameters"]["max_depth"] == best["params"]["max_depth"]
 
 
 def test_search_records_every_trial_and_keeps_the_best(small_repo, home: Path) -> None:

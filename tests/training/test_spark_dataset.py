@@ -85,3 +85,31 @@ def test_a_random_split_in_spark_does_not_depend_on_partitioning(
     assert sizes["test"] == pytest.approx(0.2 * len(orders), rel=0.2)
     assert sizes["validation"] == pytest.approx(0.2 * len(orders), rel=0.2)
     assert len(hashes) == 64
+
+
+def test_the_dataset_and_the_dsl_fit_are_the_same_bits_whatever_the_files_layout(
+        small_repo: dict[str, str], spark, tmp_path: Path) -> None:
+    """The DuckDB store's answer comes in as many files as it had threads (and their rows in no
+    fixed order); the dataset's layout, the DSL's statistics and so the model must not follow it."""
+    import yaml
+
+    from fresco.platform import open_store
+    from fresco.training.spark_dataset import build_spark_dataset
+
+    repo = Path(small_repo["features.repo"])
+    config = yaml.safe_load((repo / "feature_store.yaml").read_text())
+    config["offline_store"]["threads"] = 1
+    one_thread = repo / "feature_store.one-thread.yaml"
+    one_thread.write_text(yaml.safe_dump(config))
+    plan = _plan(small_repo, spark, **{"resources.engine": "spark"})
+    layouts, fits = [], []
+    for name, store in (("one", open_store(repo, one_thread)), ("default", plan.store)):
+        dataset = build_spark_dataset(plan.config, plan.program, spark=spark, scratch=tmp_path / name,
+                                      store=store)
+        answer_files = list((tmp_path / name / "features").glob("*.parquet"))
+        layouts.append((len(answer_files), dataset.train.toPandas()))
+        fits.append(plan.program.fit_spark(dataset.train).fitted)
+        dataset.release()
+    assert layouts[0][0] == 1 and layouts[1][0] > 1  # really two layouts of the answer
+    pd.testing.assert_frame_equal(layouts[0][1], layouts[1][1])  # the same rows in the same order
+    assert fits[0] == fits[1] and any("mean" in c for c in fits[0].values())  # the same bits

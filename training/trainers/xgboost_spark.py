@@ -12,8 +12,11 @@ are identical, tested); the test split's metrics agree within
 :data:`DISTRIBUTED_METRIC_TOLERANCE` on the tests' small data. Threads per worker are Spark's
 ``spark.task.cpus`` (XGBoost's Spark estimator refuses ``nthread``).
 
-Until retrieval and the DSL stay in Spark (issue #14, item 2), the matrices reach it from the
-driver: :func:`to_spark_frame` turns them into one DataFrame (inputs as a vector column).
+:meth:`SparkXGBoostTrainer.fit_frame` trains on a Spark DataFrame's input columns (the training
+pipeline's path on ``engine: spark``: the dataset never reaches the driver); ``fit`` takes
+matrices from the driver (the search and the trainer interface), turned into the same kind of
+DataFrame by :func:`to_spark_frame`. :func:`spark_predictions` scores a Spark DataFrame with a
+trained booster inside Spark (``mapInPandas``).
 """
 
 from __future__ import annotations
@@ -35,15 +38,51 @@ def to_spark_frame(spark: Any, X: np.ndarray, y: np.ndarray, X_val: np.ndarray, 
                    partitions: int) -> Any:
     """Train and validation rows as one DataFrame: a ``features`` vector (NaN kept as missing),
     ``label`` and ``is_validation``, in ``partitions`` partitions."""
-    from pyspark.ml.feature import VectorAssembler
-
     names = [f"f{i}" for i in range(X.shape[1])]
     frame = pd.DataFrame(np.vstack([X, X_val]).astype("float64"), columns=names)
     frame[_LABEL] = np.concatenate([y, y_val]).astype("float64")
     frame[_VALIDATION] = np.arange(len(frame)) >= len(X)
-    assembled = VectorAssembler(inputCols=names, outputCol=_FEATURES, handleInvalid="keep").transform(
-        spark.createDataFrame(frame))
+    return assemble(spark.createDataFrame(frame), names, partitions)
+
+
+def assemble(frame: Any, inputs: list[str], partitions: int) -> Any:
+    """``frame``'s double input columns as the ``features`` vector (NaN and null kept as missing)
+    beside ``label`` and ``is_validation``, in ``partitions`` partitions."""
+    from pyspark.ml.feature import VectorAssembler
+
+    assembled = VectorAssembler(inputCols=inputs, outputCol=_FEATURES, handleInvalid="keep").transform(frame)
     return assembled.select(_FEATURES, _LABEL, _VALIDATION).repartition(partitions)
+
+
+def training_frame(train: Any, validation: Any, inputs: list[Any], label: str) -> Any:
+    """Train and validation rows of Spark frames holding the program's outputs and the label, as
+    one frame of double ``inputs`` columns, ``label`` and ``is_validation`` (for :func:`assemble`)."""
+    from pyspark.sql import functions as F
+
+    def part(frame: Any, is_validation: bool) -> Any:
+        return frame.select(*inputs, F.col(label).cast("double").alias(_LABEL),
+                            F.lit(is_validation).alias(_VALIDATION))
+
+    return part(train, False).unionByName(part(validation, True))
+
+
+def spark_predictions(frame: Any, inputs: list[Any], label: str, predict: Any) -> Any:
+    """``label`` and ``prediction`` (doubles) of every row of ``frame`` (which holds the program's
+    outputs), ``predict`` (a matrix -> predictions function, pickled to the Python workers)
+    called once per Arrow batch inside Spark."""
+    from pyspark.sql import functions as F
+
+    names = [f"__in{i}" for i in range(len(inputs))]
+    columns = frame.select(F.col(label).cast("double").alias(_LABEL),
+                           *[c.alias(n) for c, n in zip(inputs, names)])
+
+    def score(batches):
+        for pdf in batches:
+            matrix = pdf[names].to_numpy(dtype="float64", na_value=np.nan)
+            yield pd.DataFrame({_LABEL: pdf[_LABEL].to_numpy(dtype="float64"),
+                                "prediction": np.asarray(predict(matrix), dtype="float64")})
+
+    return columns.mapInPandas(score, f"{_LABEL} double, prediction double")
 
 
 class SparkXGBoostTrainer(XGBoostTrainer):
@@ -53,6 +92,13 @@ class SparkXGBoostTrainer(XGBoostTrainer):
         self.spark, self.num_workers = spark, num_workers
 
     def fit(self, X, y, X_val, y_val, params, *, task, feature_names, progress: Progress = _quiet):
+        frame = to_spark_frame(self.spark, X, y, X_val, y_val, self.num_workers)
+        return self.fit_frame(frame, params, task=task, rows=(len(y), len(y_val)), progress=progress)
+
+    def fit_frame(self, frame: Any, params: dict[str, Any], *, task: str, rows: tuple[int, int],
+                  progress: Progress = _quiet) -> Any:
+        """Train on an assembled Spark frame (:func:`assemble`: ``features``, ``label``,
+        ``is_validation``) of ``rows`` = (training rows, validation rows); returns the booster."""
         from xgboost.spark import SparkXGBClassifier, SparkXGBRegressor
 
         p = XGBoostParams.model_validate(params)
@@ -61,7 +107,7 @@ class SparkXGBoostTrainer(XGBoostTrainer):
             raise ValueError(f"resources.workers: {self.num_workers} XGBoost workers need as many "
                              f"Spark task slots at once; this Spark has {slots}")
         estimator_class = SparkXGBRegressor if task == "regression" else SparkXGBClassifier
-        has_validation = len(y_val) > 0
+        has_validation = rows[1] > 0
         estimator = estimator_class(
             features_col=_FEATURES, label_col=_LABEL,
             validation_indicator_col=_VALIDATION if has_validation else None,
@@ -74,13 +120,12 @@ class SparkXGBoostTrainer(XGBoostTrainer):
             eval_metric="rmse" if task == "regression" else "logloss",
             verbose=max(1, p.n_estimators // 10),  # XGBoost's own round log, from the workers
         )
-        progress(f"xgboost.spark: {self.num_workers} workers, {len(y):,} training and "
-                 f"{len(y_val):,} validation rows")
+        progress(f"xgboost.spark: {self.num_workers} workers, {rows[0]:,} training and "
+                 f"{rows[1]:,} validation rows")
         from fresco.platform.spark_progress import spark_progress
 
         with spark_progress(self.spark, progress):
-            booster = estimator.fit(to_spark_frame(self.spark, X, y, X_val, y_val, self.num_workers)
-                                    ).get_booster()
+            booster = estimator.fit(frame).get_booster()
         best = getattr(booster, "best_iteration", None)
         progress(f"xgboost.spark: {booster.num_boosted_rounds()} rounds"
                  + (f", best {best + 1} on validation" if best is not None else ""))

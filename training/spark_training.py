@@ -1,0 +1,112 @@
+"""Training on ``resources.engine: spark`` with a distributed trainer (XGBoost's Spark estimator),
+the dataset kept in Spark throughout.
+
+The dataset is built in Spark (:mod:`fresco.training.spark_dataset`), the DSL program fitted by
+Spark aggregates (``Program.fit_spark``) and applied as Spark column expressions, the trainer
+fed the Spark frame's input columns (``SparkXGBoostTrainer.fit_frame``), a search's trials run
+one after another on the cluster, and every split scored inside Spark with the trained booster.
+
+What reaches the driver: counts, cutoffs and the DSL's statistics; each split's label and
+prediction (two doubles a row, for the report's metrics); and a seeded sample of the test split
+(at most :data:`TEST_SAMPLE_ROWS` rows or the reference sample's size) for the report's figures,
+the partial dependence and the reference sample monitoring compares with.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fresco.training import features as feats
+from fresco.training.evaluation import SplitData
+from fresco.training.pipeline import FittedModel, Progress, check_binary_labels, search
+from fresco.training.plan import TrainingPlan
+from fresco.training.spark_dataset import build_spark_dataset
+from fresco.training.trainers.xgboost_spark import assemble, spark_predictions, training_frame
+
+#: The test split's rows sampled to the driver for the report's figures and partial dependence.
+TEST_SAMPLE_ROWS = 5_000
+
+
+def _predictor(model: Any) -> Any:
+    """A picklable matrix -> predictions function of a booster (the local trainer's predict)."""
+    from functools import partial
+
+    from fresco.training.trainers.xgboost_trainer import XGBoostTrainer
+
+    return partial(XGBoostTrainer.predict, XGBoostTrainer(), model)
+
+
+def _collect(frame: Any) -> pd.DataFrame:
+    """A Spark frame of two double columns (label, prediction) on the driver."""
+    return frame.toPandas()
+
+
+def fitted_on_spark(plan: TrainingPlan, distributed: Any, spark: Any, *, scratch: Path,
+                    progress: Progress) -> FittedModel:
+    """Dataset, program and model on Spark (see the module doc)."""
+    from pyspark.sql import functions as F
+
+    config, program = plan.config, plan.program
+    label, task = config.data.label, config.model.task
+    progress("[1/5] building the training dataset (spark, kept in Spark)")
+    dataset = build_spark_dataset(config, program, spark=spark, scratch=scratch, store=plan.store,
+                                  progress=progress)
+    try:
+        progress("[2/5] fitting the DSL program on the training split (Spark aggregates) and applying it "
+                 "to all three splits (Spark expressions)")
+        fitted = feats.fit_program_spark(program, dataset.train)
+        inputs = list(config.features.inputs or feats.output_names(fitted))
+        outputs = {name: fitted.to_spark(part) for name, part in dataset.splits().items()}
+        columns = feats.spark_input_columns(outputs["train"], inputs)
+        if task == "binary":
+            other = dataset.train.unionByName(dataset.validation).unionByName(dataset.test).where(
+                ~F.col(label).isin(0, 1)).select(label).limit(1).collect()
+            check_binary_labels(task, label, np.array([float(r[0]) for r in other]))
+
+        frame = assemble(training_frame(outputs["train"].select(*columns, label),
+                                        outputs["validation"].select(*columns, label),
+                                        inputs, label), inputs, distributed.num_workers)
+        rows = (dataset.counts["train"], dataset.counts["validation"])
+        trials: list[dict[str, Any]] = []
+        if config.search is not None:
+            progress(f"[3/5] {config.search.method} search, {config.search.trials} trials ({config.model.type}; "
+                     f"trials ranked on the validation split; one after another on Spark, each on "
+                     f"{config.resources.workers} workers)")
+
+            def validate(model: Any) -> tuple[np.ndarray, np.ndarray]:
+                scored = _collect(spark_predictions(outputs["validation"], columns, label, _predictor(model)))
+                return scored["label"].to_numpy(), scored["prediction"].to_numpy()
+
+            model, params, trials = search(
+                config, lambda params: distributed.fit_frame(frame, params, task=task, rows=rows, progress=progress),
+                validate, progress)
+        else:
+            progress(f"[3/5] training {config.model.type} on {rows[0]:,} rows x {len(inputs)} inputs (on Spark)")
+            params = dict(config.model.hyperparameters)
+            model = distributed.fit_frame(frame, params, task=task, rows=rows, progress=progress)
+
+        progress(f"[4/5] evaluating the final model on the held-out test split ({dataset.counts['test']:,} rows, "
+                 "scored in Spark)")
+        predict = _predictor(model)
+        ranges = dataset.reference["split"]["ranges"]
+        splits = {}
+        for name, part in outputs.items():
+            scored = _collect(spark_predictions(part, columns, label, predict))
+            splits[name] = SplitData(name, scored["label"].to_numpy(), scored["prediction"].to_numpy(),
+                                     pd.Timestamp(ranges[name]["min"]), pd.Timestamp(ranges[name]["max"]))
+        sample_rows = max(TEST_SAMPLE_ROWS, config.monitoring.reference_rows)
+        fraction = min(1.0, 1.5 * sample_rows / max(dataset.counts["test"], 1))
+        sample = outputs["test"].sample(fraction=fraction, seed=config.monitoring.seed).limit(sample_rows)
+        sample = sample.withColumn("__matrix", F.array(*columns)).toPandas()  # null -> None -> NaN below
+        X_test = np.array(sample["__matrix"].tolist(), dtype=np.float64).reshape(len(sample), len(inputs))
+        y_test = sample[label].to_numpy(dtype=np.float64)
+        p_test = predict(X_test)
+        return FittedModel(distributed, model, params, trials, fitted, inputs, dataset.reference, splits,
+                           sample.drop(columns=["__matrix"]), X_test, y_test, np.asarray(p_test))
+    finally:
+        dataset.release()
+
