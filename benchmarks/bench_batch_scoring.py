@@ -16,7 +16,15 @@ run, so before and after are measured side by side on one machine.
 Issue #32's target: 30 rows within 15 s, Spark's start included. The last line is
 `predict-batch: N rows end to end, median S s over R runs (this environment)`.
 
+With `--scale N [N ...]` it measures large batches instead: N rows drawn from the project's label
+rows (customers and channels sampled with replacement, times uniform over the labels' period,
+features joined point in time), one `fresco predict-batch` each, and the peak resident memory of
+the driver (the `fresco` Python process), of Spark's JVM and of the Python workers, sampled
+every 0.2 s. Issue #32's target: the driver's peak within 20% between 1M and 10M rows. Each size
+ends with `batch scoring: N rows in S s (R rows/s), driver peak RSS G GiB`.
+
 Run: .venv/bin/python benchmarks/bench_batch_scoring.py [--rows 30] [--runs 3] [--compare OTHER/.venv]
+     .venv/bin/python benchmarks/bench_batch_scoring.py --scale 1000000 10000000 [--compare OTHER/.venv]
 """
 
 from __future__ import annotations
@@ -77,12 +85,87 @@ def score_once(venv: Path, work: Path, project: Path, source: Path, uuid: str, r
     return seen
 
 
+def write_rows(project: Path, path: Path, rows: int, seed: int = 0) -> None:
+    """``rows`` entity rows like the project's label rows, written in pieces (bounded memory here)."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    labels = pd.read_parquet(project / "data" / "labels.parquet").drop(columns=["basket_value"])
+    rng = np.random.default_rng(seed)
+    low, high = labels["ordered_at"].min().value // 1000, labels["ordered_at"].max().value // 1000
+    piece = 1_000_000
+    writer = None
+    for start in range(0, rows, piece):
+        n = min(piece, rows - start)
+        frame = pd.DataFrame({
+            "row_id": np.arange(start, start + n, dtype="int64"),
+            "customer_id": rng.choice(labels["customer_id"].to_numpy(), n),
+            "ordered_at": pd.to_datetime(rng.integers(low, high, n), unit="us", utc=True).astype("datetime64[us, UTC]"),
+            "channel": rng.choice(labels["channel"].to_numpy(), n),
+        })
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        writer = writer or pq.ParquetWriter(path, table.schema)
+        writer.write_table(table)
+    assert writer is not None
+    writer.close()
+
+
+def score_at_scale(venv: Path, work: Path, project: Path, source: Path, uuid: str, rows: int) -> dict[str, float]:
+    """One `fresco predict-batch` of ``source``: seconds and peak RSS (GiB) of the driver, the JVM
+    and the Python workers, sampled every 0.2 s."""
+    import psutil
+
+    env = {**os.environ, "FRESCO_HOME": str(work / "home"), "PYTHONUNBUFFERED": "1"}
+    out = work / f"scored-{venv.parent.name}-{rows}"
+    started = time.perf_counter()
+    process = subprocess.Popen([_fresco(venv), "predict-batch", str(source), str(out), "--model", uuid,
+                                "--repo", str(project), "--timestamp-column", "ordered_at", "--no-log"],
+                               cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    driver = psutil.Process(process.pid)
+    peaks = {"driver": 0.0, "jvm": 0.0, "workers": 0.0}
+    lines: list[str] = []
+    import threading
+
+    reader = threading.Thread(target=lambda: lines.extend(process.stdout or []), daemon=True)
+    reader.start()
+    while process.poll() is None:
+        try:
+            peaks["driver"] = max(peaks["driver"], driver.memory_info().rss)
+            jvm = workers = 0
+            for child in driver.children(recursive=True):
+                try:
+                    rss = child.memory_info().rss
+                    if "java" in child.name():
+                        jvm += rss
+                    elif "python" in child.name() or "fresco" in child.name():
+                        workers += rss
+                except psutil.NoSuchProcess:
+                    pass
+            peaks["jvm"], peaks["workers"] = max(peaks["jvm"], jvm), max(peaks["workers"], workers)
+        except psutil.NoSuchProcess:
+            break
+        time.sleep(0.2)
+    reader.join()
+    if process.returncode != 0:
+        raise SystemExit(f"fresco predict-batch failed in {venv}:\n" + "".join(lines[-30:]))
+    figures = {name: value / 2**30 for name, value in peaks.items()}
+    figures["seconds"] = time.perf_counter() - started
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=30)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--compare", type=Path, default=None, help="another environment's .venv (before)")
+    parser.add_argument("--scale", type=int, nargs="+", default=None, help="large batches of these row counts")
+    parser.add_argument("--duckdb-memory-limit", default=None,
+                        help="the DuckDB store's memory_limit in the project's yaml (e.g. 512MB)")
     args = parser.parse_args()
+    if args.scale:
+        return main_scale(args)
     print(f"# {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} CPUs; {args.rows} rows, {args.runs} runs each")
     with tempfile.TemporaryDirectory(prefix="fresco-bench-batch-") as tmp:
@@ -102,6 +185,40 @@ def main() -> None:
             totals = [s["total"] for s in figures[label]]
             print(f"predict-batch: {args.rows} rows end to end, median {statistics.median(totals):.1f} s over "
                   f"{len(totals)} runs ({'this environment' if label == 'this' else 'before: ' + str(args.compare)})")
+
+
+def limit_duckdb(yaml_path: Path, limit: str) -> None:
+    """Set the yaml's ``offline_store.memory_limit`` (Fresco's DuckDB store spills past it)."""
+    import yaml
+
+    config = yaml.safe_load(yaml_path.read_text())
+    config["offline_store"]["memory_limit"] = limit
+    yaml_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    print(f"DuckDB store: memory_limit {limit}")
+
+
+def main_scale(args: argparse.Namespace) -> None:
+    print(f"# {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} CPUs; batches of {', '.join(f'{n:,}' for n in args.scale)} rows")
+    with tempfile.TemporaryDirectory(prefix="fresco-bench-batch-") as tmp:
+        work = Path(tmp)
+        print("setting up: fresco init, feast apply, fresco train ...", flush=True)
+        project, _, uuid = set_up(work, 30)
+        if args.duckdb_memory_limit:
+            limit_duckdb(project / "feature_store.yaml", args.duckdb_memory_limit)
+        venvs = [(args.compare.resolve(), "before")] if args.compare else []
+        venvs.append((HERE, "this"))
+        for rows in args.scale:
+            source = work / f"rows-{rows}.parquet"
+            write_rows(project, source, rows)
+            for venv, label in venvs:
+                f = score_at_scale(venv, work, project, source, uuid, rows)
+                print(f"{label:>6}: {rows:,} rows in {f['seconds']:.1f} s; peak RSS driver {f['driver']:.2f} GiB, "
+                      f"JVM {f['jvm']:.2f} GiB, Python workers {f['workers']:.2f} GiB", flush=True)
+                if label == "this":
+                    print(f"batch scoring: {rows:,} rows in {f['seconds']:.1f} s ({rows / f['seconds']:,.0f} rows/s), "
+                          f"driver peak RSS {f['driver']:.2f} GiB", flush=True)
+            source.unlink()
 
 
 if __name__ == "__main__":
