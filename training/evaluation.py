@@ -66,13 +66,23 @@ HEADLINE = "test"
 
 @dataclass
 class SplitData:
-    """One split: its labels, the final model's predictions on it, and its time range."""
+    """One split: its labels, the final model's predictions on it, and its time range.
+
+    Where the split's figures were computed elsewhere (by Spark, over every row), ``rows``,
+    ``metrics`` and ``baseline`` carry them and ``y``/``p`` are a sample (the figures' data)."""
 
     name: str
     y: np.ndarray
     p: np.ndarray
     start: Any = None
     end: Any = None
+    rows: int | None = None
+    metrics: dict[str, float] | None = None
+    baseline: dict[str, float] | None = None
+
+    @property
+    def size(self) -> int:
+        return int(len(self.y)) if self.rows is None else self.rows
 
 
 def split_label(name: str, rows: int, start: Any = None, end: Any = None) -> str:
@@ -97,32 +107,34 @@ def build_report(
     figures and partial dependence from the held-out test split, ``X_test`` its inputs), and
     the baseline on validation and test."""
     data = {name: SplitData(s.name, np.asarray(s.y, dtype=np.float64), np.asarray(s.p, dtype=np.float64),
-                            s.start, s.end) for name, s in splits.items()}
+                            s.start, s.end, s.rows, s.metrics, s.baseline) for name, s in splits.items()}
     held_out = data[HEADLINE]
     order = [HEADLINE, *(n for n in ("validation", "train") if n in data)]
-    metrics = {name: compute_metrics(task, data[name].y, data[name].p) for name in order}
+    metrics = {name: data[name].metrics or compute_metrics(task, data[name].y, data[name].p) for name in order}
     keep = selected or list(metrics[HEADLINE])
-    baseline = {name: compute_metrics(task, data[name].y, np.full(len(data[name].y), y_train_mean))
+    baseline = {name: data[name].baseline or compute_metrics(task, data[name].y, np.full(len(data[name].y),
+                                                                                          y_train_mean))
                 for name in order if name != "train"}
     report: dict[str, Any] = {
         "task": task,
         "headline": HEADLINE,
-        "splits": {name: {"rows": int(len(data[name].y)), "role": SPLIT_ROLES.get(name, name),
+        "splits": {name: {"rows": data[name].size, "role": SPLIT_ROLES.get(name, name),
                           "start": None if data[name].start is None else pd.Timestamp(data[name].start).isoformat(),
                           "end": None if data[name].end is None else pd.Timestamp(data[name].end).isoformat(),
-                          "label": split_label(name, len(data[name].y), data[name].start, data[name].end)}
+                          "label": split_label(name, data[name].size, data[name].start, data[name].end)}
                    for name in order},
-        "rows": {name: int(len(data[name].y)) for name in order},
+        "rows": {name: data[name].size for name in order},
         "metrics": {name: {k: values[k] for k in keep if k in values} for name, values in metrics.items()},
         "baseline": {"kind": baseline_name(task),
                      "value": float(y_train_mean),
                      **{name: {k: values[k] for k in keep} for name, values in baseline.items()}},
         "feature_importance": dict(sorted(importance.items(), key=lambda kv: -kv[1])),
-        "figures": {"split": HEADLINE, **_figures(task, held_out.y, held_out.p)},
+        "figures": {"split": HEADLINE, **({"sample_rows": int(len(held_out.y))} if held_out.rows is not None else {}),
+                    **_figures(task, held_out.y, held_out.p)},
     }
     top = [n for n, v in report["feature_importance"].items() if v > 0][:top_features]
     report["partial_dependence"] = {
-        "split": HEADLINE,
+        "split": HEADLINE, **({"sample_rows": int(len(X_test))} if held_out.rows is not None else {}),
         "features": {name: partial_dependence(predict, X_test, feature_names.index(name)) for name in top},
     }
     return report
@@ -166,7 +178,10 @@ def _png(fig) -> str:
 def _drawn_from(report: dict[str, Any], key: str) -> str:
     """`` (drawn from the test split, 1,234 rows)``: where a figure's data comes from."""
     split = report[key]["split"]
-    return f" (drawn from the {split} split, {report['splits'][split]['rows']:,} rows)"
+    rows = report["splits"][split]["rows"]
+    if "sample_rows" in report[key]:
+        return f" (drawn from a sample of {report[key]['sample_rows']:,} of the {split} split's {rows:,} rows)"
+    return f" (drawn from the {split} split, {rows:,} rows)"
 
 
 def _plots(report: dict[str, Any]) -> dict[str, str]:

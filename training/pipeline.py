@@ -245,10 +245,9 @@ def split_at_random(rows: int, validation_fraction: float, test_fraction: float,
 # -- search ------------------------------------------------------------------------------------
 
 def search(config: ModelConfig, fit: Callable[[dict[str, Any]], Any],
-           validate: Callable[[Any], tuple[np.ndarray, np.ndarray]], progress: Progress):
+           validate: Callable[[Any], dict[str, float]], progress: Progress):
     """Run the configured search: ``fit(params)`` trains a trial's model, ``validate(model)`` gives
-    the validation split's labels and that model's predictions; returns (best model, best params,
-    trials)."""
+    its metrics on the validation split; returns (best model, best params, trials)."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -275,7 +274,7 @@ def search(config: ModelConfig, fit: Callable[[dict[str, Any]], Any],
                 params[name] = trial.suggest_categorical(name, space.choices)
         t0 = time.perf_counter()
         model = fit(params)
-        metrics = compute_metrics(config.model.task, *validate(model))
+        metrics = validate(model)
         value = metrics[primary]
         trials.append({"number": trial.number, "params": {k: params[k] for k in search.space},
                        "metrics": metrics, "split": "validation", "seconds": round(time.perf_counter() - t0, 3),
@@ -354,6 +353,7 @@ class FittedModel:
     inputs: list[str]
     dataset: dict[str, Any]  # the dataset's reference record
     splits: dict[str, SplitData]
+    label_mean: float  # the training split's (the baseline's prediction)
     test_rows: pd.DataFrame
     X_test: np.ndarray
     y_test: np.ndarray
@@ -416,7 +416,9 @@ def _fitted_locally(plan: TrainingPlan, trainer: Any, spark: Any, progress: Prog
         progress(f"[3/5] {config.search.method} search, {config.search.trials} trials ({config.model.type}; "
                  "trials ranked on the validation split)")
         model, params, trials = search(config, lambda params: trainer.fit(params=params, **fit_args),
-                                       lambda model: (y_val, trainer.predict(model, X_val)), progress)
+                                       lambda model: compute_metrics(config.model.task, y_val,
+                                                                     trainer.predict(model, X_val)),
+                                       progress)
     else:
         progress(f"[3/5] training {config.model.type} on {len(y):,} rows x {len(inputs)} inputs")
         params = dict(config.model.hyperparameters)
@@ -428,7 +430,7 @@ def _fitted_locally(plan: TrainingPlan, trainer: Any, spark: Any, progress: Prog
               for name, y_part, X_part, part in (("train", y, X, dataset.train),
                                                  ("validation", y_val, X_val, dataset.validation),
                                                  ("test", y_test, X_test, dataset.test))}
-    return FittedModel(trainer, model, params, trials, fitted, inputs, dataset.reference, splits,
+    return FittedModel(trainer, model, params, trials, fitted, inputs, dataset.reference, splits, float(np.mean(y)),
                        dataset.test, X_test, y_test, splits["test"].p)
 
 
@@ -446,7 +448,7 @@ def _evaluate_and_store(plan: TrainingPlan, fit: FittedModel, repository: ModelR
 
     importance = trainer.feature_importance(model, inputs)
     report = build_report(
-        task=config.model.task, splits=fit.splits, y_train_mean=float(np.mean(fit.splits["train"].y)),
+        task=config.model.task, splits=fit.splits, y_train_mean=fit.label_mean,
         feature_names=inputs, importance=importance, predict=predict, X_test=fit.X_test,
         top_features=config.evaluation.partial_dependence_features, selected=config.evaluation.metrics,
     )

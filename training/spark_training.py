@@ -6,10 +6,11 @@ Spark aggregates (``Program.fit_spark``) and applied as Spark column expressions
 fed the Spark frame's input columns (``SparkXGBoostTrainer.fit_frame``), a search's trials run
 one after another on the cluster, and every split scored inside Spark with the trained booster.
 
-What reaches the driver: counts, cutoffs and the DSL's statistics; each split's label and
-prediction (two doubles a row, for the report's metrics); and a seeded sample of the test split
-(at most :data:`TEST_SAMPLE_ROWS` rows or the reference sample's size) for the report's figures,
-the partial dependence and the reference sample monitoring compares with.
+What reaches the driver: counts, cutoffs, the DSL's statistics and every split's metrics (Spark
+aggregates, :func:`fresco.training.metrics.spark_metrics`), and a seeded sample of the test split
+(:data:`TEST_SAMPLE_ROWS` rows, or the reference sample's size if larger) for the report's
+figures, the partial dependence and the reference sample monitoring compares with: a number of
+rows that does not grow with the dataset.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import pandas as pd
 
 from fresco.training import features as feats
 from fresco.training.evaluation import SplitData
+from fresco.training.metrics import spark_metrics
 from fresco.training.pipeline import FittedModel, Progress, check_binary_labels, search
 from fresco.training.plan import TrainingPlan
 from fresco.training.spark_dataset import build_spark_dataset
@@ -38,11 +40,6 @@ def _predictor(model: Any) -> Any:
     from fresco.training.trainers.xgboost_trainer import XGBoostTrainer
 
     return partial(XGBoostTrainer.predict, XGBoostTrainer(), model)
-
-
-def _collect(frame: Any) -> pd.DataFrame:
-    """A Spark frame of two double columns (label, prediction) on the driver."""
-    return frame.toPandas()
 
 
 def fitted_on_spark(plan: TrainingPlan, distributed: Any, spark: Any, *, scratch: Path,
@@ -77,9 +74,8 @@ def fitted_on_spark(plan: TrainingPlan, distributed: Any, spark: Any, *, scratch
                      f"trials ranked on the validation split; one after another on Spark, each on "
                      f"{config.resources.workers} workers)")
 
-            def validate(model: Any) -> tuple[np.ndarray, np.ndarray]:
-                scored = _collect(spark_predictions(outputs["validation"], columns, label, _predictor(model)))
-                return scored["label"].to_numpy(), scored["prediction"].to_numpy()
+            def validate(model: Any) -> dict[str, float]:
+                return spark_metrics(task, spark_predictions(outputs["validation"], columns, label, _predictor(model)))
 
             model, params, trials = search(
                 config, lambda params: distributed.fit_frame(frame, params, task=task, rows=rows, progress=progress),
@@ -93,20 +89,26 @@ def fitted_on_spark(plan: TrainingPlan, distributed: Any, spark: Any, *, scratch
                  "scored in Spark)")
         predict = _predictor(model)
         ranges = dataset.reference["split"]["ranges"]
-        splits = {}
-        for name, part in outputs.items():
-            scored = _collect(spark_predictions(part, columns, label, predict))
-            splits[name] = SplitData(name, scored["label"].to_numpy(), scored["prediction"].to_numpy(),
-                                     pd.Timestamp(ranges[name]["min"]), pd.Timestamp(ranges[name]["max"]))
+        label_mean = float(dataset.train.agg(F.avg(F.col(label).cast("double"))).first()[0])
         sample_rows = max(TEST_SAMPLE_ROWS, config.monitoring.reference_rows)
         fraction = min(1.0, 1.5 * sample_rows / max(dataset.counts["test"], 1))
         sample = outputs["test"].sample(fraction=fraction, seed=config.monitoring.seed).limit(sample_rows)
         sample = sample.withColumn("__matrix", F.array(*columns)).toPandas()  # null -> None -> NaN below
         X_test = np.array(sample["__matrix"].tolist(), dtype=np.float64).reshape(len(sample), len(inputs))
         y_test = sample[label].to_numpy(dtype=np.float64)
-        p_test = predict(X_test)
-        return FittedModel(distributed, model, params, trials, fitted, inputs, dataset.reference, splits,
-                           sample.drop(columns=["__matrix"]), X_test, y_test, np.asarray(p_test))
+        p_test = np.asarray(predict(X_test), dtype=np.float64)
+        splits = {}
+        for name, part in outputs.items():
+            scored = spark_predictions(part, columns, label, predict).persist()
+            constant = part.select(F.col(label).cast("double").alias("label"),
+                                   F.lit(label_mean).alias("prediction"))
+            y, p = (y_test, p_test) if name == "test" else (np.array([]), np.array([]))
+            splits[name] = SplitData(name, y, p, pd.Timestamp(ranges[name]["min"]), pd.Timestamp(ranges[name]["max"]),
+                                     rows=dataset.counts[name], metrics=spark_metrics(task, scored),
+                                     baseline=None if name == "train" else spark_metrics(task, constant))
+            scored.unpersist()
+        return FittedModel(distributed, model, params, trials, fitted, inputs, dataset.reference, splits, label_mean,
+                           sample.drop(columns=["__matrix"]), X_test, y_test, p_test)
     finally:
         dataset.release()
 

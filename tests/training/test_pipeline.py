@@ -116,6 +116,41 @@ def test_spark_engine_runs_the_dsl_and_xgboost_on_spark(small_repo, home: Path, 
     assert load_model(on_spark.uuid).model_type == "xgboost"  # the artifact serving loads
 
 
+def test_training_on_spark_brings_the_driver_a_bounded_number_of_rows(
+        small_repo, home: Path, spark, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On engine: spark the driver receives figures and a fixed-size sample, never a split: every
+    DataFrame result that reaches Python is counted (the real calls, observed)."""
+    from fresco.training import spark_training
+
+    DataFrame = type(spark.range(1))  # the session's class (pyspark.sql.classic's), whose methods run
+    received: list[int] = []
+    collect, to_pandas = DataFrame.collect, DataFrame.toPandas
+
+    def counted_collect(self):
+        rows = collect(self)
+        received.append(len(rows))
+        return rows
+
+    def counted_to_pandas(self):
+        frame = to_pandas(self)
+        received.append(len(frame))
+        return frame
+
+    monkeypatch.setattr(DataFrame, "collect", counted_collect)
+    monkeypatch.setattr(DataFrame, "toPandas", counted_to_pandas)
+    monkeypatch.setattr(spark_training, "TEST_SAMPLE_ROWS", 100)
+    result = train(EXAMPLE, overrides={**small_repo, "model.hyperparameters.n_estimators": 20,
+                                       "resources.engine": "spark", "resources.workers": 1,
+                                       "monitoring.reference_rows": 50}, spark=spark)
+    dataset = result.record.dataset
+    smallest = min(dataset["train_rows"], dataset["validation_rows"], dataset["test_rows"])
+    assert received and max(received) <= 100 < smallest, (max(received), smallest)
+    # the metrics are every row's, the figures say they come from a sample
+    report = json.loads(Path(result.record.report_json).read_text())
+    assert report["rows"]["test"] == dataset["test_rows"] and report["figures"]["sample_rows"] == 100
+    assert "drawn from a sample of 100 of the test split" in Path(result.record.report_html).read_text()
+
+
 def test_a_search_on_spark_runs_its_trials_on_the_spark_dataset_and_keeps_the_best(
         small_repo, home: Path, spark) -> None:
     overrides = {**small_repo, "model.hyperparameters": {"n_estimators": 20}, "resources.engine": "spark",
