@@ -207,7 +207,10 @@ def duckdb_spark_frame(
     if timestamp_column != FEAST_TIMESTAMP:
         rows = rows.withColumn(FEAST_TIMESTAMP, F.col(timestamp_column).cast("timestamp"))
     entity, answer = scratch / "entity_rows", scratch / "features"
-    rows.write.mode("overwrite").parquet(str(entity))
+    from fresco.platform.spark_progress import spark_progress
+
+    with spark_progress(rows.sparkSession, progress or (lambda _: None)):
+        rows.write.mode("overwrite").parquet(str(entity))
     if progress is not None:
         progress(f"entity rows written by Spark to {entity}; joining {len(refs)} features in DuckDB")
     job = store.get_historical_features(entity_df=parquet_entity_query(entity), features=refs,

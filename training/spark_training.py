@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fresco.platform.spark_progress import spark_progress
 from fresco.training import features as feats
 from fresco.training.evaluation import SplitData
 from fresco.training.metrics import spark_metrics
@@ -42,6 +43,35 @@ def _predictor(model: Any) -> Any:
     return partial(XGBoostTrainer.predict, XGBoostTrainer(), model)
 
 
+def _evaluate(config: Any, dataset: Any, outputs: dict[str, Any], columns: list[Any], predict: Any,
+              n_inputs: int) -> tuple[dict[str, SplitData], float, pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+    """Every split scored and measured in Spark, and the test sample the report draws from:
+    (splits, the training label's mean, the sample's rows, inputs, labels and predictions)."""
+    from pyspark.sql import functions as F
+
+    label, task = config.data.label, config.model.task
+    ranges = dataset.reference["split"]["ranges"]
+    label_mean = float(dataset.train.agg(F.avg(F.col(label).cast("double"))).first()[0])
+    sample_rows = max(TEST_SAMPLE_ROWS, config.monitoring.reference_rows)
+    fraction = min(1.0, 1.5 * sample_rows / max(dataset.counts["test"], 1))
+    sample = outputs["test"].sample(fraction=fraction, seed=config.monitoring.seed).limit(sample_rows)
+    sample = sample.withColumn("__matrix", F.array(*columns)).toPandas()  # null -> None -> NaN below
+    X_test = np.array(sample["__matrix"].tolist(), dtype=np.float64).reshape(len(sample), n_inputs)
+    y_test = sample[label].to_numpy(dtype=np.float64)
+    p_test = np.asarray(predict(X_test), dtype=np.float64)
+    splits = {}
+    for name, part in outputs.items():
+        scored = spark_predictions(part, columns, label, predict).persist()
+        constant = part.select(F.col(label).cast("double").alias("label"),
+                               F.lit(label_mean).alias("prediction"))
+        y, p = (y_test, p_test) if name == "test" else (np.array([]), np.array([]))
+        splits[name] = SplitData(name, y, p, pd.Timestamp(ranges[name]["min"]), pd.Timestamp(ranges[name]["max"]),
+                                 rows=dataset.counts[name], metrics=spark_metrics(task, scored),
+                                 baseline=None if name == "train" else spark_metrics(task, constant))
+        scored.unpersist()
+    return splits, label_mean, sample.drop(columns=["__matrix"]), X_test, y_test, p_test
+
+
 def fitted_on_spark(plan: TrainingPlan, distributed: Any, spark: Any, *, scratch: Path,
                     progress: Progress) -> FittedModel:
     """Dataset, program and model on Spark (see the module doc)."""
@@ -50,12 +80,14 @@ def fitted_on_spark(plan: TrainingPlan, distributed: Any, spark: Any, *, scratch
     config, program = plan.config, plan.program
     label, task = config.data.label, config.model.task
     progress("[1/5] building the training dataset (spark, kept in Spark)")
-    dataset = build_spark_dataset(config, program, spark=spark, scratch=scratch, store=plan.store,
-                                  progress=progress)
+    with spark_progress(spark, progress):
+        dataset = build_spark_dataset(config, program, spark=spark, scratch=scratch, store=plan.store,
+                                      progress=progress)
     try:
         progress("[2/5] fitting the DSL program on the training split (Spark aggregates) and applying it "
                  "to all three splits (Spark expressions)")
-        fitted = feats.fit_program_spark(program, dataset.train)
+        with spark_progress(spark, progress):
+            fitted = feats.fit_program_spark(program, dataset.train)
         inputs = list(config.features.inputs or feats.output_names(fitted))
         outputs = {name: fitted.to_spark(part) for name, part in dataset.splits().items()}
         columns = feats.spark_input_columns(outputs["train"], inputs)
@@ -87,28 +119,11 @@ def fitted_on_spark(plan: TrainingPlan, distributed: Any, spark: Any, *, scratch
 
         progress(f"[4/5] evaluating the final model on the held-out test split ({dataset.counts['test']:,} rows, "
                  "scored in Spark)")
-        predict = _predictor(model)
-        ranges = dataset.reference["split"]["ranges"]
-        label_mean = float(dataset.train.agg(F.avg(F.col(label).cast("double"))).first()[0])
-        sample_rows = max(TEST_SAMPLE_ROWS, config.monitoring.reference_rows)
-        fraction = min(1.0, 1.5 * sample_rows / max(dataset.counts["test"], 1))
-        sample = outputs["test"].sample(fraction=fraction, seed=config.monitoring.seed).limit(sample_rows)
-        sample = sample.withColumn("__matrix", F.array(*columns)).toPandas()  # null -> None -> NaN below
-        X_test = np.array(sample["__matrix"].tolist(), dtype=np.float64).reshape(len(sample), len(inputs))
-        y_test = sample[label].to_numpy(dtype=np.float64)
-        p_test = np.asarray(predict(X_test), dtype=np.float64)
-        splits = {}
-        for name, part in outputs.items():
-            scored = spark_predictions(part, columns, label, predict).persist()
-            constant = part.select(F.col(label).cast("double").alias("label"),
-                                   F.lit(label_mean).alias("prediction"))
-            y, p = (y_test, p_test) if name == "test" else (np.array([]), np.array([]))
-            splits[name] = SplitData(name, y, p, pd.Timestamp(ranges[name]["min"]), pd.Timestamp(ranges[name]["max"]),
-                                     rows=dataset.counts[name], metrics=spark_metrics(task, scored),
-                                     baseline=None if name == "train" else spark_metrics(task, constant))
-            scored.unpersist()
+        with spark_progress(spark, progress):
+            splits, label_mean, sample, X_test, y_test, p_test = _evaluate(config, dataset, outputs, columns,
+                                                                           _predictor(model), len(inputs))
         return FittedModel(distributed, model, params, trials, fitted, inputs, dataset.reference, splits, label_mean,
-                           sample.drop(columns=["__matrix"]), X_test, y_test, p_test)
+                           sample, X_test, y_test, p_test)
     finally:
         dataset.release()
 
