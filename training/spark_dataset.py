@@ -139,6 +139,47 @@ def in_fixed_order(frame: Any, rows: int) -> Any:
     return hashed.repartition(partitions_for(rows), key).sortWithinPartitions(key).drop(key)
 
 
+def values_at_positions(frame: Any, column: str, positions: dict[str, int], rows: int) -> dict[str, Any]:
+    """The values of timestamp ``column`` at 0-based ``positions`` of ``frame``'s ``rows`` rows in
+    order, exactly, without sorting them on one node: approximate quantiles (Spark's
+    ``approxQuantile``) bracket each position, a count gives the rank below the bracket, and only
+    the values inside it (a few thousand) are sorted here."""
+    from pyspark.sql import functions as F
+
+    micros = frame.select(F.unix_micros(F.col(column)).alias("t")).where(F.col("t").isNotNull())
+    error = min(0.01, 2_000 / max(rows, 1))
+    probabilities = []
+    for i in positions.values():
+        probabilities += [max(0.0, i / rows - 2 * error), min(1.0, (i + 1) / rows + 2 * error)]
+    bounds = micros.approxQuantile("t", probabilities, error)
+    brackets = {name: (bounds[2 * n], bounds[2 * n + 1]) for n, name in enumerate(positions)}
+    below = micros.agg(*[F.sum((F.col("t") < F.lit(low)).cast("long")).alias(name)
+                         for name, (low, _) in brackets.items()]).first()
+    inside = micros.where(_any(F.col("t").between(low, high) for low, high in brackets.values()))
+    values = sorted(r[0] for r in inside.collect())
+    result = {}
+    for name, i in positions.items():
+        low, high = brackets[name]
+        window = [v for v in values if low <= v <= high]
+        result[name] = _from_micros(window[i - int(below[name] or 0)])
+    return result
+
+
+def _any(conditions: Any) -> Any:
+    """The disjunction of Spark conditions."""
+    result = None
+    for condition in conditions:
+        result = condition if result is None else result | condition
+    return result
+
+
+def _from_micros(micros: int) -> Any:
+    """A naive UTC datetime (as Spark hands timestamps to Python in a UTC session) of epoch microseconds."""
+    from datetime import datetime, timedelta
+
+    return datetime(1970, 1, 1) + timedelta(microseconds=int(micros))
+
+
 def _random_draw(frame: Any, seed: int) -> Any:
     """A number in [0, 1) per row from a hash of its values and ``seed``."""
     from pyspark.sql import functions as F
@@ -170,20 +211,23 @@ def build_spark_dataset(config: ModelConfig, program: Any, *, spark: Any, scratc
     rows = spark_entity_rows(config, spark)
     store, refs = feature_refs(config, program, store)
     frame, retrieval = _features(config, rows, refs, store, scratch, progress) if refs else (rows, {})
-    counted = frame.agg(F.count(F.lit(1)), F.count(F.col(label))).first()
+    joined = frame.persist(StorageLevel.MEMORY_AND_DISK)  # counted, then laid out: joined once
+    counted = joined.agg(F.count(F.lit(1)), F.count(F.col(label)), F.count(F.col(ts))).first()
     if not counted[0]:
+        joined.unpersist()
         raise TrainingDataError("no entity rows in the configured source and time range")
+    if counted[2] < counted[0]:
+        joined.unpersist()
+        raise TrainingDataError(f"column {ts!r} has null timestamps")
     null_labels = int(counted[0] - counted[1])
     total = int(counted[1])
-    frame = in_fixed_order(frame.where(F.col(label).isNotNull()), total).persist(StorageLevel.MEMORY_AND_DISK)
+    frame = in_fixed_order(joined.where(F.col(label).isNotNull()), total).persist(StorageLevel.MEMORY_AND_DISK)
     fractions = (config.split.validation_fraction, config.split.test_fraction)
     split: dict[str, Any] = {"method": config.split.method, "validation_fraction": fractions[0],
                              "test_fraction": fractions[1]}
     moment = F.col(ts)
     if config.split.method == "time":
-        ordered = frame.select(ts).orderBy(ts)
-        cutoffs = {name: ordered.offset(i).limit(1).first()[0]
-                   for name, i in cutoff_positions(total, *fractions).items()} if total else {}
+        cutoffs = values_at_positions(frame, ts, cutoff_positions(total, *fractions), total)
         is_test = moment >= F.lit(cutoffs["test"])
         is_val = (moment >= F.lit(cutoffs["validation"])) & ~is_test
         split["cutoffs"] = {name: _iso(cutoff) for name, cutoff in cutoffs.items()}
@@ -198,6 +242,7 @@ def build_spark_dataset(config: ModelConfig, program: Any, *, spark: Any, scratc
         ("test", frame.where(is_test)))}
     ranges = {name: part.agg(F.count(F.lit(1)), F.min(moment), F.max(moment)).first() for name, part in parts.items()}
     counts = {name: int(r[0]) for name, r in ranges.items()}
+    joined.unpersist()
     failure = split_failure(config, counts)
     if failure is not None:
         for part in (frame, *parts.values()):
