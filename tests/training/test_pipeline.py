@@ -116,10 +116,11 @@ def test_spark_engine_runs_the_dsl_and_xgboost_on_spark(small_repo, home: Path, 
     assert load_model(on_spark.uuid).model_type == "xgboost"  # the artifact serving loads
 
 
-def test_training_on_spark_brings_the_driver_a_bounded_number_of_rows(
+def test_training_on_spark_brings_the_driver_a_bounded_number_of_rows_and_searches_there(
         small_repo, home: Path, spark, monkeypatch: pytest.MonkeyPatch) -> None:
     """On engine: spark the driver receives figures and a fixed-size sample, never a split: every
-    DataFrame result that reaches Python is counted (the real calls, observed)."""
+    DataFrame result that reaches Python is counted (the real calls, observed). The search's
+    trials run one after another on the Spark dataset and the best one is kept."""
     from fresco.training import spark_training
 
     DataFrame = type(spark.range(1))  # the session's class (pyspark.sql.classic's), whose methods run
@@ -139,9 +140,13 @@ def test_training_on_spark_brings_the_driver_a_bounded_number_of_rows(
     monkeypatch.setattr(DataFrame, "collect", counted_collect)
     monkeypatch.setattr(DataFrame, "toPandas", counted_to_pandas)
     monkeypatch.setattr(spark_training, "TEST_SAMPLE_ROWS", 100)
-    result = train(EXAMPLE, overrides={**small_repo, "model.hyperparameters.n_estimators": 20,
-                                       "resources.engine": "spark", "resources.workers": 1,
-                                       "monitoring.reference_rows": 50}, spark=spark)
+    messages: list[str] = []
+    result = train(EXAMPLE, overrides={
+        **small_repo, "model.hyperparameters": {"n_estimators": 20}, "resources.engine": "spark",
+        "resources.workers": 1, "monitoring.reference_rows": 50,
+        "search": {"method": "random", "trials": 2, "seed": 3,
+                   "space": {"max_depth": {"type": "int", "low": 2, "high": 6}}}},
+        spark=spark, progress=messages.append)
     dataset = result.record.dataset
     smallest = min(dataset["train_rows"], dataset["validation_rows"], dataset["test_rows"])
     assert received and max(received) <= 100 < smallest, (max(received), smallest)
@@ -150,15 +155,6 @@ def test_training_on_spark_brings_the_driver_a_bounded_number_of_rows(
     assert report["rows"]["test"] == dataset["test_rows"] and report["figures"]["sample_rows"] == 100
     assert "drawn from a sample of 100 of the test split" in Path(result.record.report_html).read_text()
 
-
-def test_a_search_on_spark_runs_its_trials_on_the_spark_dataset_and_keeps_the_best(
-        small_repo, home: Path, spark) -> None:
-    overrides = {**small_repo, "model.hyperparameters": {"n_estimators": 20}, "resources.engine": "spark",
-                 "resources.workers": 1,
-                 "search": {"method": "random", "trials": 2, "seed": 3,
-                            "space": {"max_depth": {"type": "int", "low": 2, "high": 6}}}}
-    messages: list[str] = []
-    result = train(EXAMPLE, overrides=overrides, spark=spark, progress=messages.append)
     trials = result.record.trials
     assert len(trials) == 2 and sum(t["best"] for t in trials) == 1
     assert any("one after another on Spark, each on 1 workers" in m for m in messages), messages
