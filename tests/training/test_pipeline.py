@@ -149,7 +149,9 @@ def test_training_on_spark_brings_the_driver_a_bounded_number_of_rows_and_search
         spark=spark, progress=messages.append)
     dataset = result.record.dataset
     smallest = min(dataset["train_rows"], dataset["validation_rows"], dataset["test_rows"])
-    assert received and max(received) <= 100 < smallest, (max(received), smallest)
+    # the largest results: the test sample (100 rows) and the time split's two cutoff brackets
+    # (about 4% of the rows each here, a few thousand at most on any size): never a split
+    assert received and max(received) <= smallest // 2, (max(received), smallest)
     # the metrics are every row's, the figures say they come from a sample
     report = json.loads(Path(result.record.report_json).read_text())
     assert report["rows"]["test"] == dataset["test_rows"] and report["figures"]["sample_rows"] == 100
