@@ -1,7 +1,7 @@
-"""Benchmark: the example's point-in-time dataset with Fresco's DuckDB store and Feast's file store.
+"""Benchmark: the example's point-in-time dataset with Fresco's DuckDB store and Feast's own stores.
 
-    python benchmarks/bench_retrieval.py --orders 100000           # both stores, same data
-    python benchmarks/bench_retrieval.py --orders 1000000 --skip-feast
+    python benchmarks/bench_retrieval.py --orders 100000           # all three stores, same data
+    python benchmarks/bench_retrieval.py --orders 1000000 --skip-feast   # Feast's DuckDB store only
     python benchmarks/bench_retrieval.py --low-cardinality --skip-feast
 
 Prepares a private copy of the example repository: generated orders and the three feature
@@ -9,10 +9,11 @@ groups computed by Spark (as ``bench_training.py`` does), or with ``--low-cardin
 synthetic feature tables of 3 restaurants with 9,000 hourly rows each and 300,000 entity rows.
 Then each store builds the dataset of ``delivery_eta_v1`` (3 views) for every order with
 ``fresco.training.build_training_frame`` -- each in its own child process, so its time and peak
-resident memory (``ru_maxrss``) are its own: Fresco's store in one query per view, Feast's
-file store in its default chunks of 20,000 rows (``fresco.training.config.retrieval_chunk_rows``).
-The frames are compared (values and dtypes). The last line is
-``retrieval: fresco S s, feast file S s, speedup X, equal yes|no``.
+resident memory (``ru_maxrss``) are its own: Fresco's store, Feast's DuckDB store (``type: duckdb``,
+through ibis: the strongest peer) in one query per view, Feast's file store in its default chunks
+of 20,000 rows (``fresco.training.config.retrieval_chunk_rows``; ``--skip-feast`` leaves it out).
+Each peer's frame is compared with Fresco's (values and dtypes). The last line is
+``retrieval: fresco S s, feast duckdb S s (Xx), feast file S s (Yx), equal yes|no``.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -45,11 +47,15 @@ def _machine() -> str:
 
 
 def _yaml_for(repo: Path, store_type: str) -> Path:
-    """The repository's yaml with ``offline_store.type`` set to ``store_type``."""
+    """The repository's yaml with ``offline_store.type`` set to ``store_type`` (Feast's DuckDB
+    store: Feast's own provider and a registry of its own, see :func:`_feast_duckdb_store`)."""
     import yaml
 
     config = yaml.safe_load((repo / "feature_store.yaml").read_text())
     config["offline_store"] = {"type": store_type}
+    if store_type == "duckdb":
+        config["provider"] = "local"
+        config["registry"] = {"path": "data/registry.feast-duckdb.db"}
     path = repo / f"feature_store.{store_type.rsplit('.', 1)[-1]}.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
@@ -116,6 +122,8 @@ def child(repo: Path, yaml_path: Path, rows_path: Path, out: Path) -> None:
 
     rows = pd.read_parquet(rows_path, columns=["order_id", "restaurant_id", "placed_at"])
     store = FeatureStore(repo_path=str(repo), fs_yaml_file=yaml_path)
+    if str(store.config.offline_store.type) == "duckdb":
+        store = _feast_duckdb_store(repo, store)
     kind = str(store.config.offline_store.type)
     chunk = retrieval_chunk_rows(kind)
     start = time.perf_counter()
@@ -125,6 +133,22 @@ def child(repo: Path, yaml_path: Path, rows_path: Path, out: Path) -> None:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kB on Linux
     print(json.dumps({"store": kind, "seconds": seconds, "peak_bytes": peak, "rows": len(frame),
                       "chunk_rows": chunk}))
+
+
+def _feast_duckdb_store(repo: Path, store: Any) -> Any:
+    """Feast's DuckDB store over the same catalog and data: its reader (ibis) takes a Parquet
+    source only by a path ending in ``.parquet``, so the catalog's folder sources are registered
+    (in this store's own registry) as ``<folder>/*.parquet``, the same files."""
+    from feast import FeatureStore, FileSource
+
+    catalog = FeatureStore(repo_path=str(repo), fs_yaml_file=repo / "feature_store.yaml")
+    views = [*catalog.list_feature_views(), *catalog.list_stream_feature_views()]
+    for view in views:
+        source = view.batch_source
+        if isinstance(source, FileSource) and not source.path.endswith(".parquet"):
+            source.file_options.uri = str((repo / source.path).resolve() / "*.parquet")
+    store.apply([*catalog.list_entities(), *views, *catalog.list_feature_services()])
+    return store
 
 
 def _run(repo: Path, yaml_path: Path, rows_path: Path, out: Path) -> dict:
@@ -154,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=28)
     parser.add_argument("--low-cardinality", action="store_true",
                         help="3 restaurants, 9,000 hourly rows each per view, 300,000 entity rows (no Spark)")
-    parser.add_argument("--skip-feast", action="store_true", help="only Fresco's store (for large runs)")
+    parser.add_argument("--skip-feast", action="store_true", help="without Feast's file store (for large runs)")
+    parser.add_argument("--skip-feast-duckdb", action="store_true", help="without Feast's DuckDB store")
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args(argv)
 
@@ -175,29 +200,31 @@ def main(argv: list[str] | None = None) -> int:
         apply_catalog(repo)
         print(f"prepared in {time.perf_counter() - t0:.0f} s")
         runs = {}
-        for label, kind in (("fresco", FRESCO), ("feast file", "file")):
-            if label == "feast file" and args.skip_feast:
+        for label, kind in (("fresco", FRESCO), ("feast duckdb", "duckdb"), ("feast file", "file")):
+            if (label == "feast file" and args.skip_feast) or (label == "feast duckdb" and args.skip_feast_duckdb):
                 continue
             runs[label] = _run(repo, _yaml_for(repo, kind), rows_path, Path(tmp) / f"{label.replace(' ', '_')}.parquet")
             r = runs[label]
             chunks = f"chunks of {r['chunk_rows']:,}" if r["chunk_rows"] else "one query per view"
             print(f"{label}: {r['seconds']:.1f} s, peak RSS {r['peak_bytes'] / 2**30:.2f} GiB, "
                   f"{r['rows']:,} rows ({chunks})", flush=True)
-        equal, why = (_equal(Path(tmp) / "fresco.parquet", Path(tmp) / "feast_file.parquet")
-                      if "feast file" in runs else (None, ""))
-        if why:
-            print(f"frames differ: {why}")
+        equal = None
+        for label in runs:
+            if label == "fresco":
+                continue
+            same, why = _equal(Path(tmp) / "fresco.parquet", Path(tmp) / f"{label.replace(' ', '_')}.parquet")
+            equal = same if equal is None else equal and same
+            if why:
+                print(f"frames differ ({label} against fresco): {why}")
     args.results.mkdir(parents=True, exist_ok=True)
     name = "low-cardinality" if args.low_cardinality else f"{args.orders}"
     (args.results / f"retrieval-{name}.json").write_text(json.dumps(
         {"machine": _machine(), "date": datetime.now(timezone.utc).isoformat(), "runs": runs, "equal": equal}, indent=2))
     fresco = runs["fresco"]["seconds"]
-    if "feast file" in runs:
-        feast = runs["feast file"]["seconds"]
-        print(f"retrieval: fresco {fresco:.1f} s, feast file {feast:.1f} s, speedup {feast / fresco:.1f}, "
-              f"equal {'yes' if equal else 'no'}")
-    else:
-        print(f"retrieval: fresco {fresco:.1f} s, feast file skipped, speedup n/a, equal n/a")
+    peers = [f"{label} {r['seconds']:.1f} s ({r['seconds'] / fresco:.1f}x)" if label in runs else f"{label} skipped"
+             for label, r in ((label, runs.get(label)) for label in ("feast duckdb", "feast file"))]
+    print(f"retrieval: fresco {fresco:.1f} s, {', '.join(peers)}, "
+          f"equal {'n/a' if equal is None else 'yes' if equal else 'no'}")
     return 0 if equal in (True, None) else 1
 
 

@@ -206,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
                 "engine": engine, "orders": args.orders, "restaurants": args.restaurants, "days": args.days,
                 "entity_source": dataset["source"], "retrieval": dataset.get("retrieval"),
                 "rows": dataset["rows"], "content_hash": dataset["content_hash"],
+                "split_rows": [dataset["train_rows"], dataset["validation_rows"], dataset["test_rows"]],
                 "dataset_s": round(at["2/5"] - at["1/5"], 1),
                 "dsl_s": round(at["3/5"] - at["2/5"], 1),
                 "train_s": round(at["4/5"] - at["3/5"], 1),
@@ -230,10 +231,11 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['dataset_s']:>8.1f}s {r['dsl_s']:>6.1f}s {r['train_s']:>8.1f}s "
               f"{r['report_and_store_s']:>12.1f}s {r['total_s']:>7.1f}s {r['peak_rss_python_gib']:>7.2f}G "
               f"{r['peak_rss_with_jvm_gib']:>5.2f}G  {r['test']['rmse']:.3f} ({r['test_baseline']['rmse']:.3f})")
-    if len({r["content_hash"] for r in runs}) == 1 and len(runs) > 1:
-        print("every run built the same training dataset (same content hash)")
+    # the Spark engine's content hash is order-independent, so not the local one's: compare the splits
+    if len({json.dumps(r["split_rows"]) for r in runs}) == 1 and len(runs) > 1:
+        print(f"every run split the same rows: {runs[0]['split_rows']}")
     elif len(runs) > 1:
-        print("the runs built different training datasets: " + ", ".join(r["content_hash"][:12] for r in runs))
+        print("the runs split different rows: " + ", ".join(json.dumps(r["split_rows"]) for r in runs))
     args.results.mkdir(parents=True, exist_ok=True)
     path = args.results / f"training-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.json"
     path.write_text(json.dumps({"machine": _machine(), "args": {k: str(v) for k, v in vars(args).items()},

@@ -119,8 +119,12 @@ def build_training_frame(
         raise TrainingDataError(f"column {timestamp_column!r} has null timestamps")
 
     frame = rows.reset_index(drop=True)
-    frame[ROW_ID] = range(len(frame))
     moment = pd.to_datetime(frame[timestamp_column], utc=True).astype("datetime64[us, UTC]")
+    if _keeps_every_row(store, by_view):
+        frame = _every_row_at_once(frame, moment, by_view, join_keys, store, chunk_rows, progress)
+        frame.index = rows.index
+        return frame
+    frame[ROW_ID] = range(len(frame))
     for v, (view, refs) in enumerate(by_view.items(), start=1):
         # Feast's file store drops an entity row whose candidate values all fall outside the
         # TTL, and collapses repeated (key, timestamp) rows: ask it once per distinct key and
@@ -161,6 +165,38 @@ def build_training_frame(
         raise TrainingDataError(f"built {len(frame)} rows for {len(rows)} entity rows")
     frame.index = rows.index
     return frame
+
+
+def _keeps_every_row(store: FeatureStore, by_view: dict[str, list[str]]) -> bool:
+    """Whether the store answers every entity row once, in order, for all views in one query
+    (Fresco's DuckDB store over local Parquet sources), so no de-duplication or merge is needed."""
+    from fresco.platform.offline_stores.duckdb_store import local_parquet_path
+
+    return on_duckdb_offline_store(store) and all(
+        local_parquet_path(feature_view(store, view).batch_source, store.repo_path) is not None for view in by_view)
+
+
+def _every_row_at_once(frame: pd.DataFrame, moment: pd.Series, by_view: dict[str, list[str]],
+                       join_keys: dict[str, list[str]], store: FeatureStore, chunk_rows: int | None,
+                       progress: Callable[[str], None] | None) -> pd.DataFrame:
+    """``frame`` with every view's features, asked of the store for all rows and views at once
+    (in chunks of ``chunk_rows``), the answer's columns taken by position."""
+    keys = list(dict.fromkeys(k for view in by_view for k in join_keys[view]))
+    refs = [ref for view_refs in by_view.values() for ref in view_refs]
+    query = frame[keys].assign(**{FEAST_TIMESTAMP: moment})
+    columns = [feature_column(ref) for ref in refs]
+    pieces = _chunks(query, chunk_rows)
+    answers = []
+    for c, piece in enumerate(pieces, start=1):
+        answer = store.get_historical_features(entity_df=piece.reset_index(drop=True), features=refs,
+                                               full_feature_names=True).to_df()
+        if len(answer) != len(piece):  # the store keeps every row: a loud guard
+            raise TrainingDataError(f"built {len(answer)} rows for {len(piece)} entity rows")
+        answers.append(answer[columns])
+        if progress is not None:
+            progress(f"features of {len(by_view)} views: chunk {c}/{len(pieces)}, {len(piece):,} entity rows")
+    answer = pd.concat(answers, ignore_index=True) if len(answers) > 1 else answers[0]
+    return pd.concat([frame, answer.reset_index(drop=True)], axis=1)
 
 
 def on_spark_offline_store(store: FeatureStore) -> bool:
