@@ -35,7 +35,9 @@ TEST_SAMPLE_ROWS = 5_000
 
 
 def _predictor(model: Any) -> Any:
-    """A picklable matrix -> predictions function of a booster (the local trainer's predict)."""
+    """A picklable matrix -> predictions function of a booster (the local trainer's predict; the
+    distributed trainer itself holds the Spark session, which does not pickle). XGBoost is the one
+    trainer with a Spark path: another one needs its own here."""
     from functools import partial
 
     from fresco.training.trainers.xgboost_trainer import XGBoostTrainer
