@@ -35,8 +35,6 @@ driver to ``fresco.training.build_training_frame``.
 from __future__ import annotations
 
 import dataclasses
-import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,7 +50,6 @@ from fresco.training.features import to_matrix
 
 PREDICTION = "prediction"
 PREDICTION_ID = "prediction_id"
-_PANDAS_TYPES = {"int": "Int64", "float": "float64", "bool": "boolean"}
 
 
 #: Output columns naming who answered each row (``experiment`` and ``arm`` null without one).
@@ -114,7 +111,7 @@ def predict_batch(
 
     from fresco.serving.prediction_log import prediction_log_settings
     from fresco.serving.routing import current_route
-    from fresco.platform.state import state_dir
+    from fresco.platform.state import scratch_dir
     from fresco.training import ModelRepository, load_model
 
     t0 = time.perf_counter()
@@ -147,13 +144,9 @@ def predict_batch(
                  for arm, uuid in route.arms.items()]
 
     scored_at = datetime.now(timezone.utc)
-    (state_dir() / "scratch").mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix="predict-batch-", dir=state_dir() / "scratch"))
-    try:
+    with scratch_dir("predict-batch") as scratch:
         return _score_all(spark, parts, route, settings, store, repository, scored_at, output, mode,
                           timestamp_column, chunk_rows, scratch, progress, t0)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _score_all(spark: Any, parts: list[tuple[str | None, str, Any]], route: Any, settings: Any, store: Any,
@@ -177,7 +170,7 @@ def _score_all(spark: Any, parts: list[tuple[str | None, str, Any]], route: Any,
             settings, trained, store, route.tag, route.experiment.name if route.experiment else None, arm,
             spark.conf.get("spark.sql.session.timeZone"))
         outs.append(
-            _score(spark, part, trained, store, timestamp_column, chunk_rows, progress, scratch / f"part-{n}", logger)
+            _score(part, trained, store, timestamp_column, chunk_rows, progress, scratch / f"part-{n}", logger)
             .withColumn("model_uuid", F.lit(uuid))
             .withColumn("model_tag", F.lit(route.tag).cast("string"))
             .withColumn("experiment", F.lit(route.experiment.name if route.experiment else None)
@@ -295,7 +288,7 @@ class _BatchLog:
         ) for n, i in enumerate(kept)])
 
 
-def _score(spark: Any, sdf: Any, trained: Any, store: Any, timestamp_column: str | None,
+def _score(sdf: Any, trained: Any, store: Any, timestamp_column: str | None,
            chunk_rows: int | None, progress: Callable[[str], None], scratch: Path,
            log: _BatchLog | None = None) -> Any:
     """``sdf`` (with any features it lacks joined), a ``prediction`` column by ``trained`` and
@@ -307,7 +300,7 @@ def _score(spark: Any, sdf: Any, trained: Any, store: Any, timestamp_column: str
     program = trained.program
     missing = [ref for ref in program.feature_refs if feature_column(ref) not in sdf.columns]
     if missing:
-        sdf = _join_features(spark, sdf, missing, store, timestamp_column, program.input_types,
+        sdf = _join_features(sdf, missing, store, timestamp_column, program.input_types,
                              chunk_rows, progress, scratch)
 
     progress("applying the DSL program (Spark expressions)")
@@ -337,55 +330,18 @@ def _score(spark: Any, sdf: Any, trained: Any, store: Any, timestamp_column: str
     return scored.mapInPandas(score, schema)
 
 
-def _join_features(spark: Any, sdf: Any, refs: list[str], store: Any, timestamp_column: str | None,
+def _join_features(sdf: Any, refs: list[str], store: Any, timestamp_column: str | None,
                    types: dict[str, Any], chunk_rows: int | None,
                    progress: Callable[[str], None], scratch: Path) -> Any:
-    """``sdf`` with ``view__feature`` columns for ``refs``, point in time from Feast's offline
-    store: in Spark on Feast's Spark store, through Parquet files in ``scratch`` on Fresco's
-    DuckDB store, else through the driver (pandas) in chunks."""
+    """``sdf`` with ``view__feature`` columns for ``refs``, point in time as of ``timestamp_column``
+    (or now) by the store's best path (:func:`fresco.training.datasets.spark_features`)."""
     from pyspark.sql import functions as F
 
-    from fresco.training import build_training_frame
-    from fresco.training.config import retrieval_chunk_rows
-    from fresco.training.datasets import (
-        duckdb_spark_frame,
-        on_duckdb_offline_store,
-        on_spark_offline_store,
-        spark_training_frame,
-    )
+    from fresco.training.datasets import spark_features
 
-    in_spark = on_spark_offline_store(store)
-    if in_spark or on_duckdb_offline_store(store):
-        ts = timestamp_column or "__fresco_as_of"
-        if timestamp_column is None:
-            sdf = sdf.withColumn(ts, F.lit(datetime.now(timezone.utc)).cast("timestamp"))
-        if in_spark:
-            progress(f"joining {len(refs)} features point in time in Spark (Feast's Spark offline store)")
-            frame = spark_training_frame(sdf, refs, store, timestamp_column=ts, progress=progress)
-        else:
-            progress(f"joining {len(refs)} features point in time in DuckDB (Fresco's DuckDB offline store), "
-                     "through Parquet files")
-            frame = duckdb_spark_frame(sdf, refs, store, scratch=scratch, timestamp_column=ts,
-                                       progress=progress)
-        return frame if timestamp_column is not None else frame.drop(ts)
-
-    rows = sdf.toPandas()
     ts = timestamp_column or "__fresco_as_of"
     if timestamp_column is None:
-        rows[ts] = pd.Timestamp.now(tz="UTC").floor("us")
-    offline = str(store.config.offline_store.type)
-    chunk = retrieval_chunk_rows(offline, chunk_rows)
-    progress(f"retrieving {len(refs)} features for {len(rows):,} rows point in time ({offline} "
-             f"offline store, {f'chunks of {chunk:,} rows' if chunk else 'one query per view'})")
-    frame = build_training_frame(rows, refs, store, timestamp_column=ts, chunk_rows=chunk,
-                                 progress=progress)
-    if timestamp_column is None:
-        frame = frame.drop(columns=[ts])
-    for ref in refs:  # Feast's frame widens ints with nulls to float; give the program its types
-        dtype = _PANDAS_TYPES.get(str(getattr(types.get(ref), "value", types.get(ref))))
-        if dtype is not None:
-            frame[feature_column(ref)] = frame[feature_column(ref)].astype(dtype)
-    for col in frame.columns:
-        if isinstance(frame[col].dtype, pd.DatetimeTZDtype):
-            frame[col] = frame[col].astype("datetime64[us, UTC]")
-    return spark.createDataFrame(frame)
+        sdf = sdf.withColumn(ts, F.lit(datetime.now(timezone.utc)).cast("timestamp"))
+    frame, _ = spark_features(sdf, refs, store, timestamp_column=ts, scratch=scratch, chunk_rows=chunk_rows,
+                              types=types, progress=progress)
+    return frame if timestamp_column is not None else frame.drop(ts)

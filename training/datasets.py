@@ -170,10 +170,10 @@ def build_training_frame(
 def _keeps_every_row(store: FeatureStore, by_view: dict[str, list[str]]) -> bool:
     """Whether the store answers every entity row once, in order, for all views in one query
     (Fresco's DuckDB store over local Parquet sources), so no de-duplication or merge is needed."""
-    from fresco.platform.offline_stores.duckdb_store import local_parquet_path
+    from fresco.platform.offline_stores.duckdb_store import answered_in_duckdb
 
-    return on_duckdb_offline_store(store) and all(
-        local_parquet_path(feature_view(store, view).batch_source, store.repo_path) is not None for view in by_view)
+    return on_duckdb_offline_store(store) and answered_in_duckdb([feature_view(store, v) for v in by_view],
+                                                                 store.repo_path)
 
 
 def _every_row_at_once(frame: pd.DataFrame, moment: pd.Series, by_view: dict[str, list[str]],
@@ -195,8 +195,7 @@ def _every_row_at_once(frame: pd.DataFrame, moment: pd.Series, by_view: dict[str
         answers.append(answer[columns])
         if progress is not None:
             progress(f"features of {len(by_view)} views: chunk {c}/{len(pieces)}, {len(piece):,} entity rows")
-    answer = pd.concat(answers, ignore_index=True) if len(answers) > 1 else answers[0]
-    return pd.concat([frame, answer.reset_index(drop=True)], axis=1)
+    return pd.concat([frame, pd.concat(answers, ignore_index=True)], axis=1)
 
 
 def on_spark_offline_store(store: FeatureStore) -> bool:
@@ -256,6 +255,47 @@ def duckdb_spark_frame(
         progress(f"features joined point in time ({len(_refs_by_view(refs))} views), read by Spark from {answer}")
     frame = rows.sparkSession.read.parquet(str(answer))
     return frame.drop(FEAST_TIMESTAMP) if timestamp_column != FEAST_TIMESTAMP else frame
+
+
+#: a DSL input type -> the pandas dtype that keeps it (Feast's frames widen ints with nulls to float)
+_PANDAS_TYPES = {"int": "Int64", "float": "float64", "bool": "boolean"}
+
+
+def spark_features(rows: Any, refs: list[str], store: FeatureStore, *, timestamp_column: str, scratch: Path,
+                   chunk_rows: int | None = None, types: dict[str, Any] | None = None,
+                   progress: Callable[[str], None] = lambda _: None) -> tuple[Any, dict[str, Any]]:
+    """A Spark DataFrame of entity rows with ``view__feature`` columns for ``refs``, point in time,
+    by the store's best path, and a record of it: in Spark on Feast's Spark store
+    (:func:`spark_training_frame`), by DuckDB through Parquet files in ``scratch`` on Fresco's
+    DuckDB store (:func:`duckdb_spark_frame`), else through the driver in pandas
+    (:func:`build_training_frame`, ``chunk_rows`` entity rows per query, the features given the
+    program's ``types``: DSL type names by reference)."""
+    from fresco.training.config import retrieval_chunk_rows
+
+    offline = str(store.config.offline_store.type)
+    if on_spark_offline_store(store):
+        progress(f"joining {len(refs)} features point in time in Spark ({offline} offline store)")
+        return (spark_training_frame(rows, refs, store, timestamp_column=timestamp_column, progress=progress),
+                {"offline_store": offline, "in": "spark"})
+    if on_duckdb_offline_store(store):
+        progress(f"joining {len(refs)} features point in time in DuckDB through Parquet files ({offline})")
+        return (duckdb_spark_frame(rows, refs, store, scratch=scratch, timestamp_column=timestamp_column,
+                                   progress=progress),
+                {"offline_store": offline, "in": "duckdb"})
+    entity = rows.toPandas()
+    chunk = retrieval_chunk_rows(offline, chunk_rows)
+    progress(f"retrieving {len(refs)} features for {len(entity):,} rows point in time through the driver "
+             f"({offline} offline store, {f'chunks of {chunk:,} rows' if chunk else 'one query per view'})")
+    frame = build_training_frame(entity, refs, store, timestamp_column=timestamp_column, chunk_rows=chunk,
+                                 progress=progress)
+    for ref in refs:
+        dtype = _PANDAS_TYPES.get(str(getattr((types or {}).get(ref), "value", (types or {}).get(ref))))
+        if dtype is not None:
+            frame[feature_column(ref)] = frame[feature_column(ref)].astype(dtype)
+    for col in frame.columns:
+        if isinstance(frame[col].dtype, pd.DatetimeTZDtype):
+            frame[col] = frame[col].astype("datetime64[us, UTC]")
+    return rows.sparkSession.createDataFrame(frame), {"offline_store": offline, "chunk_rows": chunk, "in": "driver"}
 
 
 def spark_training_frame(

@@ -332,7 +332,9 @@ def train(
     if distributed is not None:
         from fresco.training.spark_training import fitted_on_spark
 
-        with scratch_folder("training") as scratch:
+        from fresco.platform.state import scratch_dir
+
+        with scratch_dir("training") as scratch:
             fit = fitted_on_spark(plan, distributed, spark, scratch=scratch, progress=progress)
     else:
         fit = _fitted_locally(plan, trainer, spark, progress)
@@ -343,7 +345,8 @@ def train(
 class FittedModel:
     """What training hands to evaluation: the model and its fitted program, each split's labels
     and predictions, and the test rows the report and the reference sample draw from (all of
-    them locally; a bounded sample of them on Spark)."""
+    them locally; a bounded sample of them on Spark): ``test_rows`` and ``X_test`` are the rows
+    of ``splits["test"]``'s labels and predictions."""
 
     trainer: Any
     model: Any
@@ -356,33 +359,6 @@ class FittedModel:
     label_mean: float  # the training split's (the baseline's prediction)
     test_rows: pd.DataFrame
     X_test: np.ndarray
-    y_test: np.ndarray
-    p_test: np.ndarray
-
-
-def scratch_folder(prefix: str) -> Any:
-    """A temporary folder under the state folder (Spark's executors and this process see it at
-    one path), removed on exit."""
-    import tempfile
-
-    from fresco.platform.state import state_dir
-
-    root = state_dir() / "scratch"
-    root.mkdir(parents=True, exist_ok=True)
-    return _Scratch(Path(tempfile.mkdtemp(prefix=f"{prefix}-", dir=root)))
-
-
-class _Scratch:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def __enter__(self) -> Path:
-        return self.path
-
-    def __exit__(self, *exc: Any) -> None:
-        import shutil
-
-        shutil.rmtree(self.path, ignore_errors=True)
 
 
 def check_binary_labels(task: str, label: str, labels: np.ndarray) -> None:
@@ -431,7 +407,7 @@ def _fitted_locally(plan: TrainingPlan, trainer: Any, spark: Any, progress: Prog
                                                  ("validation", y_val, X_val, dataset.validation),
                                                  ("test", y_test, X_test, dataset.test))}
     return FittedModel(trainer, model, params, trials, fitted, inputs, dataset.reference, splits, float(np.mean(y)),
-                       dataset.test, X_test, y_test, splits["test"].p)
+                       dataset.test, X_test)
 
 
 def _evaluate_and_store(plan: TrainingPlan, fit: FittedModel, repository: ModelRepository, started: datetime,
@@ -477,7 +453,7 @@ def _evaluate_and_store(plan: TrainingPlan, fit: FittedModel, repository: ModelR
         program=program_json, trials=fit.trials, report_html=str(html_path), report_json=str(json_path),
         extensions=extensions,
     )
-    reference = reference_sample(fit.test_rows, fit.X_test, fit.p_test, fit.y_test, inputs=inputs,
+    reference = reference_sample(fit.test_rows, fit.X_test, fit.splits["test"].p, fit.splits["test"].y, inputs=inputs,
                                  program=fit.fitted, rows=config.monitoring.reference_rows,
                                  seed=config.monitoring.seed, model_uuid=uuid)
     repository.save(record, trainer, model, record.program, reference=reference)

@@ -25,20 +25,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 import time
 from dataclasses import dataclass, field
+from functools import reduce
 from pathlib import Path
 from typing import Any
 
 from fresco.training.config import HiveSource, ModelConfig
-from fresco.training.datasets import (
-    TrainingDataError,
-    build_training_frame,
-    duckdb_spark_frame,
-    on_duckdb_offline_store,
-    on_spark_offline_store,
-    spark_training_frame,
-)
+from fresco.training.datasets import TrainingDataError, spark_features
 from fresco.training.pipeline import (
     Progress,
     _quiet,
@@ -50,7 +45,6 @@ from fresco.training.pipeline import (
 )
 from fresco.training.sources import hive_table_types
 
-SPLITS = ("train", "validation", "test")
 #: The dataset's layout in Spark (:func:`partitions_for`).
 ROWS_PER_PARTITION, MAX_PARTITIONS = 500_000, 200
 CONTENT_HASH_METHOD = "spark: sha256 of columns, row count and the sum of each row's xxhash64"
@@ -98,28 +92,6 @@ def spark_entity_rows(config: ModelConfig, spark: Any) -> Any:
     return rows
 
 
-def _features(config: ModelConfig, rows: Any, refs: list[str], store: Any, scratch: Path,
-              progress: Progress) -> tuple[Any, dict[str, Any]]:
-    """``rows`` with the features joined point in time, and the retrieval's record."""
-    ts = config.data.timestamp_column
-    offline = str(store.config.offline_store.type)
-    if on_spark_offline_store(store):
-        progress(f"joining {len(refs)} features point in time in Spark ({offline} offline store)")
-        return spark_training_frame(rows, refs, store, timestamp_column=ts, progress=progress), \
-            {"offline_store": offline, "in": "spark"}
-    if on_duckdb_offline_store(store):
-        progress(f"joining {len(refs)} features point in time in DuckDB through Parquet files ({offline})")
-        return duckdb_spark_frame(rows, refs, store, scratch=scratch, timestamp_column=ts, progress=progress), \
-            {"offline_store": offline, "in": "duckdb"}
-    chunk_rows = config.resources.chunk_rows(offline)
-    progress(f"joining {len(refs)} features point in time through the driver ({offline} offline store "
-             "has no Spark path)")
-    frame = build_training_frame(rows.toPandas(), refs, store, timestamp_column=ts, chunk_rows=chunk_rows,
-                                 progress=progress)
-    return rows.sparkSession.createDataFrame(frame), {"offline_store": offline, "chunk_rows": chunk_rows,
-                                                      "in": "driver"}
-
-
 def partitions_for(rows: int) -> int:
     """How many partitions the dataset is laid out in: from its size alone, never from the
     cluster, so that every cluster sees the same partitions (:func:`in_fixed_order`)."""
@@ -155,21 +127,13 @@ def values_at_positions(frame: Any, column: str, positions: dict[str, int], rows
     brackets = {name: (bounds[2 * n], bounds[2 * n + 1]) for n, name in enumerate(positions)}
     below = micros.agg(*[F.sum((F.col("t") < F.lit(low)).cast("long")).alias(name)
                          for name, (low, _) in brackets.items()]).first()
-    inside = micros.where(_any(F.col("t").between(low, high) for low, high in brackets.values()))
+    inside = micros.where(reduce(operator.or_, (F.col("t").between(low, high) for low, high in brackets.values())))
     values = sorted(r[0] for r in inside.collect())
     result = {}
     for name, i in positions.items():
         low, high = brackets[name]
         window = [v for v in values if low <= v <= high]
         result[name] = _from_micros(window[i - int(below[name] or 0)])
-    return result
-
-
-def _any(conditions: Any) -> Any:
-    """The disjunction of Spark conditions."""
-    result = None
-    for condition in conditions:
-        result = condition if result is None else result | condition
     return result
 
 
@@ -210,7 +174,10 @@ def build_spark_dataset(config: ModelConfig, program: Any, *, spark: Any, scratc
     ts, label = config.data.timestamp_column, config.data.label
     rows = spark_entity_rows(config, spark)
     store, refs = feature_refs(config, program, store)
-    frame, retrieval = _features(config, rows, refs, store, scratch, progress) if refs else (rows, {})
+    frame, retrieval = (spark_features(rows, refs, store, timestamp_column=ts, scratch=scratch,
+                                       chunk_rows=config.resources.retrieval_chunk_rows,
+                                       types=program.input_types, progress=progress)
+                        if refs else (rows, {}))
     joined = frame.persist(StorageLevel.MEMORY_AND_DISK)  # counted, then laid out: joined once
     counted = joined.agg(F.count(F.lit(1)), F.count(F.col(label)), F.count(F.col(ts))).first()
     if not counted[0]:

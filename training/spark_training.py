@@ -46,9 +46,10 @@ def _predictor(model: Any) -> Any:
 
 
 def _evaluate(config: Any, dataset: Any, outputs: dict[str, Any], columns: list[Any], predict: Any,
-              n_inputs: int) -> tuple[dict[str, SplitData], float, pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+              n_inputs: int) -> tuple[dict[str, SplitData], float, pd.DataFrame, np.ndarray]:
     """Every split scored and measured in Spark, and the test sample the report draws from:
-    (splits, the training label's mean, the sample's rows, inputs, labels and predictions)."""
+    (splits, the test split's holding the sample's labels and predictions; the training label's
+    mean; the sample's rows and inputs)."""
     from pyspark.sql import functions as F
 
     label, task = config.data.label, config.model.task
@@ -71,7 +72,7 @@ def _evaluate(config: Any, dataset: Any, outputs: dict[str, Any], columns: list[
                                  rows=dataset.counts[name], metrics=spark_metrics(task, scored),
                                  baseline=None if name == "train" else spark_metrics(task, constant))
         scored.unpersist()
-    return splits, label_mean, sample.drop(columns=["__matrix"]), X_test, y_test, p_test
+    return splits, label_mean, sample.drop(columns=["__matrix"]), X_test
 
 
 def fitted_on_spark(plan: TrainingPlan, distributed: Any, spark: Any, *, scratch: Path,
@@ -122,10 +123,10 @@ def fitted_on_spark(plan: TrainingPlan, distributed: Any, spark: Any, *, scratch
         progress(f"[4/5] evaluating the final model on the held-out test split ({dataset.counts['test']:,} rows, "
                  "scored in Spark)")
         with spark_progress(spark, progress):
-            splits, label_mean, sample, X_test, y_test, p_test = _evaluate(config, dataset, outputs, columns,
-                                                                           _predictor(model), len(inputs))
+            splits, label_mean, sample, X_test = _evaluate(config, dataset, outputs, columns, _predictor(model),
+                                                           len(inputs))
         return FittedModel(distributed, model, params, trials, fitted, inputs, dataset.reference, splits, label_mean,
-                           sample, X_test, y_test, p_test)
+                           sample, X_test)
     finally:
         dataset.release()
 

@@ -9,6 +9,9 @@ datasets, the Spark warehouse and Hive metastore, and the local services' data. 
 from __future__ import annotations
 
 import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from fresco.platform.repo import find_repo
@@ -31,6 +34,16 @@ def state_dir() -> Path:
     path = state_home()
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@contextmanager
+def scratch_dir(prefix: str) -> Iterator[Path]:
+    """A temporary folder under ``<state folder>/scratch`` (Spark's executors and this process
+    see it at one path when the state folder is shared), removed when the block ends."""
+    root = state_dir() / "scratch"
+    root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f"{prefix}-", dir=root, ignore_cleanup_errors=True) as path:
+        yield Path(path)
 
 
 def cache_dir() -> Path:

@@ -115,6 +115,12 @@ def local_parquet_path(source: DataSource, repo_path: Path | str | None) -> Path
     return Path(uri.removeprefix("file://"))
 
 
+def answered_in_duckdb(views: list[FeatureView], repo_path: Path | str | None) -> bool:
+    """Whether every view's source is local Parquet, so this store answers from DuckDB (every
+    entity row once, in order) rather than handing the retrieval to Feast's file store."""
+    return all(local_parquet_path(v.batch_source, repo_path) is not None for v in views)
+
+
 def _scan(path: Path, name: str) -> str:
     """A ``read_parquet`` table expression over a file or a (Hive-partitioned) folder."""
     if not path.exists():
@@ -291,16 +297,17 @@ def _view_sql(view: FeatureView, features: list[str], scan: str, entity_keys: li
     """
 
 
-def _event_timestamp_column(entity_df: pd.DataFrame) -> str:
-    """Feast's rule: ``event_timestamp``, else the frame's only datetime column."""
-    if DEFAULT_ENTITY_DF_EVENT_TIMESTAMP_COL in entity_df.columns:
+def _event_timestamp_column(columns: dict[str, bool], rows: str) -> str:
+    """Feast's rule for the entity rows' time column: ``event_timestamp``, else the only timestamp
+    column (``columns``: name -> whether it holds timestamps; ``rows``: what they are, for the error)."""
+    if DEFAULT_ENTITY_DF_EVENT_TIMESTAMP_COL in columns:
         return DEFAULT_ENTITY_DF_EVENT_TIMESTAMP_COL
-    candidates = entity_df.select_dtypes(include=["datetime", "datetimetz"]).columns
+    candidates = [name for name, is_time in columns.items() if is_time]
     if len(candidates) == 1:
-        return str(candidates[0])
+        return candidates[0]
     raise OfflineStoreError(
-        f"the entity frame needs a column named {DEFAULT_ENTITY_DF_EVENT_TIMESTAMP_COL!r} (or exactly "
-        f"one datetime column) holding each row's time; it has {list(entity_df.columns)}"
+        f"the entity {rows} needs a column named {DEFAULT_ENTITY_DF_EVENT_TIMESTAMP_COL!r} (or exactly one "
+        f"timestamp column) holding each row's time; it has {list(columns)}"
     )
 
 
@@ -351,20 +358,6 @@ def parquet_entity_query(path: Path | str) -> str:
     return f"SELECT * FROM read_parquet({_lit(pattern)})"
 
 
-def _query_timestamp_column(columns: dict[str, str]) -> str:
-    """Feast's rule (``event_timestamp``, else the only timestamp column) on a query's columns
-    (name -> DuckDB type)."""
-    if DEFAULT_ENTITY_DF_EVENT_TIMESTAMP_COL in columns:
-        return DEFAULT_ENTITY_DF_EVENT_TIMESTAMP_COL
-    candidates = [name for name, kind in columns.items() if kind.startswith("TIMESTAMP")]
-    if len(candidates) == 1:
-        return candidates[0]
-    raise OfflineStoreError(
-        f"the entity query needs a column named {DEFAULT_ENTITY_DF_EVENT_TIMESTAMP_COL!r} (or exactly one "
-        f"timestamp column) holding each row's time; it has {list(columns)}"
-    )
-
-
 class _EntityQuery:
     """An entity query's columns, event time column and time range (one short DuckDB session)."""
 
@@ -374,8 +367,9 @@ class _EntityQuery:
         try:
             described = con.execute(f"DESCRIBE SELECT * FROM ({sql})").fetchall()
             self.columns = {str(row[0]): str(row[1]) for row in described}
-            self.ts_column = _query_timestamp_column(self.columns)
-            if not self.columns[self.ts_column].startswith("TIMESTAMP"):
+            self.ts_column = _event_timestamp_column(
+                {name: kind.startswith("TIMESTAMP") for name, kind in self.columns.items()}, "query")
+            if not self.columns[self.ts_column].startswith("TIMESTAMP"):  # named event_timestamp
                 raise OfflineStoreError(f"the entity query's {self.ts_column!r} is {self.columns[self.ts_column]}, "
                                         "not a timestamp")
             low, high = con.execute(f"SELECT min(epoch_ns({_q(self.ts_column)})), max(epoch_ns({_q(self.ts_column)})) "
@@ -461,7 +455,7 @@ class FrescoDuckDBOfflineStore(DaskOfflineStore):
                                 full_feature_names: bool = False, filter_by_created_timestamp: bool = False,
                                 **kwargs: Any) -> RetrievalJob:
         """Point-in-time features for ``entity_df`` (see the module doc for the semantics)."""
-        local = all(local_parquet_path(v.batch_source, config.repo_path) is not None for v in feature_views)
+        local = answered_in_duckdb(feature_views, config.repo_path)
         if isinstance(entity_df, str) and (filter_by_created_timestamp or not local):
             raise OfflineStoreError("an entity query needs every feature view's source as local Parquet "
                                     "and no created-timestamp filter; give the entity rows as a DataFrame")
@@ -487,7 +481,8 @@ class FrescoDuckDBOfflineStore(DaskOfflineStore):
             raise OfflineStoreError(
                 f"the entity rows must be a pandas DataFrame or a DuckDB query, not {type(entity_df).__name__}"
             )
-        ts_column = _event_timestamp_column(entity_df)
+        ts_column = _event_timestamp_column(
+            {str(c): pd.api.types.is_datetime64_any_dtype(entity_df[c]) for c in entity_df.columns}, "frame")
         times = _utc_times(entity_df[ts_column]) if len(entity_df) else None
         metadata = RetrievalMetadata(
             features=feature_refs,
