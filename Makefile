@@ -11,12 +11,27 @@ PYTEST_WORKERS ?= 2
 
 .PHONY: install quickstart services test lock benchmarks clean
 
+## pyspark publishes only a source distribution. Its wheel is built once per machine into a
+## wheelhouse beside the service downloads, and every uv call here (this install, the installed-wheel
+## test, BentoML's package lock) takes it from there: an index answering without cache headers makes
+## uv rebuild the sdist, and keep another 1.9 GB copy in its cache, on each install.
+FRESCO_CACHE  ?= $(HOME)/.cache/fresco
+WHEELHOUSE    := $(FRESCO_CACHE)/wheels
+PYSPARK       := $(shell grep -E '^pyspark==' requirements.lock)
+PYSPARK_WHEEL := $(WHEELHOUSE)/$(subst ==,-,$(PYSPARK))-py2.py3-none-any.whl
+export UV_FIND_LINKS := $(WHEELHOUSE)
+
 install: $(STAMP)
 
-$(STAMP): pyproject.toml setup.py requirements.lock
+$(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Fresco needs Python 3.11, found {sys.version.split()[0]} at {sys.executable}"'
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet "uv>=0.9,<1"
+
+$(PYSPARK_WHEEL): | $(BIN)/python
+	$(BIN)/python -m pip wheel --quiet --no-deps -w $(WHEELHOUSE) '$(PYSPARK)'
+
+$(STAMP): pyproject.toml setup.py requirements.lock $(PYSPARK_WHEEL) | $(BIN)/python
 	$(BIN)/uv pip install --python $(BIN)/python --constraint requirements.lock --editable '.[dev]'
 	touch $@
 
