@@ -19,8 +19,8 @@ Issue #32's target: 30 rows within 15 s, Spark's start included. The last line i
 With `--scale N [N ...]` it measures large batches instead: N rows drawn from the project's label
 rows (customers and channels sampled with replacement, times uniform over the labels' period,
 features joined point in time), one `fresco predict-batch` each, and the peak resident memory of
-the driver (the `fresco` Python process), of Spark's JVM and of the Python workers, sampled
-every 0.2 s. Issue #32's target: the driver's peak within 20% between 1M and 10M rows. Each size
+the driver (the `fresco` Python process), of Spark's JVM, of the Python workers and of the
+embedded store's as-of join (a DuckDB process of its own), sampled every 0.2 s. Issue #32's target: the driver's peak within 20% between 1M and 10M rows. Each size
 ends with `batch scoring: N rows in S s (R rows/s), driver peak RSS G GiB`.
 
 Run: .venv/bin/python benchmarks/bench_batch_scoring.py [--rows 30] [--runs 3] [--compare OTHER/.venv]
@@ -124,7 +124,7 @@ def score_at_scale(venv: Path, work: Path, project: Path, source: Path, uuid: st
                                 "--repo", str(project), "--timestamp-column", "ordered_at", "--no-log"],
                                cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     driver = psutil.Process(process.pid)
-    peaks = {"driver": 0.0, "jvm": 0.0, "workers": 0.0}
+    peaks = {"driver": 0.0, "jvm": 0.0, "workers": 0.0, "duckdb": 0.0}
     lines: list[str] = []
     import threading
 
@@ -133,17 +133,20 @@ def score_at_scale(venv: Path, work: Path, project: Path, source: Path, uuid: st
     while process.poll() is None:
         try:
             peaks["driver"] = max(peaks["driver"], driver.memory_info().rss)
-            jvm = workers = 0
+            jvm = workers = duckdb = 0
             for child in driver.children(recursive=True):
                 try:
                     rss = child.memory_info().rss
                     if "java" in child.name():
                         jvm += rss
+                    elif "import duckdb" in " ".join(child.cmdline()):  # the store's as-of join
+                        duckdb += rss
                     elif "python" in child.name() or "fresco" in child.name():
                         workers += rss
                 except psutil.NoSuchProcess:
                     pass
             peaks["jvm"], peaks["workers"] = max(peaks["jvm"], jvm), max(peaks["workers"], workers)
+            peaks["duckdb"] = max(peaks["duckdb"], duckdb)
         except psutil.NoSuchProcess:
             break
         time.sleep(0.2)
@@ -214,7 +217,8 @@ def main_scale(args: argparse.Namespace) -> None:
             for venv, label in venvs:
                 f = score_at_scale(venv, work, project, source, uuid, rows)
                 print(f"{label:>6}: {rows:,} rows in {f['seconds']:.1f} s; peak RSS driver {f['driver']:.2f} GiB, "
-                      f"JVM {f['jvm']:.2f} GiB, Python workers {f['workers']:.2f} GiB", flush=True)
+                      f"JVM {f['jvm']:.2f} GiB, Python workers {f['workers']:.2f} GiB, "
+                      f"DuckDB's join process {f['duckdb']:.2f} GiB", flush=True)
                 if label == "this":
                     print(f"batch scoring: {rows:,} rows in {f['seconds']:.1f} s ({rows / f['seconds']:,.0f} rows/s), "
                           f"driver peak RSS {f['driver']:.2f} GiB", flush=True)

@@ -284,6 +284,25 @@ def test_an_entity_query_over_parquet_gives_the_frames_answer(
         job.persist(SavedDatasetFileStorage(path=str(tmp_path / "answer")))
 
 
+def test_a_failed_persist_keeps_the_previous_answer(
+        repo: Path, stores: tuple[FeatureStore, FeatureStore], tmp_path: Path) -> None:
+    """DuckDB writes beside the answer and replaces it only when done: a join that fails (its
+    entity files gone) names the views and DuckDB's reason, and the answer on disk stays whole."""
+    store = stores[1]
+    history = write_data(repo, 0)
+    (tmp_path / "rows").mkdir()
+    entity_rows(0, history).to_parquet(tmp_path / "rows" / "part-0.parquet", index=False)
+    job = store.get_historical_features(entity_df=parquet_entity_query(tmp_path / "rows"), features=REFS)
+    answer = tmp_path / "answer"
+    job.persist(SavedDatasetFileStorage(path=str(answer)), allow_overwrite=True)
+    before = pd.read_parquet(answer)
+    (tmp_path / "rows" / "part-0.parquet").unlink()
+    with pytest.raises(OfflineStoreError, match=r"point-in-time retrieval of \[.*'customer_stats'.*\]: .*No files found"):
+        job.persist(SavedDatasetFileStorage(path=str(answer)), allow_overwrite=True)
+    pd.testing.assert_frame_equal(pd.read_parquet(answer), before)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["answer", "rows"]
+
+
 def test_ttl_edges_and_created_tie_break(repo: Path, stores: tuple[FeatureStore, FeatureStore]) -> None:
     """Hand-made cases, checked by value: the randomized test's anchors."""
     write_data(repo, 0)

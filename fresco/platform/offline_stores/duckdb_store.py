@@ -91,15 +91,63 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _settings(config: RepoConfig) -> list[str]:
+    """The statements that set up a DuckDB session for ``config``'s store."""
+    store = config.offline_store
+    statements = ["SET TimeZone = 'UTC'"]
+    if getattr(store, "threads", None):
+        statements.append(f"SET threads = {int(store.threads)}")
+    if getattr(store, "memory_limit", None):
+        statements.append(f"SET memory_limit = {_lit(str(store.memory_limit))}")
+    return statements
+
+
 def _connect(config: RepoConfig) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    store = config.offline_store
-    if getattr(store, "threads", None):
-        con.execute(f"SET threads = {int(store.threads)}")
-    if getattr(store, "memory_limit", None):
-        con.execute(f"SET memory_limit = {_lit(str(store.memory_limit))}")
+    for statement in _settings(config):
+        con.execute(statement)
     return con
+
+
+# A DuckDB session in a process of its own, reading its statements as JSON on stdin; a DuckDB
+# error is its last stderr line and exit status 3.
+_OWN_PROCESS = """
+import json, sys
+import duckdb
+statements = json.load(sys.stdin)
+con = duckdb.connect()
+try:
+    for statement in statements:
+        con.execute(statement)
+except duckdb.Error as err:
+    print(str(err).replace(chr(10), " "), file=sys.stderr)
+    sys.exit(3)
+"""
+
+
+def _remove(path: str) -> None:
+    """Remove the file or folder at ``path``, if any."""
+    import shutil
+
+    if os.path.isdir(path):
+        shutil.rmtree(path)
+    elif os.path.exists(path):
+        os.remove(path)
+
+
+def _run_in_own_process(config: RepoConfig, statement: str) -> None:
+    """Run ``statement`` in a DuckDB session of a child process: the memory of a join (up to the
+    store's ``memory_limit``, then spilled to disk) is the child's, never the caller's, whose
+    footprint stays flat as the rows grow. A DuckDB error becomes :class:`OfflineStoreError`."""
+    import json
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", _OWN_PROCESS], input=json.dumps([*_settings(config), statement]),
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        lines = result.stderr.strip().splitlines()
+        raise OfflineStoreError(lines[-1] if lines else f"DuckDB's process ended with status {result.returncode}")
 
 
 def local_parquet_path(source: DataSource, repo_path: Path | str | None) -> Path | None:
@@ -206,8 +254,9 @@ class FrescoDuckDBRetrievalJob(RetrievalJob):
         """Write the result as Parquet (a file, or a folder when the path has no suffix).
 
         The answer to an entity *query* without on-demand views is written by DuckDB straight
-        from the join (``COPY``, spilling to disk past its memory limit): no row passes through
-        Python, so a Spark job can read a retrieval of any size back from the files."""
+        from the join (``COPY``, spilling to disk past its memory limit), in a process of its own:
+        no row passes through Python and the caller's memory does not grow with the rows, so a
+        Spark job can read a retrieval of any size back from the files."""
         if not isinstance(storage, SavedDatasetFileStorage):
             raise OfflineStoreError(f"can only persist to a SavedDatasetFileStorage, got {type(storage).__name__}")
         path = FileSource.get_uri_for_file_path(repo_path=self._repo_path, uri=storage.file_options.uri)
@@ -416,14 +465,17 @@ def _query_job(config: RepoConfig, query: _EntityQuery, by_view: dict[FeatureVie
             con.close()
 
     def export(path: str, single_file: bool) -> None:
-        import shutil
-
-        if os.path.isdir(path):
-            shutil.rmtree(path)
-        elif os.path.exists(path):
-            os.remove(path)
+        """DuckDB writes the answer beside ``path``, in its own process; it replaces ``path`` only
+        once complete, so a failed join leaves a previous answer as it was."""
         options = "FORMAT PARQUET" if single_file else "FORMAT PARQUET, PER_THREAD_OUTPUT TRUE"
-        run(lambda con: con.execute(f"COPY ({sql}) TO {_lit(path)} ({options})"))
+        partial = f"{path}.partial-{os.getpid()}"
+        try:
+            _run_in_own_process(config, f"COPY ({sql}) TO {_lit(partial)} ({options})")
+        except OfflineStoreError as err:
+            _remove(partial)
+            raise OfflineStoreError(f"point-in-time retrieval of {[v.name for v in by_view]}: {err}") from None
+        _remove(path)
+        os.replace(partial, path)
 
     return FrescoDuckDBRetrievalJob(lambda: run(lambda con: con.sql(sql).to_arrow_table()),
                                     full_feature_names=full_feature_names, export=export, **job)
