@@ -466,9 +466,10 @@ def predict_batch(source: str, output: str, model: str, repo: Path | None, yaml_
                   timestamp_column: str | None, chunk_rows: int | None, no_log: bool) -> None:
     """Score SOURCE (Parquet path or Hive table) on Spark into OUTPUT (Parquet path or Hive table),
     each row with its prediction_id; the predictions are logged as the service logs them."""
-    from fresco.platform.spark import start_spark_session
+    from fresco.platform.spark import short_input, start_spark_session
 
-    spark = start_spark_session("fresco-predict-batch")  # its JVM starts while Feast is imported
+    # its JVM starts, then its Python workers import the scoring stack, while Feast is imported here
+    spark = start_spark_session("fresco-predict-batch", warm_workers=True, short_job=short_input(source))
     from fresco.serving.routing import current_route
     from fresco.training import ModelRepository
 

@@ -34,7 +34,6 @@ driver to ``fresco.training.build_training_frame``.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -112,7 +111,7 @@ def predict_batch(
     from fresco.serving.prediction_log import prediction_log_settings
     from fresco.serving.routing import current_route
     from fresco.platform.state import scratch_dir
-    from fresco.training import ModelRepository, load_model
+    from fresco.training import ModelRepository, portable_model
 
     t0 = time.perf_counter()
     settings = prediction_log_settings() if log else None
@@ -120,8 +119,9 @@ def predict_batch(
     route = current_route(repository, str(model))
     from fresco.platform.spark import spark_session, warm_python_workers
 
-    spark = spark or spark_session("fresco-predict-batch")
-    warm_python_workers(spark)  # they start while the rows are read and their features joined
+    if spark is None:  # a session of its own: the workers start while the rows are read and joined
+        spark = spark_session("fresco-predict-batch")
+        warm_python_workers(spark)
     if store is None:
         from fresco.platform import open_store
 
@@ -134,7 +134,7 @@ def predict_batch(
         assert route.uuid is not None
         parts = [(None, route.uuid, sdf)]
     else:
-        first = load_model(next(iter(route.arms.values())), repository)
+        first = portable_model(next(iter(route.arms.values())), repository)
         keys = _split_keys(route.experiment, first.program.feature_refs, store, sdf.columns)
         progress(f"experiment {route.experiment.name} splits {route.ref} by {keys}: "
                  + ", ".join(f"{arm}={w:g}" for arm, w in route.experiment.arms.items()))
@@ -157,7 +157,7 @@ def _score_all(spark: Any, parts: list[tuple[str | None, str, Any]], route: Any,
     feature join needs until the write is done."""
     from pyspark.sql import functions as F
 
-    from fresco.training import load_model
+    from fresco.training import portable_model
 
     if settings is not None:
         progress(f"logging the predictions to {settings.folder}")
@@ -165,7 +165,7 @@ def _score_all(spark: Any, parts: list[tuple[str | None, str, Any]], route: Any,
     for n, (arm, uuid, part) in enumerate(parts):
         if arm is not None:
             progress(f"arm {arm} ({uuid})")
-        trained = load_model(uuid, repository)
+        trained = portable_model(uuid, repository)  # loaded by the tasks, not here
         logger = None if settings is None else _BatchLog.of(
             settings, trained, store, route.tag, route.experiment.name if route.experiment else None, arm,
             spark.conf.get("spark.sql.session.timeZone"))
@@ -306,8 +306,7 @@ def _score(sdf: Any, trained: Any, store: Any, timestamp_column: str | None,
     progress("applying the DSL program (Spark expressions)")
     scored = program.to_spark(sdf)
     inputs = list(trained.inputs)
-    # pickled to the Python workers once per task (without the program's per-request evaluator)
-    model_obj = dataclasses.replace(trained, _program=None)
+    model_obj = trained  # pickled to the Python workers once per task; loaded once per worker
 
     keep = list(sdf.columns)
     schema = T.StructType([*sdf.schema.fields, T.StructField(PREDICTION, T.DoubleType()),

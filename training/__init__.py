@@ -12,7 +12,8 @@ Public surface (the CLI and serving use only this):
 - the repository: :class:`ModelRepository` (list, get, tag, tag_history, resolve,
   set_experiment, stop_experiment, experiments, experiment_history),
   :class:`ModelRecord`, :func:`compare_models`, :func:`load_model` -> :class:`TrainedModel`
-- artifacts: :func:`load_artifact` (a model folder alone, e.g. bundled in a Bento)
+- artifacts: :func:`load_artifact` (a model folder alone, e.g. bundled in a Bento),
+  :func:`portable_model` (its files as bytes, loaded where a Spark task predicts)
 - trainers: :func:`get_trainer`, :func:`trainer_names`
 """
 
@@ -27,7 +28,7 @@ _EXPORTS = {
     "TrainingDataError": "datasets", "build_training_frame": "datasets",
     "spark_training_frame": "datasets", "duckdb_spark_frame": "datasets",
     "ArtifactError": "artifacts", "TrainedModel": "artifacts", "load_artifact": "artifacts",
-    "load_model": "artifacts",
+    "load_model": "artifacts", "PortableModel": "artifacts", "portable_model": "artifacts",
     "TrainResult": "pipeline", "build_dataset": "pipeline", "train": "pipeline",
     "ExperimentRecord": "repository", "ModelRecord": "repository", "ModelRepository": "repository",
     "RepositoryError": "repository", "TagMove": "repository",
@@ -50,6 +51,7 @@ __all__ = [
     "ModelConfig",
     "ModelRecord",
     "ModelRepository",
+    "PortableModel",
     "RepositoryError",
     "TagMove",
     "TrainResult",
@@ -65,6 +67,7 @@ __all__ = [
     "load_model",
     "parse_config",
     "plan_training",
+    "portable_model",
     "spark_training_frame",
     "duckdb_spark_frame",
     "train",

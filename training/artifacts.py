@@ -99,3 +99,60 @@ def load_model(ref: str, repository: ModelRepository | None = None) -> TrainedMo
     """Load a model by UUID (or unique prefix), Fresco tag (``churn:production``) or BentoML tag."""
     repository = repository or ModelRepository()
     return load_artifact(repository.artifact_path(repository.resolve(ref)))
+
+
+@dataclass(frozen=True)
+class PortableModel:
+    """A stored model for another process or machine (a Spark task): its artifact folder's files
+    as bytes, and what the caller needs before predicting (UUID, fitted program, inputs).
+
+    The model itself is loaded on the first :meth:`predict` in the process that calls it, once per
+    process, so the process that ships it (a Spark driver) never imports the trainer's library.
+    The drift reference sample stays behind: prediction does not read it."""
+
+    uuid: str
+    inputs: list[str]
+    program_json: str
+    extensions: dict[str, Any]
+    files: dict[str, bytes]
+
+    @property
+    def program(self) -> Any:
+        """The fitted DSL program (its user functions required, as :func:`load_artifact` does)."""
+        return feats.program_from_json(self.program_json,
+                                       feats.functions_for_artifact(self.extensions.get("functions") or {}))
+
+    def predict(self, matrix: np.ndarray) -> np.ndarray:
+        """Predictions for a matrix whose columns are :attr:`inputs`, in order (NaN = null)."""
+        return _loaded_here(self).predict(matrix)
+
+
+_LOADED_HERE: dict[str, TrainedModel] = {}
+
+
+def _loaded_here(model: PortableModel) -> TrainedModel:
+    """``model`` loaded in this process (from its files, written to a folder that is removed
+    once loaded), the first time it is asked for."""
+    import tempfile
+
+    if model.uuid not in _LOADED_HERE:
+        with tempfile.TemporaryDirectory(prefix="fresco-model-") as folder:
+            for name, data in model.files.items():
+                (Path(folder) / name).parent.mkdir(parents=True, exist_ok=True)
+                (Path(folder) / name).write_bytes(data)
+            _LOADED_HERE[model.uuid] = load_artifact(folder)
+    return _LOADED_HERE[model.uuid]
+
+
+def portable_model(ref: str, repository: ModelRepository | None = None) -> PortableModel:
+    """The model ``ref`` (as :func:`load_model` takes it) as a :class:`PortableModel`, read from
+    its artifact folder without loading the model."""
+    from fresco.training.reference import REFERENCE_FILE
+
+    repository = repository or ModelRepository()
+    path = repository.artifact_path(repository.resolve(ref))
+    meta = read_artifact_meta(path)
+    files = {f.relative_to(path).as_posix(): f.read_bytes() for f in sorted(path.rglob("*"))
+             if f.is_file() and f.relative_to(path).as_posix() != REFERENCE_FILE}
+    return PortableModel(uuid=meta["uuid"], inputs=list(meta["inputs"]), program_json=files["program.json"].decode(),
+                         extensions=meta.get("extensions") or {}, files=files)

@@ -19,6 +19,7 @@ import threading
 from concurrent.futures import Future
 from pathlib import Path
 
+from pyspark import SparkContext
 from pyspark.sql import SparkSession
 
 from fresco.platform.state import state_dir
@@ -87,7 +88,8 @@ def spark_conf(home: Path | None = None, master: str | None = None) -> dict[str,
     return conf
 
 
-def spark_session(app_name: str = "fresco", home: Path | None = None, master: str | None = None) -> SparkSession:
+def spark_session(app_name: str = "fresco", home: Path | None = None, master: str | None = None,
+                  *, short_job: bool = False) -> SparkSession:
     """Return the process's Spark session, creating it with :func:`spark_conf` if needed, and
     with Spark's Kafka connector on its classpath once it is in the cache (``fresco stream``
     fetches it; a path of this machine, so not one of the settings a yaml repeats). A running
@@ -96,6 +98,9 @@ def spark_session(app_name: str = "fresco", home: Path | None = None, master: st
 
     Python workers (UDFs, ``mapInPandas``, Feast's Spark materialization engine) run this
     process's interpreter unless ``PYSPARK_PYTHON`` says otherwise, so they can import Feast.
+
+    A new session's driver JVM maps the class-data archive (:mod:`fresco.platform.spark_cds`);
+    with ``short_job`` (see :func:`short_input`) it also compiles with the quick compiler only.
     """
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.appName(app_name)
@@ -106,20 +111,71 @@ def spark_session(app_name: str = "fresco", home: Path | None = None, master: st
     jars = cached_jars()
     if jars:
         builder = builder.config("spark.jars", ",".join(jars))
-    return check_master(builder.enableHiveSupport().getOrCreate(), master)
+    builder = builder.enableHiveSupport()
+    if SparkSession.getActiveSession() is not None or SparkContext._active_spark_context is not None:
+        return check_master(builder.getOrCreate(), master)
+    return check_master(_with_driver_options(builder, [str(j) for j in jars], short_job), master)
 
 
-def start_spark_session(app_name: str = "fresco", home: Path | None = None,
-                        master: str | None = None) -> "Future[SparkSession]":
+#: input rows below which a job is short (:func:`short_input`)
+SHORT_JOB_ROWS = 1_000_000
+#: a short job's driver JVM: C1 only. On two cores the optimizing compiler's threads took 4 of a
+#: 30-row batch's 19 s; somewhere between 1M and 10M rows its faster code wins (bench_batch_scoring.py)
+QUICK_COMPILER = "-XX:TieredStopAtLevel=1"
+
+
+def short_input(source: str) -> bool:
+    """Whether ``source``, a Parquet file or folder, holds fewer than :data:`SHORT_JOB_ROWS` rows
+    (read from the files' footers); a table or anything unreadable: no."""
+    import pyarrow.parquet as pq
+
+    try:
+        files = pq.ParquetDataset(source).files
+        return sum(pq.ParquetFile(f).metadata.num_rows for f in files) < SHORT_JOB_ROWS
+    except Exception:  # noqa: BLE001 - not Parquet here: the job reads it and says what is wrong
+        return False
+
+
+def _with_driver_options(builder: SparkSession.Builder, jars: list[str], short_job: bool) -> SparkSession:
+    """``builder``'s new session, its driver JVM started with the class-data archive
+    (:mod:`fresco.platform.spark_cds`) and, for a ``short_job``, :data:`QUICK_COMPILER`, through
+    ``SPARK_SUBMIT_OPTS`` (the launcher's options for the driver JVM; a user's own value is kept
+    and ours appended, for this start only)."""
+    from fresco.platform.spark_cds import plan_archive
+
+    plan = plan_archive(jars)
+    options = " ".join(o for o in (plan.java_options, QUICK_COMPILER if short_job else None) if o)
+    if not options:
+        return builder.getOrCreate()
+    before = os.environ.get("SPARK_SUBMIT_OPTS")
+    os.environ["SPARK_SUBMIT_OPTS"] = f"{before} {options}" if before else options
+    try:
+        session = builder.getOrCreate()
+    finally:
+        if before is None:
+            os.environ.pop("SPARK_SUBMIT_OPTS", None)
+        else:
+            os.environ["SPARK_SUBMIT_OPTS"] = before
+    plan.started(int(session.sparkContext._jvm.java.lang.ProcessHandle.current().pid()))
+    return session
+
+
+def start_spark_session(app_name: str = "fresco", home: Path | None = None, master: str | None = None,
+                        *, warm_workers: bool = False, short_job: bool = False) -> "Future[SparkSession]":
     """:func:`spark_session` in a background thread: Spark's JVM starts (about 3.5 s, in its own
-    process) while the caller imports and opens its stores; ``.result()`` is the session. The
-    thread is a daemon: a command that fails before it needs Spark exits at once."""
+    process) while the caller imports and opens its stores; ``.result()`` is the session. With
+    ``warm_workers``, :func:`warm_python_workers` follows as soon as the session is up, so the
+    workers' imports overlap the caller's too. The thread is a daemon: a command that fails before
+    it needs Spark exits at once."""
     pending: Future[SparkSession] = Future()
 
     def start() -> None:
         if pending.set_running_or_notify_cancel():
             try:
-                pending.set_result(spark_session(app_name, home, master))
+                session = spark_session(app_name, home, master, short_job=short_job)
+                if warm_workers:
+                    warm_python_workers(session)
+                pending.set_result(session)
             except BaseException as err:  # noqa: BLE001 - handed to the caller of .result()
                 pending.set_exception(err)
 
@@ -127,8 +183,8 @@ def start_spark_session(app_name: str = "fresco", home: Path | None = None,
     return pending
 
 
-def _ready(batches):  # runs in a Python worker: nothing to do but exist
-    return iter(())
+def _ready(value):  # type: ignore[no-untyped-def] - runs in a Python worker; hints would make it a pandas UDF
+    return value
 
 
 class WorkerWarmUp(threading.Thread):
@@ -141,8 +197,12 @@ class WorkerWarmUp(threading.Thread):
     def run(self) -> None:
         try:
             # a SQL job: Spark keeps one daemon per worker environment, and SQL's Python
-            # functions (mapInPandas, pandas UDFs) run under another one than RDD functions
-            self.spark.range(1, numPartitions=1).mapInPandas(_ready, "id long").collect()
+            # functions (mapInPandas, pandas UDFs, plain UDFs) run under another one than RDD
+            # functions. A plain UDF: submitting it needs neither pandas nor pyarrow here, so the
+            # job starts at once even while the caller's thread is importing them.
+            from pyspark.sql.functions import udf
+
+            self.spark.range(1, numPartitions=1).select(udf(_ready, "long")("id")).collect()
         except Exception as err:  # noqa: BLE001 - the job that needs the workers reports it too
             self.error = err
 

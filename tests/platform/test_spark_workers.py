@@ -44,3 +44,15 @@ def test_warming_the_workers_runs_a_python_job(spark) -> None:
 
 def test_a_session_started_in_the_background_is_the_process_session(spark) -> None:
     assert start_spark_session("fresco-tests").result(timeout=60) is spark
+
+
+def test_a_session_started_in_the_background_can_warm_its_workers(spark) -> None:
+    import time
+
+    tracker = spark.sparkContext.statusTracker()
+    before = set(tracker.getJobIdsForGroup(None))
+    assert start_spark_session("fresco-tests", warm_workers=True).result(timeout=60) is spark
+    deadline = time.monotonic() + 60
+    while not set(tracker.getJobIdsForGroup(None)) - before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert set(tracker.getJobIdsForGroup(None)) - before, "no warm-up job ran"

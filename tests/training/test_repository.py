@@ -199,3 +199,30 @@ def test_experiments_are_recorded_validated_and_survive_a_restart(home: Path, tm
     history = restarted.experiment_history("eta-ab")
     assert [(h.action, h.changed_by) for h in history] == [("start", "ana"), ("change", "ben"), ("stop", "cy")]
     assert history[0].arms == {a: 3.0, "eta_test:challenger": 1.0} and history[0].key == ["order_id"]
+
+
+def test_a_portable_model_predicts_without_its_folder_and_ships_without_the_trainer(
+        home: Path, tmp_path: Path) -> None:
+    """What a Spark driver ships to its tasks: read without importing the trainer's library, and
+    loaded where it predicts from its own bytes (the artifact folder need not be there), with the
+    stored model's predictions."""
+    import pickle
+
+    config = write_request_config(tmp_path / "cfg", model_type="xgboost", n=600)
+    uuid = train(config, overrides={"model.hyperparameters.n_estimators": 20}).uuid
+    stored = load_model(uuid)
+    matrix = stored.features(synthetic_orders(600))
+    shipped = tmp_path / "shipped.pickle"
+    _finish(_python(f"""
+        import pickle, sys
+        from fresco.training import portable_model
+        model = portable_model({uuid!r})
+        assert model.program.feature_refs == [] and model.inputs, model.inputs
+        assert "xgboost" not in sys.modules, "the driver imported the trainer's library"
+        open({str(shipped)!r}, "wb").write(pickle.dumps(model))
+    """, env={**os.environ, "FRESCO_HOME": str(home)}))
+
+    stored.path.rename(tmp_path / "moved")  # the model's folder is not where the task runs
+    model = pickle.loads(shipped.read_bytes())
+    assert "reference.parquet" not in model.files and model.inputs == stored.inputs
+    np.testing.assert_array_equal(model.predict(matrix), stored.predict(matrix))
