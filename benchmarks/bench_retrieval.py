@@ -3,6 +3,8 @@
     python benchmarks/bench_retrieval.py --orders 100000           # all three stores, same data
     python benchmarks/bench_retrieval.py --orders 1000000 --skip-feast   # Feast's DuckDB store only
     python benchmarks/bench_retrieval.py --low-cardinality --skip-feast
+    python benchmarks/bench_retrieval.py --orders 10000000 --restaurants 5000 --skip-feast --skip-feast-duckdb \
+        --duckdb-memory-limit 2GB   # Fresco's store also with its memory_limit set
 
 Prepares a private copy of the example repository: generated orders and the three feature
 groups computed by Spark (as ``bench_training.py`` does), or with ``--low-cardinality``
@@ -46,17 +48,18 @@ def _machine() -> str:
     return f"{platform.node()}: {model}, {os.cpu_count()} cores, {mem:.0f} GiB, Python {platform.python_version()}"
 
 
-def _yaml_for(repo: Path, store_type: str) -> Path:
+def _yaml_for(repo: Path, store_type: str, memory_limit: str | None = None) -> Path:
     """The repository's yaml with ``offline_store.type`` set to ``store_type`` (Feast's DuckDB
-    store: Feast's own provider and a registry of its own, see :func:`_feast_duckdb_store`)."""
+    store: Feast's own provider and a registry of its own, see :func:`_feast_duckdb_store`);
+    ``memory_limit``: Fresco's store's setting (DuckDB spills to disk past it)."""
     import yaml
 
     config = yaml.safe_load((repo / "feature_store.yaml").read_text())
-    config["offline_store"] = {"type": store_type}
+    config["offline_store"] = {"type": store_type, **({"memory_limit": memory_limit} if memory_limit else {})}
     if store_type == "duckdb":
         config["provider"] = "local"
         config["registry"] = {"path": "data/registry.feast-duckdb.db"}
-    path = repo / f"feature_store.{store_type.rsplit('.', 1)[-1]}.yaml"
+    path = repo / f"feature_store.{store_type.rsplit('.', 1)[-1]}{'.limited' if memory_limit else ''}.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
 
@@ -180,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="3 restaurants, 9,000 hourly rows each per view, 300,000 entity rows (no Spark)")
     parser.add_argument("--skip-feast", action="store_true", help="without Feast's file store (for large runs)")
     parser.add_argument("--skip-feast-duckdb", action="store_true", help="without Feast's DuckDB store")
+    parser.add_argument("--duckdb-memory-limit", default=None,
+                        help="also run Fresco's store with this memory_limit (e.g. 2GB)")
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args(argv)
 
@@ -200,10 +205,13 @@ def main(argv: list[str] | None = None) -> int:
         apply_catalog(repo)
         print(f"prepared in {time.perf_counter() - t0:.0f} s")
         runs = {}
-        for label, kind in (("fresco", FRESCO), ("feast duckdb", "duckdb"), ("feast file", "file")):
-            if (label == "feast file" and args.skip_feast) or (label == "feast duckdb" and args.skip_feast_duckdb):
+        limited = f"fresco memory_limit {args.duckdb_memory_limit}"
+        for label, kind in (("fresco", FRESCO), (limited, FRESCO), ("feast duckdb", "duckdb"), ("feast file", "file")):
+            if ((label == "feast file" and args.skip_feast) or (label == "feast duckdb" and args.skip_feast_duckdb)
+                    or (label == limited and not args.duckdb_memory_limit)):
                 continue
-            runs[label] = _run(repo, _yaml_for(repo, kind), rows_path, Path(tmp) / f"{label.replace(' ', '_')}.parquet")
+            yaml_path = _yaml_for(repo, kind, args.duckdb_memory_limit if label == limited else None)
+            runs[label] = _run(repo, yaml_path, rows_path, Path(tmp) / f"{label.replace(' ', '_')}.parquet")
             r = runs[label]
             chunks = f"chunks of {r['chunk_rows']:,}" if r["chunk_rows"] else "one query per view"
             print(f"{label}: {r['seconds']:.1f} s, peak RSS {r['peak_bytes'] / 2**30:.2f} GiB, "

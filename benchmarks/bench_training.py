@@ -13,7 +13,13 @@ copies of the Feast repository, then trains the example delivery-time model
 - ``spark``: orders from a Hive table, Feast's Spark offline store over the feature groups'
   Hive tables (``feature_store.production.yaml``, SQLite online store as nothing is served),
   one point-in-time query per feature view, the DSL as Spark column expressions, all on the
-  shared local[2] session (``--spark-store file`` keeps the file store instead).
+  shared local[2] session (``--spark-store file`` keeps the file store instead);
+- with ``--standalone-cluster``, then ``spark`` on a Spark standalone cluster started here from
+  pyspark's distribution (a master and two one-core workers on loopback, as
+  tests/training/test_spark_cluster.py does): ``fresco train`` in a process of its own with
+  ``resources.spark_master`` set, the orders from Parquet and the embedded store (this
+  process's Hive metastore is embedded Derby, one process at a time). Its peak RSS is the
+  ``fresco`` process's and, with the JVMs, the sum of the cluster's processes too.
 
 Per run it reports the dataset build (entity rows, Feast point-in-time retrieval, split,
 content hash), the DSL fit and apply, the XGBoost training and the evaluation report, the
@@ -28,6 +34,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -122,6 +129,80 @@ def _production_repo(tmp: Path, spark_home: Path) -> tuple[Path, Path]:
     return repo, path
 
 
+def _on_standalone_cluster(tmp: Path, repo: Path, orders: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """``fresco train`` on engine spark against a standalone cluster, in a process of its own:
+    times from its progress lines, peak RSS of it and of it plus the cluster's processes."""
+    import psutil
+
+    from tests.spark_cluster import start_cluster
+
+    cluster = start_cluster(tmp / "cluster", workers=2, memory="3g")
+    try:
+        fresco = Path(sys.executable).with_name("fresco")
+        sets = {"features.repo": repo, "resources.engine": "spark", "data.source.parquet": orders,
+                "resources.spark_master": cluster.master}
+        command = [str(fresco), "train", str(ROOT / "examples" / "delivery_eta.yaml"),
+                   *[a for k, v in sets.items() for a in ("--set", f"{k}={v}")]]
+        start = time.perf_counter()
+        process = subprocess.Popen(command, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        marks: list[tuple[float, str]] = []
+        peaks = {"python": 0, "total": 0}
+        cluster_processes = [psutil.Process(p.pid) for p in cluster.processes]
+
+        def sample() -> None:
+            while process.poll() is None:
+                try:
+                    own = psutil.Process(process.pid)
+                    tree = [own, *own.children(recursive=True)]
+                    for p in cluster_processes:
+                        tree += [p, *p.children(recursive=True)]
+                    total = 0
+                    for p in tree:
+                        try:
+                            total += p.memory_info().rss
+                        except psutil.Error:
+                            pass
+                    peaks["python"] = max(peaks["python"], own.memory_info().rss)
+                    peaks["total"] = max(peaks["total"], total)
+                except psutil.Error:
+                    pass
+                time.sleep(0.2)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        lines = []
+        for line in process.stdout or []:
+            lines.append(line)
+            # the command's lines start with its own clock ("[   7.2s] [1/5] ..."): the step is after it
+            marks.append((time.perf_counter() - start, re.sub(r"^\[\s*[\d.]+s\]\s*", "", line.strip())))
+            print(f"  [cluster {marks[-1][0]:7.1f}s] {line.strip()[:160]}", flush=True)
+        process.wait()
+        sampler.join()
+        if process.returncode != 0:
+            raise SystemExit("fresco train on the cluster failed:\n" + "".join(lines[-40:]))
+        total = time.perf_counter() - start
+    finally:
+        cluster.stop()
+    at = {m.split("]")[0].strip("["): t for t, m in marks if m.startswith("[")}
+    uuid = next(m.split()[-1] for _, m in marks if m.startswith("model"))
+    from fresco.training import ModelRepository
+
+    record = ModelRepository().get(uuid)
+    dataset = record.dataset
+    return {
+        "engine": "spark-cluster", "master": "standalone, 2 workers x 1 core", "orders": args.orders,
+        "restaurants": args.restaurants, "days": args.days, "entity_source": dataset["source"],
+        "retrieval": dataset.get("retrieval"), "rows": dataset["rows"], "content_hash": dataset["content_hash"],
+        "split_rows": [dataset["train_rows"], dataset["validation_rows"], dataset["test_rows"]],
+        "dataset_s": round(at["2/5"] - at["1/5"], 1), "dsl_s": round(at["3/5"] - at["2/5"], 1),
+        "train_s": round(at["4/5"] - at["3/5"], 1), "report_and_store_s": round(total - at["4/5"], 1),
+        "total_s": round(total, 1), "peak_rss_python_gib": _gib(peaks["python"]),
+        "peak_rss_with_jvm_gib": _gib(peaks["total"]), "load_1min_at_start": None,
+        "validation": record.metrics["validation"], "test": record.metrics["test"],
+        "test_baseline": record.baseline["test"],
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=1_000_000)
@@ -132,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="entity rows per point-in-time query on the file store (default: the config's)")
     parser.add_argument("--spark-store", choices=["spark", "file"], default="spark",
                         help="offline store of the spark run (default: Feast's Spark store on Hive)")
+    parser.add_argument("--standalone-cluster", action="store_true",
+                        help="also train on engine spark on a standalone cluster (2 one-core workers)")
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args(argv)
 
@@ -219,6 +302,10 @@ def main(argv: list[str] | None = None) -> int:
                 "test": result.record.metrics["test"],  # the headline: held out
                 "test_baseline": result.record.baseline["test"],
             }
+            runs.append(run)
+            print(json.dumps(run))
+        if args.standalone_cluster:
+            run = _on_standalone_cluster(tmp_path, repo, raw.orders_path, args)
             runs.append(run)
             print(json.dumps(run))
     print(f"\n{_machine()}, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {args.orders:,} orders, "
