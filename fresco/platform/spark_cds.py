@@ -9,8 +9,11 @@ It changes how classes load, not how code runs.
 The archive is kept in ``$FRESCO_CACHE/spark-cds``, one per JDK, pyspark and extra jars. One
 process at a time writes it, to a file of its own, and records its JVM's process id beside it;
 once that JVM has ended, the next session checks the file with the JDK (a truncated archive
-would crash a JVM that maps it) and only then puts it in place. ``FRESCO_SPARK_CDS=off`` turns
-it off; a JVM that cannot use an archive (another JDK build) starts without it.
+would crash a JVM that maps it) and only then puts it in place. The three most recently used
+archives are kept (each environment has its own: the class path is part of it), and what an
+ended writer of another one left unclaimed is dropped, so the folder does not grow with every
+throwaway environment. ``FRESCO_SPARK_CDS=off`` turns it off; a JVM that cannot use an archive
+(another JDK build) starts without it.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from fresco.platform.state import cache_dir
 CDS_ENV = "FRESCO_SPARK_CDS"
 #: the JVM's notes on classes it cannot archive, or on an archive it cannot map, are not the user's
 _QUIET = "-Xlog:cds*=off"
+#: archives kept (the most recently used): each virtual environment has its own (about 190 MB)
+KEPT_ARCHIVES = 3
 
 
 def java_executable() -> str | None:
@@ -59,6 +64,30 @@ def _usable(java: str, archive: Path) -> bool:
     return done.returncode == 0
 
 
+def _touch(path: Path) -> None:
+    try:
+        os.utime(path)
+    except OSError:  # another process pruned it this instant: it is mapped or not, as the JVM finds
+        pass
+
+
+def _prune(folder: Path) -> None:
+    """Before another archive is written: keep the :data:`KEPT_ARCHIVES` - 1 most recently used
+    archives, and drop what writers that have ended left unclaimed (a one-off environment's)."""
+    archives = sorted(folder.glob("*.jsa"), key=lambda a: a.stat().st_mtime, reverse=True)
+    for old in archives[KEPT_ARCHIVES - 1:]:
+        old.unlink(missing_ok=True)
+    for writer in folder.glob("*.writer"):
+        try:
+            pid_text, partial_name = writer.read_text().split()
+            if pid_exists(int(pid_text)):
+                continue
+        except (ValueError, OSError):
+            continue
+        (folder / partial_name).unlink(missing_ok=True)
+        writer.unlink(missing_ok=True)
+
+
 class ArchivePlan:
     """What this session's driver JVM does with the archive: map it (``java_options``), write it
     (then :meth:`started` records the JVM), or neither (another process is writing it)."""
@@ -86,6 +115,7 @@ def plan_archive(jars: list[str]) -> ArchivePlan:
     key = _key(java, jars)
     archive, writer = folder / f"{key}.jsa", folder / f"{key}.writer"
     if archive.is_file():
+        _touch(archive)  # used: the last to be pruned
         return ArchivePlan(f"-XX:SharedArchiveFile={archive} {_QUIET}")
     if writer.is_file():
         try:
@@ -102,6 +132,7 @@ def plan_archive(jars: list[str]) -> ArchivePlan:
             return ArchivePlan(f"-XX:SharedArchiveFile={archive} {_QUIET}")
         partial.unlink(missing_ok=True)
         writer.unlink(missing_ok=True)
+    _prune(folder)
     partial = folder / f"{key}.{uuid.uuid4().hex}.partial"
     try:
         descriptor = os.open(writer, os.O_CREAT | os.O_EXCL | os.O_WRONLY)

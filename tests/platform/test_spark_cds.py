@@ -70,6 +70,29 @@ def test_a_truncated_archive_is_never_used(cache: Path) -> None:
     assert again.java_options is not None and "-XX:ArchiveClassesAtExit=" in again.java_options
 
 
+def test_the_folder_keeps_the_recent_archives_and_no_unclaimed_ones(cache: Path) -> None:
+    """Every virtual environment has its own archive (the class path is in it): a throwaway one
+    (a test's) must not leave 190 MB behind each time."""
+    import os
+
+    from fresco.platform.spark_cds import KEPT_ARCHIVES
+
+    cache.mkdir(parents=True)
+    for n in range(KEPT_ARCHIVES + 1):  # older to newer
+        (cache / f"env{n}.jsa").write_bytes(b"archive")
+        os.utime(cache / f"env{n}.jsa", (1_000_000 + n, 1_000_000 + n))
+    (cache / "gone.0.partial").write_bytes(b"half")  # a writer that ended, never claimed
+    (cache / "gone.writer").write_text(f"{_ended_pid()} gone.0.partial")
+    (cache / "busy.1.partial").write_bytes(b"half")  # a writer still at work
+    (cache / "busy.writer").write_text(f"{os.getpid()} busy.1.partial")
+
+    assert "-XX:ArchiveClassesAtExit=" in (plan_archive(JARS).java_options or "")
+    kept = sorted(p.name for p in cache.glob("*.jsa"))
+    assert kept == [f"env{n}.jsa" for n in range(2, KEPT_ARCHIVES + 1)], kept  # room for the one now written
+    assert not (cache / "gone.0.partial").exists() and not (cache / "gone.writer").exists()
+    assert (cache / "busy.1.partial").exists() and (cache / "busy.writer").exists()
+
+
 def test_it_can_be_turned_off(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FRESCO_SPARK_CDS", "off")
     assert plan_archive(JARS).java_options is None and not cache.exists()
