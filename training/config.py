@@ -64,7 +64,7 @@ class ModelSection(_Strict):
 
 
 class ParquetSource(_Strict):
-    parquet: Path
+    parquet: Path = Field(description="A Parquet file, or a folder of them (as Spark writes).")
 
 
 class HiveSource(_Strict):

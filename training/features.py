@@ -56,12 +56,18 @@ _FEAST_TO_DSL = {"Float32": "float", "Float64": "float", "Int32": "int", "Int64"
                  "Bool": "bool", "UnixTimestamp": "timestamp"}
 
 
-def parquet_input_types(path: Any) -> dict[str, str]:
-    """DSL types of a Parquet file's columns (from its schema, without reading the data)."""
+def parquet_schema(path: Any) -> Any:
+    """The Arrow schema of a Parquet file, or of a folder of them (as Spark writes; partition
+    folders' columns included), without reading the data."""
     import pyarrow.parquet as pq
 
+    return pq.ParquetDataset(path).schema
+
+
+def parquet_input_types(path: Any) -> dict[str, str]:
+    """DSL types of a Parquet file's or folder's columns (from its schema, without reading the data)."""
     types: dict[str, str] = {}
-    for field in pq.read_schema(path):
+    for field in parquet_schema(path):
         text = str(field.type)
         for prefix, dtype in _ARROW_TO_DSL:
             if text.startswith(prefix):

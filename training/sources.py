@@ -61,15 +61,13 @@ def hive_table_types(table: str, spark: Any = None) -> dict[str, str]:
 def entity_source_types(config: "ModelConfig", spark: Any = None) -> dict[str, str]:
     """Every column of the entity rows (Parquet schema or Hive table) -> its DSL type (or ``""``)."""
     from fresco.training.config import HiveSource
-    from fresco.training.features import parquet_input_types
+    from fresco.training.features import parquet_input_types, parquet_schema
 
     if isinstance(config.data.source, HiveSource):
         return hive_table_types(config.data.source.hive_table, spark)
-    import pyarrow.parquet as pq
-
     path = config.data.source.parquet
     try:
-        names = pq.read_schema(path).names
+        names = parquet_schema(path).names
     except Exception as err:  # not Parquet, or unreadable
         raise SourceError("data.source.parquet", f"cannot read the Parquet schema of {path}: {err}") from None
     return {**dict.fromkeys(names, ""), **parquet_input_types(path)}

@@ -121,3 +121,23 @@ def test_a_run_checks_the_config_once_and_runs_what_was_checked(config_path: Pat
     result = train(plan)
     assert calls == {"compile": 1, "resolve": 1}
     assert result.record.program and result.record.config["model"]["hyperparameters"]["max_depth"] == 6
+
+
+def test_entity_rows_may_be_a_folder_of_parquet_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As a Spark job writes them: the folder's rows train the model the single file trains."""
+    import pandas as pd
+
+    monkeypatch.setenv("FRESCO_HOME", str(tmp_path / "home"))
+    config = write_request_config(tmp_path / "cfg", model_type="linear", n=900)
+    orders = pd.read_parquet(config.parent / "orders.parquet")
+    folder = tmp_path / "orders"
+    folder.mkdir()
+    orders.iloc[:400].to_parquet(folder / "part-00000.parquet", index=False)
+    orders.iloc[400:].to_parquet(folder / "part-00001.parquet", index=False)
+
+    from_file = train(config)
+    from_folder = train(config, overrides={"data.source.parquet": str(folder)})
+    counts = ("rows", "train_rows", "validation_rows", "test_rows")
+    assert [from_folder.record.dataset[k] for k in counts] == [from_file.record.dataset[k] for k in counts]
+    assert from_folder.record.dataset["content_hash"] == from_file.record.dataset["content_hash"]
+    assert from_folder.record.metrics["test"] == from_file.record.metrics["test"]
