@@ -246,14 +246,15 @@ class _BatchLog:
     @classmethod
     def of(cls, settings: Any, trained: Any, store: Any, tag: str | None, experiment: str | None,
            arm: str | None, time_zone: str) -> "_BatchLog":
-        refs = list(trained.program.feature_refs)
+        program = trained.program
+        refs = list(program.feature_refs)
         keys: list[str] = []
         if refs:  # a model on request fields alone has no entity keys (and needs no store)
             from fresco.serving.online import OnlineFeatures
 
             keys = [k.name for k in OnlineFeatures(store).entity_keys(refs)]
         return cls(settings, trained.uuid, tag, experiment, arm, tuple(keys),
-                   tuple(trained.program.request_fields), tuple((r, feature_column(r)) for r in refs),
+                   tuple(program.request_fields), tuple((r, feature_column(r)) for r in refs),
                    tuple(trained.inputs), time_zone)
 
     def write(self, pdf: pd.DataFrame, ids: list[str], predictions: np.ndarray,
@@ -306,7 +307,6 @@ def _score(sdf: Any, trained: Any, store: Any, timestamp_column: str | None,
     progress("applying the DSL program (Spark expressions)")
     scored = program.to_spark(sdf)
     inputs = list(trained.inputs)
-    model_obj = trained  # pickled to the Python workers once per task; loaded once per worker
 
     keep = list(sdf.columns)
     schema = T.StructType([*sdf.schema.fields, T.StructField(PREDICTION, T.DoubleType()),
@@ -315,7 +315,8 @@ def _score(sdf: Any, trained: Any, store: Any, timestamp_column: str | None,
     def score(batches):
         for pdf in batches:
             started = time.perf_counter()
-            predictions = np.asarray(model_obj.predict(to_matrix(pdf, inputs)), dtype="float64")
+            # trained: pickled to the Python workers once per task, its model loaded once per worker
+            predictions = np.asarray(trained.predict(to_matrix(pdf, inputs)), dtype="float64")
             predicted_at = datetime.now(timezone.utc)
             ids = [new_prediction_id() for _ in range(len(pdf))]
             answer = pdf[keep].copy()

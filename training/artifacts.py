@@ -75,6 +75,12 @@ def read_artifact_meta(path: str | Path) -> dict[str, Any]:
     return json.loads((path / "fresco.json").read_text())
 
 
+def _artifact_functions(meta: dict[str, Any]) -> Any:
+    """The user DSL functions an artifact's ``fresco.json`` names, required (``dsl.ExtensionError``
+    naming what to install when one is missing or changed)."""
+    return feats.functions_for_artifact((meta.get("extensions") or {}).get("functions") or {})
+
+
 def load_artifact(path: str | Path) -> TrainedModel:
     """Load a model from its artifact folder alone (no repository needed).
 
@@ -84,7 +90,7 @@ def load_artifact(path: str | Path) -> TrainedModel:
     path = Path(path)
     meta = read_artifact_meta(path)
     extensions = meta.get("extensions") or {}
-    functions = feats.functions_for_artifact(extensions.get("functions") or {})
+    functions = _artifact_functions(meta)
     trainer = trainer_for(meta["model_type"], extensions.get("trainer"))
     program_json = (path / "program.json").read_text()
     return TrainedModel(
@@ -104,23 +110,32 @@ def load_model(ref: str, repository: ModelRepository | None = None) -> TrainedMo
 @dataclass(frozen=True)
 class PortableModel:
     """A stored model for another process or machine (a Spark task): its artifact folder's files
-    as bytes, and what the caller needs before predicting (UUID, fitted program, inputs).
+    as bytes, from which the caller reads what it needs before predicting (UUID, inputs, fitted
+    program).
 
     The model itself is loaded on the first :meth:`predict` in the process that calls it, once per
     process, so the process that ships it (a Spark driver) never imports the trainer's library.
     The drift reference sample stays behind: prediction does not read it."""
 
-    uuid: str
-    inputs: list[str]
-    program_json: str
-    extensions: dict[str, Any]
-    files: dict[str, bytes]
+    files: dict[str, bytes]  # path in the artifact folder -> contents
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        """The artifact's ``fresco.json``."""
+        return json.loads(self.files["fresco.json"])
+
+    @property
+    def uuid(self) -> str:
+        return str(self.meta["uuid"])
+
+    @property
+    def inputs(self) -> list[str]:
+        return list(self.meta["inputs"])
 
     @property
     def program(self) -> Any:
         """The fitted DSL program (its user functions required, as :func:`load_artifact` does)."""
-        return feats.program_from_json(self.program_json,
-                                       feats.functions_for_artifact(self.extensions.get("functions") or {}))
+        return feats.program_from_json(self.files["program.json"].decode(), _artifact_functions(self.meta))
 
     def predict(self, matrix: np.ndarray) -> np.ndarray:
         """Predictions for a matrix whose columns are :attr:`inputs`, in order (NaN = null)."""
@@ -151,8 +166,6 @@ def portable_model(ref: str, repository: ModelRepository | None = None) -> Porta
 
     repository = repository or ModelRepository()
     path = repository.artifact_path(repository.resolve(ref))
-    meta = read_artifact_meta(path)
-    files = {f.relative_to(path).as_posix(): f.read_bytes() for f in sorted(path.rglob("*"))
-             if f.is_file() and f.relative_to(path).as_posix() != REFERENCE_FILE}
-    return PortableModel(uuid=meta["uuid"], inputs=list(meta["inputs"]), program_json=files["program.json"].decode(),
-                         extensions=meta.get("extensions") or {}, files=files)
+    read_artifact_meta(path)  # a folder that is not an artifact is refused here, by name
+    return PortableModel({f.relative_to(path).as_posix(): f.read_bytes() for f in sorted(path.rglob("*"))
+                          if f.is_file() and f.relative_to(path).as_posix() != REFERENCE_FILE})

@@ -112,9 +112,21 @@ def spark_session(app_name: str = "fresco", home: Path | None = None, master: st
     if jars:
         builder = builder.config("spark.jars", ",".join(jars))
     builder = builder.enableHiveSupport()
-    if SparkSession.getActiveSession() is not None or SparkContext._active_spark_context is not None:
+    if _driver_jvm_running():
         return check_master(builder.getOrCreate(), master)
     return check_master(_with_driver_options(builder, [str(j) for j in jars], short_job), master)
+
+
+# PySpark's public API says neither whether this process's driver JVM is up nor that JVM's process
+# id; both are needed to start it with options and to tell spark_cds when its archive is written.
+# The two private reads are here alone; tests/platform/test_spark_cds.py starts a session through
+# them in a new process and fails if either changes.
+def _driver_jvm_running() -> bool:
+    return SparkContext._active_spark_context is not None
+
+
+def _driver_jvm_pid(session: SparkSession) -> int:
+    return int(session.sparkContext._jvm.java.lang.ProcessHandle.current().pid())
 
 
 #: input rows below which a job is short (:func:`short_input`)
@@ -156,7 +168,7 @@ def _with_driver_options(builder: SparkSession.Builder, jars: list[str], short_j
             os.environ.pop("SPARK_SUBMIT_OPTS", None)
         else:
             os.environ["SPARK_SUBMIT_OPTS"] = before
-    plan.started(int(session.sparkContext._jvm.java.lang.ProcessHandle.current().pid()))
+    plan.started(_driver_jvm_pid(session))
     return session
 
 

@@ -71,6 +71,16 @@ def _touch(path: Path) -> None:
         pass
 
 
+def _claim(writer: Path) -> tuple[int, Path] | None:
+    """What a writer file records: the writing process's id and the file it writes; None while
+    the file is itself being written (or is gone)."""
+    try:
+        pid_text, partial_name = writer.read_text().split()
+        return int(pid_text), writer.parent / partial_name
+    except (ValueError, OSError):
+        return None
+
+
 def _prune(folder: Path) -> None:
     """Before another archive is written: keep the :data:`KEPT_ARCHIVES` - 1 most recently used
     archives, and drop what writers that have ended left unclaimed (a one-off environment's)."""
@@ -78,29 +88,25 @@ def _prune(folder: Path) -> None:
     for old in archives[KEPT_ARCHIVES - 1:]:
         old.unlink(missing_ok=True)
     for writer in folder.glob("*.writer"):
-        try:
-            pid_text, partial_name = writer.read_text().split()
-            if pid_exists(int(pid_text)):
-                continue
-        except (ValueError, OSError):
-            continue
-        (folder / partial_name).unlink(missing_ok=True)
-        writer.unlink(missing_ok=True)
+        claim = _claim(writer)
+        if claim is not None and not pid_exists(claim[0]):
+            claim[1].unlink(missing_ok=True)
+            writer.unlink(missing_ok=True)
 
 
 class ArchivePlan:
     """What this session's driver JVM does with the archive: map it (``java_options``), write it
     (then :meth:`started` records the JVM), or neither (another process is writing it)."""
 
-    def __init__(self, java_options: str | None = None, writer: Path | None = None) -> None:
+    def __init__(self, java_options: str | None = None, writer: Path | None = None,
+                 partial: Path | None = None) -> None:
         self.java_options = java_options
-        self._writer = writer
+        self._writer, self._partial = writer, partial
 
     def started(self, jvm_pid: int) -> None:
         """Record the writing JVM's process id: the archive is complete once it has ended."""
-        if self._writer is not None:
-            partial = self._writer.read_text().split()[1]
-            self._writer.write_text(f"{jvm_pid} {partial}")
+        if self._writer is not None and self._partial is not None:
+            self._writer.write_text(f"{jvm_pid} {self._partial.name}")
 
 
 def plan_archive(jars: list[str]) -> ArchivePlan:
@@ -118,14 +124,10 @@ def plan_archive(jars: list[str]) -> ArchivePlan:
         _touch(archive)  # used: the last to be pruned
         return ArchivePlan(f"-XX:SharedArchiveFile={archive} {_QUIET}")
     if writer.is_file():
-        try:
-            pid_text, partial_name = writer.read_text().split()
-            pid = int(pid_text)
-        except ValueError:  # being written this instant
+        claim = _claim(writer)
+        if claim is None or pid_exists(claim[0]):  # being claimed, or written, by another process
             return ArchivePlan()
-        if pid_exists(pid):
-            return ArchivePlan()
-        partial = folder / partial_name
+        partial = claim[1]
         if partial.is_file() and _usable(java, partial):
             os.replace(partial, archive)
             writer.unlink(missing_ok=True)
@@ -140,4 +142,4 @@ def plan_archive(jars: list[str]) -> ArchivePlan:
         return ArchivePlan()
     with os.fdopen(descriptor, "w") as out:
         out.write(f"{os.getpid()} {partial.name}")
-    return ArchivePlan(f"-XX:ArchiveClassesAtExit={partial} {_QUIET}", writer)
+    return ArchivePlan(f"-XX:ArchiveClassesAtExit={partial} {_QUIET}", writer, partial)

@@ -23,7 +23,7 @@ def _rules(path: Path, uuid: str, *, min_count: int = 100) -> Path:
     path.write_text(f"""
 rules:
   - name: eta-rmse
-    model: {uuid[:8]}
+    model: "{uuid[:8]}"  # quoted: a prefix of digits alone would be a YAML number
     metric: rmse
     window: 2h
     above: 5.0

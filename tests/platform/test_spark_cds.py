@@ -109,8 +109,9 @@ def test_a_new_spark_session_starts_its_driver_jvm_with_the_archive(cache: Path,
 import os
 from fresco.platform.spark import spark_session
 spark = spark_session("cds-test", short_job=True)
-args = spark.sparkContext._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()
-print("ARGS", " ".join(str(a) for a in args))
+runtime = spark.sparkContext._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
+print("ARGS", " ".join(str(a) for a in runtime.getInputArguments()))
+print("PID", runtime.getPid())
 print("OPTS", os.environ.get("SPARK_SUBMIT_OPTS"), flush=True)
 os._exit(0)
 """
@@ -125,6 +126,10 @@ os._exit(0)
     assert f"-XX:ArchiveClassesAtExit={cache}" in args and "-Dfresco.user.option=1" in args, args
     assert "-XX:TieredStopAtLevel=1" in args
     assert "OPTS -Dfresco.user.option=1" in said
+    # the writer's record names that JVM: the archive counts as written once it has ended
+    pid = next(line.split()[1] for line in said.splitlines() if line.startswith("PID"))
+    (writer,) = cache.glob("*.writer")
+    assert writer.read_text().split()[0] == pid
 
 
 def test_a_short_input_is_told_by_its_parquet_footers(tmp_path: Path) -> None:
