@@ -283,7 +283,25 @@ def models_show(ref: str, as_json: bool) -> None:
     click.echo("  importance  " + "  ".join(f"{k}={v:.3f}" for k, v in top))
     if record.trials:
         click.echo(f"  search      {len(record.trials)} trials")
+    _echo_partitions(record.learnt_parameters.get("partitioning"))
     click.echo(f"  report      {record.report_html}")
+
+
+def _echo_partitions(partitioning: dict | None) -> None:
+    """A partitioned model's partitions: rows, and the ancestor each fallen-back one uses, and why."""
+    if not partitioning:
+        return
+    parts = partitioning["partitions"]
+    own = sum(1 for p in parts if p["answered_by"] == p["name"])
+    click.echo(f"  partitions  {', '.join(partitioning['columns'])}: {own} with their own model, "
+               f"{len(parts) - own} answered by an ancestor")
+    width = max(len(p["name"]) for p in parts)
+    for p in parts:
+        validation = p.get("validation") or {}
+        versus = (f" [validation: {validation['own']:.4f}, its parent's {validation['parent']:.4f}]"
+                  if validation else "")
+        fate = "own model" if p["answered_by"] == p["name"] else f"-> {p['answered_by']} ({p['reason']})"
+        click.echo(f"    {p['name']:<{width}}  {p['train_rows']:>9,} train rows  {fate}{versus}")
 
 
 @models.command("compare")

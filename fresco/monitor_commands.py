@@ -33,9 +33,11 @@ def monitor() -> None:
 @click.option("--plot", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Also draw the metric and the join rate per window and model / tag / arm (PNG).")
 @click.option("--plot-metric", default=None, help="The metric drawn (default: rmse, or auc for binary models).")
+@click.option("--by-partition", is_flag=True,
+              help="Also per partition of a partitioned model (the partition that answered each prediction).")
 def monitor_metrics(outcomes: Any, log_folder: Path | None, since: str | None, until: str | None,
                     model: str | None, window: str, max_delay: str, output: Path | None, plot: Path | None,
-                    plot_metric: str | None) -> None:
+                    plot_metric: str | None, by_partition: bool) -> None:
     """Accuracy over time per model, tag and experiment arm: predictions joined to their outcomes
     (by prediction id, or by key fields within a window: --join-on, --join-window)."""
     from fresco.platform.state import state_dir
@@ -59,7 +61,7 @@ def monitor_metrics(outcomes: Any, log_folder: Path | None, since: str | None, u
         joined, table = accuracy_from_logs(
             task_of, log_folder=log_folder, outcomes=outcomes, since=parse_utc(since, "--since"),
             until=parse_utc(until, "--until"), model=uuid, window=window,
-            max_delay=parse_duration(max_delay, "--max-delay"))
+            max_delay=parse_duration(max_delay, "--max-delay"), by_partition=by_partition)
     except (FileNotFoundError, ValueError) as err:
         raise click.ClickException(str(err)) from None
     counts = joined.counts()
@@ -68,10 +70,12 @@ def monitor_metrics(outcomes: Any, log_folder: Path | None, since: str | None, u
                f"{counts['unmatched']:,} outcomes matching no prediction in the log)")
     # a metric of another task's models (auc beside regressors) is all null here: not shown
     shown = [c for c in ("rmse", "mae", "r2", "auc", "logloss") if c in table.columns and table[c].notna().any()]
-    click.echo("  ".join(["WINDOW (UTC)      ", "MODEL   ", "TAG / ARM", "N", "OUTCOMES", *shown]))
+    click.echo("  ".join(["WINDOW (UTC)      ", "MODEL   ", "TAG / ARM", *(["PARTITION"] if by_partition else []),
+                          "N", "OUTCOMES", *shown]))
     for row in table.itertuples(index=False):
         label = (row.tag or "-") if row.arm is None else f"{row.experiment}/{row.arm}"
         click.echo("  ".join([f"{row.window_start:%Y-%m-%d %H:%M}", row.model_uuid[:8], str(label),
+                              *([row.partition or "-"] if by_partition else []),
                               str(row.predictions), str(row.outcomes),
                               *(cell_text(getattr(row, c)) for c in shown)]))
     output = output or state_dir() / "monitoring" / "accuracy.parquet"

@@ -1,5 +1,5 @@
 """Accuracy over time: per time window (of the prediction) and per model UUID, tag,
-experiment and arm, the metrics of :mod:`fresco.training.metrics` on the predictions that have an
+experiment and arm (and, when asked, a partitioned model's partition), the metrics of :mod:`fresco.training.metrics` on the predictions that have an
 outcome, beside the prediction count, the outcome count and the join rate."""
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from fresco.monitoring.outcomes import JoinedOutcomes, OutcomeSource, join_outco
 from fresco.training.metrics import compute_metrics, metric_names
 
 GROUPS = ("model_uuid", "tag", "experiment", "arm")
+#: The prediction log's column of a partitioned model's partition (null for other models).
+PARTITION = "partition"
 
 
 def accuracy_over_time(joined: pd.DataFrame, tasks: Mapping[str, str], *, window: str = "1h",
@@ -51,12 +53,13 @@ def accuracy_from_logs(
     task_of: Callable[[str], str], *, log_folder: Path | None = None,
     outcomes: OutcomeSource | Path | str | None = None,
     since: datetime | None = None, until: datetime | None = None, model: str | None = None,
-    window: str = "1h", max_delay: timedelta | None = timedelta(days=7),
+    window: str = "1h", max_delay: timedelta | None = timedelta(days=7), by_partition: bool = False,
 ) -> tuple[JoinedOutcomes, pd.DataFrame]:
     """The prediction log (default ``<state dir>/predictions``) joined with ``outcomes`` (a table,
     or an :class:`~fresco.monitoring.outcomes.OutcomeSource`; default: what ``POST /outcome``
     logged) and its accuracy over time; ``task_of`` gives a model UUID's task (the model
-    repository's record). ``ValueError`` when no prediction is logged in the range."""
+    repository's record); ``by_partition``: also per partition of a partitioned model (the
+    partition that answered each prediction). ``ValueError`` when no prediction is logged in the range."""
     predictions = read_predictions(log_folder, since=since, until=until, model=model)
     if predictions.empty:
         raise ValueError("no logged predictions in that range (is the service logging? "
@@ -64,4 +67,5 @@ def accuracy_from_logs(
     table = outcomes_to_join(outcomes, predictions)
     joined = join_outcomes(predictions, no_outcomes() if table is None else table, max_delay=max_delay)
     tasks = {uuid: task_of(uuid) for uuid in predictions["model_uuid"].unique()}
-    return joined, accuracy_over_time(joined.frame, tasks, window=window)
+    return joined, accuracy_over_time(joined.frame, tasks, window=window,
+                                      by=(*GROUPS, PARTITION) if by_partition else GROUPS)

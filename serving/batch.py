@@ -4,8 +4,8 @@
 fields, like the online requests), gets each row's features, runs the model's fitted DSL
 program as Spark column expressions, scores the model inside Spark (``mapInPandas``, one
 ``predict`` call per Arrow batch) and writes the rows with ``prediction``, ``model_uuid``,
-``model_tag``, ``experiment``, ``arm``, ``scored_at`` and ``prediction_id`` to Parquet or a Hive
-table. A tag split by an experiment is split here as online: each row to the arm its sticky key
+``model_tag``, ``experiment``, ``arm``, ``scored_at`` and ``prediction_id`` (and, for a
+partitioned model, the ``partition`` that answered each row) to Parquet or a Hive table. A tag split by an experiment is split here as online: each row to the arm its sticky key
 picks.
 
 Every scored row is also logged to the prediction log, as the online service logs (the same
@@ -49,6 +49,8 @@ from fresco.training.features import to_matrix
 
 PREDICTION = "prediction"
 PREDICTION_ID = "prediction_id"
+#: A partitioned model's output column: the partition that answered each row.
+PARTITION = "partition"
 
 
 #: Output columns naming who answered each row (``experiment`` and ``arm`` null without one).
@@ -258,7 +260,7 @@ class _BatchLog:
                    tuple(trained.inputs), time_zone)
 
     def write(self, pdf: pd.DataFrame, ids: list[str], predictions: np.ndarray,
-              predicted_at: datetime, latency_ms: float) -> None:
+              predicted_at: datetime, latency_ms: float, partitions: list[str] | None = None) -> None:
         """The rows of one scored Arrow batch into the prediction log."""
         from fresco.platform.logs import PredictionRecord, PredictionSink
         from fresco.serving.prediction_log import sampled_in
@@ -286,6 +288,7 @@ class _BatchLog:
             experiment=self.experiment, arm=self.arm, entity_keys=keys[n], request=request[n],
             features={ref: features[n][col] for ref, col in self.features}, inputs=inputs[n],
             prediction=float(predictions[i]), latency_ms=latency_ms,
+            partition=partitions[i] if partitions is not None else None,
         ) for n, i in enumerate(kept)])
 
 
@@ -309,22 +312,28 @@ def _score(sdf: Any, trained: Any, store: Any, timestamp_column: str | None,
     inputs = list(trained.inputs)
 
     keep = list(sdf.columns)
+    partitioned = trained.partitioned
     schema = T.StructType([*sdf.schema.fields, T.StructField(PREDICTION, T.DoubleType()),
-                           T.StructField(PREDICTION_ID, T.StringType())])
+                           T.StructField(PREDICTION_ID, T.StringType()),
+                           *([T.StructField(PARTITION, T.StringType())] if partitioned else [])])
 
     def score(batches):
         for pdf in batches:
             started = time.perf_counter()
             # trained: pickled to the Python workers once per task, its model loaded once per worker
-            predictions = np.asarray(trained.predict(to_matrix(pdf, inputs)), dtype="float64")
+            matrix = to_matrix(pdf, inputs)
+            predictions = np.asarray(trained.predict(matrix), dtype="float64")
+            partitions = trained.answered_by(matrix) if partitioned else None
             predicted_at = datetime.now(timezone.utc)
             ids = [new_prediction_id() for _ in range(len(pdf))]
             answer = pdf[keep].copy()
             answer[PREDICTION] = predictions
             answer[PREDICTION_ID] = ids
+            if partitioned:
+                answer[PARTITION] = partitions
             if log is not None and len(pdf):
                 log.write(pdf, ids, predictions, predicted_at,
-                          (time.perf_counter() - started) * 1000 / len(pdf))
+                          (time.perf_counter() - started) * 1000 / len(pdf), partitions)
             yield answer
 
     return scored.mapInPandas(score, schema)

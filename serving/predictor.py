@@ -76,6 +76,7 @@ class RowPrediction:
     features: dict[str, Any] | None = None  # online features used, by ``view:feature``
     inputs: dict[str, Any] | None = None  # model inputs (the program's outputs), by name
     prediction_id: str = field(default_factory=new_prediction_id)  # to report its outcome
+    partition: str | None = None  # a partitioned model's partition that answered (None: not partitioned)
 
 
 @dataclass
@@ -202,11 +203,13 @@ class ServingModel:
             except DSLError as exc:
                 raise InvalidValue(f"row {i}: {exc.message}", field=f"rows[{i}]") from None
         t = _lap(phases, "program", t)
-        predictions = self.trained.predict(matrix_from_rows(outputs, self.inputs))
+        matrix = matrix_from_rows(outputs, self.inputs)
+        predictions = self.trained.predict(matrix)
+        partitions = self.trained.answered_by(matrix) or [None] * len(predictions)
         _lap(phases, "model", t)
         answers = []
         for r, feats in enumerate(features):
-            answer = RowPrediction(float(predictions[r]), self.uuid)
+            answer = RowPrediction(float(predictions[r]), self.uuid, partition=partitions[r])
             if details:
                 answer.features = {ref: feats[col] for ref, col in self.columns.items()}
                 answer.inputs = {name: outputs[r][name] for name in self.inputs}
@@ -222,7 +225,7 @@ class ServingModel:
             tag=route.tag, experiment=route.experiment.name if route.experiment else None,
             arm=arms.get(self.uuid), entity_keys={k.name: row[k.name] for k in self.entity_keys},
             request={name: row[name] for name in self.request_fields}, features=a.features or {},
-            inputs=a.inputs or {}, prediction=a.prediction, latency_ms=latency_ms,
+            inputs=a.inputs or {}, prediction=a.prediction, latency_ms=latency_ms, partition=a.partition,
         ) for row, a in zip(rows, answers)]
 
 

@@ -60,6 +60,9 @@ class RowAnswer(BaseModel):
     inputs: dict[str, Any] | None = Field(
         None, description="Model inputs: the DSL program's outputs for this row.")
     prediction_id: str = Field(description="This prediction's id, to report its outcome with.")
+    partition: str | None = Field(None, description=(
+        "A partitioned model's partition that answered this row (e.g. 'region=west/city=sf', or "
+        "'root'); absent for other models."))
 
 
 class PredictResponse(BaseModel):

@@ -4,7 +4,8 @@ An artifact folder is a BentoML model folder written by :meth:`ModelRepository.s
 trainer's files, ``program.json`` (the fitted DSL program) and ``fresco.json`` (UUID, name,
 type, task, label, ordered inputs, and ``extensions``: the user DSL functions and the custom
 trainer the model needs, with the entry point or module and the distribution that provided
-each). It is self-contained, so a Bento that bundles the folder serves the model without the
+each; ``partitioning`` for a partitioned model, whose ``partitions.json`` and ``partitions/``
+hold its partitions: :mod:`fresco.training.partitioning`). It is self-contained, so a Bento that bundles the folder serves the model without the
 repository's database (:func:`load_artifact`) - as long as the extensions it names are
 installed: loading refuses with a ``dsl.ExtensionError`` naming what to install.
 """
@@ -20,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from fresco.training import features as feats
+from fresco.training.partitioning import artifact_trainer
 from fresco.training.repository import ModelRepository
 from fresco.training.trainers import trainer_for
 
@@ -65,6 +67,10 @@ class TrainedModel:
     def predict_frame(self, frame: pd.DataFrame) -> np.ndarray:
         return self.predict(self.features(frame))
 
+    def answered_by(self, matrix: np.ndarray) -> list[str] | None:
+        """The partition that answers each row of ``matrix`` (a partitioned model), else None."""
+        return self._trainer.answered_by(self._model, np.asarray(matrix, dtype=np.float64))
+
 
 def read_artifact_meta(path: str | Path) -> dict[str, Any]:
     """``fresco.json`` of an artifact folder (UUID, name, model type, task, label, inputs)."""
@@ -91,7 +97,7 @@ def load_artifact(path: str | Path) -> TrainedModel:
     meta = read_artifact_meta(path)
     extensions = meta.get("extensions") or {}
     functions = _artifact_functions(meta)
-    trainer = trainer_for(meta["model_type"], extensions.get("trainer"))
+    trainer = artifact_trainer(trainer_for(meta["model_type"], extensions.get("trainer")), meta)
     program_json = (path / "program.json").read_text()
     return TrainedModel(
         uuid=meta["uuid"], name=meta["name"], model_type=meta["model_type"], task=meta["task"],
@@ -137,9 +143,18 @@ class PortableModel:
         """The fitted DSL program (its user functions required, as :func:`load_artifact` does)."""
         return feats.program_from_json(self.files["program.json"].decode(), _artifact_functions(self.meta))
 
+    @property
+    def partitioned(self) -> bool:
+        """Whether the model is partitioned (its answers name their partition)."""
+        return bool(self.meta.get("partitioning"))
+
     def predict(self, matrix: np.ndarray) -> np.ndarray:
         """Predictions for a matrix whose columns are :attr:`inputs`, in order (NaN = null)."""
         return _loaded_here(self).predict(matrix)
+
+    def answered_by(self, matrix: np.ndarray) -> list[str] | None:
+        """The partition that answers each row (a partitioned model), else None."""
+        return _loaded_here(self).answered_by(matrix)
 
 
 _LOADED_HERE: dict[str, TrainedModel] = {}

@@ -6,7 +6,8 @@ trainer, files, feature repository, DSL program) and builds the plan a run consu
 A config names everything a training run needs: the model (name, type, task, hyperparameters),
 the label and entity rows (a Parquet path or a Hive table, with an optional time range), the
 features (a feature service or references, and the DSL program that turns them into model
-inputs), the split (by time by default), the hyperparameter search, the evaluation metrics and
+inputs), the split (by time by default), the hyperparameter search, the partitioning (one model per
+partition of a hierarchy, :mod:`fresco.training.partitioning`), the evaluation metrics and
 the resources (local pandas or Spark) and the reference sample kept for monitoring.
 
 Extensions from a user's project: ``model.type`` may be the name of an installed
@@ -193,6 +194,29 @@ class ParamSpace(_Strict):
         return {"low": [cast(self.low)], "high": [cast(self.high)]}
 
 
+class PartitioningSection(_Strict):
+    """A partitioned model: one logical model over a hierarchy (say region -> city), a model per
+    partition with enough rows, the others answered by their nearest trained ancestor."""
+
+    columns: list[str] = Field(min_length=1, max_length=5, description=(
+        "Outputs of the DSL program, from the root of the hierarchy down (e.g. [region, city]); "
+        "each a categorical(...), whose vocabulary names the partitions."))
+    min_rows: int = Field(1000, ge=1, description=(
+        "Training rows a partition needs for a model of its own; one with fewer is answered by "
+        "its nearest trained ancestor (the root at worst)."))
+    only_if_better: bool = Field(False, description=(
+        "Keep a partition's own model only when it beats the model that would answer its rows "
+        "otherwise (its parent's) on the partition's validation rows, by evaluation.primary."))
+
+    @field_validator("columns")
+    @classmethod
+    def _distinct(cls, columns: list[str]) -> list[str]:
+        twice = sorted({c for c in columns if columns.count(c) > 1})
+        if twice:
+            raise ValueError(f"{twice} named more than once")
+        return columns
+
+
 class SearchSection(_Strict):
     method: Literal["random", "bayesian"] = "bayesian"
     trials: int = Field(10, ge=1, le=1000)
@@ -261,6 +285,7 @@ class ModelConfig(_Strict):
     features: FeaturesSection
     split: SplitSection = SplitSection()
     search: SearchSection | None = None
+    partitioning: PartitioningSection | None = None
     evaluation: EvaluationSection = EvaluationSection()
     resources: ResourcesSection = ResourcesSection()
     monitoring: MonitoringSection = MonitoringSection()
@@ -290,6 +315,11 @@ class ModelConfig(_Strict):
     def source(self) -> str:
         """Where the config came from (its file), as error messages name it."""
         return self._source
+
+    @property
+    def partition_columns(self) -> list[str]:
+        """The partitioning's columns from the root down (none for a model of one partition)."""
+        return list(self.partitioning.columns) if self.partitioning else []
 
     @property
     def program_source(self) -> str:

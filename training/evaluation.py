@@ -102,10 +102,12 @@ def build_report(
     X_test: np.ndarray,
     top_features: int = 3,
     selected: list[str] | None = None,
+    breakdown: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Everything a report shows, as JSON-able data: metrics of every split (the headline,
-    figures and partial dependence from the held-out test split, ``X_test`` its inputs), and
-    the baseline on validation and test."""
+    figures and partial dependence from the held-out test split, ``X_test`` its inputs), the
+    baseline on validation and test, and ``breakdown`` (a partitioned model's test metrics per
+    partition, against its parent's and the root's model) when given."""
     data = {name: SplitData(s.name, np.asarray(s.y, dtype=np.float64), np.asarray(s.p, dtype=np.float64),
                             s.start, s.end, s.rows, s.metrics, s.baseline) for name, s in splits.items()}
     held_out = data[HEADLINE]
@@ -137,6 +139,9 @@ def build_report(
         "split": HEADLINE, **({"sample_rows": int(len(X_test))} if held_out.rows is not None else {}),
         "features": {name: partial_dependence(predict, X_test, feature_names.index(name)) for name in top},
     }
+    if breakdown is not None:
+        report["partitions"] = {"split": HEADLINE, **({"sample_rows": int(len(X_test))} if held_out.rows is not None
+                                                       else {}), "rows": breakdown}
     return report
 
 
@@ -274,6 +279,23 @@ def _metrics_table(report: dict[str, Any]) -> str:
     return f"<table><tr>{header}</tr>{rows}</table>"
 
 
+def _partitions_table(report: dict[str, Any]) -> str:
+    """A partitioned model's test metrics per partition (the answering model against its
+    parent's and the root's on the partition's own test rows); empty for other models."""
+    if "partitions" not in report:
+        return ""
+    part = report["partitions"]
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{_fmt(r[k])}</td>" for k in ("partition", "test_rows", "answered_by", "model",
+                                                             "parent", "parent_model", "root_model")) + "</tr>"
+        for r in part["rows"])
+    metric = html.escape(part["rows"][0]["metric"]) if part["rows"] else ""
+    return (f"<h2>Partitions{_drawn_from(report, 'partitions')}</h2><p>Each partition's own test rows, answered by "
+            f"its model (or the ancestor it falls back to), against its parent's and the root's model ({metric}).</p>"
+            "<table><tr><th>partition</th><th>test rows</th><th>answered by</th><th>that model</th>"
+            f"<th>parent</th><th>parent's model</th><th>root model</th></tr>{rows}</table>")
+
+
 def render_html(report: dict[str, Any], header: dict[str, Any]) -> str:
     """The report as one HTML page (plots inlined as base64 PNG); every figure names its split."""
     splits = report["splits"]
@@ -296,6 +318,7 @@ td,th{{border:1px solid #ccc;padding:.3em .7em;text-align:left}}img{{max-width:1
 saw it; the final model was scored on it once. Baseline: {html.escape(report['baseline']['kind'])} ({report['baseline']['value']:.4f}), from the training split.</p>
 {_metrics_table(report)}
 <h2>Feature importance</h2><table><tr><th>input</th><th>share</th></tr>{imp}</table>
+{_partitions_table(report)}
 {plots}
 <p>The same numbers are in <code>report.json</code> beside this page.</p>
 </body></html>

@@ -126,14 +126,27 @@ def boolean_outputs(program: Any) -> set[str]:
     return {o.name for o in program.outputs if str(o.dtype) == "bool"}
 
 
+def categorical_outputs(program: Any) -> dict[str, str]:
+    """The outputs that are a ``categorical(...)``, fitted or not: name -> its fitted constants' key."""
+    from fresco.dsl.ir import Fitted
+
+    return {name: expr.key for name, expr in program.ir() if isinstance(expr, Fitted) and expr.kind == "categorical"}
+
+
 def categorical_vocabularies(program: Any) -> dict[str, list[Any]]:
     """The fitted vocabulary of every output that is a ``categorical(...)`` (its value is the
     index in the vocabulary, ``len(vocabulary)`` out of it), by output name."""
-    from fresco.dsl.ir import Fitted
-
     fitted = program.fitted
-    return {name: list(fitted[expr.key]["vocabulary"]) for name, expr in program.ir()
-            if isinstance(expr, Fitted) and expr.kind == "categorical" and expr.key in fitted}
+    return {name: list(fitted[key]["vocabulary"]) for name, key in categorical_outputs(program).items()
+            if key in fitted}
+
+
+def model_inputs(program: Any, chosen: Sequence[str] | None = None, partition_columns: Sequence[str] = ()) -> list[str]:
+    """**The** columns of a model's input matrix, in order: ``chosen`` (a config's
+    ``features.inputs``) or every output of the program but the partition columns, then the
+    partition columns (a partitioned model reads each row's partition from them)."""
+    base = list(chosen or [name for name in output_names(program) if name not in partition_columns])
+    return base + list(partition_columns)
 
 
 def fit_program(program: Any, train_frame: pd.DataFrame) -> Any:

@@ -377,7 +377,11 @@ def _fitted_locally(plan: TrainingPlan, trainer: Any, spark: Any, progress: Prog
 
     progress("[2/5] fitting the DSL program on the training split and applying it to all three splits")
     fitted = feats.fit_program(program, dataset.train)
-    inputs = list(config.features.inputs or feats.output_names(fitted))
+    inputs = feats.model_inputs(fitted, config.features.inputs, config.partition_columns)
+    if config.partitioning is not None:  # one model per partition, the statistics fitted once (the root's)
+        from fresco.training.partitioning import partitioned_trainer
+
+        trainer = partitioned_trainer(trainer, config, feats.categorical_vocabularies(fitted))
     X, X_val, X_test = (feats.to_matrix(feats.apply_program(fitted, part, engine, spark), inputs)
                         for part in (dataset.train, dataset.validation, dataset.test))
     y, y_val, y_test = (part[label].to_numpy(dtype=np.float64)
@@ -427,6 +431,7 @@ def _evaluate_and_store(plan: TrainingPlan, fit: FittedModel, repository: ModelR
         task=config.model.task, splits=fit.splits, y_train_mean=fit.label_mean,
         feature_names=inputs, importance=importance, predict=predict, X_test=fit.X_test,
         top_features=config.evaluation.partial_dependence_features, selected=config.evaluation.metrics,
+        breakdown=trainer.test_breakdown(model, fit.X_test, fit.splits["test"].y, config.model.task),
     )
     finished = datetime.now(timezone.utc)
     config_data = config.to_dict()

@@ -171,6 +171,34 @@ def check_program(config: ModelConfig, store: Any, source_types: dict[str, str],
     return program, []
 
 
+def check_partitioning(config: ModelConfig, program: Any) -> Errors:
+    """A partitioning's columns are ``categorical(...)`` outputs of the program (their
+    vocabularies name the partitions), not also model inputs; it trains locally, without search."""
+    from fresco.training.features import categorical_outputs, output_names
+
+    if config.partitioning is None:
+        return []
+    errors: Errors = []
+    names, categorical = output_names(program), categorical_outputs(program)
+    for column in config.partition_columns:
+        if column not in names:
+            errors.append(("partitioning.columns", f"{column!r} is not an output of the program {names}"))
+        elif column not in categorical:
+            errors.append(("partitioning.columns", f"{column!r} is not a categorical(...) output: write "
+                                                   f"{column} = categorical(<the field or feature>) in the program"))
+    shared = [c for c in config.features.inputs or [] if c in config.partition_columns]
+    if shared:
+        errors.append(("features.inputs", f"{shared} are partitioning columns, which reach the model as its "
+                                          "partition; to use one as an input too, give it a second output"))
+    if config.search is not None:
+        errors.append(("search", "a partitioned model trains with the configured hyperparameters; "
+                                 "search is not supported with partitioning"))
+    if config.resources.engine == "spark":
+        errors.append(("resources.engine", "a partitioned model trains with engine local (its partitions in a "
+                                           "pool of processes); engine spark is not supported with partitioning yet"))
+    return errors
+
+
 def plan_training(
     config: ModelConfig | str | Path,
     *,
@@ -203,6 +231,8 @@ def plan_training(
     program = None
     if not errors:
         program, errors = check_program(config, store, source_types, functions)
+    if not errors:
+        errors = check_partitioning(config, program)
     if errors:
         raise ConfigError(config.source, errors)
     return TrainingPlan(config, trainer, trainer_manifest(config.model.type, provider), functions, store,

@@ -261,6 +261,7 @@ class ModelRepository:
                 "uuid": record.uuid, "name": record.name, "model_type": record.model_type,
                 "task": record.task, "label": record.label, "inputs": record.inputs,
                 "extensions": _jsonable(record.extensions),
+                **({"partitioning": record.config["partitioning"]} if record.config.get("partitioning") else {}),
             }))
             if reference is not None:
                 from fresco.training.reference import write_reference

@@ -91,7 +91,7 @@ def fitted_on_spark(plan: TrainingPlan, distributed: Any, spark: Any, *, scratch
                  "to all three splits (Spark expressions)")
         with spark_progress(spark, progress):
             fitted = feats.fit_program_spark(program, dataset.train)
-        inputs = list(config.features.inputs or feats.output_names(fitted))
+        inputs = feats.model_inputs(fitted, config.features.inputs, config.partition_columns)
         outputs = {name: fitted.to_spark(part) for name, part in dataset.splits().items()}
         columns = feats.spark_input_columns(outputs["train"], inputs)
         if task == "binary":

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from fresco.platform.logs import (
-    OUTCOME_DAY_COLUMN, PREDICTION_DAY_COLUMN, SCHEMA_VERSION, SinkPartlyFailed, json_text, outcome_log_folder,
+    ADDED_COLUMNS, OUTCOME_DAY_COLUMN, PREDICTION_DAY_COLUMN, SCHEMA_VERSION, SinkPartlyFailed, json_text, outcome_log_folder,
     outcome_row, outcome_schema, prediction_log_folder, prediction_row, prediction_schema, utc_day,
 )
 from fresco.platform.streaming.topics import kafka_bootstrap_servers, prefixed_topic
@@ -73,14 +73,14 @@ def decode(kind: LogKind, value: bytes | None) -> tuple[date, dict[str, Any]]:
     if not isinstance(data, dict):
         raise Malformed(f"not a JSON object but {type(data).__name__}")
     schema = kind.schema()
-    missing = [name for name in schema.names if name not in data]
+    missing = [name for name in schema.names if name not in data and name not in ADDED_COLUMNS]
     if missing:
         raise Malformed(f"missing field(s) {missing}")
     version = data.get("schema_version", SCHEMA_VERSION)
     if isinstance(version, int) and version > SCHEMA_VERSION:
         raise Malformed(f"schema version {version}; this Fresco reads up to {SCHEMA_VERSION}: upgrade it")
     required = {"schema_version", "prediction_id", kind.day_column}
-    row = {f.name: _value(f, data[f.name], f.name in required) for f in schema}
+    row = {f.name: _value(f, data.get(f.name), f.name in required) for f in schema}
     return utc_day(row[kind.day_column]), row
 
 

@@ -27,6 +27,8 @@ from typing import Any
 #: Bumped whenever a column of the prediction log changes meaning, is renamed or removed
 #: (adding one keeps it).
 SCHEMA_VERSION = 1
+#: Columns added to the prediction log since its version: older records lack them (read as null).
+ADDED_COLUMNS = frozenset({"partition"})
 
 PREDICTION_LOG_DIR_ENV = "FRESCO_PREDICTION_LOG_DIR"
 OUTCOME_LOG_DIR_ENV = "FRESCO_OUTCOME_LOG_DIR"
@@ -73,6 +75,7 @@ class PredictionRecord:
     inputs: Mapping[str, Any]  # the model's inputs (the program's outputs)
     prediction: float
     latency_ms: float  # of the whole request the row came in
+    partition: str | None = None  # a partitioned model's partition that answered the row
 
 
 @dataclass(frozen=True)
@@ -114,7 +117,7 @@ def prediction_schema() -> Any:
         ("tag", pa.string()), ("experiment", pa.string()), ("arm", pa.string()),
         ("entity_keys_json", pa.string()), ("request_json", pa.string()),
         ("features_json", pa.string()), ("inputs_json", pa.string()),
-        ("prediction", pa.float64()), ("latency_ms", pa.float64()),
+        ("prediction", pa.float64()), ("latency_ms", pa.float64()), ("partition", pa.string()),
     ])
 
 
@@ -136,7 +139,7 @@ def prediction_row(record: PredictionRecord) -> dict[str, Any]:
             "experiment": r.experiment, "arm": r.arm,
             "entity_keys_json": json_text(r.entity_keys), "request_json": json_text(r.request),
             "features_json": json_text(r.features), "inputs_json": json_text(r.inputs),
-            "prediction": r.prediction, "latency_ms": r.latency_ms}
+            "prediction": r.prediction, "latency_ms": r.latency_ms, "partition": r.partition}
 
 
 def outcome_row(record: OutcomeRecord) -> dict[str, Any]:

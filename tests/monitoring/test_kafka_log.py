@@ -270,3 +270,12 @@ def test_the_logs_topics_follow_the_prefix_rule_and_bad_choices_are_named(monkey
     assert OUTCOMES.topic({}) == "staging.fresco.outcomes"
     with pytest.raises(ValueError, match="FRESCO_OUTCOME_LOG must be 'parquet' or 'kafka', got 'off'"):
         outcome_log_from_env({"FRESCO_OUTCOME_LOG": "off"})  # reported outcomes are never thrown away
+
+
+def test_a_record_from_before_a_column_was_added_decodes_with_it_null() -> None:
+    """A producer of an older Fresco sends no ``partition``: its records still land (null there)."""
+    from fresco.platform.log_topics import decode
+
+    row = json.loads(_encoded(_records(1)[0]))
+    _, decoded = decode(PREDICTIONS, json.dumps({k: v for k, v in row.items() if k != "partition"}).encode())
+    assert decoded["partition"] is None and decoded["prediction_id"] == row["prediction_id"]

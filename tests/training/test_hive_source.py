@@ -15,13 +15,6 @@ from fresco.training.pipeline import build_dataset
 DATABASE = "training_hive_test"
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("FRESCO_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("BENTOML_HOME", raising=False)
-    return tmp_path / "home"
-
-
 @pytest.fixture(scope="module")
 def orders(spark) -> tuple[str, pd.DataFrame, pd.Timestamp, pd.Timestamp]:
     """Orders in a Hive table, with rows exactly at, and a microsecond before, the range's ends."""

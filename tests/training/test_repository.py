@@ -30,13 +30,6 @@ def _finish(proc: subprocess.Popen) -> str:
     return out
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("FRESCO_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("BENTOML_HOME", raising=False)
-    return tmp_path / "home"
-
-
 def test_two_concurrent_trainings_lose_nothing_and_survive_a_restart(home: Path, tmp_path: Path) -> None:
     config = write_request_config(tmp_path / "cfg", model_type="linear")
     env = {**os.environ, "FRESCO_HOME": str(home)}

@@ -59,6 +59,16 @@ class Trainer:
         """A small JSON-able summary of what the model learnt (trees, coefficients, epochs)."""
         return {}
 
+    def answered_by(self, model: Any, X: np.ndarray) -> list[str] | None:
+        """Which part of the model answers each row (a partitioned model's partition), or None
+        for a model of one part."""
+        return None
+
+    def test_breakdown(self, model: Any, X: np.ndarray, y: np.ndarray, task: str) -> list[dict[str, Any]] | None:
+        """Rows of the evaluation report's breakdown of the test split (``X``, ``y``) by part of
+        the model (a partitioned model's partitions), or None."""
+        return None
+
     def on_spark(self, spark: Any, num_workers: int) -> "Trainer | None":
         """This trainer training on Spark with ``num_workers`` workers (the same artifact), or
         None when it trains in one process only (``resources.engine: spark`` then runs the

@@ -1,0 +1,372 @@
+"""Partitioned models: one logical model over a hierarchy of partitions (say region -> city).
+
+A model config's ``partitioning`` names outputs of the DSL program, from the root of the
+hierarchy down, each a ``categorical(...)``: its fitted vocabulary names the partitions. They
+are the last columns of the model's input matrix (:func:`fresco.training.features.model_inputs`),
+so every path that scores a matrix (the ``Predictor``, ``predict-batch``, the skew detector)
+scores a partitioned model as it scores any other, with no second rule for which partition a
+row belongs to. :class:`PartitionedTrainer` wraps the configured trainer:
+
+* the root model trains on every training row, then each level's partitions, those of one level
+  in parallel (worker processes, :mod:`fresco.training.partition_worker`); a partition with fewer than ``min_rows`` training rows (or
+  no validation row, or one class only) gets no model of its own;
+* with ``only_if_better``, a partition keeps its model only when it beats, on its own
+  validation rows, the model that would answer them otherwise;
+* a row is answered by its most specific trained partition, walking up the hierarchy for a
+  null, unknown (out of the vocabulary) or untrained value, down to the root
+  (:meth:`PartitionedTrainer.answered_by` names it, e.g. ``region=west/city=sf``, or ``root``).
+
+Every partition trains on rows of the one dataset and the one split (filters over the same
+matrices, no copies on disk), with the program fitted once, on the whole training split.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fresco.training.trainers.base import Progress, Trainer, _quiet, normalise
+
+#: The name of the partition of every row: the hierarchy's top, whose model answers what no
+#: partition below does.
+ROOT = "root"
+#: The file of a partitioned model's artifact that holds its partitions and fallbacks.
+PARTITIONS_FILE = "partitions.json"
+_MODELS_FOLDER = "partitions"
+
+
+@dataclass
+class Partition:
+    """One partition the training split holds: where it sits, its rows, and who answers it."""
+
+    name: str  # ``region=west/city=sf``; :data:`ROOT` for the root
+    key: list[int]  # its categorical codes from the top down (``[]`` for the root)
+    parent: str | None
+    train_rows: int
+    validation_rows: int
+    answered_by: str  # itself when it has a model, else its nearest ancestor that has one
+    reason: str | None = None  # why it has no model of its own
+    validation: dict[str, float] = field(default_factory=dict)  # own and parent's, by ``only_if_better``
+
+    @property
+    def trained(self) -> bool:
+        return self.answered_by == self.name
+
+
+@dataclass
+class PartitionedModel:
+    """Every trained partition's model, and the map of which partition answers which rows."""
+
+    columns: list[str]
+    vocabularies: list[list[Any]]
+    n_inputs: int  # the base model's inputs: the matrix's columns before the partition codes
+    partitions: list[Partition]  # the root first, then level by level
+    models: dict[str, Any]  # trained partition's name -> its base model
+
+    def __post_init__(self) -> None:
+        self.trained = [p.name for p in self.partitions if p.trained]
+        index = {name: i for i, name in enumerate(self.trained)}
+        self._levels: list[tuple[np.ndarray, np.ndarray]] = []
+        for level in range(1, len(self.columns) + 1):
+            mine = [p for p in self.partitions if len(p.key) == level and p.trained]
+            ids = np.array([_key_id(p.key, self.sizes) for p in mine], dtype=np.int64)
+            order = np.argsort(ids)
+            self._levels.append((ids[order], np.array([index[p.name] for p in mine], dtype=np.int64)[order]))
+
+    @property
+    def sizes(self) -> list[int]:
+        return [len(v) for v in self.vocabularies]
+
+    def answering(self, codes: np.ndarray) -> np.ndarray:
+        """Per row (its partition codes, one column per level), the index in :attr:`trained` of
+        the partition that answers it: the most specific trained one, else the root (0)."""
+        who = np.zeros(len(codes), dtype=np.int64)
+        for level, (ids, models) in enumerate(self._levels, start=1):
+            if not len(ids):
+                continue
+            row_ids = level_ids(codes, self.sizes, level)
+            at = np.clip(np.searchsorted(ids, row_ids), 0, len(ids) - 1)
+            hit = (row_ids >= 0) & (ids[at] == row_ids)
+            who[hit] = models[at[hit]]
+        return who
+
+
+def _key_id(key: list[int], sizes: list[int]) -> int:
+    out = 0
+    for code, size in zip(key, sizes):
+        out = out * size + int(code)
+    return out
+
+
+def level_ids(codes: np.ndarray, sizes: list[int], level: int) -> np.ndarray:
+    """Each row's partition id at ``level`` (1: the first column), from its codes down to that
+    level; -1 where one of them is null or out of the vocabulary (no partition of that level)."""
+    ids = np.zeros(len(codes), dtype=np.int64)
+    valid = np.ones(len(codes), dtype=bool)
+    for c in range(level):
+        column = codes[:, c]
+        known = np.isfinite(column) & (column >= 0) & (column < sizes[c])
+        valid &= known
+        ids = ids * sizes[c] + np.where(known, column, 0).astype(np.int64)
+    return np.where(valid, ids, -1)
+
+
+def partition_name(columns: list[str], vocabularies: list[list[Any]], key: list[int]) -> str:
+    """``region=west/city=sf`` for codes ``key`` (:data:`ROOT` for none)."""
+    return "/".join(f"{c}={vocabularies[i][code]}" for i, (c, code) in enumerate(zip(columns, key))) or ROOT
+
+
+class PartitionedTrainer(Trainer):
+    """The configured trainer, once per partition of a hierarchy (see the module doc).
+
+    At training it needs the partition columns' fitted vocabularies and the settings; loading a
+    stored model needs only the base trainer (the model's ``partitions.json`` holds the rest)."""
+
+    def __init__(self, base: Trainer, *, vocabularies: list[list[Any]] | None = None, min_rows: int = 1,
+                 only_if_better: bool = False, primary: str = "rmse", workers: int = 1) -> None:
+        self.base = base
+        self.name = base.name
+        self.tasks = base.tasks
+        self.Params = base.Params
+        self.vocabularies = vocabularies or []
+        self.min_rows = min_rows
+        self.only_if_better = only_if_better
+        self.primary = primary
+        self.workers = workers
+
+    # -- training ----------------------------------------------------------------------------
+    def fit(self, X, y, X_val, y_val, params, *, task, feature_names, progress: Progress = _quiet) -> PartitionedModel:
+        from fresco.training.evaluation import is_better
+        from fresco.training.metrics import compute_metrics
+
+        depth = len(self.vocabularies)
+        n = X.shape[1] - depth
+        columns, names = list(feature_names[n:]), list(feature_names[:n])
+        sizes = [len(v) for v in self.vocabularies]
+        codes, codes_val = X[:, n:], X_val[:, n:]
+        progress(f"partition {ROOT}: {len(y):,} training rows")
+        models = {ROOT: self.base.fit(X[:, :n], y, X_val[:, :n], y_val, params, task=task, feature_names=names,
+                                      progress=progress)}
+        partitions = [Partition(ROOT, [], None, len(y), len(y_val), ROOT)]
+        answerer = {ROOT: ROOT}
+        with _Pool(self.base, self.workers, params, task, names) as pool:
+            for level in range(1, depth + 1):
+                ids, ids_val = level_ids(codes, sizes, level), level_ids(codes_val, sizes, level)
+                found, first, counts = np.unique(ids[ids >= 0], return_index=True, return_counts=True)
+                rows_at = np.flatnonzero(ids >= 0)
+                jobs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+                for pid, at, count in zip(found, first, counts):
+                    key = [int(c) for c in codes[rows_at[at], :level]]
+                    name = partition_name(columns, self.vocabularies, key)
+                    parent = partition_name(columns, self.vocabularies, key[:-1])
+                    rows, rows_val = ids == pid, ids_val == pid
+                    part = Partition(name, key, parent, int(count), int(rows_val.sum()), answerer[parent])
+                    part.reason = self._no_model_reason(part, y[rows], task)
+                    if part.reason is None:
+                        jobs[name] = (rows, rows_val)
+                    partitions.append(part)
+                progress(f"partitions of level {level} ({columns[level - 1]}): {len(found)}, "
+                         f"{len(jobs)} with at least {self.min_rows:,} training rows, trained {pool.where(len(jobs))}")
+                for name, model in pool.fit({name: (X[r, :n], y[r], X_val[v, :n], y_val[v])
+                                             for name, (r, v) in jobs.items()}, progress):
+                    part = next(p for p in partitions if p.name == name)
+                    rows_val = jobs[name][1]
+                    if self.only_if_better:
+                        own = compute_metrics(task, y_val[rows_val], self.base.predict(model, X_val[rows_val, :n]))
+                        theirs = compute_metrics(task, y_val[rows_val], self.base.predict(
+                            models[part.answered_by], X_val[rows_val, :n]))
+                        part.validation = {"own": own[self.primary], "parent": theirs[self.primary]}
+                        if not is_better(self.primary, own[self.primary], theirs[self.primary]):
+                            part.reason = (f"its model ({self.primary} {own[self.primary]:.4f}) does not beat "
+                                           f"{part.answered_by}'s ({theirs[self.primary]:.4f}) on its validation rows")
+                            continue
+                    models[name] = model
+                    part.answered_by = name
+                for part in partitions:
+                    if len(part.key) == level:
+                        answerer[part.name] = part.answered_by
+        fallbacks = sum(1 for p in partitions if not p.trained)
+        progress(f"partitions: {len(models)} with their own model, {fallbacks} answered by an ancestor")
+        return PartitionedModel(columns, self.vocabularies, n, partitions, models)
+
+    def _no_model_reason(self, part: Partition, labels: np.ndarray, task: str) -> str | None:
+        if part.train_rows < self.min_rows:
+            return f"{part.train_rows:,} training rows, fewer than min_rows {self.min_rows:,}"
+        if not part.validation_rows:
+            return "no validation rows"
+        if task == "binary" and len(np.unique(labels)) < 2:
+            return "its training rows hold one class only"
+        return None
+
+    # -- predicting ----------------------------------------------------------------------------
+    def predict(self, model: PartitionedModel, X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float64)
+        who = model.answering(X[:, model.n_inputs:])
+        out = np.empty(len(X), dtype=np.float64)
+        for index in np.unique(who):
+            rows = who == index
+            out[rows] = self.base.predict(model.models[model.trained[index]], X[rows, :model.n_inputs])
+        return out
+
+    def answered_by(self, model: PartitionedModel, X: np.ndarray) -> list[str]:
+        """The partition that answers each row of ``X`` (see the module doc)."""
+        who = model.answering(np.asarray(X, dtype=np.float64)[:, model.n_inputs:])
+        return [model.trained[i] for i in who]
+
+    def feature_importance(self, model: PartitionedModel, feature_names: list[str]) -> dict[str, float]:
+        """The root model's importances (the partition columns themselves count zero)."""
+        root = self.base.feature_importance(model.models[ROOT], feature_names[:model.n_inputs])
+        return normalise(root, feature_names)
+
+    def learnt_parameters(self, model: PartitionedModel) -> dict[str, Any]:
+        return {"partitioning": {"columns": model.columns,
+                                 "partitions": [asdict(p) for p in model.partitions]},
+                "root": self.base.learnt_parameters(model.models[ROOT])}
+
+    def test_breakdown(self, model: PartitionedModel, X: np.ndarray, y: np.ndarray, task: str) -> list[dict[str, Any]]:
+        """Per partition with test rows: the answering model's metrics on its own test rows,
+        beside its parent's answerer's and the root's."""
+        from fresco.training.metrics import compute_metrics
+
+        codes = np.asarray(X, dtype=np.float64)[:, model.n_inputs:]
+        answerer = {p.name: p.answered_by for p in model.partitions}
+        table = []
+        for level in range(1, len(model.columns) + 1):
+            ids = level_ids(codes, model.sizes, level)
+            for part in (p for p in model.partitions if len(p.key) == level):
+                rows = ids == _key_id(part.key, model.sizes)
+                if not rows.any():
+                    continue
+                metric = {who: compute_metrics(task, y[rows], self.base.predict(
+                              model.models[who], X[rows, :model.n_inputs]))[self.primary]
+                          for who in {part.answered_by, answerer[part.parent or ROOT], ROOT}}
+                table.append({"partition": part.name, "test_rows": int(rows.sum()), "answered_by": part.answered_by,
+                              "metric": self.primary, "model": metric[part.answered_by],
+                              "parent": answerer[part.parent or ROOT], "parent_model": metric[answerer[part.parent or ROOT]],
+                              "root_model": metric[ROOT]})
+        return table
+
+    # -- storing -----------------------------------------------------------------------------------
+    def save(self, model: PartitionedModel, folder: Path) -> None:
+        for i, name in enumerate(model.trained):
+            sub = folder / _MODELS_FOLDER / str(i)
+            sub.mkdir(parents=True)
+            self.base.save(model.models[name], sub)
+        (folder / PARTITIONS_FILE).write_text(json.dumps({
+            "columns": model.columns, "vocabularies": model.vocabularies, "n_inputs": model.n_inputs,
+            "partitions": [asdict(p) for p in model.partitions], "models": model.trained}, default=str))
+
+    def load(self, folder: Path) -> PartitionedModel:
+        data = json.loads((folder / PARTITIONS_FILE).read_text())
+        models = {name: self.base.load(folder / _MODELS_FOLDER / str(i)) for i, name in enumerate(data["models"])}
+        return PartitionedModel(data["columns"], data["vocabularies"], data["n_inputs"],
+                                [Partition(**p) for p in data["partitions"]], models)
+
+
+class PartitionTrainingError(RuntimeError):
+    """A partition's model failed to train in a worker process (its message names the partition)."""
+
+
+class _Pool:
+    """Trains one level's partitions at a time: in ``workers`` processes of their own (each
+    runs :mod:`fresco.training.partition_worker`, which imports nothing of the caller's
+    ``__main__`` and forks no trainer's threads), each model saved by the base trainer into a
+    scratch folder and loaded back here; in this process when there is one worker or one
+    partition. The processes serve every level, and end with the pool."""
+
+    def __init__(self, base: Trainer, workers: int, params: dict[str, Any], task: str, names: list[str]) -> None:
+        self.base, self.workers, self.params, self.task, self.names = base, workers, params, task, names
+        self._processes: list[Any] = []
+        self._scratch: Any = None
+
+    def __enter__(self) -> "_Pool":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for process in self._processes:
+            process.stdin.close()
+            if process.wait(timeout=30) is None:  # pragma: no cover - wait raises on timeout
+                process.kill()
+        if self._scratch is not None:
+            self._scratch.cleanup()
+
+    def _in_process(self, jobs: int) -> bool:
+        return self.workers <= 1 or jobs <= 1
+
+    def where(self, jobs: int) -> str:
+        """Where ``jobs`` partitions train, as progress says it."""
+        return "in this process" if self._in_process(jobs) else f"in {min(self.workers, jobs)} processes"
+
+    def _start(self, count: int) -> None:
+        import os
+        import subprocess
+        import sys
+        import tempfile
+
+        if self._scratch is None:
+            self._scratch = tempfile.TemporaryDirectory(prefix="fresco-partitions-")
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}  # the caller's imports
+        while len(self._processes) < count:
+            self._processes.append(subprocess.Popen(
+                [sys.executable, "-m", "fresco.training.partition_worker"], stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, text=True, env=env, bufsize=1))
+
+    def fit(self, jobs: dict[str, tuple[np.ndarray, ...]], progress: Progress):
+        """(name, model) of every job, as each finishes."""
+        import pickle
+        import selectors
+
+        if self._in_process(len(jobs)):
+            for name, (X, y, X_val, y_val) in jobs.items():
+                yield name, self.base.fit(X, y, X_val, y_val, self.params, task=self.task, feature_names=self.names)
+                progress(f"  {name}: trained on {len(y):,} rows")
+            return
+        self._start(min(self.workers, len(jobs)))
+        waiting = list(jobs)
+        folders: dict[str, Path] = {}
+        busy: dict[Any, str] = {}
+        with selectors.DefaultSelector() as ready:
+            def hand_out(process: Any) -> None:
+                name = waiting.pop(0)
+                folder = Path(self._scratch.name) / str(len(list(Path(self._scratch.name).iterdir())))
+                folder.mkdir()
+                with open(folder / "job.pkl", "wb") as out:
+                    pickle.dump((self.base, jobs[name], self.params, self.task, self.names), out,
+                                protocol=pickle.HIGHEST_PROTOCOL)
+                folders[name], busy[process] = folder, name
+                process.stdin.write(f"{folder}\n")
+                ready.register(process.stdout, selectors.EVENT_READ, process)
+
+            for process in self._processes:
+                if waiting:
+                    hand_out(process)
+            while busy:
+                for key, _ in ready.select():
+                    process = key.data
+                    ready.unregister(process.stdout)
+                    name = busy.pop(process)
+                    answer = process.stdout.readline().rstrip("\n")
+                    if answer != "done":
+                        raise PartitionTrainingError(f"partition {name}: {answer or 'its worker process ended'}")
+                    progress(f"  {name}: trained on {len(jobs[name][1]):,} rows")
+                    yield name, self.base.load(folders[name] / "model")
+                    if waiting:
+                        hand_out(process)
+
+
+def partitioned_trainer(base: Trainer, config: Any, vocabularies: dict[str, list[Any]]) -> PartitionedTrainer:
+    """The trainer of a config with ``partitioning`` (its columns' vocabularies, fitted)."""
+    settings = config.partitioning
+    return PartitionedTrainer(base, vocabularies=[vocabularies[c] for c in settings.columns],
+                              min_rows=settings.min_rows, only_if_better=settings.only_if_better,
+                              primary=config.evaluation.primary, workers=config.resources.workers)
+
+
+def artifact_trainer(base: Trainer, meta: dict[str, Any]) -> Trainer:
+    """**The** trainer that loads a stored model: ``base``, wrapped when the artifact's
+    ``fresco.json`` says the model is partitioned."""
+    return PartitionedTrainer(base) if meta.get("partitioning") else base
