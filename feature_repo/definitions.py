@@ -37,6 +37,8 @@ restaurant_profile = FeatureView(
         Field(name="lon", dtype=Float64, description="Longitude of the kitchen."),
         Field(name="cuisine", dtype=String, description="Main cuisine."),
         Field(name="kitchen_capacity", dtype=Int64, description="Orders cooked in parallel."),
+        Field(name="region", dtype=String, description="Region the restaurant is in."),
+        Field(name="city", dtype=String, description="City the restaurant is in (within its region)."),
     ],
     source=batch_source("restaurant_profile", "Restaurant profiles, one row per change."),
     online=True,

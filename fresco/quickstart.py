@@ -27,6 +27,8 @@ LABEL = "delivery_duration_min"
 REQUEST_FIELDS = ["customer_lat", "customer_lon", "num_items"]
 #: The example's model config: in the source checkout, beside the bundled feature repository.
 MODEL_CONFIG = EXAMPLE_REPO.parent / "examples" / "delivery_eta.yaml"
+#: The same model partitioned by region and city (a model per city where the data allows).
+PARTITIONED_CONFIG = EXAMPLE_REPO.parent / "examples" / "delivery_eta_by_city.yaml"
 #: The example's alert rules (``fresco monitor check --rules``), beside it.
 MONITORING_RULES = EXAMPLE_REPO.parent / "examples" / "monitoring.yaml"
 #: Orders served over HTTP (drawn from the test period), then reported with their outcomes.
@@ -314,6 +316,14 @@ def next_commands(repo: Path, cwd: Path | None = None) -> list[str]:
             "fresco monitor metrics", "fresco monitor report delivery_eta:production", "fresco serve"]
 
 
+def partitioned_command(repo: Path, orders: Path) -> str:
+    """The command that trains the example's partitioned model on the quickstart's data."""
+    import shlex
+
+    return (f"fresco train {shlex.quote(str(PARTITIONED_CONFIG))} --repo {shlex.quote(str(repo))} "
+            f"--set data.source.parquet={shlex.quote(str(orders))}")
+
+
 def describe(report: QuickstartReport, features_registered: int) -> str:
     """A short, readable account of a quickstart run."""
     rows = "\n".join(f"      {name:<22} {count:>9,} rows" for name, count in report.feature_rows.items())
@@ -358,6 +368,8 @@ Fresco quickstart finished in {total:.0f}s.
                   inputs drifted: {', '.join(report.drifted) or 'none'}
                   alert rules ({MONITORING_RULES.name}): {report.checks_breached} breached
 {checks}
+  Partitioned     the same model, one per region and city where the data allows (about a minute):
+                  {partitioned_command(report.repo, report.raw_dir / "orders.parquet")}
 
 Next, from the example's repository (its models, reports and logs are in {state_home(report.repo)}):
 {commands}

@@ -91,6 +91,13 @@ def _state_variables_restored() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _state_variables_restored_after_the_module() -> Iterator[None]:
+    """The same for a module's own fixtures (a model trained once for a module's tests)."""
+    with environment_restored("FRESCO_HOME", "BENTOML_HOME"):
+        yield
+
+
 @pytest.fixture
 def feast_repo(tmp_path: Path) -> Path:
     """A private copy of ``feature_repo/`` (definitions and config, no data)."""

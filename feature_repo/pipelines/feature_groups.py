@@ -71,6 +71,8 @@ def restaurant_profile(spark: SparkSession, restaurants: DataFrame) -> DataFrame
         F.col("lon").cast(T.DoubleType()).alias("lon"),
         F.col("cuisine").cast(T.StringType()).alias("cuisine"),
         F.col("kitchen_capacity").cast(T.LongType()).alias("kitchen_capacity"),
+        F.col("region").cast(T.StringType()).alias("region"),
+        F.col("city").cast(T.StringType()).alias("city"),
     )
 
 

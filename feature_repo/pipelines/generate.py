@@ -4,9 +4,10 @@
 (Spark 4 refuses nanosecond timestamps):
 
 ``restaurants.parquet``
-    restaurant_id int64, name string, lat/lon float64 (around San Francisco), cuisine string
+    restaurant_id int64, name string, lat/lon float64 (around its city's center), cuisine string
     (one of eight), kitchen_capacity int64 (orders the kitchen prepares in parallel, 2..8),
-    created_at timestamp (30 days to 3 years before the order period).
+    created_at timestamp (30 days to 3 years before the order period), region and city string
+    (:data:`REGIONS`).
 
 ``orders.parquet``
     order_id int64 (1..N in placement order), restaurant_id int64, placed_at timestamp,
@@ -44,9 +45,15 @@ The city runs on UTC (hours below are UTC hours, the ones ``hour_of_day`` sees).
   at 12 min (a swamped restaurant throttles its intake). Rushes bring load, so prep is slower
   at rush hours without a separate rush term.
   The sum is multiplied by log-normal noise (sigma 0.12), floored at 2 min.
+* **Where, by region and city.** Each restaurant is in one city of one region (:data:`REGIONS`:
+  three regions, nine cities, drawn by each city's share of restaurants), placed around the
+  city's center. Cities have their own traffic: a speed factor, and a factor for their rush
+  hours (a city whose rush is worse than the average has one below 1), so a model per city can
+  beat one for all; the smallest cities get too few orders for a model of their own.
 * **Travel.** Haversine distance between restaurant and customer, times a road factor of 1.3,
-  at 24 km/h off-peak and 15 km/h in the weekday rushes (19 km/h in weekend rushes), times
-  log-normal noise (sigma 0.15).
+  at 24 km/h off-peak and 15 km/h in the weekday rushes (19 km/h in weekend rushes), times the
+  restaurant's city's speed factor (and its rush factor in the rushes), times log-normal noise
+  (sigma 0.15).
 * **Delivery duration** (the label) = prep + courier hand-off (3 min + exponential, mean 1.5)
   + travel.
 
@@ -71,9 +78,11 @@ import pyarrow.parquet as pq
 from fresco.platform.times import utc
 
 __all__ = [
+    "CITY_CENTERS",
     "CUISINES",
     "DEFAULT_END",
     "EVENT_COLUMNS",
+    "REGIONS",
     "RUSH_HOURS",
     "RawData",
     "generate_raw",
@@ -119,7 +128,18 @@ WEEKEND_PROFILE = np.array(
 )
 WEEKEND_BOOST = 1.25
 
-CITY_CENTER = (37.7749, -122.4194)  # San Francisco
+#: Region -> city -> (share of restaurants, speed factor, rush factor): see the module doc.
+REGIONS: dict[str, dict[str, tuple[float, float, float]]] = {
+    "bay": {"san_francisco": (0.33, 0.75, 0.8), "oakland": (0.16, 1.05, 1.05), "berkeley": (0.05, 1.25, 1.2)},
+    "peninsula": {"san_mateo": (0.12, 1.2, 0.85), "palo_alto": (0.09, 1.4, 1.15), "redwood_city": (0.03, 1.1, 1.0)},
+    "south": {"san_jose": (0.18, 1.3, 0.65), "santa_clara": (0.03, 1.45, 1.25), "gilroy": (0.01, 1.7, 1.3)},
+}
+#: City -> its center (latitude, longitude).
+CITY_CENTERS: dict[str, tuple[float, float]] = {
+    "san_francisco": (37.7749, -122.4194), "oakland": (37.8044, -122.2712), "berkeley": (37.8715, -122.2730),
+    "san_mateo": (37.5630, -122.3255), "palo_alto": (37.4419, -122.1430), "redwood_city": (37.4852, -122.2364),
+    "san_jose": (37.3382, -121.8863), "santa_clara": (37.3541, -121.9552), "gilroy": (37.0058, -121.5683),
+}
 EARTH_RADIUS_KM = 6371.0088
 ITEM_MIN = 1.2  # extra prep minutes per item after the first
 LOAD_MAX_MIN = 12.0  # prep minutes a saturated kitchen adds
@@ -186,14 +206,25 @@ class _Progress:
             print(f"[generate {time.perf_counter() - self.t0:6.1f}s] {message}", file=sys.stderr, flush=True)
 
 
-def _restaurants(rng: np.random.Generator, n: int, start_s: int) -> dict[str, np.ndarray]:
+def _cities(seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each restaurant's (region, city), drawn by share from a generator of their own, so the
+    other columns are drawn as before cities existed."""
+    pairs = [(region, city, share) for region, cities in REGIONS.items() for city, (share, _, _) in cities.items()]
+    shares = np.array([share for _, _, share in pairs])
+    pick = np.random.default_rng([seed, 1]).choice(len(pairs), size=n, p=shares / shares.sum())
+    return (np.array([pairs[i][0] for i in pick], dtype=object), np.array([pairs[i][1] for i in pick], dtype=object))
+
+
+def _restaurants(rng: np.random.Generator, n: int, start_s: int, seed: int) -> dict[str, np.ndarray]:
+    region, city = _cities(seed, n)
+    centers = np.array([CITY_CENTERS[c] for c in city]).reshape(n, 2)
     cuisine_names = np.array(list(CUISINES))
     cuisine = cuisine_names[rng.integers(0, len(cuisine_names), n)]
     words = np.array(_NAME_WORDS)[rng.integers(0, len(_NAME_WORDS), n)]
     ids = np.arange(1, n + 1, dtype=np.int64)
     names = [f"{w} {c.title()} #{i}" for w, c, i in zip(words, cuisine, ids)]
-    lat = np.round(CITY_CENTER[0] + rng.normal(0.0, 0.025, n), 6)
-    lon = np.round(CITY_CENTER[1] + rng.normal(0.0, 0.03, n), 6)
+    lat = np.round(centers[:, 0] + rng.normal(0.0, 0.025, n), 6)
+    lon = np.round(centers[:, 1] + rng.normal(0.0, 0.03, n), 6)
     capacity = rng.integers(2, 9, n).astype(np.int64)
     age_s = rng.integers(30 * 86_400, 3 * 365 * 86_400, n)
     created_at_us = (start_s - age_s) * _US
@@ -205,6 +236,8 @@ def _restaurants(rng: np.random.Generator, n: int, start_s: int) -> dict[str, np
         "cuisine": cuisine,
         "kitchen_capacity": capacity,
         "created_at_us": created_at_us,
+        "region": region,
+        "city": city,
         # not written: hidden per-restaurant parameters
         "popularity": rng.lognormal(0.0, 0.7, n),
         "prep_factor": rng.lognormal(0.0, 0.1, n),
@@ -238,7 +271,7 @@ def generate_raw(
     rng = np.random.default_rng(seed)
 
     say(f"{restaurants:,} restaurants")
-    rest = _restaurants(rng, restaurants, start_s)
+    rest = _restaurants(rng, restaurants, start_s, seed)
 
     say(f"{orders:,} orders over {days} days from {start:%Y-%m-%d}: placement times")
     hours = np.arange(days * 24)
@@ -276,6 +309,10 @@ def generate_raw(
     o_weekend = ((placed_s // 86_400 + 3) % 7) >= 5
     rush = np.isin(o_hour, RUSH_HOURS)
     speed = np.where(rush, np.where(o_weekend, SPEED_RUSH_WEEKEND_KMH, SPEED_RUSH_WEEKDAY_KMH), SPEED_OFF_PEAK_KMH)
+    traffic = {city: (factor, rush_factor) for cities in REGIONS.values() for city, (_, factor, rush_factor) in cities.items()}
+    city_speed = np.array([traffic[c][0] for c in rest["city"]])[r_idx]
+    city_rush = np.array([traffic[c][1] for c in rest["city"]])[r_idx]
+    speed = speed * city_speed * np.where(rush, city_rush, 1.0)
     km = haversine_km(r_lat, r_lon, c_lat, c_lon)
     travel = km * ROAD_FACTOR / speed * 60.0 * rng.lognormal(0.0, 0.15, orders)
     handoff = HANDOFF_MIN + rng.exponential(1.5, orders)
@@ -291,6 +328,8 @@ def generate_raw(
             "cuisine": pa.array(rest["cuisine"], pa.string()),
             "kitchen_capacity": pa.array(rest["kitchen_capacity"], pa.int64()),
             "created_at": pa.array(rest["created_at_us"], pa.int64()).cast(_TS),
+            "region": pa.array(rest["region"], pa.string()),
+            "city": pa.array(rest["city"], pa.string()),
         }
     )
     orders_table = pa.table(

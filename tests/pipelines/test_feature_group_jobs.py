@@ -27,7 +27,7 @@ TS = pa.timestamp("us", tz="UTC")
 STATS_COLUMNS = ["restaurant_id", "event_timestamp", "avg_prep_time_7d", "avg_delivery_time_7d",
                  "orders_per_hour_7d", "avg_items_7d", "order_count_7d"]
 REALTIME_COLUMNS = ["restaurant_id", "event_timestamp", "avg_prep_time_1h", "orders_1h"]
-PROFILE_COLUMNS = ["restaurant_id", "event_timestamp", "lat", "lon", "cuisine", "kitchen_capacity"]
+PROFILE_COLUMNS = ["restaurant_id", "event_timestamp", "lat", "lon", "cuisine", "kitchen_capacity", "region", "city"]
 
 
 @pytest.fixture(scope="module")
@@ -268,4 +268,5 @@ def test_profile_job_types(spark, raw) -> None:
     profile = restaurant_profile(spark, spark.read.parquet(str(raw.restaurants_path)))
     assert [(f.name, f.dataType.simpleString()) for f in profile.schema.fields] == [
         ("restaurant_id", "bigint"), ("event_timestamp", "timestamp"), ("lat", "double"),
-        ("lon", "double"), ("cuisine", "string"), ("kitchen_capacity", "bigint")]
+        ("lon", "double"), ("cuisine", "string"), ("kitchen_capacity", "bigint"), ("region", "string"),
+        ("city", "string")]

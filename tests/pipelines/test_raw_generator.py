@@ -12,8 +12,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from fresco.example.pipelines.generate import (
+    CITY_CENTERS,
     CUISINES,
     DEFAULT_END,
+    REGIONS,
     RUSH_HOURS,
     generate_raw,
     haversine_km,
@@ -47,7 +49,7 @@ def test_schema_microsecond_utc_and_counts(tmp_path: Path) -> None:
     assert pq.read_schema(raw.restaurants_path).remove_metadata() == pa.schema(
         [("restaurant_id", pa.int64()), ("name", pa.string()), ("lat", pa.float64()),
          ("lon", pa.float64()), ("cuisine", pa.string()), ("kitchen_capacity", pa.int64()),
-         ("created_at", TS)]
+         ("created_at", TS), ("region", pa.string()), ("city", pa.string())]
     )
     assert pq.read_schema(raw.orders_path).remove_metadata() == pa.schema(
         [("order_id", pa.int64()), ("restaurant_id", pa.int64()), ("placed_at", TS),
@@ -65,7 +67,8 @@ def test_schema_microsecond_utc_and_counts(tmp_path: Path) -> None:
     assert (restaurants.created_at < start).all()
     assert set(restaurants.cuisine) <= set(CUISINES)
     assert restaurants.kitchen_capacity.between(2, 8).all()
-    assert ((restaurants.lat - 37.77).abs() < 0.3).all() and ((restaurants.lon + 122.42).abs() < 0.3).all()
+    centers = np.array([CITY_CENTERS[c] for c in restaurants.city])  # each around its city's center
+    assert ((restaurants.lat - centers[:, 0]).abs() < 0.3).all() and ((restaurants.lon - centers[:, 1]).abs() < 0.3).all()
     assert (orders.num_items >= 1).all() and (orders.prep_time_min >= 2).all()
     assert (orders.delivery_duration_min > orders.prep_time_min).all()
     assert not orders.isna().any().any()
@@ -154,6 +157,21 @@ def test_delivery_grows_with_distance(default_data: pd.DataFrame) -> None:
     assert by_km.is_monotonic_increasing
     assert by_km.iloc[-1] - by_km.iloc[0] > 10.0
     assert np.corrcoef(default_data.km, default_data.delivery_duration_min)[0, 1] > 0.6
+
+
+def test_cities_have_their_own_traffic_and_belong_to_their_region(default_data: pd.DataFrame) -> None:
+    """Travel minutes per km differ by city as REGIONS says (the slowest city is the slowest), so
+    a model per city has something to win; every city is in its region, around its center."""
+    data = default_data.assign(travel=default_data.delivery_duration_min - default_data.prep_time_min)
+    per_km = (data.travel / data.km.clip(lower=0.5)).groupby(data.city).median()
+    speed = {city: factors[1] for cities in REGIONS.values() for city, factors in cities.items()}
+    assert per_km.idxmax() == min((c for c in per_km.index), key=speed.get)
+    assert per_km.max() > 1.6 * per_km.min()
+    assert {(r, c) for r, c in zip(data.region, data.city)} <= {(r, c) for r, cs in REGIONS.items() for c in cs}
+    centers = np.array([CITY_CENTERS[c] for c in data.city])
+    assert (haversine_km(data.lat, data.lon, centers[:, 0], centers[:, 1]) < 15).all()
+    orders = data.groupby("city").size()
+    assert orders.get("gilroy", 0) < 0.05 * len(data) < orders["san_francisco"]
 
 
 def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

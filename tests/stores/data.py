@@ -84,6 +84,8 @@ def make_groups(restaurants: int = 40, seed: int = 3, end: datetime | None = Non
             "lon": rng.uniform(-122.5, -122.4, len(ids) + 5),
             "cuisine": rng.choice(CUISINES, len(ids) + 5),
             "kitchen_capacity": rng.integers(2, 9, len(ids) + 5),
+            "region": "bay",
+            "city": [("san_francisco", "oakland")[i % 2] for i in range(len(ids) + 5)],
         }
     )
     # CHANGED's second row (10 days ago) is newer than its first; LATE's is after END.

@@ -65,6 +65,8 @@ def applied_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 "lon": [-122.41, -122.42],
                 "cuisine": ["pizza", "sushi"],
                 "kitchen_capacity": [4, 6],
+                "region": ["bay", "south"],
+                "city": ["oakland", "san_jose"],
             }
         ),
     )

@@ -66,7 +66,7 @@ def by_city(tmp_path_factory: pytest.TempPathFactory):
     folder = tmp_path_factory.mktemp("by-city")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("FRESCO_HOME", str(folder / "home"))
-        patch.delenv("BENTOML_HOME", raising=False)
+        patch.setenv("BENTOML_HOME", str(folder / "home" / "bentoml"))
         yield train(write_config(folder, partitioning="  columns: [area, town]\n  min_rows: 100"))
 
 

@@ -182,3 +182,24 @@ def test_search_records_every_trial_and_keeps_the_best(small_repo, home: Path) -
     assert sum("trial " in m for m in messages) == 3
     # the stored model is the best trial's model
     assert load_model(result.uuid).model_type == "lightgbm"
+
+
+def test_the_examples_partitioned_model_beats_its_root_in_the_cities_with_a_model(small_repo, home: Path) -> None:
+    """The quickstart's suggested command trains the example by region and city; in each city with
+    its own model, that model beats the root (the global model) on the city's own test rows."""
+    import shlex
+
+    from fresco.quickstart import partitioned_command
+
+    repo, orders = small_repo["features.repo"], small_repo["data.source.parquet"]
+    args = shlex.split(partitioned_command(Path(repo), Path(orders)))[1:]
+    out = CliRunner().invoke(main, [*args, "--set", "partitioning.min_rows=150", "--set",
+                                    "model.hyperparameters.n_estimators=80"])
+    assert out.exit_code == 0, out.output
+    assert "partitions of level 2 (city)" in out.output
+    report = json.loads(Path(re.search(r"report\s+(\S+)", out.output).group(1)).with_suffix(".json").read_text())
+    cities = [row for row in report["partitions"]["rows"]
+              if "/city=" in row["partition"] and row["answered_by"] == row["partition"]]
+    assert len(cities) >= 2, report["partitions"]["rows"]
+    for row in cities:
+        assert row["model"] < row["root_model"], row

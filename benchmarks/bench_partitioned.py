@@ -1,0 +1,183 @@
+"""Benchmark: partitioned models: training sequential vs parallel, the served model's memory, latency.
+
+    .venv/bin/python benchmarks/bench_partitioned.py [--regions 10] [--cities 5] [--rows-per-city 3000]
+        [--memory-regions 20 --memory-cities 10] [--requests 2000]
+
+In a temporary folder, on generated orders whose delivery minutes per km differ by city
+(request fields only: no feature store, so the figures are the partitioning's own):
+
+1. **Training** a model partitioned by region then city (``--regions`` x ``--cities`` leaf
+   partitions, each with ``--rows-per-city`` orders, XGBoost 100 trees), with
+   ``resources.workers: 1`` (every partition in this process, one after another) and ``2`` (each
+   level's partitions in two worker processes), in one run, alternating; and the same rows as
+   one unpartitioned model. Seconds of ``train`` (dataset, fit, report, store).
+2. **Memory** of a served partitioned model of ``--memory-regions`` x ``--memory-cities`` cities:
+   the resident memory a fresh process gains by loading it (``load_model``), beside an
+   unpartitioned model of the same rows, each measured in its own child process.
+3. **Latency** of the in-process ``Predictor`` (the HTTP service's scoring path, without HTTP),
+   one row per call, the partitioned and the unpartitioned model alternating call by call:
+   p50 and p99.
+
+Nothing is asserted; the figures are printed for benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PROGRAM = """\
+distance = @req.distance_km
+items    = @req.num_items
+hour     = hour_of_day(@req.placed_at)
+area     = categorical(@req.region)
+town     = categorical(@req.city)
+"""
+
+
+def orders(regions: int, cities: int, rows_per_city: int, seed: int = 0):
+    """Orders of ``regions`` x ``cities`` cities over 28 days; minutes per km differ by city."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    n = regions * cities * rows_per_city
+    city = np.repeat(np.arange(regions * cities), rows_per_city)
+    slope = rng.uniform(1.5, 9.0, regions * cities)[city]
+    distance = rng.gamma(2.0, 1.3, n)
+    items = rng.integers(1, 6, n)
+    placed = pd.Timestamp("2026-10-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 28 * 86400, n), unit="s")
+    frame = pd.DataFrame({"placed_at": placed.astype("datetime64[us, UTC]"),
+                          "region": [f"r{c // cities:03d}" for c in city], "city": [f"c{c:04d}" for c in city],
+                          "distance_km": distance, "num_items": items.astype("int64"),
+                          "minutes": 10 + slope * distance + 1.5 * items + rng.normal(0, 1.0, n)})
+    return frame.sort_values("placed_at", kind="stable").reset_index(drop=True)
+
+
+def write_config(folder: Path, data: Path, *, workers: int, partitioned: bool, name: str) -> Path:
+    body = "\n".join("    " + line for line in PROGRAM.splitlines())
+    partitioning = "partitioning: {columns: [area, town], min_rows: 500}\n" if partitioned else ""
+    inputs = "" if partitioned else "  inputs: [distance, items, hour]\n"
+    path = folder / f"{name}.yaml"
+    path.write_text(f"""\
+model: {{name: {name}, type: xgboost, task: regression, hyperparameters: {{n_estimators: 100, nthread: 1}}}}
+data: {{source: {{parquet: {data}}}, label: minutes, timestamp_column: placed_at}}
+features:
+{inputs}  program: |
+{body}
+{partitioning}resources: {{workers: {workers}}}
+""")
+    return path
+
+
+_LOAD = """
+import json, sys, psutil
+before = psutil.Process().memory_info().rss
+from fresco.training import load_model
+imported = psutil.Process().memory_info().rss
+load_model(sys.argv[1])
+print(json.dumps({"imports": imported - before, "model": psutil.Process().memory_info().rss - imported}))
+"""
+
+
+def load_memory(uuid: str) -> dict[str, int]:
+    """What a fresh process gains by importing Fresco's loader, then by loading the model."""
+    import json
+
+    done = subprocess.run([sys.executable, "-c", _LOAD, uuid], capture_output=True, text=True, check=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--regions", type=int, default=10)
+    parser.add_argument("--cities", type=int, default=5)
+    parser.add_argument("--rows-per-city", type=int, default=3000)
+    parser.add_argument("--runs", type=int, default=2, help="Training runs per setting (alternating).")
+    parser.add_argument("--memory-regions", type=int, default=20)
+    parser.add_argument("--memory-cities", type=int, default=10)
+    parser.add_argument("--requests", type=int, default=2000)
+    args = parser.parse_args(argv)
+
+    import numpy as np
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-partitioned-"))
+    os.environ["FRESCO_HOME"] = str(folder / "home")
+    os.environ.pop("BENTOML_HOME", None)
+    from fresco.serving import Predictor
+    from fresco.training import ModelRepository, train
+
+    print(f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", flush=True)
+
+    data = folder / "orders.parquet"
+    frame = orders(args.regions, args.cities, args.rows_per_city)
+    frame.to_parquet(data, index=False)
+    leaves = args.regions * args.cities
+    print(f"\n1. training: {len(frame):,} orders, {args.regions} regions x {args.cities} cities "
+          f"({leaves} cities, {args.regions + leaves + 1} partitions with the root), XGBoost 100 trees", flush=True)
+    settings = {"unpartitioned": (1, False), "partitioned, workers 1": (1, True),
+                "partitioned, workers 2": (2, True)}
+    seconds: dict[str, list[float]] = {name: [] for name in settings}
+    uuids: dict[str, str] = {}
+    for run in range(args.runs):
+        for name, (workers, partitioned) in settings.items():
+            config = write_config(folder, data, workers=workers, partitioned=partitioned, name=f"bench{run}")
+            t = time.perf_counter()
+            result = train(config)
+            seconds[name].append(time.perf_counter() - t)
+            uuids[name] = result.uuid
+            print(f"   run {run + 1} {name:<24} {seconds[name][-1]:7.1f} s", flush=True)
+    for name, values in seconds.items():
+        print(f"   {name:<24} median {np.median(values):7.1f} s  (runs: {', '.join(f'{v:.1f}' for v in values)})")
+    record = ModelRepository().get(uuids["partitioned, workers 2"])
+    parts = record.learnt_parameters["partitioning"]["partitions"]
+    print(f"   partitioned: {sum(p['answered_by'] == p['name'] for p in parts)} of {len(parts)} partitions "
+          f"with their own model; test rmse {record.metrics['test']['rmse']:.3f} against "
+          f"{ModelRepository().get(uuids['unpartitioned']).metrics['test']['rmse']:.3f} unpartitioned")
+
+    print(f"\n2. memory: {args.memory_regions} regions x {args.memory_cities} cities", flush=True)
+    big = folder / "big.parquet"
+    orders(args.memory_regions, args.memory_cities, 1000, seed=1).to_parquet(big, index=False)
+    served = {}
+    for name, partitioned in (("unpartitioned", False), ("partitioned", True)):
+        served[name] = train(write_config(folder, big, workers=2, partitioned=partitioned, name=f"mem_{name}")).uuid
+        parts = ModelRepository().get(served[name]).learnt_parameters.get("partitioning", {}).get("partitions", [])
+        gained = load_memory(served[name])
+        own = sum(p["answered_by"] == p["name"] for p in parts) if parts else 1
+        print(f"   {name:<14} {own:4d} models: loading adds {gained['model'] / 2**20:7.1f} MiB "
+              f"(Fresco's imports {gained['imports'] / 2**20:.0f} MiB)", flush=True)
+
+    print(f"\n3. latency: in-process Predictor, one row per call, {args.requests:,} calls each, alternating",
+          flush=True)
+    predictor = Predictor(object(), prediction_log=None)
+    rows = frame.sample(args.requests, random_state=2)
+    requests = [{"placed_at": r.placed_at.isoformat(), "distance_km": float(r.distance_km),
+                 "num_items": int(r.num_items), "region": r.region, "city": r.city} for r in rows.itertuples()]
+    latency: dict[str, list[float]] = {"unpartitioned": [], "partitioned": []}
+    models = {"unpartitioned": uuids["unpartitioned"], "partitioned": uuids["partitioned, workers 2"]}
+    for name, uuid in models.items():  # loaded, and warm
+        for request in requests[:50]:
+            predictor.predict(uuid, [request])
+    for request in requests:
+        for name, uuid in models.items():
+            t = time.perf_counter()
+            predictor.predict(uuid, [request])
+            latency[name].append((time.perf_counter() - t) * 1000)
+    for name, values in latency.items():
+        print(f"   {name:<14} p50 {np.percentile(values, 50):6.3f} ms  p99 {np.percentile(values, 99):6.3f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
