@@ -14,11 +14,12 @@ synthetic feature tables of 3 restaurants with 9,000 hourly rows each and 300,00
 Then each store builds the dataset of ``delivery_eta_v1`` (3 views) for every order with
 ``fresco.training.build_training_frame`` -- each in its own child process, so its time and peak
 resident memory (``ru_maxrss``) are its own, with beside it the peak of the processes that one
-started (``RUSAGE_CHILDREN``: the DuckDB process Fresco's store joins large frames in): Fresco's store, Feast's DuckDB store (``type: duckdb``,
-through ibis: the strongest peer) in one query per view, Feast's file store in its default chunks
-of 20,000 rows (``fresco.training.config.retrieval_chunk_rows``; ``--skip-feast`` leaves it out).
+started (``RUSAGE_CHILDREN``: the DuckDB process Fresco's store joins large frames in): Fresco's
+store, Feast's DuckDB store (``type: duckdb``, through ibis: the strongest peer) in one query per
+view, Feast's file store in its default chunks of 20,000 rows (``fresco.training.config.retrieval_chunk_rows``; ``--skip-feast`` leaves it out).
 Each peer's frame is compared with Fresco's (values and dtypes). The last line is
-``retrieval: fresco S s, feast duckdb S s (Xx), feast file S s (Yx), equal yes|no``.
+``retrieval: fresco S s (peak P GiB, child processes C GiB), feast duckdb S s (Xx), feast file S s (Yx),
+equal yes|no``.
 """
 
 from __future__ import annotations
@@ -244,9 +245,11 @@ def main(argv: list[str] | None = None) -> int:
     (args.results / f"retrieval-{name}.json").write_text(json.dumps(
         {"machine": _machine(), "date": datetime.now(timezone.utc).isoformat(), "runs": runs, "equal": equal}, indent=2))
     fresco = runs["fresco"]["seconds"]
+    peaks = (f"peak {runs['fresco']['peak_bytes'] / 2**30:.2f} GiB, "
+             f"child processes {runs['fresco']['child_peak_bytes'] / 2**30:.2f} GiB")
     peers = [f"{label} {r['seconds']:.1f} s ({r['seconds'] / fresco:.1f}x)" if label in runs else f"{label} skipped"
              for label, r in ((label, runs.get(label)) for label in ("feast duckdb", "feast file"))]
-    print(f"retrieval: fresco {fresco:.1f} s, {', '.join(peers)}, "
+    print(f"retrieval: fresco {fresco:.1f} s ({peaks}), {', '.join(peers)}, "
           f"equal {'n/a' if equal is None else 'yes' if equal else 'no'}")
     return 0 if equal in (True, None) else 1
 

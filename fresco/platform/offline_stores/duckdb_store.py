@@ -70,11 +70,11 @@ class OfflineStoreError(ValueError):
 
 #: Entity frames of at least this many rows are joined in a DuckDB process of their own
 #: (:func:`_joins_in_own_process`): the joins' memory leaves with that process, where in this one
-#: DuckDB keeps what it frees (10M orders: this process peaked at 6.5-6.8 GiB with the joins here,
+#: DuckDB keeps what it frees (10M orders: this process peaked at 6.3-6.8 GiB with the joins here,
 #: 3.1 GiB with them in a child; DuckDB's ``memory_limit`` bounds only part of it). Smaller frames
-#: are joined here: the child's start and the Parquet round trip cost about 0.7 s, a quarter of
-#: a 1M-order retrieval (2.5-3.1 s here, 3.6-3.9 s in a child, measured side by side), which
-#: peaks at 1.1 GiB with the joins here.
+#: are joined here: the child's start and the Parquet round trip cost about 0.7 s, a fifth of a
+#: 1M-order retrieval (medians of three side by side, under load: 3.5 s here, 4.2 s in a child),
+#: which peaks at under 1 GiB with the joins here.
 OWN_PROCESS_ROWS = 2_000_000
 
 
@@ -390,8 +390,8 @@ def _point_in_time(config: RepoConfig, by_view: dict[FeatureView, list[str]], en
     entity = pa.table({_ROW: np.arange(len(frame), dtype=np.int64), _TS: ns, **{k: result.column(k) for k in keys}})
     del frame, times
 
-    def sql(rows: str) -> str:  # the features of the rows in table expression ``rows``, in their order
-        return _as_of_sql(by_view, full_feature_names, config, f"SELECT * FROM {rows}", result.column_names,
+    def sql(rows: str, views: dict[FeatureView, list[str]]) -> str:  # ``views``' features of ``rows``, in order
+        return _as_of_sql(views, full_feature_names, config, f"SELECT * FROM {rows}", result.column_names,
                           min_ts, max_ts, what="frame", select=[], order=f"e.{_ROW}")
 
     own = getattr(config.offline_store, "own_process_rows", OWN_PROCESS_ROWS)
@@ -409,20 +409,27 @@ def _names(by_view: dict[FeatureView, list[str]]) -> list[str]:
     return [v.name for v in by_view]
 
 
-def _joins_here(config: RepoConfig, entity: pa.Table, sql: Callable[[str], str],
+def _joins_here(config: RepoConfig, entity: pa.Table, sql: Callable[[str, dict[FeatureView, list[str]]], str],
                 by_view: dict[FeatureView, list[str]]) -> pa.Table:
-    """The features of the rows ``entity`` joined in this process (``sql``: the query over a table)."""
+    """The features of the rows ``entity`` joined in this process (``sql``: the query of some
+    views over a table), one query per view: DuckDB keeps less at once than for one query of all
+    (10M rows: this process peaked at 6.3 GiB, against 7.7 GiB)."""
     con = _connect(config)
+    parts: list[pa.Table] = []
     try:
         con.register("fresco_entity_rows", entity)
-        return con.sql(sql("fresco_entity_rows")).to_arrow_table()
-    except duckdb.Error as err:
-        raise OfflineStoreError(f"point-in-time retrieval of {_names(by_view)}: {err}") from err
+        for view, features in by_view.items():
+            try:
+                parts.append(con.sql(sql("fresco_entity_rows", {view: features})).to_arrow_table())
+            except duckdb.Error as err:
+                raise OfflineStoreError(f"point-in-time retrieval of {_names({view: features})}: {err}") from err
     finally:
         con.close()
+    return pa.Table.from_arrays([c for part in parts for c in part.columns],
+                                names=[name for part in parts for name in part.column_names])
 
 
-def _joins_in_own_process(config: RepoConfig, entity: pa.Table, sql: Callable[[str], str],
+def _joins_in_own_process(config: RepoConfig, entity: pa.Table, sql: Callable[[str, dict[FeatureView, list[str]]], str],
                           by_view: dict[FeatureView, list[str]]) -> pa.Table:
     """The features of the rows ``entity`` joined by DuckDB in a process of its own
     (:func:`_run_in_own_process`): the rows go to it as Parquet, the answer comes back as Parquet.
@@ -436,7 +443,7 @@ def _joins_in_own_process(config: RepoConfig, entity: pa.Table, sql: Callable[[s
         rows, answer = os.path.join(scratch, "entity.parquet"), os.path.join(scratch, "answer.parquet")
         pq.write_table(entity, rows, compression="none")
         try:
-            _run_in_own_process(config, f"COPY ({sql(f'read_parquet({_lit(rows)})')}) TO {_lit(answer)} "
+            _run_in_own_process(config, f"COPY ({sql(f'read_parquet({_lit(rows)})', by_view)}) TO {_lit(answer)} "
                                         "(FORMAT PARQUET)")
         except OfflineStoreError as err:
             raise OfflineStoreError(f"point-in-time retrieval of {_names(by_view)}: {err}") from None
