@@ -5,17 +5,21 @@
     python benchmarks/bench_retrieval.py --low-cardinality --skip-feast
     python benchmarks/bench_retrieval.py --orders 10000000 --restaurants 5000 --skip-feast --skip-feast-duckdb \
         --duckdb-memory-limit 2GB   # Fresco's store also with its memory_limit set
+    python benchmarks/bench_retrieval.py --orders 10000000 --restaurants 5000 --skip-feast --skip-feast-duckdb \
+        --own-process-rows 1000000000   # also with the joins in the caller's process
 
 Prepares a private copy of the example repository: generated orders and the three feature
 groups computed by Spark (as ``bench_training.py`` does), or with ``--low-cardinality``
 synthetic feature tables of 3 restaurants with 9,000 hourly rows each and 300,000 entity rows.
 Then each store builds the dataset of ``delivery_eta_v1`` (3 views) for every order with
 ``fresco.training.build_training_frame`` -- each in its own child process, so its time and peak
-resident memory (``ru_maxrss``) are its own: Fresco's store, Feast's DuckDB store (``type: duckdb``,
-through ibis: the strongest peer) in one query per view, Feast's file store in its default chunks
-of 20,000 rows (``fresco.training.config.retrieval_chunk_rows``; ``--skip-feast`` leaves it out).
+resident memory (``ru_maxrss``) are its own, with beside it the peak of the processes that one
+started (``RUSAGE_CHILDREN``: the DuckDB process Fresco's store joins large frames in): Fresco's
+store, Feast's DuckDB store (``type: duckdb``, through ibis: the strongest peer) in one query per
+view, Feast's file store in its default chunks of 20,000 rows (``fresco.training.config.retrieval_chunk_rows``; ``--skip-feast`` leaves it out).
 Each peer's frame is compared with Fresco's (values and dtypes). The last line is
-``retrieval: fresco S s, feast duckdb S s (Xx), feast file S s (Yx), equal yes|no``.
+``retrieval: fresco S s (peak P GiB, child processes C GiB), feast duckdb S s (Xx), feast file S s (Yx),
+equal yes|no``.
 """
 
 from __future__ import annotations
@@ -48,18 +52,19 @@ def _machine() -> str:
     return f"{platform.node()}: {model}, {os.cpu_count()} cores, {mem:.0f} GiB, Python {platform.python_version()}"
 
 
-def _yaml_for(repo: Path, store_type: str, memory_limit: str | None = None) -> Path:
-    """The repository's yaml with ``offline_store.type`` set to ``store_type`` (Feast's DuckDB
-    store: Feast's own provider and a registry of its own, see :func:`_feast_duckdb_store`);
-    ``memory_limit``: Fresco's store's setting (DuckDB spills to disk past it)."""
+def _yaml_for(repo: Path, store_type: str, settings: dict[str, Any], name: str) -> Path:
+    """The repository's yaml (saved as ``feature_store.<name>.yaml``) with ``offline_store.type``
+    set to ``store_type`` (Feast's DuckDB store: Feast's own provider and a registry of its own,
+    see :func:`_feast_duckdb_store`) and the store's ``settings`` (Fresco's store's
+    ``memory_limit``, past which DuckDB spills to disk, or ``own_process_rows``)."""
     import yaml
 
     config = yaml.safe_load((repo / "feature_store.yaml").read_text())
-    config["offline_store"] = {"type": store_type, **({"memory_limit": memory_limit} if memory_limit else {})}
+    config["offline_store"] = {"type": store_type, **settings}
     if store_type == "duckdb":
         config["provider"] = "local"
         config["registry"] = {"path": "data/registry.feast-duckdb.db"}
-    path = repo / f"feature_store.{store_type.rsplit('.', 1)[-1]}{'.limited' if memory_limit else ''}.yaml"
+    path = repo / f"feature_store.{name}.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
 
@@ -134,8 +139,10 @@ def child(repo: Path, yaml_path: Path, rows_path: Path, out: Path) -> None:
     seconds = time.perf_counter() - start
     frame.to_parquet(out, index=False)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kB on Linux
-    print(json.dumps({"store": kind, "seconds": seconds, "peak_bytes": peak, "rows": len(frame),
-                      "chunk_rows": chunk}))
+    # the largest ended child's peak (the DuckDB process of Fresco's store; 0: none started)
+    child_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    print(json.dumps({"store": kind, "seconds": seconds, "peak_bytes": peak, "child_peak_bytes": child_peak,
+                      "rows": len(frame), "chunk_rows": chunk}))
 
 
 def _feast_duckdb_store(repo: Path, store: Any) -> Any:
@@ -185,6 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-feast-duckdb", action="store_true", help="without Feast's DuckDB store")
     parser.add_argument("--duckdb-memory-limit", default=None,
                         help="also run Fresco's store with this memory_limit (e.g. 2GB)")
+    parser.add_argument("--own-process-rows", type=int, default=None,
+                        help="also run Fresco's store with this own_process_rows (frames of at least this "
+                             "many rows joined in a DuckDB process of their own; e.g. 1000000000: never)")
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args(argv)
 
@@ -205,17 +215,23 @@ def main(argv: list[str] | None = None) -> int:
         apply_catalog(repo)
         print(f"prepared in {time.perf_counter() - t0:.0f} s")
         runs = {}
-        limited = f"fresco memory_limit {args.duckdb_memory_limit}"
-        for label, kind in (("fresco", FRESCO), (limited, FRESCO), ("feast duckdb", "duckdb"), ("feast file", "file")):
-            if ((label == "feast file" and args.skip_feast) or (label == "feast duckdb" and args.skip_feast_duckdb)
-                    or (label == limited and not args.duckdb_memory_limit)):
-                continue
-            yaml_path = _yaml_for(repo, kind, args.duckdb_memory_limit if label == limited else None)
+        variants = [("fresco", FRESCO, {})]
+        if args.duckdb_memory_limit:
+            variants.append((f"fresco memory_limit {args.duckdb_memory_limit}", FRESCO,
+                             {"memory_limit": args.duckdb_memory_limit}))
+        if args.own_process_rows is not None:
+            variants.append((f"fresco own_process_rows {args.own_process_rows}", FRESCO,
+                             {"own_process_rows": args.own_process_rows}))
+        variants += [] if args.skip_feast_duckdb else [("feast duckdb", "duckdb", {})]
+        variants += [] if args.skip_feast else [("feast file", "file", {})]
+        for n, (label, kind, settings) in enumerate(variants):
+            yaml_path = _yaml_for(repo, kind, settings, f"run{n}")
             runs[label] = _run(repo, yaml_path, rows_path, Path(tmp) / f"{label.replace(' ', '_')}.parquet")
             r = runs[label]
             chunks = f"chunks of {r['chunk_rows']:,}" if r["chunk_rows"] else "one query per view"
-            print(f"{label}: {r['seconds']:.1f} s, peak RSS {r['peak_bytes'] / 2**30:.2f} GiB, "
-                  f"{r['rows']:,} rows ({chunks})", flush=True)
+            print(f"{label}: {r['seconds']:.1f} s, peak RSS {r['peak_bytes'] / 2**30:.2f} GiB, its child "
+                  f"processes' peak {r['child_peak_bytes'] / 2**30:.2f} GiB, {r['rows']:,} rows ({chunks})",
+                  flush=True)
         equal = None
         for label in runs:
             if label == "fresco":
@@ -229,9 +245,11 @@ def main(argv: list[str] | None = None) -> int:
     (args.results / f"retrieval-{name}.json").write_text(json.dumps(
         {"machine": _machine(), "date": datetime.now(timezone.utc).isoformat(), "runs": runs, "equal": equal}, indent=2))
     fresco = runs["fresco"]["seconds"]
+    peaks = (f"peak {runs['fresco']['peak_bytes'] / 2**30:.2f} GiB, "
+             f"child processes {runs['fresco']['child_peak_bytes'] / 2**30:.2f} GiB")
     peers = [f"{label} {r['seconds']:.1f} s ({r['seconds'] / fresco:.1f}x)" if label in runs else f"{label} skipped"
              for label, r in ((label, runs.get(label)) for label in ("feast duckdb", "feast file"))]
-    print(f"retrieval: fresco {fresco:.1f} s, {', '.join(peers)}, "
+    print(f"retrieval: fresco {fresco:.1f} s ({peaks}), {', '.join(peers)}, "
           f"equal {'n/a' if equal is None else 'yes' if equal else 'no'}")
     return 0 if equal in (True, None) else 1
 

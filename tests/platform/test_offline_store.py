@@ -71,12 +71,12 @@ REFS = ["customer_stats:spend", "customer_stats:orders", "customer_stats:tier",
         "restaurant_load:prep", "restaurant_load:queue"]
 
 
-def _config(repo: Path, offline: str) -> RepoConfig:
+def _config(repo: Path, offline: str, **settings: Any) -> RepoConfig:
     return RepoConfig(
         project="offline_diff", provider="local", repo_path=repo,
         registry=str(repo / "data" / "registry.db"),
         online_store={"type": "sqlite", "path": str(repo / "data" / "online.db")},
-        offline_store={"type": offline}, entity_key_serialization_version=3,
+        offline_store={"type": offline, **settings}, entity_key_serialization_version=3,
     )
 
 
@@ -92,6 +92,20 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def stores(repo: Path) -> tuple[FeatureStore, FeatureStore]:
     return FeatureStore(config=_config(repo, "file")), FeatureStore(config=_config(repo, FRESCO))
+
+
+@pytest.fixture(scope="module")
+def own_process_store(repo: Path) -> FeatureStore:
+    """Fresco's store joining every entity frame, however small, in a DuckDB process of its own."""
+    return FeatureStore(config=_config(repo, FRESCO, own_process_rows=0))
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's ended children: grows when a retrieval ran a child."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _times(rng: np.random.Generator, n: int, step_s: int, span_steps: int) -> pd.Series:
@@ -193,14 +207,22 @@ def oracle(history: pd.DataFrame, key: str, ttl: timedelta, entity: Any, moment:
     return best, int((c["event_timestamp"] == best["event_timestamp"]).sum()) > 1
 
 
+@pytest.mark.parametrize("route", ["here", "own process"])
 @pytest.mark.parametrize("seed", SEEDS)
-def test_same_frame_as_feasts_file_store(repo: Path, stores: tuple[FeatureStore, FeatureStore], seed: int) -> None:
+def test_same_frame_as_feasts_file_store(repo: Path, stores: tuple[FeatureStore, FeatureStore],
+                                         own_process_store: FeatureStore, seed: int, route: str) -> None:
+    """Both routes of an entity frame: joined in this process, and (``own_process_rows: 0``) in
+    a DuckDB process of its own."""
     feast_store, fresco_store = stores
+    if route == "own process":
+        fresco_store = own_process_store
     history = write_data(repo, seed)
     rows = entity_rows(seed, history)
     full = seed % 3 != 0
     refs = REFS if seed % 4 else REFS[::-1]  # view order follows the references
+    children = _children_cpu()
     got = fresco_store.get_historical_features(entity_df=rows, features=refs, full_feature_names=full).to_df()
+    assert (_children_cpu() > children) == (route == "own process")
     expected = feast_reference(feast_store, rows, refs, full)
     assert list(got.columns) == list(expected.columns)
     assert got["note"].tolist() == rows["note"].tolist()  # input order, repeats kept
@@ -301,6 +323,29 @@ def test_a_failed_persist_keeps_the_previous_answer(
         job.persist(SavedDatasetFileStorage(path=str(answer)), allow_overwrite=True)
     pd.testing.assert_frame_equal(pd.read_parquet(answer), before)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["answer", "rows"]
+
+
+@pytest.mark.parametrize("route", ["here", "own process"])
+def test_a_failed_join_names_the_views_and_leaves_nothing(
+        repo: Path, stores: tuple[FeatureStore, FeatureStore], own_process_store: FeatureStore,
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, route: str) -> None:
+    """A join DuckDB cannot do (a source file that is not Parquet) is an OfflineStoreError naming
+    the view (here, joined one by one) or views (in a process of their own, all in one query) and
+    DuckDB's reason; the own process's scratch files are gone."""
+    import tempfile
+
+    store = own_process_store if route == "own process" else stores[1]
+    history = write_data(repo, 1)
+    rows = entity_rows(1, history)
+    (repo / "data" / "restaurant_load.parquet").write_bytes(b"not parquet")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # to see the scratch folder
+    try:
+        names = "'customer_stats', 'restaurant_profile', 'restaurant_load'" if route == "own process" else "'restaurant_load'"
+        with pytest.raises(OfflineStoreError, match=rf"point-in-time retrieval of \[{names}\]: .*parquet"):
+            store.get_historical_features(entity_df=rows, features=REFS).to_df()
+    finally:
+        write_data(repo, 1)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_ttl_edges_and_created_tie_break(repo: Path, stores: tuple[FeatureStore, FeatureStore]) -> None:
