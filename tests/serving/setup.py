@@ -60,6 +60,7 @@ class ServingEnvironment:
     materialized_until: datetime  # the online store holds every row stamped before this
     model_a: str
     model_b: str
+    by_city: str  # model_a's program partitioned by region and city
     tag: str = "delivery_eta:production"
 
     def env(self) -> dict[str, str]:
@@ -120,22 +121,34 @@ def build_environment(
                       feature_views=["restaurant_profile", "restaurant_stats_7d", "restaurant_realtime"])
     model_a = train_model(repo, yaml_path, raw.orders_path, n_estimators=40, max_depth=4)
     model_b = train_model(repo, yaml_path, raw.orders_path, n_estimators=25, max_depth=3)
+    by_city = train_model(repo, yaml_path, raw.orders_path, partitioned=True, n_estimators=40, max_depth=4)
     from fresco.training import ModelRepository
 
     ModelRepository().tag("delivery_eta:production", model_a)
     return ServingEnvironment(root, repo, yaml_path, Path(raw.orders_path), end, materialized_until,
-                              model_a, model_b)
+                              model_a, model_b, by_city)
 
 
-def train_model(repo: Path, yaml_path: Path, orders: Path, **hyperparameters) -> str:
+PARTITIONS = """\
+region      = categorical(@fs.restaurant_profile.region)
+city        = categorical(@fs.restaurant_profile.city)
+"""
+
+
+def train_model(repo: Path, yaml_path: Path, orders: Path, *, partitioned: bool = False, **hyperparameters) -> str:
+    """An XGBoost model on :data:`EXAMPLE_PROGRAM`; ``partitioned``: by region, then city."""
     from fresco.training import parse_config, train
 
+    partitioning = ({"partitioning": {"columns": ["region", "city"], "min_rows": 150},
+                     "resources": {"workers": 1}} if partitioned else {})
     config = parse_config({
         "model": {"name": "delivery_eta", "type": "xgboost",
                   "hyperparameters": {"nthread": 1, **hyperparameters}},
         "data": {"source": {"parquet": str(orders)}, "label": "delivery_duration_min",
                  "timestamp_column": "placed_at"},
-        "features": {"repo": str(repo), "store_yaml": str(yaml_path), "program": EXAMPLE_PROGRAM},
+        "features": {"repo": str(repo), "store_yaml": str(yaml_path),
+                     "program": EXAMPLE_PROGRAM + (PARTITIONS if partitioned else "")},
         "evaluation": {"partial_dependence_features": 0},
+        **partitioning,
     })
     return train(config).uuid

@@ -99,6 +99,35 @@ def test_http_equals_in_process_and_batch(server, predictor, serving_env, spark,
     np.testing.assert_array_equal(again["prediction"].to_numpy(), again["prediction_one"].to_numpy())
 
 
+def test_a_partitioned_model_answers_alike_over_http_in_process_and_in_batch(
+        server, predictor, serving_env, spark, tmp_path) -> None:
+    """Each row by the same partition and to the same value, online (HTTP, Predictor) and offline."""
+    from fresco.serving import predict_batch
+
+    batch = rows(45)
+    response = server.post("/predict", {"model": serving_env.by_city, "rows": batch})
+    assert response.status_code == 200, response.text
+    answers = response.json()["predictions"]
+    local = predictor.predict(serving_env.by_city, batch)
+    assert [a["prediction"] for a in answers] == local.predictions
+    assert [a["partition"] for a in answers] == [r.partition for r in local.rows]
+    # restaurants 41+ have no features online: no region, no city, so the root answers them
+    assert answers[41]["partition"] == "root" and answers[0]["partition"] != "root"
+    source = tmp_path / "rows.parquet"
+    pd.DataFrame(batch).assign(
+        placed_at=lambda d: pd.to_datetime(d["placed_at"]).astype("datetime64[us, UTC]"),
+        as_of=pd.Timestamp(serving_env.materialized_until).as_unit("us"),
+    ).to_parquet(source, index=False)
+    predict_batch(source, serving_env.by_city, tmp_path / "scored.parquet", spark=spark,
+                  store=predictor.online.store, timestamp_column="as_of", log=False)
+    online = pd.DataFrame(batch).assign(http=[a["prediction"] for a in answers],
+                                        http_partition=[a["partition"] for a in answers],
+                                        placed_at=lambda d: pd.to_datetime(d["placed_at"]))
+    both = online.merge(pd.read_parquet(tmp_path / "scored.parquet"), on=["restaurant_id", "placed_at"])
+    assert len(both) == 45 and (both["http_partition"] == both["partition"]).all()
+    np.testing.assert_array_equal(both["http"].to_numpy(), both["prediction"].to_numpy())
+
+
 def test_many_models_by_uuid_and_prefix(server, serving_env) -> None:
     one = rows(3)
     a = server.post("/predict", {"model": serving_env.model_a, "rows": one}).json()
