@@ -8,9 +8,10 @@ In a temporary folder, on generated orders whose delivery minutes per km differ 
 
 1. **Training** a model partitioned by region then city (``--regions`` x ``--cities`` leaf
    partitions, each with ``--rows-per-city`` orders, XGBoost 100 trees), with
-   ``resources.workers: 1`` (every partition in this process, one after another) and ``2`` (each
-   level's partitions in two worker processes), in one run, alternating; and the same rows as
-   one unpartitioned model. Seconds of ``train`` (dataset, fit, report, store).
+   ``resources.workers: 1`` (every partition in this process, one after another), ``2`` with
+   ``parallel_after_seconds: 0`` (each level's partitions in two worker processes) and ``2`` with
+   the default (processes only when the root took 5 s or more), in one run, alternating; and the
+   same rows as one unpartitioned model. Seconds of ``train`` (dataset, fit, report, store).
 2. **Memory** of a served partitioned model of ``--memory-regions`` x ``--memory-cities`` cities:
    the resident memory a fresh process gains by loading it (``load_model``), beside an
    unpartitioned model of the same rows, each measured in its own child process.
@@ -63,9 +64,11 @@ def orders(regions: int, cities: int, rows_per_city: int, seed: int = 0):
     return frame.sort_values("placed_at", kind="stable").reset_index(drop=True)
 
 
-def write_config(folder: Path, data: Path, *, workers: int, partitioned: bool, name: str) -> Path:
+def write_config(folder: Path, data: Path, *, workers: int, partitioned: bool, name: str,
+                 parallel_after: float = 5.0) -> Path:
     body = "\n".join("    " + line for line in PROGRAM.splitlines())
-    partitioning = "partitioning: {columns: [area, town], min_rows: 500}\n" if partitioned else ""
+    partitioning = (f"partitioning: {{columns: [area, town], min_rows: 500, parallel_after_seconds: {parallel_after}}}\n"
+                    if partitioned else "")
     inputs = "" if partitioned else "  inputs: [distance, items, hour]\n"
     path = folder / f"{name}.yaml"
     path.write_text(f"""\
@@ -126,20 +129,23 @@ def main(argv: list[str] | None = None) -> int:
     leaves = args.regions * args.cities
     print(f"\n1. training: {len(frame):,} orders, {args.regions} regions x {args.cities} cities "
           f"({leaves} cities, {args.regions + leaves + 1} partitions with the root), XGBoost 100 trees", flush=True)
-    settings = {"unpartitioned": (1, False), "partitioned, workers 1": (1, True),
-                "partitioned, workers 2": (2, True)}
+    settings = {"unpartitioned": (1, False, 5.0), "partitioned, workers 1": (1, True, 5.0),
+                "partitioned, workers 2": (2, True, 0.0), "partitioned, workers 2 auto": (2, True, 5.0)}
     seconds: dict[str, list[float]] = {name: [] for name in settings}
     uuids: dict[str, str] = {}
     for run in range(args.runs):
-        for name, (workers, partitioned) in settings.items():
-            config = write_config(folder, data, workers=workers, partitioned=partitioned, name=f"bench{run}")
+        for name, (workers, partitioned, after) in settings.items():
+            config = write_config(folder, data, workers=workers, partitioned=partitioned, name=f"bench{run}",
+                                  parallel_after=after)
+            said: list[str] = []
             t = time.perf_counter()
-            result = train(config)
+            result = train(config, progress=said.append)
             seconds[name].append(time.perf_counter() - t)
             uuids[name] = result.uuid
-            print(f"   run {run + 1} {name:<24} {seconds[name][-1]:7.1f} s", flush=True)
+            where = next((line.split("trained ")[-1] for line in said if "partitions of level 1" in line), "")
+            print(f"   run {run + 1} {name:<28} {seconds[name][-1]:7.1f} s  {where}", flush=True)
     for name, values in seconds.items():
-        print(f"   {name:<24} median {np.median(values):7.1f} s  (runs: {', '.join(f'{v:.1f}' for v in values)})")
+        print(f"   {name:<28} median {np.median(values):7.1f} s  (runs: {', '.join(f'{v:.1f}' for v in values)})")
     record = ModelRepository().get(uuids["partitioned, workers 2"])
     parts = record.learnt_parameters["partitioning"]["partitions"]
     print(f"   partitioned: {sum(p['answered_by'] == p['name'] for p in parts)} of {len(parts)} partitions "

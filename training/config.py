@@ -207,6 +207,10 @@ class PartitioningSection(_Strict):
     only_if_better: bool = Field(False, description=(
         "Keep a partition's own model only when it beats the model that would answer its rows "
         "otherwise (its parent's) on the partition's validation rows, by evaluation.primary."))
+    parallel_after_seconds: float = Field(5.0, ge=0, description=(
+        "A level's partitions train in resources.workers processes when the root took at least "
+        "this long to train (a level holds at most the root's rows, so it takes about as long; "
+        "worker processes take seconds to start); below it, in the training process. 0: always."))
 
     @field_validator("columns")
     @classmethod

@@ -23,6 +23,7 @@ matrices, no copies on disk), with the program fitted once, on the whole trainin
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -127,7 +128,8 @@ class PartitionedTrainer(Trainer):
     stored model needs only the base trainer (the model's ``partitions.json`` holds the rest)."""
 
     def __init__(self, base: Trainer, *, vocabularies: list[list[Any]] | None = None, min_rows: int = 1,
-                 only_if_better: bool = False, primary: str = "rmse", workers: int = 1) -> None:
+                 only_if_better: bool = False, primary: str = "rmse", workers: int = 1,
+                 parallel_after_seconds: float = 0.0) -> None:
         self.base = base
         self.name = base.name
         self.tasks = base.tasks
@@ -137,6 +139,7 @@ class PartitionedTrainer(Trainer):
         self.only_if_better = only_if_better
         self.primary = primary
         self.workers = workers
+        self.parallel_after_seconds = parallel_after_seconds
 
     # -- training ----------------------------------------------------------------------------
     def fit(self, X, y, X_val, y_val, params, *, task, feature_names, progress: Progress = _quiet) -> PartitionedModel:
@@ -149,11 +152,17 @@ class PartitionedTrainer(Trainer):
         sizes = [len(v) for v in self.vocabularies]
         codes, codes_val = X[:, n:], X_val[:, n:]
         progress(f"partition {ROOT}: {len(y):,} training rows")
+        started = time.perf_counter()
         models = {ROOT: self.base.fit(X[:, :n], y, X_val[:, :n], y_val, params, task=task, feature_names=names,
                                       progress=progress)}
+        root_seconds = time.perf_counter() - started
+        workers = self.workers if root_seconds >= self.parallel_after_seconds else 1
+        if workers < self.workers:
+            progress(f"the root trained in {root_seconds:.1f} s: each level's partitions train in this process "
+                     f"(worker processes pay off from partitioning.parallel_after_seconds, {self.parallel_after_seconds:g} s)")
         partitions = [Partition(ROOT, [], None, len(y), len(y_val), ROOT)]
         answerer = {ROOT: ROOT}
-        with _Pool(self.base, self.workers, params, task, names) as pool:
+        with _Pool(self.base, workers, params, task, names) as pool:
             for level in range(1, depth + 1):
                 ids, ids_val = level_ids(codes, sizes, level), level_ids(codes_val, sizes, level)
                 found, first, counts = np.unique(ids[ids >= 0], return_index=True, return_counts=True)
@@ -363,7 +372,8 @@ def partitioned_trainer(base: Trainer, config: Any, vocabularies: dict[str, list
     settings = config.partitioning
     return PartitionedTrainer(base, vocabularies=[vocabularies[c] for c in settings.columns],
                               min_rows=settings.min_rows, only_if_better=settings.only_if_better,
-                              primary=config.evaluation.primary, workers=config.resources.workers)
+                              primary=config.evaluation.primary, workers=config.resources.workers,
+                              parallel_after_seconds=settings.parallel_after_seconds)
 
 
 def artifact_trainer(base: Trainer, meta: dict[str, Any]) -> Trainer:

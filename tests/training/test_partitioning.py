@@ -131,7 +131,10 @@ def test_only_if_better_drops_a_partition_model_that_does_not_beat_its_parent(ho
     rng = np.random.default_rng(5)
     frame["minutes"] = 10 + 3.0 * frame["distance_km"] + 1.5 * frame["num_items"] + rng.normal(0, 1.0, len(frame))
     frame.to_parquet(tmp_path / "orders.parquet", index=False)
-    result = train(config)
+    said: list[str] = []
+    result = train(config, progress=said.append)
+    # a root trained in well under parallel_after_seconds (5 s): no worker processes to start
+    assert any("each level's partitions train in this process" in line for line in said), said
     parts = {p["name"]: p for p in ModelRepository().get(result.uuid).learnt_parameters["partitioning"]["partitions"]}
     kept = [n for n, p in parts.items() if p["validation"] and p["answered_by"] == n]
     dropped = [n for n, p in parts.items() if p["validation"] and p["answered_by"] != n]
@@ -147,7 +150,8 @@ def test_partitions_train_in_a_pool_of_processes_with_the_same_models(home: Path
     """Two workers (spawned processes) give the same partitions and predictions as one."""
     answers = {}
     for workers, where in ((1, "in this process"), (2, "in 2 processes")):
-        config = write_config(tmp_path / str(workers), partitioning="  columns: [area, town]\n  min_rows: 100",
+        config = write_config(tmp_path / str(workers), partitioning="  columns: [area, town]\n  min_rows: 100\n"
+                                                                   "  parallel_after_seconds: 0",
                               model_type="xgboost", hyperparameters="{n_estimators: 40}",
                               extra=f"resources: {{workers: {workers}}}")
         said: list[str] = []
