@@ -71,6 +71,7 @@ class PartitionedModel:
     def __post_init__(self) -> None:
         self.trained = [p.name for p in self.partitions if p.trained]
         index = {name: i for i, name in enumerate(self.trained)}
+        self._by_key = {tuple(p.key): index[p.name] for p in self.partitions if p.trained}
         self._levels: list[tuple[np.ndarray, np.ndarray]] = []
         for level in range(1, len(self.columns) + 1):
             mine = [p for p in self.partitions if len(p.key) == level and p.trained]
@@ -85,6 +86,8 @@ class PartitionedModel:
     def answering(self, codes: np.ndarray) -> np.ndarray:
         """Per row (its partition codes, one column per level), the index in :attr:`trained` of
         the partition that answers it: the most specific trained one, else the root (0)."""
+        if len(codes) <= _FEW_ROWS:  # a request's few rows: a dictionary walk beats array passes
+            return np.array([self._answering_one(row) for row in codes], dtype=np.int64)
         who = np.zeros(len(codes), dtype=np.int64)
         for level, (ids, models) in enumerate(self._levels, start=1):
             if not len(ids):
@@ -94,6 +97,21 @@ class PartitionedModel:
             hit = (row_ids >= 0) & (ids[at] == row_ids)
             who[hit] = models[at[hit]]
         return who
+
+
+    def _answering_one(self, codes: np.ndarray) -> int:
+        """:meth:`answering` of one row, down the hierarchy while its codes are known."""
+        who, key = 0, ()
+        for code, size in zip(codes.tolist(), self.sizes):
+            if not (0 <= code < size):  # null (NaN compares false) or out of the vocabulary
+                break
+            key += (int(code),)
+            who = self._by_key.get(key, who)
+        return who
+
+
+#: Up to this many rows, :meth:`PartitionedModel.answering` walks each row in Python.
+_FEW_ROWS = 32
 
 
 def _key_id(key: list[int], sizes: list[int]) -> int:
@@ -215,6 +233,9 @@ class PartitionedTrainer(Trainer):
     def predict(self, model: PartitionedModel, X: np.ndarray) -> np.ndarray:
         X = np.asarray(X, dtype=np.float64)
         who = model.answering(X[:, model.n_inputs:])
+        if len(who) and (who == who[0]).all():  # one partition answers every row (a request's few)
+            return np.asarray(self.base.predict(model.models[model.trained[who[0]]], X[:, :model.n_inputs]),
+                              dtype=np.float64)
         out = np.empty(len(X), dtype=np.float64)
         for index in np.unique(who):
             rows = who == index

@@ -109,6 +109,9 @@ def test_unknown_values_walk_up_the_hierarchy(by_city) -> None:
                          "num_items": [2, 2, 2, 2], "region": ["north", "atlantis", None, "north"],
                          "city": ["springfield", "north_a", "north_a", None]})
     assert model.answered_by(_matrix(model, rows)) == ["area=north", "root", "root", "area=north"]
+    # a large batch (array passes) and one row at a time (a dictionary walk) answer alike
+    X = _matrix(model, pd.concat([partitioned_orders(seed=3).head(100), rows] * 2, ignore_index=True))
+    assert model.answered_by(X) == [model.answered_by(X[i:i + 1])[0] for i in range(len(X))]
 
 
 def test_the_partitioned_model_beats_the_global_one_where_cities_have_their_own(by_city) -> None:
