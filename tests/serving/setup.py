@@ -121,7 +121,7 @@ def build_environment(
                       feature_views=["restaurant_profile", "restaurant_stats_7d", "restaurant_realtime"])
     model_a = train_model(repo, yaml_path, raw.orders_path, n_estimators=40, max_depth=4)
     model_b = train_model(repo, yaml_path, raw.orders_path, n_estimators=25, max_depth=3)
-    by_city = train_model(repo, yaml_path, raw.orders_path, partitioned=True, n_estimators=40, max_depth=4)
+    by_city = train_model(repo, yaml_path, raw.orders_path, partitioned=True, n_estimators=20, max_depth=4)
     from fresco.training import ModelRepository
 
     ModelRepository().tag("delivery_eta:production", model_a)
