@@ -322,8 +322,8 @@ def _score(sdf: Any, trained: Any, store: Any, timestamp_column: str | None,
             started = time.perf_counter()
             # trained: pickled to the Python workers once per task, its model loaded once per worker
             matrix = to_matrix(pdf, inputs)
-            predictions = np.asarray(trained.predict(matrix), dtype="float64")
-            partitions = trained.answered_by(matrix) if partitioned else None
+            predicted, partitions = trained.predict_answered(matrix)
+            predictions = np.asarray(predicted, dtype="float64")
             predicted_at = datetime.now(timezone.utc)
             ids = [new_prediction_id() for _ in range(len(pdf))]
             answer = pdf[keep].copy()

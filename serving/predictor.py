@@ -204,8 +204,8 @@ class ServingModel:
                 raise InvalidValue(f"row {i}: {exc.message}", field=f"rows[{i}]") from None
         t = _lap(phases, "program", t)
         matrix = matrix_from_rows(outputs, self.inputs)
-        predictions = self.trained.predict(matrix)
-        partitions = self.trained.answered_by(matrix) or [None] * len(predictions)
+        predictions, answered = self.trained.predict_answered(matrix)
+        partitions = answered or [None] * len(predictions)
         _lap(phases, "model", t)
         answers = []
         for r, feats in enumerate(features):

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from fresco.training import features as feats
-from fresco.training.partitioning import artifact_trainer
+from fresco.training.partitioning import artifact_trainer, is_partitioned
 from fresco.training.repository import ModelRepository
 from fresco.training.trainers import trainer_for
 
@@ -70,6 +70,10 @@ class TrainedModel:
     def answered_by(self, matrix: np.ndarray) -> list[str] | None:
         """The partition that answers each row of ``matrix`` (a partitioned model), else None."""
         return self._trainer.answered_by(self._model, np.asarray(matrix, dtype=np.float64))
+
+    def predict_answered(self, matrix: np.ndarray) -> tuple[np.ndarray, list[str] | None]:
+        """:meth:`predict` and :meth:`answered_by` of ``matrix``, its rows routed once."""
+        return self._trainer.predict_answered(self._model, np.asarray(matrix, dtype=np.float64))
 
 
 def read_artifact_meta(path: str | Path) -> dict[str, Any]:
@@ -146,15 +150,15 @@ class PortableModel:
     @property
     def partitioned(self) -> bool:
         """Whether the model is partitioned (its answers name their partition)."""
-        return bool(self.meta.get("partitioning"))
+        return is_partitioned(self.meta)
 
     def predict(self, matrix: np.ndarray) -> np.ndarray:
         """Predictions for a matrix whose columns are :attr:`inputs`, in order (NaN = null)."""
         return _loaded_here(self).predict(matrix)
 
-    def answered_by(self, matrix: np.ndarray) -> list[str] | None:
-        """The partition that answers each row (a partitioned model), else None."""
-        return _loaded_here(self).answered_by(matrix)
+    def predict_answered(self, matrix: np.ndarray) -> tuple[np.ndarray, list[str] | None]:
+        """:meth:`predict` and the partition that answers each row (a partitioned model; else None)."""
+        return _loaded_here(self).predict_answered(matrix)
 
 
 _LOADED_HERE: dict[str, TrainedModel] = {}

@@ -98,7 +98,6 @@ class PartitionedModel:
             who[hit] = models[at[hit]]
         return who
 
-
     def _answering_one(self, codes: np.ndarray) -> int:
         """:meth:`answering` of one row, down the hierarchy while its codes are known."""
         who, key = 0, ()
@@ -231,8 +230,15 @@ class PartitionedTrainer(Trainer):
 
     # -- predicting ----------------------------------------------------------------------------
     def predict(self, model: PartitionedModel, X: np.ndarray) -> np.ndarray:
+        return self.predict_answered(model, X)[0]
+
+    def predict_answered(self, model: PartitionedModel, X: np.ndarray) -> tuple[np.ndarray, list[str]]:
         X = np.asarray(X, dtype=np.float64)
         who = model.answering(X[:, model.n_inputs:])
+        return self._predicted(model, X, who), [model.trained[i] for i in who]
+
+    def _predicted(self, model: PartitionedModel, X: np.ndarray, who: np.ndarray) -> np.ndarray:
+        """Each row predicted by the partition model ``who`` names."""
         if len(who) and (who == who[0]).all():  # one partition answers every row (a request's few)
             return np.asarray(self.base.predict(model.models[model.trained[who[0]]], X[:, :model.n_inputs]),
                               dtype=np.float64)
@@ -271,13 +277,13 @@ class PartitionedTrainer(Trainer):
                 rows = ids == _key_id(part.key, model.sizes)
                 if not rows.any():
                     continue
+                parent = answerer[part.parent or ROOT]
                 metric = {who: compute_metrics(task, y[rows], self.base.predict(
                               model.models[who], X[rows, :model.n_inputs]))[self.primary]
-                          for who in {part.answered_by, answerer[part.parent or ROOT], ROOT}}
+                          for who in {part.answered_by, parent, ROOT}}
                 table.append({"partition": part.name, "test_rows": int(rows.sum()), "answered_by": part.answered_by,
                               "metric": self.primary, "model": metric[part.answered_by],
-                              "parent": answerer[part.parent or ROOT], "parent_model": metric[answerer[part.parent or ROOT]],
-                              "root_model": metric[ROOT]})
+                              "parent": parent, "parent_model": metric[parent], "root_model": metric[ROOT]})
         return table
 
     # -- storing -----------------------------------------------------------------------------------
@@ -312,14 +318,19 @@ class _Pool:
         self.base, self.workers, self.params, self.task, self.names = base, workers, params, task, names
         self._processes: list[Any] = []
         self._scratch: Any = None
+        self._handed = 0  # jobs handed out so far: each gets its own scratch folder
 
     def __enter__(self) -> "_Pool":
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        import subprocess
+
         for process in self._processes:
             process.stdin.close()
-            if process.wait(timeout=30) is None:  # pragma: no cover - wait raises on timeout
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
                 process.kill()
         if self._scratch is not None:
             self._scratch.cleanup()
@@ -362,7 +373,8 @@ class _Pool:
         with selectors.DefaultSelector() as ready:
             def hand_out(process: Any) -> None:
                 name = waiting.pop(0)
-                folder = Path(self._scratch.name) / str(len(list(Path(self._scratch.name).iterdir())))
+                folder = Path(self._scratch.name) / str(self._handed)
+                self._handed += 1
                 folder.mkdir()
                 with open(folder / "job.pkl", "wb") as out:
                     pickle.dump((self.base, jobs[name], self.params, self.task, self.names), out,
@@ -397,7 +409,11 @@ def partitioned_trainer(base: Trainer, config: Any, vocabularies: dict[str, list
                               parallel_after_seconds=settings.parallel_after_seconds)
 
 
+def is_partitioned(meta: dict[str, Any]) -> bool:
+    """**The** rule for whether a stored model is partitioned: its ``fresco.json`` says so."""
+    return bool(meta.get("partitioning"))
+
+
 def artifact_trainer(base: Trainer, meta: dict[str, Any]) -> Trainer:
-    """**The** trainer that loads a stored model: ``base``, wrapped when the artifact's
-    ``fresco.json`` says the model is partitioned."""
-    return PartitionedTrainer(base) if meta.get("partitioning") else base
+    """**The** trainer that loads a stored model: ``base``, wrapped when it is partitioned."""
+    return PartitionedTrainer(base) if is_partitioned(meta) else base

@@ -64,6 +64,10 @@ class Trainer:
         for a model of one part."""
         return None
 
+    def predict_answered(self, model: Any, X: np.ndarray) -> tuple[np.ndarray, list[str] | None]:
+        """:meth:`predict` and :meth:`answered_by` at once (a partitioned model routes the rows once)."""
+        return self.predict(model, X), None
+
     def test_breakdown(self, model: Any, X: np.ndarray, y: np.ndarray, task: str) -> list[dict[str, Any]] | None:
         """Rows of the evaluation report's breakdown of the test split (``X``, ``y``) by part of
         the model (a partitioned model's partitions), or None."""
