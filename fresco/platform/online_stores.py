@@ -112,12 +112,20 @@ def file_identity(path: str) -> tuple[int, int] | None:
 
 
 class FrescoSqliteOnlineStore(SqliteOnlineStore):
-    """Feast's SQLite online store, serving nothing older than the view's TTL, and reading the
-    file now at its path (reopened when the file is replaced)."""
+    """Feast's SQLite online store, serving nothing older than the view's TTL, reading the
+    file now at its path (reopened when the file is replaced), and never half of a write.
+
+    Feast shares one connection between threads, and a read on it in the middle of a write's
+    transaction sees the rows written so far: one feature of the new row, another of the old
+    (a stream job and a ``Predictor`` in one process). Reads and writes of a store therefore
+    take turns on its connection (SQLite runs one statement of a connection at a time anyway).
+    """
 
     #: ``(st_dev, st_ino)`` of the file the connection was opened on
     _file: tuple[int, int] | None = None
     _reopen_lock = threading.Lock()
+    #: held by a write's whole transaction and by each read
+    _use_lock = threading.Lock()
 
     def _get_conn(self, config: RepoConfig) -> sqlite3.Connection:
         """Feast's connection, opened again when the file at the path is not the one it has
@@ -137,8 +145,14 @@ class FrescoSqliteOnlineStore(SqliteOnlineStore):
                 self._file = now
             return super()._get_conn(config)
 
+    def online_write_batch(self, config, table, data, progress) -> None:
+        with self._use_lock:
+            super().online_write_batch(config, table, data, progress)
+
     def online_read(self, config, table, entity_keys, requested_features=None):
-        return drop_expired(super().online_read(config, table, entity_keys, requested_features), table)
+        with self._use_lock:
+            rows = super().online_read(config, table, entity_keys, requested_features)
+        return drop_expired(rows, table)
 
 
 #: Feast's insert (``INSERT_CQL_4_TEMPLATE``) with the event time as the write time.
