@@ -1,7 +1,7 @@
 """Benchmark: partitioned models: training sequential vs parallel, the served model's memory, latency.
 
     .venv/bin/python benchmarks/bench_partitioned.py [--regions 10] [--cities 5] [--rows-per-city 3000]
-        [--memory-regions 20 --memory-cities 10] [--requests 2000]
+        [--memory-regions 20 --memory-cities 10] [--requests 2000] [--training-only]
 
 In a temporary folder, on generated orders whose delivery minutes per km differ by city
 (request fields only: no feature store, so the figures are the partitioning's own):
@@ -9,9 +9,11 @@ In a temporary folder, on generated orders whose delivery minutes per km differ 
 1. **Training** a model partitioned by region then city (``--regions`` x ``--cities`` leaf
    partitions, each with ``--rows-per-city`` orders, XGBoost 100 trees), with
    ``resources.workers: 1`` (every partition in this process, one after another), ``2`` with
-   ``parallel_after_seconds: 0`` (each level's partitions in two worker processes) and ``2`` with
-   the default (processes only when the root took 5 s or more), in one run, alternating; and the
-   same rows as one unpartitioned model. Seconds of ``train`` (dataset, fit, report, store).
+   ``parallel_after_seconds: 0`` (the partitions below the root in two worker processes), ``2`` with
+   the default (processes only when the root took 5 s or more) and ``engine: spark`` on local[2]
+   (the root on one XGBoost worker, the partitions as tasks of one Spark job; the session started
+   once, before the runs), in one run, alternating; and the same rows as one unpartitioned model. Seconds of ``train``
+   (dataset, fit, report, store).
 2. **Memory** of a served partitioned model of ``--memory-regions`` x ``--memory-cities`` cities:
    the resident memory a fresh process gains by loading it (``load_model``), beside an
    unpartitioned model of the same rows, each measured in its own child process.
@@ -65,7 +67,7 @@ def orders(regions: int, cities: int, rows_per_city: int, seed: int = 0):
 
 
 def write_config(folder: Path, data: Path, *, workers: int, partitioned: bool, name: str,
-                 parallel_after: float = 5.0) -> Path:
+                 parallel_after: float = 5.0, engine: str = "local") -> Path:
     body = "\n".join("    " + line for line in PROGRAM.splitlines())
     partitioning = (f"partitioning: {{columns: [area, town], min_rows: 500, parallel_after_seconds: {parallel_after}}}\n"
                     if partitioned else "")
@@ -77,7 +79,7 @@ data: {{source: {{parquet: {data}}}, label: minutes, timestamp_column: placed_at
 features:
 {inputs}  program: |
 {body}
-{partitioning}resources: {{workers: {workers}}}
+{partitioning}resources: {{workers: {workers}, engine: {engine}}}
 """)
     return path
 
@@ -110,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-regions", type=int, default=20)
     parser.add_argument("--memory-cities", type=int, default=10)
     parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--training-only", action="store_true", help="Section 1 only.")
     args = parser.parse_args(argv)
 
     import numpy as np
@@ -129,20 +132,25 @@ def main(argv: list[str] | None = None) -> int:
     leaves = args.regions * args.cities
     print(f"\n1. training: {len(frame):,} orders, {args.regions} regions x {args.cities} cities "
           f"({leaves} cities, {args.regions + leaves + 1} partitions with the root), XGBoost 100 trees", flush=True)
-    settings = {"unpartitioned": (1, False, 5.0), "partitioned, workers 1": (1, True, 5.0),
-                "partitioned, workers 2": (2, True, 0.0), "partitioned, workers 2 auto": (2, True, 5.0)}
+    settings = {"unpartitioned": (1, False, 5.0, "local"), "partitioned, workers 1": (1, True, 5.0, "local"),
+                "partitioned, workers 2": (2, True, 0.0, "local"), "partitioned, workers 2 auto": (2, True, 5.0, "local"),
+                "partitioned, spark local[2]": (1, True, 5.0, "spark")}
+    from fresco.platform.spark import spark_session
+
+    spark = spark_session("bench-partitioned", master="local[2]", home=folder / "spark")
+    spark.sparkContext.setLogLevel("ERROR")
     seconds: dict[str, list[float]] = {name: [] for name in settings}
     uuids: dict[str, str] = {}
     for run in range(args.runs):
-        for name, (workers, partitioned, after) in settings.items():
+        for name, (workers, partitioned, after, engine) in settings.items():
             config = write_config(folder, data, workers=workers, partitioned=partitioned, name=f"bench{run}",
-                                  parallel_after=after)
+                                  parallel_after=after, engine=engine)
             said: list[str] = []
             t = time.perf_counter()
-            result = train(config, progress=said.append)
+            result = train(config, progress=said.append, spark=spark)
             seconds[name].append(time.perf_counter() - t)
             uuids[name] = result.uuid
-            where = next((line.split("trained ")[-1] for line in said if "partitions of level 1" in line), "")
+            where = next((line.split(" rows, ")[-1] for line in said if "partitions per level" in line), "")
             print(f"   run {run + 1} {name:<28} {seconds[name][-1]:7.1f} s  {where}", flush=True)
     for name, values in seconds.items():
         print(f"   {name:<28} median {np.median(values):7.1f} s  (runs: {', '.join(f'{v:.1f}' for v in values)})")
@@ -151,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"   partitioned: {sum(p['answered_by'] == p['name'] for p in parts)} of {len(parts)} partitions "
           f"with their own model; test rmse {record.metrics['test']['rmse']:.3f} against "
           f"{ModelRepository().get(uuids['unpartitioned']).metrics['test']['rmse']:.3f} unpartitioned")
+    if args.training_only:
+        return 0
 
     print(f"\n2. memory: {args.memory_regions} regions x {args.memory_cities} cities", flush=True)
     big = folder / "big.parquet"

@@ -7,11 +7,13 @@ so every path that scores a matrix (the ``Predictor``, ``predict-batch``, the sk
 scores a partitioned model as it scores any other, with no second rule for which partition a
 row belongs to. :class:`PartitionedTrainer` wraps the configured trainer:
 
-* the root model trains on every training row, then each level's partitions, those of one level
-  in parallel (worker processes, :mod:`fresco.training.partition_worker`); a partition with fewer than ``min_rows`` training rows (or
-  no validation row, or one class only) gets no model of its own;
-* with ``only_if_better``, a partition keeps its model only when it beats, on its own
-  validation rows, the model that would answer them otherwise;
+* the root model trains on every training row first, then every partition below it, in
+  parallel (worker processes, :mod:`fresco.training.partition_worker`; Spark tasks on ``engine:
+  spark``, :mod:`fresco.training.spark_partitions`); a partition with fewer than ``min_rows``
+  training rows (or no validation row, or one class only) gets no model of its own;
+* then the hierarchy is settled from the top down (:meth:`PartitionedTrainer.assemble`, the one
+  rule for both): with ``only_if_better``, a partition keeps its model only when it beats, on
+  its own validation rows, the model that would answer them otherwise;
 * a row is answered by its most specific trained partition, walking up the hierarchy for a
   null, unknown (out of the vocabulary) or untrained value, down to the root
   (:meth:`PartitionedTrainer.answered_by` names it, e.g. ``region=west/city=sf``, or ``root``).
@@ -26,6 +28,7 @@ import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -160,13 +163,11 @@ class PartitionedTrainer(Trainer):
 
     # -- training ----------------------------------------------------------------------------
     def fit(self, X, y, X_val, y_val, params, *, task, feature_names, progress: Progress = _quiet) -> PartitionedModel:
-        from fresco.training.evaluation import is_better
         from fresco.training.metrics import compute_metrics
 
         depth = len(self.vocabularies)
         n = X.shape[1] - depth
         columns, names = list(feature_names[n:]), list(feature_names[:n])
-        sizes = [len(v) for v in self.vocabularies]
         codes, codes_val = X[:, n:], X_val[:, n:]
         progress(f"partition {ROOT}: {len(y):,} training rows")
         started = time.perf_counter()
@@ -175,58 +176,97 @@ class PartitionedTrainer(Trainer):
         root_seconds = time.perf_counter() - started
         workers = self.workers if root_seconds >= self.parallel_after_seconds else 1
         if workers < self.workers:
-            progress(f"the root trained in {root_seconds:.1f} s: each level's partitions train in this process "
+            progress(f"the root trained in {root_seconds:.1f} s: the partitions train in this process "
                      f"(worker processes pay off from partitioning.parallel_after_seconds, {self.parallel_after_seconds:g} s)")
         partitions = [Partition(ROOT, [], None, len(y), len(y_val), ROOT)]
-        answerer = {ROOT: ROOT}
+        rows: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # a partition's training and validation rows
+        for level in range(1, depth + 1):
+            ids, ids_val = level_ids(codes, self.sizes, level), level_ids(codes_val, self.sizes, level)
+            found, first = np.unique(ids[ids >= 0], return_index=True)
+            rows_at = np.flatnonzero(ids >= 0)
+            for pid, at in zip(found, first):
+                mine, mine_val = ids == pid, ids_val == pid
+                part = self.partition(columns, [int(c) for c in codes[rows_at[at], :level]], int(mine.sum()),
+                                      int(mine_val.sum()), task == "binary" and len(np.unique(y[mine])) < 2)
+                partitions.append(part)
+                if part.reason is None:
+                    rows[part.name] = (mine, mine_val)
         with _Pool(self.base, workers, params, task, names) as pool:
-            for level in range(1, depth + 1):
-                ids, ids_val = level_ids(codes, sizes, level), level_ids(codes_val, sizes, level)
-                found, first, counts = np.unique(ids[ids >= 0], return_index=True, return_counts=True)
-                rows_at = np.flatnonzero(ids >= 0)
-                jobs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-                for pid, at, count in zip(found, first, counts):
-                    key = [int(c) for c in codes[rows_at[at], :level]]
-                    name = partition_name(columns, self.vocabularies, key)
-                    parent = partition_name(columns, self.vocabularies, key[:-1])
-                    rows, rows_val = ids == pid, ids_val == pid
-                    part = Partition(name, key, parent, int(count), int(rows_val.sum()), answerer[parent])
-                    part.reason = self._no_model_reason(part, y[rows], task)
-                    if part.reason is None:
-                        jobs[name] = (rows, rows_val)
-                    partitions.append(part)
-                progress(f"partitions of level {level} ({columns[level - 1]}): {len(found)}, "
-                         f"{len(jobs)} with at least {self.min_rows:,} training rows, trained {pool.where(len(jobs))}")
-                for name, model in pool.fit({name: (X[r, :n], y[r], X_val[v, :n], y_val[v])
-                                             for name, (r, v) in jobs.items()}, progress):
-                    part = next(p for p in partitions if p.name == name)
-                    rows_val = jobs[name][1]
-                    if self.only_if_better:
-                        own = compute_metrics(task, y_val[rows_val], self.base.predict(model, X_val[rows_val, :n]))
-                        theirs = compute_metrics(task, y_val[rows_val], self.base.predict(
-                            models[part.answered_by], X_val[rows_val, :n]))
-                        part.validation = {"own": own[self.primary], "parent": theirs[self.primary]}
-                        if not is_better(self.primary, own[self.primary], theirs[self.primary]):
-                            part.reason = (f"its model ({self.primary} {own[self.primary]:.4f}) does not beat "
-                                           f"{part.answered_by}'s ({theirs[self.primary]:.4f}) on its validation rows")
-                            continue
-                    models[name] = model
-                    part.answered_by = name
-                for part in partitions:
-                    if len(part.key) == level:
-                        answerer[part.name] = part.answered_by
-        fallbacks = sum(1 for p in partitions if not p.trained)
-        progress(f"partitions: {len(models)} with their own model, {fallbacks} answered by an ancestor")
-        return PartitionedModel(columns, self.vocabularies, n, partitions, models)
+            progress(self.survey_line(partitions, f"trained {pool.where(len(rows))}"))
+            models.update(pool.fit({name: (X[r, :n], y[r], X_val[v, :n], y_val[v]) for name, (r, v) in rows.items()},
+                                   progress))
 
-    def _no_model_reason(self, part: Partition, labels: np.ndarray, task: str) -> str | None:
+        def metric(part: Partition, who: str) -> float:
+            at = rows[part.name][1]
+            return compute_metrics(task, y_val[at], self.base.predict(models[who], X_val[at, :n]))[self.primary]
+
+        return self.assemble(columns, n, partitions, models, metric, progress)
+
+    @property
+    def sizes(self) -> list[int]:
+        return [len(v) for v in self.vocabularies]
+
+    def partition(self, columns: list[str], key: list[int], train_rows: int, validation_rows: int,
+                  one_class: bool) -> Partition:
+        """The partition of codes ``key`` with its rows counted, and why it gets no model of its
+        own if it does not (``one_class``: a classifier's training rows of it hold one class only);
+        who answers it is settled by :meth:`assemble`."""
+        name = partition_name(columns, self.vocabularies, key)
+        parent = partition_name(columns, self.vocabularies, key[:-1])
+        part = Partition(name, key, parent, train_rows, validation_rows, parent)
+        part.reason = self.no_model_reason(part, one_class)
+        return part
+
+    def survey_line(self, partitions: list[Partition], where: str) -> str:
+        """Progress: how many partitions each level has, how many of them train, and where."""
+        levels = [sum(1 for p in partitions if len(p.key) == level) for level in range(1, len(self.vocabularies) + 1)]
+        training = sum(1 for p in partitions if p.key and p.reason is None)
+        return (f"partitions per level: {', '.join(map(str, levels))}; {training} with at least "
+                f"{self.min_rows:,} training rows, {where}")
+
+    def assemble(self, columns: list[str], n_inputs: int, partitions: list[Partition], models: dict[str, Any],
+                 metric: Callable[[Partition, str], float], progress: Progress = _quiet) -> PartitionedModel:
+        """The partitioned model, settled from the top down: a partition with a trained model (in
+        ``models``, by name, the root's too) keeps it, unless ``only_if_better`` and it does not
+        beat the model that answers its parent (``metric(partition, name)``: the primary metric of
+        that name's model on the partition's validation rows); any other partition is answered by
+        its parent's answerer."""
+        answerer = {ROOT: ROOT}
+        kept = {ROOT: models[ROOT]}
+        for part in sorted((p for p in partitions if p.key), key=lambda p: len(p.key)):  # stable: level by level
+            part.answered_by = answerer[part.parent or ROOT]
+            if part.reason is None and part.name in models:
+                if not self.only_if_better or self.beats_its_answerer(part, metric(part, part.name),
+                                                                       metric(part, part.answered_by)):
+                    kept[part.name] = models[part.name]
+                    part.answered_by = part.name
+            answerer[part.name] = part.answered_by
+        fallbacks = sum(1 for p in partitions if not p.trained)
+        progress(f"partitions: {len(kept)} with their own model, {fallbacks} answered by an ancestor")
+        return PartitionedModel(columns, self.vocabularies, n_inputs, partitions, kept)
+
+    def no_model_reason(self, part: Partition, one_class: bool) -> str | None:
+        """Why ``part`` gets no model of its own (``one_class``: a classifier's training rows
+        of it hold one class only), or None."""
         if part.train_rows < self.min_rows:
             return f"{part.train_rows:,} training rows, fewer than min_rows {self.min_rows:,}"
         if not part.validation_rows:
             return "no validation rows"
-        if task == "binary" and len(np.unique(labels)) < 2:
+        if one_class:
             return "its training rows hold one class only"
         return None
+
+    def beats_its_answerer(self, part: Partition, own: float, theirs: float) -> bool:
+        """``only_if_better``'s rule: whether ``part``'s model (``own``: the primary metric on its
+        validation rows) beats the model that answers it otherwise (``theirs``); recorded in ``part``."""
+        from fresco.training.evaluation import is_better
+
+        part.validation = {"own": own, "parent": theirs}
+        if is_better(self.primary, own, theirs):
+            return True
+        part.reason = (f"its model ({self.primary} {own:.4f}) does not beat "
+                       f"{part.answered_by}'s ({theirs:.4f}) on its validation rows")
+        return False
 
     # -- predicting ----------------------------------------------------------------------------
     def predict(self, model: PartitionedModel, X: np.ndarray) -> np.ndarray:

@@ -173,7 +173,7 @@ def check_program(config: ModelConfig, store: Any, source_types: dict[str, str],
 
 def check_partitioning(config: ModelConfig, program: Any) -> Errors:
     """A partitioning's columns are ``categorical(...)`` outputs of the program (their
-    vocabularies name the partitions), not also model inputs; it trains locally, without search."""
+    vocabularies name the partitions), not also model inputs; it trains without search."""
     from fresco.training.features import categorical_outputs, output_names
 
     if config.partitioning is None:
@@ -193,9 +193,6 @@ def check_partitioning(config: ModelConfig, program: Any) -> Errors:
     if config.search is not None:
         errors.append(("search", "a partitioned model trains with the configured hyperparameters; "
                                  "search is not supported with partitioning"))
-    if config.resources.engine == "spark":
-        errors.append(("resources.engine", "a partitioned model trains with engine local (its partitions in a "
-                                           "pool of processes); engine spark is not supported with partitioning yet"))
     return errors
 
 

@@ -26,6 +26,7 @@ from fresco.training import features as feats
 from fresco.training.evaluation import SplitData
 from fresco.training.metrics import spark_metrics
 from fresco.training.pipeline import FittedModel, Progress, check_binary_labels, search
+from fresco.training.partitioning import PartitionedTrainer, partitioned_trainer
 from fresco.training.plan import TrainingPlan
 from fresco.training.spark_dataset import build_spark_dataset
 from fresco.training.trainers.xgboost_spark import assemble, spark_predictions, training_frame
@@ -34,14 +35,17 @@ from fresco.training.trainers.xgboost_spark import assemble, spark_predictions, 
 TEST_SAMPLE_ROWS = 5_000
 
 
-def _predictor(model: Any) -> Any:
-    """A picklable matrix -> predictions function of a booster (the local trainer's predict; the
-    distributed trainer itself holds the Spark session, which does not pickle). XGBoost is the one
-    trainer with a Spark path: another one needs its own here."""
+def _predictor(trainer: Any, model: Any) -> Any:
+    """A picklable matrix -> predictions function of a model: ``trainer``'s predict, unless it is
+    the distributed trainer, which holds the Spark session (it does not pickle): then the local
+    trainer's on its booster. XGBoost is the one trainer with a Spark path: another one needs its
+    own here."""
     from functools import partial
 
     from fresco.training.trainers.xgboost_trainer import XGBoostTrainer
 
+    if isinstance(trainer, PartitionedTrainer):
+        return partial(trainer.predict, model)
     return partial(XGBoostTrainer.predict, XGBoostTrainer(), model)
 
 
@@ -99,9 +103,10 @@ def fitted_on_spark(plan: TrainingPlan, distributed: Any, spark: Any, *, scratch
                 ~F.col(label).isin(0, 1)).select(label).limit(1).collect()
             check_binary_labels(task, label, np.array([float(r[0]) for r in other]))
 
-        frame = assemble(training_frame(outputs["train"].select(*columns, label),
-                                        outputs["validation"].select(*columns, label),
-                                        inputs, label), inputs, distributed.num_workers)
+        n = len(inputs) - len(config.partition_columns)  # a partitioned model's root sees no partition codes
+        frame = assemble(training_frame(outputs["train"].select(*columns[:n], label),
+                                        outputs["validation"].select(*columns[:n], label),
+                                        inputs[:n], label), inputs[:n], distributed.num_workers)
         rows = (dataset.counts["train"], dataset.counts["validation"])
         trials: list[dict[str, Any]] = []
         if config.search is not None:
@@ -110,7 +115,8 @@ def fitted_on_spark(plan: TrainingPlan, distributed: Any, spark: Any, *, scratch
                      f"{config.resources.workers} workers)")
 
             def validate(model: Any) -> dict[str, float]:
-                return spark_metrics(task, spark_predictions(outputs["validation"], columns, label, _predictor(model)))
+                return spark_metrics(task, spark_predictions(outputs["validation"], columns, label,
+                                                             _predictor(distributed, model)))
 
             model, params, trials = search(
                 config, lambda params: distributed.fit_frame(frame, params, task=task, rows=rows, progress=progress),
@@ -119,13 +125,20 @@ def fitted_on_spark(plan: TrainingPlan, distributed: Any, spark: Any, *, scratch
             progress(f"[3/5] training {config.model.type} on {rows[0]:,} rows x {len(inputs)} inputs (on Spark)")
             params = dict(config.model.hyperparameters)
             model = distributed.fit_frame(frame, params, task=task, rows=rows, progress=progress)
+        trainer = distributed
+        if config.partitioning is not None:  # the root above; every partition below it in one Spark job
+            from fresco.training.spark_partitions import fit_partitions_on_spark
+
+            trainer = partitioned_trainer(plan.trainer, config, feats.categorical_vocabularies(fitted))
+            model = fit_partitions_on_spark(trainer, model, outputs["train"], outputs["validation"], columns, label,
+                                            params, task=task, feature_names=inputs, rows=rows, progress=progress)
 
         progress(f"[4/5] evaluating the final model on the held-out test split ({dataset.counts['test']:,} rows, "
                  "scored in Spark)")
         with spark_progress(spark, progress):
-            splits, label_mean, sample, X_test = _evaluate(config, dataset, outputs, columns, _predictor(model),
-                                                           len(inputs))
-        return FittedModel(distributed, model, params, trials, fitted, inputs, dataset.reference, splits, label_mean,
+            splits, label_mean, sample, X_test = _evaluate(config, dataset, outputs, columns,
+                                                           _predictor(trainer, model), len(inputs))
+        return FittedModel(trainer, model, params, trials, fitted, inputs, dataset.reference, splits, label_mean,
                            sample, X_test)
     finally:
         dataset.release()

@@ -137,7 +137,7 @@ def test_only_if_better_drops_a_partition_model_that_does_not_beat_its_parent(ho
     said: list[str] = []
     result = train(config, progress=said.append)
     # a root trained in well under parallel_after_seconds (5 s): no worker processes to start
-    assert any("each level's partitions train in this process" in line for line in said), said
+    assert any("the partitions train in this process" in line for line in said), said
     parts = {p["name"]: p for p in ModelRepository().get(result.uuid).learnt_parameters["partitioning"]["partitions"]}
     kept = [n for n, p in parts.items() if p["validation"] and p["answered_by"] == n]
     dropped = [n for n, p in parts.items() if p["validation"] and p["answered_by"] != n]
@@ -159,7 +159,8 @@ def test_partitions_train_in_a_pool_of_processes_with_the_same_models(home: Path
                               extra=f"resources: {{workers: {workers}}}")
         said: list[str] = []
         result = train(config, progress=said.append)
-        assert any(f"3 with at least 100 training rows, trained {where}" in line for line in said), said
+        assert any(f"partitions per level: 3, 6; 5 with at least 100 training rows, trained {where}" in line
+                   for line in said), said
         model = load_model(result.uuid)
         X = _matrix(model, partitioned_orders(seed=2))
         answers[workers] = (model.answered_by(X), model.predict(X))
@@ -182,7 +183,8 @@ def test_models_show_lists_the_partitions_and_their_fallbacks(by_city) -> None:
     ("  columns: [area, distance]", "", PROGRAM, "partitioning.columns", "'distance' is not a categorical(...) output"),
     ("  columns: [area, area]", "", PROGRAM, "partitioning.columns", "['area'] named more than once"),
     ("  columns: [area]", "features_inputs", PROGRAM, "features.inputs", "['area'] are partitioning columns"),
-    ("  columns: [area]", "resources: {engine: spark}", PROGRAM, "resources.engine", "engine local"),
+    ("  columns: [area]", "search: {method: random, trials: 2, space: {alpha: {type: float, low: 0.1, high: 1.0}}}",
+     PROGRAM, "search", "search is not supported with partitioning"),
     ("  columns: [area]\n  min_rows: 0", "", PROGRAM, "partitioning.min_rows", "greater than or equal to 1"),
 ])
 def test_a_bad_partitioning_is_refused_naming_the_field(tmp_path: Path, partitioning: str, extra: str, program: str,
@@ -238,3 +240,34 @@ def test_predictor_and_predict_batch_answer_each_row_by_the_same_partition_and_l
     counts = table.groupby("partition")["outcomes"].sum()
     assert counts.to_dict() == offline["partition"].value_counts().to_dict()
     assert "PARTITION" in out.output and "area=north/town=north_a" in out.output
+
+
+def test_training_on_spark_gives_the_local_partitions_and_models(home: Path, tmp_path: Path, spark) -> None:
+    """On ``engine: spark`` (the root on one XGBoost worker, every partition below it a task of
+    one Spark job, ``only_if_better``'s comparison another) the partitions, who answers whom and
+    why are the local training's, and the models' answers agree within
+    :data:`~fresco.training.spark_partitions.SPARK_PREDICTION_TOLERANCE`."""
+    from fresco.training.spark_partitions import SPARK_PREDICTION_TOLERANCE
+
+    results, said = {}, []
+    for engine in ("local", "spark"):
+        config = write_config(tmp_path / engine, partitioning="  columns: [area, town]\n  min_rows: 100\n"
+                                                              "  only_if_better: true",
+                              model_type="xgboost", hyperparameters="{n_estimators: 30}",
+                              extra=f"resources: {{engine: {engine}, workers: 1}}")
+        results[engine] = train(config, spark=spark, progress=said.append)
+    assert any("trained as Spark tasks, one job for the hierarchy" in line for line in said), said
+    local, on_spark = (ModelRepository().get(results[e].uuid) for e in ("local", "spark"))
+    fields = ("name", "key", "parent", "train_rows", "validation_rows", "answered_by", "reason")
+    partitions = {e: [{f: p[f] for f in fields} for p in r.learnt_parameters["partitioning"]["partitions"]]
+                  for e, r in (("local", local), ("spark", on_spark))}
+    assert partitions["spark"] == partitions["local"]
+    assert any(p["answered_by"] == p["name"] for p in partitions["local"][1:])  # some partitions keep a model
+    rows = partitioned_orders(seed=4)
+    answers = {e: load_model(results[e].uuid) for e in results}
+    X = _matrix(answers["local"], rows)
+    assert answers["spark"].answered_by(X) == answers["local"].answered_by(X)
+    assert np.allclose(answers["spark"].predict(X), answers["local"].predict(X), rtol=SPARK_PREDICTION_TOLERANCE)
+    for metric in ("rmse", "mae"):
+        assert on_spark.metrics["test"][metric] == pytest.approx(local.metrics["test"][metric],
+                                                                rel=SPARK_PREDICTION_TOLERANCE)
