@@ -1,9 +1,10 @@
-"""Training on ``resources.engine: spark`` with a distributed trainer (XGBoost's Spark estimator),
-the dataset kept in Spark throughout.
+"""Training on ``resources.engine: spark`` with a distributed trainer (XGBoost's Spark estimator,
+or the linear model from Spark aggregates), the dataset kept in Spark throughout.
 
 The dataset is built in Spark (:mod:`fresco.training.spark_dataset`), the DSL program fitted by
 Spark aggregates (``Program.fit_spark``) and applied as Spark column expressions, the trainer
-fed the Spark frame's input columns (``SparkXGBoostTrainer.fit_frame``), a search's trials run
+fed the Spark frame's input columns (its ``prepare`` then ``fit_frame``: ``SparkXGBoostTrainer``,
+``SparkLinearTrainer``), a search's trials run
 one after another on the cluster, and every split scored inside Spark with the trained booster.
 
 What reaches the driver: counts, cutoffs, the DSL's statistics and every split's metrics (Spark
@@ -29,24 +30,21 @@ from fresco.training.pipeline import FittedModel, Progress, check_binary_labels,
 from fresco.training.partitioning import PartitionedTrainer, partitioned_trainer
 from fresco.training.plan import TrainingPlan
 from fresco.training.spark_dataset import build_spark_dataset
-from fresco.training.trainers.xgboost_spark import assemble, spark_predictions, training_frame
+from fresco.training.trainers.xgboost_spark import spark_predictions, training_frame
 
 #: The test split's rows sampled to the driver for the report's figures and partial dependence.
 TEST_SAMPLE_ROWS = 5_000
 
 
 def _predictor(trainer: Any, model: Any) -> Any:
-    """A picklable matrix -> predictions function of a model: ``trainer``'s predict, unless it is
-    the distributed trainer, which holds the Spark session (it does not pickle): then the local
-    trainer's on its booster. XGBoost is the one trainer with a Spark path: another one needs its
-    own here."""
+    """A picklable matrix -> predictions function of a model: a partitioned model's trainer's
+    predict, else the distributed trainer's ``local`` one's (the distributed trainer holds the
+    Spark session, which does not pickle)."""
     from functools import partial
-
-    from fresco.training.trainers.xgboost_trainer import XGBoostTrainer
 
     if isinstance(trainer, PartitionedTrainer):
         return partial(trainer.predict, model)
-    return partial(XGBoostTrainer.predict, XGBoostTrainer(), model)
+    return partial(trainer.local.predict, model)
 
 
 def _evaluate(config: Any, dataset: Any, outputs: dict[str, Any], columns: list[Any], predict: Any,
@@ -104,9 +102,9 @@ def fitted_on_spark(plan: TrainingPlan, distributed: Any, spark: Any, *, scratch
             check_binary_labels(task, label, np.array([float(r[0]) for r in other]))
 
         n = len(inputs) - len(config.partition_columns)  # a partitioned model's root sees no partition codes
-        frame = assemble(training_frame(outputs["train"].select(*columns[:n], label),
-                                        outputs["validation"].select(*columns[:n], label),
-                                        inputs[:n], label), inputs[:n], distributed.num_workers)
+        frame = distributed.prepare(training_frame(outputs["train"].select(*columns[:n], label),
+                                                   outputs["validation"].select(*columns[:n], label),
+                                                   inputs[:n], label), inputs[:n])
         rows = (dataset.counts["train"], dataset.counts["validation"])
         trials: list[dict[str, Any]] = []
         if config.search is not None:

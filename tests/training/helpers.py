@@ -88,3 +88,25 @@ class RecordingTrainer:
 def row_keys(matrix: np.ndarray) -> set[bytes]:
     """Each row of a float matrix as bytes (NaN-safe), to compare sets of rows exactly."""
     return {row.tobytes() for row in np.ascontiguousarray(matrix, dtype=np.float64)}
+
+
+def rows_reaching_the_driver(spark: Any, monkeypatch: Any) -> list[int]:
+    """Every DataFrame result that reaches Python from now on (``collect``, ``toPandas``), as its
+    number of rows: the real calls, observed."""
+    DataFrame = type(spark.range(1))  # the session's class (pyspark.sql.classic's), whose methods run
+    received: list[int] = []
+    collect, to_pandas = DataFrame.collect, DataFrame.toPandas
+
+    def counted_collect(self):
+        rows = collect(self)
+        received.append(len(rows))
+        return rows
+
+    def counted_to_pandas(self):
+        frame = to_pandas(self)
+        received.append(len(frame))
+        return frame
+
+    monkeypatch.setattr(DataFrame, "collect", counted_collect)
+    monkeypatch.setattr(DataFrame, "toPandas", counted_to_pandas)
+    return received

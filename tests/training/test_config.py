@@ -58,6 +58,8 @@ def test_a_valid_config_gets_defaults_and_absolute_paths(config_path: Path) -> N
         (lambda d: d["features"].update(inputs=["hour", "speed"]), "features.inputs", "['speed'] are not outputs"),
         (lambda d: (d["model"].update(type="lightgbm", hyperparameters={}), d.update(resources={"engine": "spark"})),
          "resources.engine", "model.type lightgbm with resources.engine spark: LightGBM has no Spark trainer"),
+        (lambda d: (d["model"].update(type="keras", hyperparameters={}), d.update(resources={"engine": "spark"})),
+         "resources.engine", "model.type keras with resources.engine spark: Keras trains in one process"),
         (lambda d: d.update(resources={"engine": "spark", "spark_master": ""}), "resources.spark_master",
          "at least 1 character"),
     ],

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from fresco.cli import main
 from fresco.training import ModelRepository, load_model, train
 from tests.training.conftest import EXAMPLE, training_sets
+from tests.training.helpers import rows_reaching_the_driver
 
 
 def test_the_example_configs_are_valid(small_repo) -> None:
@@ -123,22 +124,7 @@ def test_training_on_spark_brings_the_driver_a_bounded_number_of_rows_and_search
     trials run one after another on the Spark dataset and the best one is kept."""
     from fresco.training import spark_training
 
-    DataFrame = type(spark.range(1))  # the session's class (pyspark.sql.classic's), whose methods run
-    received: list[int] = []
-    collect, to_pandas = DataFrame.collect, DataFrame.toPandas
-
-    def counted_collect(self):
-        rows = collect(self)
-        received.append(len(rows))
-        return rows
-
-    def counted_to_pandas(self):
-        frame = to_pandas(self)
-        received.append(len(frame))
-        return frame
-
-    monkeypatch.setattr(DataFrame, "collect", counted_collect)
-    monkeypatch.setattr(DataFrame, "toPandas", counted_to_pandas)
+    received = rows_reaching_the_driver(spark, monkeypatch)
     monkeypatch.setattr(spark_training, "TEST_SAMPLE_ROWS", 100)
     messages: list[str] = []
     result = train(EXAMPLE, overrides={

@@ -44,6 +44,10 @@ def _tf():
 class KerasTrainer(Trainer):
     name = "keras"
     Params = KerasParams
+    # engine spark keeps the dataset in Spark; Keras trains in one process on arrays in memory
+    spark_refusal = ("Keras trains in one process on the whole training set in memory, which "
+                     "engine spark never collects to the driver; use resources.engine: local "
+                     "(a Spark offline store still does the retrieval), or model.type xgboost or linear on Spark")
 
     def fit(self, X, y, X_val, y_val, params, *, task, feature_names, progress: Progress = _quiet):
         tf = _tf()

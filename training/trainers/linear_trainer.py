@@ -50,10 +50,17 @@ class LinearTrainer(Trainer):
         else:
             from sklearn.linear_model import LogisticRegression
 
-            est = LogisticRegression(C=1.0 / max(p.alpha, 1e-12), max_iter=p.max_iter).fit(Z, y)
+            # to the optimum (scikit-learn's default tol, 1e-4, stopped 0.6% short of it on the tests'
+            # data): the same coefficients as Spark's L-BFGS on engine spark (linear_spark.py)
+            est = LogisticRegression(C=1.0 / max(p.alpha, 1e-12), max_iter=p.max_iter, tol=1e-8).fit(Z, y)
             coef, intercept = est.coef_.ravel(), float(est.intercept_[0])
         progress(f"fitted {len(coef)} coefficients")
         return LinearModel(task, coef.tolist(), intercept, scaler)
+
+    def on_spark(self, spark: Any, num_workers: int) -> "LinearTrainer":
+        from fresco.training.trainers.linear_spark import SparkLinearTrainer
+
+        return SparkLinearTrainer(spark, num_workers)
 
     def predict(self, model: LinearModel, X):
         z = model.scaler.transform(X) @ model.coef + model.intercept

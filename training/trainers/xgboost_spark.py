@@ -90,6 +90,11 @@ class SparkXGBoostTrainer(XGBoostTrainer):
 
     def __init__(self, spark: Any, num_workers: int) -> None:
         self.spark, self.num_workers = spark, num_workers
+        self.local = XGBoostTrainer()  #: predicts, saves and loads (pickles without the session)
+
+    def prepare(self, frame: Any, inputs: list[str]) -> Any:
+        """The training frame (:func:`training_frame`'s) as :meth:`fit_frame` takes it."""
+        return assemble(frame, inputs, self.num_workers)
 
     def fit(self, X, y, X_val, y_val, params, *, task, feature_names, progress: Progress = _quiet):
         frame = to_spark_frame(self.spark, X, y, X_val, y_val, self.num_workers)
