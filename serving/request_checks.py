@@ -23,7 +23,7 @@ ASGI middleware added through BentoML's public ``add_asgi_middleware``.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -71,7 +71,12 @@ def non_standard_constant(body: bytes) -> str | None:
 
 def validation_problem(exc: ValidationError) -> BadRequest:
     """pydantic's first error as a 400: its location, dotted, as ``field``."""
-    errors = exc.errors(include_url=False, include_context=False)
+    return first_problem(exc.errors(include_url=False, include_context=False))
+
+
+def first_problem(errors: Sequence[Mapping[str, Any]]) -> BadRequest:
+    """The first of pydantic's ``errors`` (each with ``loc``, ``msg``, ``type``, ``input``) as a
+    400 naming its location, dotted, as ``field``, and how many more there are."""
     first = errors[0]
     field = ".".join(str(part) for part in first["loc"]) or None
     message = first["msg"]

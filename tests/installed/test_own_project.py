@@ -26,7 +26,7 @@ from tests.conftest import free_port
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 PACKAGES = ("fresco", "fresco.platform", "fresco.dsl", "fresco.training", "fresco.serving", "fresco.monitoring",
-            "fresco.example")
+            "fresco.ui", "fresco.example")
 
 
 def _run(command: list[str], *, cwd: Path, env: dict[str, str], timeout: float = 600) -> str:

@@ -1,0 +1,50 @@
+"""The management service's FastAPI app: the routers of the catalog, the models and the
+deployments, the audit log, the error shape, and the OpenAPI document at
+:data:`~fresco.ui.errors.OPENAPI_PATH` (FastAPI's own; no Swagger page, which would load
+scripts from a CDN)."""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, FastAPI
+
+from fresco.platform.repo import resolve_repo, resolve_yaml
+from fresco.platform.state import state_dir
+from fresco.training import ModelRepository
+from fresco.ui import audit, catalog, deployments, models
+from fresco.ui.auth import TOKEN_ENV, mutations_enabled
+from fresco.ui.errors import OPENAPI_PATH, install_error_handlers
+from fresco.ui.sources import Sources, sources
+
+DESCRIPTION = (f"Fresco's management plane over one feature repository: the feature catalog, the model "
+               f"repository, tags as the prediction service routes them, and the audit log. Every change "
+               f"needs `Authorization: Bearer <token>`, the server's `${TOKEN_ENV}`.")
+
+
+def create_app(repo: Path | None = None, yaml_path: Path | None = None) -> FastAPI:
+    """The service over the feature repository ``repo`` (by the usual rule when None) and its
+    state folder (``$FRESCO_HOME`` or ``<repo>/.fresco``), both fixed now."""
+    root = resolve_repo(repo)
+    state = state_dir()
+    app = FastAPI(title="Fresco management API", version=version("fresco"), description=DESCRIPTION,
+                  openapi_url=OPENAPI_PATH, docs_url=None, redoc_url=None)
+    app.state.sources = Sources(root, resolve_yaml(root, yaml_path), state, ModelRepository(state / "models"))
+    install_error_handlers(app)
+    for module in (catalog, models, deployments):
+        app.include_router(module.router)
+
+    @app.get("/api", tags=["service"], summary="What this service manages")
+    def index(src: Sources = Depends(sources)) -> dict[str, Any]:
+        """The repository and state folder served, whether changes are enabled, the OpenAPI document."""
+        return {"service": "fresco ui", "repository": str(src.repo), "state": str(src.state),
+                "openapi": OPENAPI_PATH, "changes_enabled": mutations_enabled()}
+
+    @app.get("/api/audit", tags=["deployments"], summary="The audit log")
+    def audit_log(src: Sources = Depends(sources)) -> dict[str, Any]:
+        """Every change made through this API (who, when, what, from what to what), oldest first."""
+        return {"entries": audit.entries(src.state)}
+
+    return app
