@@ -10,13 +10,15 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI
+from fastapi.openapi.utils import get_openapi
 
 from fresco.platform.repo import resolve_repo, resolve_yaml
 from fresco.platform.state import state_dir
 from fresco.training import ModelRepository
 from fresco.ui import audit, catalog, deployments, models
 from fresco.ui.auth import TOKEN_ENV, mutations_enabled
-from fresco.ui.errors import OPENAPI_PATH, install_error_handlers
+from fresco.ui.errors import OPENAPI_PATH, install_error_handlers, without_validation_answers
+from fresco.ui.schemas import AuditLog, ServiceInfo
 from fresco.ui.sources import Sources, sources
 
 DESCRIPTION = (f"Fresco's management plane over one feature repository: the feature catalog, the model "
@@ -33,16 +35,24 @@ def create_app(repo: Path | None = None, yaml_path: Path | None = None) -> FastA
                   openapi_url=OPENAPI_PATH, docs_url=None, redoc_url=None)
     app.state.sources = Sources(root, resolve_yaml(root, yaml_path), state, ModelRepository(state / "models"))
     install_error_handlers(app)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = without_validation_answers(get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     for module in (catalog, models, deployments):
         app.include_router(module.router)
 
-    @app.get("/api", tags=["service"], summary="What this service manages")
+    @app.get("/api", tags=["service"], summary="What this service manages", response_model=ServiceInfo)
     def index(src: Sources = Depends(sources)) -> dict[str, Any]:
         """The repository and state folder served, whether changes are enabled, the OpenAPI document."""
         return {"service": "fresco ui", "repository": str(src.repo), "state": str(src.state),
                 "openapi": OPENAPI_PATH, "changes_enabled": mutations_enabled()}
 
-    @app.get("/api/audit", tags=["deployments"], summary="The audit log")
+    @app.get("/api/audit", tags=["deployments"], summary="The audit log", response_model=AuditLog)
     def audit_log(src: Sources = Depends(sources)) -> dict[str, Any]:
         """Every change made through this API (who, when, what, from what to what), oldest first."""
         return {"entries": audit.entries(src.state)}

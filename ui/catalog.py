@@ -13,7 +13,8 @@ from fastapi import APIRouter, Depends, Query
 
 from fresco.platform.catalog import CatalogEntry, ViewFreshness, list_catalog, source_name, views_freshness
 from fresco.platform.views import feature_views
-from fresco.ui.errors import UnknownFeature, quote
+from fresco.ui.errors import UnknownFeature, shorten
+from fresco.ui.schemas import Feature, FeatureList, View, errors
 from fresco.ui.sources import Sources, sources
 
 router = APIRouter(prefix="/api/catalog", tags=["catalog"])
@@ -74,7 +75,7 @@ def matches(row: dict[str, Any], q: str | None, owner: str | None, tag: str | No
             and (not tag or _has_tag(row["tags"], tag)))
 
 
-@router.get("/features", summary="Search the features")
+@router.get("/features", summary="Search the features", response_model=FeatureList, responses=errors(400))
 def search_features(q: str | None = Query(None, description="Part of a feature's name, view or description."),
                     owner: str | None = Query(None, description="The owner of the feature's view."),
                     tag: str | None = Query(None, description="A tag of the feature's view: key or key=value."),
@@ -84,13 +85,13 @@ def search_features(q: str | None = Query(None, description="Part of a feature's
     return {"features": [row for row in feature_rows(src) if matches(row, q, owner, tag)]}
 
 
-@router.get("/views/{view}", summary="One feature view")
+@router.get("/views/{view}", summary="One feature view", response_model=View, responses=errors(404))
 def get_view(view: str, src: Sources = Depends(sources)) -> dict[str, Any]:
     """A feature view: owner, description, entities, TTL, source, freshness and its features."""
     store = src.store()
     found = {v.name: v for v in feature_views(store)}
     if view not in found:
-        raise UnknownFeature(f"no feature view {quote(view)} in the catalog; it has {', '.join(sorted(found))}",
+        raise UnknownFeature(f"no feature view {shorten(view)!r} in the catalog; it has {', '.join(sorted(found))}",
                              field="view")
     spec = found[view]
     (fresh,) = (v for v in views_freshness(store) if v.view == view)
@@ -101,11 +102,12 @@ def get_view(view: str, src: Sources = Depends(sources)) -> dict[str, Any]:
             "deprecated": any(row["deprecated"] for row in rows), "features": rows}
 
 
-@router.get("/features/{view}/{feature}", summary="One feature")
+@router.get("/features/{view}/{feature}", summary="One feature", response_model=Feature,
+            responses=errors(404))
 def get_feature(view: str, feature: str, src: Sources = Depends(sources)) -> dict[str, Any]:
     """A feature (``view:feature``) with its facts, freshness and users."""
     ref = f"{view}:{feature}"
     for row in feature_rows(src):
         if row["ref"] == ref:
             return row
-    raise UnknownFeature(f"no feature {quote(ref)} in the catalog", field="feature")
+    raise UnknownFeature(f"no feature {shorten(ref)!r} in the catalog", field="feature")

@@ -16,6 +16,7 @@ from fresco.ui import audit
 from fresco.ui.auth import token_holder
 from fresco.ui.errors import BadRequest
 from fresco.ui.models import find_record
+from fresco.ui.schemas import TagList, TagMoved, errors
 from fresco.ui.sources import Sources, sources
 
 router = APIRouter(prefix="/api", tags=["deployments"])
@@ -39,7 +40,7 @@ def route_of(src: Sources, tag: str) -> dict[str, Any]:
                                                   for arm, weight in route.experiment.arms.items()]}}
 
 
-@router.get("/tags", summary="List the tags and where they route")
+@router.get("/tags", summary="List the tags and where they route", response_model=TagList)
 def list_tags(src: Sources = Depends(sources)) -> dict[str, Any]:
     """Every tag: its model, its last move (when, by whom) and where the prediction service
     routes its requests now (an experiment splits some)."""
@@ -54,7 +55,7 @@ def list_tags(src: Sources = Depends(sources)) -> dict[str, Any]:
     return {"tags": tags}
 
 
-@router.put("/tags/{tag}", summary="Move a tag")
+@router.put("/tags/{tag}", summary="Move a tag", response_model=TagMoved, responses=errors(400, 401, 404))
 def move_tag(tag: str, body: TagMoveRequest, holder: str = Depends(token_holder),
              src: Sources = Depends(sources)) -> dict[str, Any]:
     """Point ``tag`` (e.g. ``churn:production``) at a model, as ``fresco models tag`` does;

@@ -16,7 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
-from fresco.serving.errors import BadRequest, ServingError, UnknownModel, error_response, quote
+from fresco.serving.errors import BadRequest, ServingError, UnknownModel, error_response, shorten
 from fresco.serving.json_errors import error_for
 from fresco.serving.request_checks import first_problem
 
@@ -24,7 +24,7 @@ from fresco.serving.request_checks import first_problem
 OPENAPI_PATH = "/api/openapi.json"
 
 __all__ = ["BadRequest", "OPENAPI_PATH", "ServingError", "Unauthorized", "UnknownFeature", "UnknownModel",
-           "install_error_handlers", "quote"]
+           "install_error_handlers", "shorten"]
 
 
 class Unauthorized(ServingError):
@@ -73,3 +73,15 @@ def install_error_handlers(app: FastAPI) -> None:
     async def unexpected(_: Request, error: Exception) -> Any:
         return error_response(ServingError(f"internal error ({type(error).__name__}); the server's log has "
                                            "the details"))
+
+
+def without_validation_answers(document: dict[str, Any]) -> dict[str, Any]:
+    """FastAPI's OpenAPI ``document`` without the 422 answers it lists for every endpoint with
+    parameters: a refused query or body is a 400 here (documented with each endpoint)."""
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            operation.get("responses", {}).pop("422", None)
+    schemas = document.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    return document

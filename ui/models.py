@@ -12,7 +12,8 @@ from fastapi import APIRouter, Depends, Query
 from fresco.training import ModelRecord, RepositoryError, compare_models
 from fresco.training.metrics import BINARY_METRICS, GREATER_IS_BETTER, REGRESSION_METRICS
 from fresco.training.model_refs import AmbiguousPrefix
-from fresco.ui.errors import BadRequest, UnknownModel, quote
+from fresco.ui.errors import BadRequest, UnknownModel, shorten
+from fresco.ui.schemas import Comparison, ModelDetail, ModelList, errors
 from fresco.ui.sources import Sources, sources
 
 router = APIRouter(prefix="/api", tags=["models"])
@@ -25,7 +26,7 @@ def find_record(src: Sources, ref: str, field: str) -> ModelRecord:
     except AmbiguousPrefix as err:
         raise BadRequest(str(err), field=field) from None
     except RepositoryError:
-        raise UnknownModel(f"no model or tag {quote(ref)} in the repository", field=field) from None
+        raise UnknownModel(f"no model or tag {shorten(ref)!r} in the repository", field=field) from None
 
 
 def summary(record: ModelRecord) -> dict[str, Any]:
@@ -43,7 +44,7 @@ def parse_since(text: str) -> datetime:
     except ValueError:
         moment = None
     if moment is None or moment.tzinfo is None:
-        raise BadRequest(f"since: expected an ISO time with its zone such as 2026-01-31T00:00:00Z, got {quote(text)}",
+        raise BadRequest(f"since: expected an ISO time with its zone such as 2026-01-31T00:00:00Z, got {shorten(text)!r}",
                          field="since")
     return moment
 
@@ -60,7 +61,7 @@ def sort_key(metric: str) -> Any:
     return key
 
 
-@router.get("/models", summary="List the models")
+@router.get("/models", summary="List the models", response_model=ModelList, responses=errors(400))
 def list_models(name: str | None = Query(None, description="Only models with this name."),
                 tag: str | None = Query(None, description="Only the model this tag points at."),
                 author: str | None = Query(None, description="Only models trained by this author."),
@@ -72,7 +73,7 @@ def list_models(name: str | None = Query(None, description="Only models with thi
     """The repository's models, newest first, or best first by a metric."""
     metrics = (*REGRESSION_METRICS, *BINARY_METRICS)
     if sort is not None and sort not in metrics:
-        raise BadRequest(f"sort: {quote(sort)} is not a metric; sort by one of {', '.join(metrics)}", field="sort")
+        raise BadRequest(f"sort: {shorten(sort)!r} is not a metric; sort by one of {', '.join(metrics)}", field="sort")
     start = parse_since(since) if since is not None else None
     records = [r for r in src.models.list(name)
                if (tag is None or tag in r.tags) and (author is None or r.author == author)
@@ -82,7 +83,7 @@ def list_models(name: str | None = Query(None, description="Only models with thi
     return {"models": [summary(r) for r in records]}
 
 
-@router.get("/models/{ref}", summary="One model")
+@router.get("/models/{ref}", summary="One model", response_model=ModelDetail, responses=errors(400, 404))
 def get_model(ref: str, src: Sources = Depends(sources)) -> dict[str, Any]:
     """A model (UUID, unique UUID prefix or tag): its config, dataset reference, metrics of
     every split and the baseline's, feature importance, partitions when partitioned, tags."""
@@ -98,7 +99,7 @@ def _differ(cells: dict[str, Any], uuids: list[str]) -> bool:
     return len({json.dumps(cells.get(u), sort_keys=True, default=str) for u in uuids}) > 1
 
 
-@router.get("/compare", summary="Compare models")
+@router.get("/compare", summary="Compare models", response_model=Comparison, responses=errors(400, 404))
 def compare(ref: list[str] = Query(..., description="Two or more models (UUID, prefix or tag); repeat ref."),
             src: Sources = Depends(sources)) -> dict[str, Any]:
     """Two or more models side by side: metrics of every split, the config rows that differ,

@@ -79,6 +79,9 @@ def test_unknown_names_are_404_in_the_json_shape(service: Service) -> None:
     assert "churn:production" in message
     message = _error(_get(service, "/api/nothing-here"), 404, "not_found")
     assert "/api/openapi.json" in message
+    wrong_method = httpx.post(f"{service.url}/api/tags", timeout=30)
+    _error(wrong_method, 405, "method_not_allowed")
+    assert wrong_method.headers["allow"] == "GET"
 
 
 def test_models_are_listed_filtered_and_sorted(service: Service) -> None:
@@ -180,7 +183,15 @@ def test_the_openapi_document_lists_the_endpoints(service: Service) -> None:
         "/api/models": {"get"}, "/api/models/{ref}": {"get"}, "/api/compare": {"get"},
         "/api/tags": {"get"}, "/api/tags/{tag}": {"put"}}
     assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
-    assert document["paths"]["/api/tags/{tag}"]["put"]["security"] == [{"HTTPBearer": []}]
+    move = document["paths"]["/api/tags/{tag}"]["put"]
+    assert move["security"] == [{"HTTPBearer": []}]
+    error = {"$ref": "#/components/schemas/ErrorBody"}
+    assert all(move["responses"][status]["content"]["application/json"]["schema"] == error
+               for status in ("400", "401", "404"))
+    assert move["responses"]["200"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/TagMoved"}
+    answers = [set(operation["responses"]) for methods in document["paths"].values() for operation in methods.values()]
+    assert not any("422" in statuses for statuses in answers)  # a refused query or body is a 400
+    assert "404" in document["paths"]["/api/models/{ref}"]["get"]["responses"]
 
 
 def test_a_server_without_a_token_refuses_every_change_saying_how(service: Service, tmp_path: Path) -> None:
