@@ -449,8 +449,9 @@ def ui(repo: Path | None, yaml_path: Path | None, host: str, port: int) -> None:
     Changes need 'Authorization: Bearer $FRESCO_API_TOKEN'."""
     from fresco.ui import create_app, serve, urls
     from fresco.ui.auth import TOKEN_ENV, mutations_enabled
+    from fresco.ui.hosts import is_loopback
 
-    app = create_app(repo, yaml_path)
+    app = create_app(repo, yaml_path, loopback=is_loopback(host))
     api, openapi = urls(host, port)
     click.echo(f"Fresco management API for {app.state.sources.repo} at {api}")
     click.echo(f"OpenAPI document: {openapi}")

@@ -4,8 +4,8 @@ document, over one feature repository's catalog, model repository, tags and audi
 Public surface: :func:`create_app` (the FastAPI app), :func:`serve` (it, under uvicorn),
 :func:`urls`. Modules: ``catalog``, ``models``, ``deployments`` (one router each), ``auth``
 (the bearer token), ``audit`` (the audit log), ``errors`` (the prediction service's error
-shape), ``schemas`` (the answers' shapes), ``sources`` (what the service reads), ``server``
-(uvicorn).
+shape), ``schemas`` (the answers' shapes), ``hosts`` (loopback names only), ``sources``
+(what the service reads), ``server`` (uvicorn).
 """
 
 from fresco.ui.app import create_app

@@ -18,6 +18,7 @@ from fresco.training import ModelRepository
 from fresco.ui import audit, catalog, deployments, models
 from fresco.ui.auth import TOKEN_ENV, mutations_enabled
 from fresco.ui.errors import OPENAPI_PATH, install_error_handlers, without_validation_answers
+from fresco.ui.hosts import LoopbackHostsOnly
 from fresco.ui.schemas import AuditLog, ServiceInfo
 from fresco.ui.sources import Sources, sources
 
@@ -26,15 +27,18 @@ DESCRIPTION = (f"Fresco's management plane over one feature repository: the feat
                f"needs `Authorization: Bearer <token>`, the server's `${TOKEN_ENV}`.")
 
 
-def create_app(repo: Path | None = None, yaml_path: Path | None = None) -> FastAPI:
+def create_app(repo: Path | None = None, yaml_path: Path | None = None, *, loopback: bool = True) -> FastAPI:
     """The service over the feature repository ``repo`` (by the usual rule when None) and its
-    state folder (``$FRESCO_HOME`` or ``<repo>/.fresco``), both fixed now."""
+    state folder (``$FRESCO_HOME`` or ``<repo>/.fresco``), both fixed now; ``loopback``: it is
+    bound to loopback, and answers requests addressed to a loopback name only (:mod:`fresco.ui.hosts`)."""
     root = resolve_repo(repo)
     state = state_dir()
     app = FastAPI(title="Fresco management API", version=version("fresco"), description=DESCRIPTION,
                   openapi_url=OPENAPI_PATH, docs_url=None, redoc_url=None)
     app.state.sources = Sources(root, resolve_yaml(root, yaml_path), state, ModelRepository(state / "models"))
     install_error_handlers(app)
+    if loopback:
+        app.add_middleware(LoopbackHostsOnly)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -203,3 +203,13 @@ def test_a_server_without_a_token_refuses_every_change_saying_how(service: Servi
     assert f"at http://127.0.0.1:{running.port}/api\n" in printed
     assert f"OpenAPI document: http://127.0.0.1:{running.port}/api/openapi.json" in printed
     assert "changes are disabled: set FRESCO_API_TOKEN" in printed
+
+
+def test_a_loopback_service_answers_loopback_names_only(service: Service) -> None:
+    """A page whose name is pointed at 127.0.0.1 (DNS rebinding) gets nothing from the service."""
+    port = service.url.rsplit(":", 1)[1]
+    for host in (f"localhost:{port}", f"127.0.0.1:{port}", "localhost"):
+        assert httpx.get(f"{service.url}/api/models", headers={"Host": host}, timeout=30).status_code == 200
+    for host in (f"evil.example:{port}", "evil.example", f"127.0.0.1.evil.example:{port}"):
+        refused = httpx.get(f"{service.url}/api/models", headers={"Host": host}, timeout=30)
+        assert host in _error(refused, 400, "bad_request", "host")
