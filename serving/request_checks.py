@@ -44,6 +44,15 @@ def media_type(scope: Mapping[str, Any]) -> str | None:
     return None
 
 
+def media_type_problem(scope: Mapping[str, Any]) -> UnsupportedMediaType | None:
+    """The 415 for a request whose body is declared as anything but JSON (None: JSON or undeclared)."""
+    kind = media_type(scope)
+    if kind is None or kind == JSON_MEDIA_TYPE:
+        return None
+    return UnsupportedMediaType(f"the body must be JSON: send it with content-type {JSON_MEDIA_TYPE}, not "
+                                f"{shorten(kind)!r}")
+
+
 def _number(text: str) -> int:
     """A JSON number not converted (only the constants matter to the search)."""
     return 0
@@ -116,11 +125,9 @@ class RequestChecksMiddleware:
         if model is None or scope.get("method") != "POST":
             await self.app(scope, receive, send)
             return
-        kind = media_type(scope)
-        if kind is not None and kind != JSON_MEDIA_TYPE:
-            await _answer(UnsupportedMediaType(
-                f"the body must be JSON: send it with content-type {JSON_MEDIA_TYPE}, not "
-                f"{shorten(kind)!r}"), scope, receive, send)
+        problem = media_type_problem(scope)
+        if problem is not None:
+            await _answer(problem, scope, receive, send)
             return
         chunks: list[bytes] = []
         while True:

@@ -3,7 +3,8 @@
 (:func:`fresco.serving.errors.error_response`).
 
 FastAPI's own answers are rewritten into that shape: a query or body it refuses is a 400 naming
-the field (serving's :func:`~fresco.serving.request_checks.first_problem`), an unknown path or
+the field (serving's :func:`~fresco.serving.request_checks.first_problem`), a body that is not
+declared as JSON a 415 (:func:`~fresco.serving.request_checks.media_type_problem`), an unknown path or
 method a 404 or 405 (serving's :func:`~fresco.serving.json_errors.error_for`), anything
 unexpected a 500 whose details stay in the server's log.
 """
@@ -18,7 +19,7 @@ from starlette.exceptions import HTTPException
 
 from fresco.serving.errors import BadRequest, ServingError, UnknownModel, error_response, shorten
 from fresco.serving.json_errors import error_for
-from fresco.serving.request_checks import first_problem
+from fresco.serving.request_checks import first_problem, media_type_problem
 
 #: Where the API's OpenAPI document is served.
 OPENAPI_PATH = "/api/openapi.json"
@@ -44,8 +45,10 @@ class UnknownFeature(ServingError):
 
 def _located(errors: list[Any]) -> list[dict[str, Any]]:
     """FastAPI's errors with their location's first part (``query``, ``body``, ``path``) dropped,
-    unless it is all there is (a missing body)."""
-    return [{**e, "loc": tuple(e["loc"][1:]) or tuple(e["loc"])} for e in errors]
+    unless it is all there is (a missing body) or the body is no JSON (its location is then a
+    character's position)."""
+    return [{**e, "loc": ("body",) if e["type"] == "json_invalid" else tuple(e["loc"][1:]) or tuple(e["loc"])}
+            for e in errors]
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -56,8 +59,10 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(error, getattr(error, "headers", None))
 
     @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, error: RequestValidationError) -> Any:
-        return error_response(first_problem(_located(list(error.errors()))))
+    async def invalid(request: Request, error: RequestValidationError) -> Any:
+        about_body = any(e["loc"][:1] == ("body",) for e in error.errors())
+        return error_response((about_body and media_type_problem(request.scope))
+                              or first_problem(_located(list(error.errors()))))
 
     @app.exception_handler(HTTPException)
     async def starlette(request: Request, error: HTTPException) -> Any:

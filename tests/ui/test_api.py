@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.conftest import run_fresco
 from tests.ui.conftest import CRM_OWNER, HOLDER, OWNER, TOKEN, Service, fresco_ui
 
 TAG = "basket_value:production"
@@ -172,6 +173,14 @@ def test_bad_tag_moves_are_refused_by_field(service: Service) -> None:
     _error(_move(service, TAG, {"model": ""}), 400, "bad_request", "model")
     _error(_move(service, TAG, {"uuid": service.model_b}), 400, "bad_request", "model")
     _error(_move(service, TAG, [service.model_b]), 400, "bad_request", "body")
+
+    def raw(body: bytes, media_type: str) -> httpx.Response:
+        return httpx.put(f"{service.url}/api/tags/{TAG}", content=body, timeout=30,
+                         headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": media_type})
+
+    assert "JSON" in _error(raw(b"model=x", "application/json"), 400, "bad_request", "body")
+    message = _error(raw(b'{"model": "x"}', "text/plain"), 415, "unsupported_media_type")
+    assert "application/json" in message
     assert _get(service, f"/api/models/{TAG}").json()["uuid"] == service.model_a
 
 
@@ -213,3 +222,8 @@ def test_a_loopback_service_answers_loopback_names_only(service: Service) -> Non
     for host in (f"evil.example:{port}", "evil.example", f"127.0.0.1.evil.example:{port}"):
         refused = httpx.get(f"{service.url}/api/models", headers={"Host": host}, timeout=30)
         assert host in _error(refused, 400, "bad_request", "host")
+
+
+def test_fresco_ui_without_a_repository_says_how_to_give_one(tmp_path: Path) -> None:
+    done = run_fresco("ui", "--port", "1", cwd=tmp_path, env={"FRESCO_HOME": str(tmp_path / "home")})
+    assert done.returncode == 1 and "no feature repository" in done.stderr and "--repo" in done.stderr
