@@ -447,11 +447,14 @@ def serve(host: str, port: int, repo: Path | None, yaml_path: Path | None, prelo
 def ui(repo: Path | None, yaml_path: Path | None, host: str, port: int) -> None:
     """Serve the management API: catalog, models, tags, audit log (JSON, with its OpenAPI document).
     Changes need 'Authorization: Bearer $FRESCO_API_TOKEN'."""
+    from fresco.platform import resolve_repo
+
+    root = resolve_repo(repo)  # a missing repository is said before the service's imports
     from fresco.ui import create_app, serve, urls
     from fresco.ui.auth import TOKEN_ENV, mutations_enabled
     from fresco.ui.hosts import is_loopback
 
-    app = create_app(repo, yaml_path, loopback=is_loopback(host))
+    app = create_app(root, yaml_path, loopback=is_loopback(host))
     api, openapi = urls(host, port)
     click.echo(f"Fresco management API for {app.state.sources.repo} at {api}")
     click.echo(f"OpenAPI document: {openapi}")

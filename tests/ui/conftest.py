@@ -10,7 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -43,23 +43,24 @@ customer_segments = FeatureView(
 
 @dataclass
 class Service:
-    url: str
     project: Path
     home: Path
     model_a: str  #: tagged basket_value:production
     model_b: str
+    by_segment: str  #: partitioned by the customer's segment; premium answered by the root
+    url: str = ""
 
     def env(self) -> dict[str, str]:
         """The environment pointing at this service's state folder."""
         return {"FRESCO_HOME": str(self.home), "BENTOML_HOME": str(self.home / "bentoml")}
 
 
-def _train(project: Path, **hyperparameters: int) -> str:
+def _train(project: Path, settings: dict[str, object] | None = None, **hyperparameters: int) -> str:
     from fresco.training import plan_training, train
 
     overrides = {f"model.hyperparameters.{k}": v for k, v in hyperparameters.items()}
     overrides["model.hyperparameters.nthread"] = 1
-    return train(plan_training(project / "models" / "basket_value.yaml", overrides=overrides)).uuid
+    return train(plan_training(project / "models" / "basket_value.yaml", overrides={**overrides, **(settings or {})})).uuid
 
 
 def _clean_env() -> dict[str, str]:
@@ -94,8 +95,8 @@ def fresco_ui(project: Path, env: dict[str, str], output: Path, timeout: float =
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str, str]:
-    """(the project, its state folder, model A tagged basket_value:production, model B)."""
+def project(tmp_path_factory: pytest.TempPathFactory) -> Service:
+    """The project, its state folder and models (no service yet)."""
     from fresco.platform import init_project, materialize_incremental, open_store
     from fresco.training import ModelRepository
 
@@ -111,14 +112,15 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str, 
     materialize_incremental(open_store(project), datetime.now(timezone.utc), ["customer_stats"], quiet=True)
     model_a = _train(project, n_estimators=30, max_depth=3)
     model_b = _train(project, n_estimators=10, max_depth=2)
+    by_segment = _train(project, {"partitioning.columns": ["segment"], "partitioning.min_rows": 800,
+                                  "resources.workers": 1}, n_estimators=10, max_depth=2)
     ModelRepository().tag("basket_value:production", model_a)
-    return project, home, model_a, model_b
+    return Service(project, home, model_a, model_b, by_segment)
 
 
 @pytest.fixture(scope="module")
-def service(project: tuple[Path, Path, str, str]) -> Iterator[Service]:
+def service(project: Service) -> Iterator[Service]:
     """``fresco ui`` over the project, with a token whose holder is ``alice``."""
-    folder, home, model_a, model_b = project
-    env = {"FRESCO_HOME": str(home), "FRESCO_API_TOKEN": TOKEN, "FRESCO_API_TOKEN_HOLDER": HOLDER}
-    with fresco_ui(folder, env, home.parent / "fresco-ui.log") as running:
-        yield Service(running.url, folder, home, model_a, model_b)
+    env = {**project.env(), "FRESCO_API_TOKEN": TOKEN, "FRESCO_API_TOKEN_HOLDER": HOLDER}
+    with fresco_ui(project.project, env, project.home.parent / "fresco-ui.log") as running:
+        yield replace(project, url=running.url)

@@ -48,7 +48,7 @@ def test_a_feature_is_found_by_name_with_its_facts_and_users(service: Service) -
     assert feature["source"] == "customer_stats_source" and not feature["deprecated"]
     assert feature["last_written"] is not None and feature["within_sla"] is True  # materialized just now
     assert feature["feature_services"] == ["basket_value_v1"]
-    assert {m["uuid"] for m in feature["models"]} == {service.model_a, service.model_b}
+    assert {m["uuid"] for m in feature["models"]} == {service.model_a, service.model_b, service.by_segment}
 
 
 def test_features_are_found_by_owner_and_by_tag(service: Service) -> None:
@@ -91,11 +91,13 @@ def test_models_are_listed_filtered_and_sorted(service: Service) -> None:
         assert answer.status_code == 200, answer.text
         return [m["uuid"] for m in answer.json()["models"]]
 
-    both = {service.model_a, service.model_b}
-    assert set(uuids()) == both and set(uuids(name="basket_value")) == both
+    every = {service.model_a, service.model_b, service.by_segment}
+    assert set(uuids()) == every and set(uuids(name="basket_value")) == every
+    assert uuids(tag=TAG) == [service.model_a] and uuids(tag="basket_value:staging") == []
     assert uuids(name="churn") == [] and uuids(author="nobody") == []
-    assert uuids(since="2999-01-01T00:00:00Z") == [] and set(uuids(since="2020-01-01T00:00:00+02:00")) == both
+    assert uuids(since="2999-01-01T00:00:00Z") == [] and set(uuids(since="2020-01-01T00:00:00+02:00")) == every
     models = {m["uuid"]: m for m in _get(service, "/api/models").json()["models"]}
+    assert set(uuids(author=models[service.model_a]["author"])) == every
     rmse = {uuid: m["held_out"]["metrics"]["rmse"] for uuid, m in models.items()}
     assert all(m["held_out"]["split"] == "test" for m in models.values())
     assert uuids(sort="rmse") == sorted(rmse, key=rmse.get)  # an error: smallest first
@@ -114,6 +116,14 @@ def test_a_models_page_has_config_dataset_metrics_and_importance(service: Servic
     assert set(model["metrics"]) >= {"train", "validation", "test"} and "test" in model["baseline"]
     assert model["feature_importance"] and set(model["feature_importance"]) <= set(model["inputs"])
     assert model["partitions"] is None
+
+
+def test_a_partitioned_models_page_lists_its_partitions(service: Service) -> None:
+    partitions = _get(service, f"/api/models/{service.by_segment}").json()["partitions"]
+    assert partitions["columns"] == ["segment"]
+    answered_by = {p["name"]: p["answered_by"] for p in partitions["partitions"]}
+    assert answered_by == {"root": "root", "segment=regular": "segment=regular",
+                           "segment=bargain": "segment=bargain", "segment=premium": "root"}  # too few rows
 
 
 def test_two_models_are_compared(service: Service) -> None:
