@@ -13,6 +13,7 @@ from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from fresco.platform.repo import resolve_repo, resolve_yaml
+from fresco.serving.body_limit import BodyLimitMiddleware
 from fresco.platform.state import state_dir
 from fresco.training import ModelRepository
 from fresco.ui import audit, catalog, deployments, models
@@ -21,6 +22,9 @@ from fresco.ui.errors import OPENAPI_PATH, install_error_handlers, without_valid
 from fresco.ui.hosts import LoopbackHostsOnly
 from fresco.ui.schemas import AuditLog, ServiceInfo
 from fresco.ui.sources import Sources, sources
+
+#: The largest request body (a change is a few bytes of JSON): a larger one is a 413, unread.
+MAX_BODY_BYTES = 64 * 2**10
 
 DESCRIPTION = (f"Fresco's management plane over one feature repository: the feature catalog, the model "
                f"repository, tags as the prediction service routes them, and the audit log. Every change "
@@ -37,8 +41,9 @@ def create_app(repo: Path | None = None, yaml_path: Path | None = None, *, loopb
                   openapi_url=OPENAPI_PATH, docs_url=None, redoc_url=None)
     app.state.sources = Sources(root, resolve_yaml(root, yaml_path), state, ModelRepository(state / "models"))
     install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, limit=MAX_BODY_BYTES)
     if loopback:
-        app.add_middleware(LoopbackHostsOnly)
+        app.add_middleware(LoopbackHostsOnly)  # added last: the outermost, before a body is read
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -189,6 +189,8 @@ def test_bad_tag_moves_are_refused_by_field(service: Service) -> None:
                          headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": media_type})
 
     assert "JSON" in _error(raw(b"model=x", "application/json"), 400, "bad_request", "body")
+    huge = raw(b'{"model": "' + b"x" * 100_000 + b'"}', "application/json")
+    assert "over the limit of 65536 bytes" in _error(huge, 413, "payload_too_large")
     message = _error(raw(b'{"model": "x"}', "text/plain"), 415, "unsupported_media_type")
     assert "application/json" in message
     assert _get(service, f"/api/models/{TAG}").json()["uuid"] == service.model_a
