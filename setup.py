@@ -14,6 +14,7 @@ NAMESPACE: dict[str, str] = {
     "fresco.training": "training",
     "fresco.serving": "serving",
     "fresco.monitoring": "monitoring",
+    "fresco.ui": "ui",
     "fresco.example": "feature_repo",
 }
 

@@ -250,7 +250,7 @@ def freshness_results(store: Any, config: MonitoringConfig, at: datetime) -> lis
             f"{v.last_written:%Y-%m-%dT%H:%M:%S}Z by its {v.written_by}, {_span(round(age))} ago")
         results.append(CheckResult(
             f"freshness:{v.view}", f"view {v.view}", "freshness", age, sla, "above", None, at, 0, 0,
-            BREACH if age is None or age > sla else OK, detail))
+            OK if v.within_sla(at) else BREACH, detail))
     return results
 
 

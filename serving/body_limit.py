@@ -57,6 +57,7 @@ class BodyLimitMiddleware:
     def __init__(self, app: Any, limit: int | None = None) -> None:
         self.app = app
         self.limit = max_body_bytes() if limit is None else limit
+        self.setting = f" ({ENV})" if limit is None else ""  #: where the limit comes from, for the message
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope.get("type") != "http":
@@ -84,7 +85,7 @@ class BodyLimitMiddleware:
 
     async def _refuse(self, scope: dict[str, Any], receive: Any, send: Any, size: str) -> None:
         error = PayloadTooLarge(f"the request body ({size}) is over the limit of {self.limit} "
-                                f"bytes ({ENV})")
+                                f"bytes{self.setting}")
         await error_response(error, headers={"connection": "close"})(scope, receive, send)
 
 

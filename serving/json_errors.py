@@ -24,11 +24,12 @@ def _header(message: dict[str, Any], name: bytes) -> str:
     return ""
 
 
-def error_for(status: int, scope: dict[str, Any], allow: str) -> ServingError:
-    """The documented error for Starlette's ``status`` on this request."""
+def error_for(status: int, scope: dict[str, Any], allow: str, docs: str = "/docs.json") -> ServingError:
+    """The documented error for Starlette's ``status`` on this request (``docs``: where the
+    service's OpenAPI document lists its endpoints)."""
     path = repr(shorten(scope.get("path", "")))
     if status == 404:
-        return NotFound(f"no endpoint at {path}; the endpoints are listed at /docs.json")
+        return NotFound(f"no endpoint at {path}; the endpoints are listed at {docs}")
     return MethodNotAllowed(f"{shorten(scope.get('method', ''), 20)} is not allowed on {path}"
                             + (f"; use {allow}" if allow else ""))
 

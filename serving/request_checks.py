@@ -23,7 +23,7 @@ ASGI middleware added through BentoML's public ``add_asgi_middleware``.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -42,6 +42,15 @@ def media_type(scope: Mapping[str, Any]) -> str | None:
         if name.lower() == b"content-type":
             return value.decode("latin-1").split(";", 1)[0].strip().lower()
     return None
+
+
+def media_type_problem(scope: Mapping[str, Any]) -> UnsupportedMediaType | None:
+    """The 415 for a request whose body is declared as anything but JSON (None: JSON or undeclared)."""
+    kind = media_type(scope)
+    if kind is None or kind == JSON_MEDIA_TYPE:
+        return None
+    return UnsupportedMediaType(f"the body must be JSON: send it with content-type {JSON_MEDIA_TYPE}, not "
+                                f"{shorten(kind)!r}")
 
 
 def _number(text: str) -> int:
@@ -71,7 +80,12 @@ def non_standard_constant(body: bytes) -> str | None:
 
 def validation_problem(exc: ValidationError) -> BadRequest:
     """pydantic's first error as a 400: its location, dotted, as ``field``."""
-    errors = exc.errors(include_url=False, include_context=False)
+    return first_problem(exc.errors(include_url=False, include_context=False))
+
+
+def first_problem(errors: Sequence[Mapping[str, Any]]) -> BadRequest:
+    """The first of pydantic's ``errors`` (each with ``loc``, ``msg``, ``type``, ``input``) as a
+    400 naming its location, dotted, as ``field``, and how many more there are."""
     first = errors[0]
     field = ".".join(str(part) for part in first["loc"]) or None
     message = first["msg"]
@@ -111,11 +125,9 @@ class RequestChecksMiddleware:
         if model is None or scope.get("method") != "POST":
             await self.app(scope, receive, send)
             return
-        kind = media_type(scope)
-        if kind is not None and kind != JSON_MEDIA_TYPE:
-            await _answer(UnsupportedMediaType(
-                f"the body must be JSON: send it with content-type {JSON_MEDIA_TYPE}, not "
-                f"{shorten(kind)!r}"), scope, receive, send)
+        problem = media_type_problem(scope)
+        if problem is not None:
+            await _answer(problem, scope, receive, send)
             return
         chunks: list[bytes] = []
         while True:

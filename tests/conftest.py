@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -220,27 +221,36 @@ def fresco_serve(command: list[str], *, cwd: Path, env: dict[str, str], timeout:
     ``/readyz`` is 200; yields its URL and stops it (the whole process group) after."""
     import signal
     import subprocess
-    import time
-
-    import httpx
 
     port = free_port()
     server = subprocess.Popen(command, cwd=cwd, env={**env, "FRESCO_SERVE_PORT": str(port)},
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            assert server.poll() is None, f"{' '.join(command)} exited with {server.returncode}"
-            try:
-                if httpx.get(url + "/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"{' '.join(command)} was not ready after {timeout} s")
-            time.sleep(0.3)
+        wait_until_answering(server, url + "/readyz", " ".join(command), timeout)
         yield url
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(60)
+
+
+def wait_until_answering(server: Any, url: str, what: str, timeout: float,
+                         output: Callable[[], str] = lambda: "") -> None:
+    """Until ``GET url`` answers 200 from ``server`` (the test fails, with ``output()``, when it
+    exits or does not answer within ``timeout`` seconds)."""
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        if server.poll() is not None:
+            pytest.fail(f"{what} exited with {server.returncode}\n{output()}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} was not ready after {timeout} s\n{output()}")
+        time.sleep(0.2)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,6 +24,16 @@ class CatalogEntry:
     last_materialized: datetime | None
     deprecated: bool
     description: str
+    view: str = ""
+    ttl: timedelta | None = None  #: None: the view's values never expire
+    source: str = ""  #: the view's data source (a stream view's stream source)
+    tags: dict[str, str] = field(default_factory=dict)  #: the view's tags
+
+
+def source_name(view: Any) -> str:
+    """The name of ``view``'s data source: a stream view's stream source, else its batch source."""
+    source = getattr(view, "stream_source", None) or view.batch_source
+    return source.name if source is not None else ""
 
 
 def list_catalog(store: FeatureStore) -> list[CatalogEntry]:
@@ -49,6 +59,10 @@ def list_catalog(store: FeatureStore) -> list[CatalogEntry]:
                     last_materialized=last,
                     deprecated=view.tags.get(DEPRECATED_TAG, "").lower() in {"true", "yes", "1"},
                     description=feature.description or view.description,
+                    view=view.name,
+                    ttl=view.ttl or None,
+                    source=source_name(view),
+                    tags=dict(view.tags),
                 )
             )
     return sorted(entries, key=lambda e: e.feature)
@@ -62,6 +76,12 @@ class ViewFreshness:
     freshness_sla: timedelta | None  #: None: the view declares none (or not a duration)
     last_written: datetime | None  #: None: never materialized nor streamed
     written_by: str  #: "materialization", "stream job" or "" (never)
+
+    def within_sla(self, at: datetime) -> bool | None:
+        """Whether the last write is at most the SLA old at ``at`` (False: never written; None: no SLA)."""
+        if self.freshness_sla is None:
+            return None
+        return self.last_written is not None and at - self.last_written <= self.freshness_sla
 
 
 def last_written(view: Any) -> tuple[datetime | None, str]:

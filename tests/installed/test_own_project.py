@@ -26,7 +26,7 @@ from tests.conftest import free_port
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 PACKAGES = ("fresco", "fresco.platform", "fresco.dsl", "fresco.training", "fresco.serving", "fresco.monitoring",
-            "fresco.example")
+            "fresco.ui", "fresco.example")
 
 
 def _run(command: list[str], *, cwd: Path, env: dict[str, str], timeout: float = 600) -> str:
@@ -84,7 +84,7 @@ def test_the_wheel_installs_one_top_level_name(wheel: Path) -> None:
     assert top_level == {"fresco"}, f"the wheel installs {sorted(top_level)} at the top of site-packages"
     # every package folder of the checkout is in the wheel, under its namespaced name
     for folder, name in {"dsl": "dsl", "training": "training", "serving": "serving",
-                         "monitoring": "monitoring", "feature_repo": "example"}.items():
+                         "monitoring": "monitoring", "ui": "ui", "feature_repo": "example"}.items():
         for init in (CHECKOUT / folder).rglob("__init__.py"):
             inside = init.relative_to(CHECKOUT / folder).as_posix()
             assert f"fresco/{name}/{inside}" in packaged, f"{folder}/{inside} is not in the wheel"

@@ -51,7 +51,7 @@ def check_413(response: httpx.Response) -> None:
     assert response.status_code == 413, response.text[:300]
     body = response.json()
     assert set(body) <= {"error", "message", "field"} and body["error"] == "payload_too_large", body
-    assert str(LIMIT) in body["message"], body
+    assert str(LIMIT) in body["message"] and "FRESCO_SERVING_MAX_BODY_BYTES" in body["message"], body
 
 
 def test_a_body_up_to_the_limit_is_answered(server) -> None:

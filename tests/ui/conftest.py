@@ -1,0 +1,126 @@
+"""A real management service for the tests: ``fresco ui`` started as its own process on a free
+port, over a ``fresco init`` project with a second feature view (another owner, deprecated),
+one view materialized, and two basket-value models trained from the project's own config."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port, run_feast, wait_until_answering
+
+TOKEN = "test-secret-token"
+HOLDER = "alice"
+OWNER = "growth@shop.example"
+CRM_OWNER = "crm@shop.example"
+
+#: A second view over the sample's snapshots: another owner, deprecated, used by no service.
+SEGMENTS_VIEW = '''
+
+customer_segments = FeatureView(
+    name="customer_segments",
+    entities=[customer],
+    ttl=timedelta(days=30),
+    schema=[Field(name="segment", dtype=String, description="The CRM's segment of the customer.")],
+    source=parquet_source("customer_segments_source", "data/customer_stats.parquet",
+                          "The CRM's segments, from the daily snapshots."),
+    online=True,
+    owner="crm@shop.example",
+    description="Segments as the CRM team assigns them.",
+    tags={"freshness_sla": "7d", "deprecated": "true", "domain": "crm"},
+)
+'''
+
+
+@dataclass
+class Service:
+    project: Path
+    home: Path
+    model_a: str  #: tagged basket_value:production
+    model_b: str
+    by_segment: str  #: partitioned by the customer's segment; premium answered by the root
+    url: str = ""
+
+    def env(self) -> dict[str, str]:
+        """The environment pointing at this service's state folder."""
+        return {"FRESCO_HOME": str(self.home), "BENTOML_HOME": str(self.home / "bentoml")}
+
+
+def _train(project: Path, settings: dict[str, object] | None = None, **hyperparameters: int) -> str:
+    from fresco.training import plan_training, train
+
+    overrides = {f"model.hyperparameters.{k}": v for k, v in hyperparameters.items()}
+    overrides["model.hyperparameters.nthread"] = 1
+    return train(plan_training(project / "models" / "basket_value.yaml", overrides={**overrides, **(settings or {})})).uuid
+
+
+def _clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("FRESCO_", "FEAST_", "BENTOML_"))}
+
+
+@dataclass
+class Running:
+    """A started ``fresco ui``: its URL and the file its output goes to."""
+
+    url: str
+    port: int
+    output: Path
+
+
+@contextmanager
+def fresco_ui(project: Path, env: dict[str, str], output: Path, timeout: float = 60) -> Iterator[Running]:
+    """``fresco ui --repo PROJECT`` on a free port (its output to ``output``) until ``GET /api``
+    answers; stopped after."""
+    port = free_port()
+    command = [str(Path(sys.executable).with_name("fresco")), "ui", "--repo", str(project), "--port", str(port)]
+    with output.open("w") as log:
+        server = subprocess.Popen(command, env={**_clean_env(), **env}, stdout=log, stderr=subprocess.STDOUT,
+                                  start_new_session=True)
+    running = Running(f"http://127.0.0.1:{port}", port, output)
+    try:
+        wait_until_answering(server, running.url + "/api", "fresco ui", timeout, output.read_text)
+        yield running
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(30)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Service:
+    """The project, its state folder and models (no service yet)."""
+    from fresco.platform import init_project, materialize_incremental, open_store
+    from fresco.training import ModelRepository
+
+    root = tmp_path_factory.mktemp("ui")
+    project = init_project(root / "shop", owner=OWNER).path
+    with (project / "definitions.py").open("a") as definitions:
+        definitions.write(SEGMENTS_VIEW)
+    applied = run_feast(project, "apply")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    home = root / "home"
+    os.environ["FRESCO_HOME"] = str(home)  # restored after the module (tests/conftest.py)
+    os.environ["BENTOML_HOME"] = str(home / "bentoml")
+    materialize_incremental(open_store(project), datetime.now(timezone.utc), ["customer_stats"], quiet=True)
+    model_a = _train(project, n_estimators=30, max_depth=3)
+    model_b = _train(project, n_estimators=10, max_depth=2)
+    by_segment = _train(project, {"partitioning.columns": ["segment"], "partitioning.min_rows": 800,
+                                  "resources.workers": 1}, n_estimators=10, max_depth=2)
+    ModelRepository().tag("basket_value:production", model_a)
+    return Service(project, home, model_a, model_b, by_segment)
+
+
+@pytest.fixture(scope="module")
+def service(project: Service) -> Iterator[Service]:
+    """``fresco ui`` over the project, with a token whose holder is ``alice``."""
+    env = {**project.env(), "FRESCO_API_TOKEN": TOKEN, "FRESCO_API_TOKEN_HOLDER": HOLDER}
+    with fresco_ui(project.project, env, project.home.parent / "fresco-ui.log") as running:
+        yield replace(project, url=running.url)

@@ -1,0 +1,241 @@
+"""The management API over real HTTP: ``fresco ui`` as its own process over a real project and
+model repository (tests/ui/conftest.py)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import run_fresco
+from tests.ui.conftest import CRM_OWNER, HOLDER, OWNER, TOKEN, Service, fresco_ui
+
+TAG = "basket_value:production"
+
+
+def _get(service: Service, path: str, **params: object) -> httpx.Response:
+    return httpx.get(service.url + path, params=params, timeout=30)
+
+
+def _features(service: Service, **params: object) -> dict[str, dict]:
+    answer = _get(service, "/api/catalog/features", **params)
+    assert answer.status_code == 200, answer.text
+    return {f["ref"]: f for f in answer.json()["features"]}
+
+
+def _move(service: Service, tag: str, body: object, authorization: str | None = f"Bearer {TOKEN}") -> httpx.Response:
+    headers = {"Authorization": authorization} if authorization is not None else {}
+    return httpx.put(f"{service.url}/api/tags/{tag}", json=body, headers=headers, timeout=30)
+
+
+def _error(answer: httpx.Response, status: int, kind: str, field: str | None = None) -> str:
+    """The JSON error's message, after checking its status, kind and field."""
+    assert answer.status_code == status, answer.text
+    body = answer.json()
+    assert body["error"] == kind and body.get("field") == field, body
+    assert set(body) <= {"error", "message", "field"}, body  # the prediction service's shape
+    return body["message"]
+
+
+def test_a_feature_is_found_by_name_with_its_facts_and_users(service: Service) -> None:
+    found = _features(service, q="ORDER_VALUE")
+    assert list(found) == ["customer_stats:avg_order_value_30d"]
+    feature = found["customer_stats:avg_order_value_30d"]
+    assert feature["type"] == "Float64" and feature["owner"] == OWNER
+    assert feature["description"] == "Mean order value, same window."
+    assert feature["ttl_seconds"] == 2 * 86400 and feature["freshness_sla"] == "1d"
+    assert feature["source"] == "customer_stats_source" and not feature["deprecated"]
+    assert feature["last_written"] is not None and feature["within_sla"] is True  # materialized just now
+    assert feature["feature_services"] == ["basket_value_v1"]
+    assert {m["uuid"] for m in feature["models"]} == {service.model_a, service.model_b, service.by_segment}
+
+
+def test_features_are_found_by_owner_and_by_tag(service: Service) -> None:
+    crm = _features(service, owner=CRM_OWNER.upper())
+    assert list(crm) == ["customer_segments:segment"]
+    segment = crm["customer_segments:segment"]
+    assert segment["deprecated"] and segment["within_sla"] is False and segment["last_written"] is None
+    assert segment["feature_services"] == [] and segment["models"] == []
+    assert set(_features(service, owner=OWNER)) == {
+        "customer_stats:avg_order_value_30d", "customer_stats:orders_30d", "customer_stats:segment"}
+    assert list(_features(service, tag="domain=crm")) == ["customer_segments:segment"]
+    assert _features(service, tag="domain=sales") == {}
+    assert len(_features(service)) == 4
+
+
+def test_a_view_and_a_feature_have_their_pages(service: Service) -> None:
+    view = _get(service, "/api/catalog/views/customer_stats").json()
+    assert view["owner"] == OWNER and view["entities"] == ["customer"] and view["within_sla"] is True
+    assert [f["name"] for f in view["features"]] == ["avg_order_value_30d", "orders_30d", "segment"]
+    feature = _get(service, "/api/catalog/features/customer_segments/segment").json()
+    assert feature["owner"] == CRM_OWNER and feature["tags"]["domain"] == "crm"
+
+
+def test_unknown_names_are_404_in_the_json_shape(service: Service) -> None:
+    message = _error(_get(service, "/api/catalog/views/weather"), 404, "unknown_feature", "view")
+    assert "'weather'" in message and "customer_stats" in message
+    _error(_get(service, "/api/catalog/features/customer_stats/weather"), 404, "unknown_feature", "feature")
+    message = _error(_get(service, "/api/models/churn:production"), 404, "unknown_model", "ref")
+    assert "churn:production" in message
+    message = _error(_get(service, "/api/nothing-here"), 404, "not_found")
+    assert "/api/openapi.json" in message
+    wrong_method = httpx.post(f"{service.url}/api/tags", timeout=30)
+    _error(wrong_method, 405, "method_not_allowed")
+    assert wrong_method.headers["allow"] == "GET"
+
+
+def test_models_are_listed_filtered_and_sorted(service: Service) -> None:
+    def uuids(**params: object) -> list[str]:
+        answer = _get(service, "/api/models", **params)
+        assert answer.status_code == 200, answer.text
+        return [m["uuid"] for m in answer.json()["models"]]
+
+    every = {service.model_a, service.model_b, service.by_segment}
+    assert set(uuids()) == every and set(uuids(name="basket_value")) == every
+    assert uuids(tag=TAG) == [service.model_a] and uuids(tag="basket_value:staging") == []
+    assert uuids(name="churn") == [] and uuids(author="nobody") == []
+    assert uuids(since="2999-01-01T00:00:00Z") == [] and set(uuids(since="2020-01-01T00:00:00+02:00")) == every
+    models = {m["uuid"]: m for m in _get(service, "/api/models").json()["models"]}
+    assert set(uuids(author=models[service.model_a]["author"])) == every
+    rmse = {uuid: m["held_out"]["metrics"]["rmse"] for uuid, m in models.items()}
+    assert all(m["held_out"]["split"] == "test" for m in models.values())
+    assert uuids(sort="rmse") == sorted(rmse, key=rmse.get)  # an error: smallest first
+    assert uuids(sort="r2") == sorted(rmse, key=lambda u: -models[u]["held_out"]["metrics"]["r2"])
+    _error(_get(service, "/api/models", sort="accuracy_score"), 400, "bad_request", "sort")
+    message = _error(_get(service, "/api/models", since="2026-01-01T00:00:00"), 400, "bad_request", "since")
+    assert "zone" in message
+
+
+def test_a_models_page_has_config_dataset_metrics_and_importance(service: Service) -> None:
+    model = _get(service, f"/api/models/{service.model_b[:8]}").json()  # a UUID prefix
+    assert model["uuid"] == service.model_b and model["name"] == "basket_value"
+    assert model["config"]["model"]["hyperparameters"]["n_estimators"] == 10
+    assert model["dataset"]["feature_service"] == "basket_value_v1" and model["dataset"]["test_rows"] > 0
+    assert model["held_out"]["split"] == "test" and model["held_out"]["metrics"]["rmse"] > 0
+    assert set(model["metrics"]) >= {"train", "validation", "test"} and "test" in model["baseline"]
+    assert model["feature_importance"] and set(model["feature_importance"]) <= set(model["inputs"])
+    assert model["partitions"] is None
+
+
+def test_a_partitioned_models_page_lists_its_partitions(service: Service) -> None:
+    partitions = _get(service, f"/api/models/{service.by_segment}").json()["partitions"]
+    assert partitions["columns"] == ["segment"]
+    answered_by = {p["name"]: p["answered_by"] for p in partitions["partitions"]}
+    assert answered_by == {"root": "root", "segment=regular": "segment=regular",
+                           "segment=bargain": "segment=bargain", "segment=premium": "root"}  # too few rows
+
+
+def test_two_models_are_compared(service: Service) -> None:
+    answer = httpx.get(f"{service.url}/api/compare", params=[("ref", service.model_a), ("ref", service.model_b)],
+                       timeout=30)
+    assert answer.status_code == 200, answer.text
+    compared = answer.json()
+    a, b = service.model_a, service.model_b
+    assert [m["uuid"] for m in compared["models"]] == [a, b]
+    assert set(compared["metrics"]["test.rmse"]) == {a, b}
+    diff = compared["config_diff"]
+    assert diff["model.hyperparameters.n_estimators"] == {a: 30, b: 10}
+    assert diff["model.hyperparameters.max_depth"] == {a: 3, b: 2}
+    assert "model.name" not in diff and "data.label" not in diff  # the same in both
+    assert all(set(values) <= {a, b} for values in compared["importance"].values())
+    assert any(set(values) == {a, b} for values in compared["importance"].values())
+    _error(httpx.get(f"{service.url}/api/compare", params={"ref": a}, timeout=30), 400, "bad_request", "ref")
+
+
+def test_moving_a_tag_with_the_token_reroutes_it_and_is_audited(service: Service) -> None:
+    from fresco.serving.routing import current_route
+    from fresco.training import ModelRepository
+
+    repository = ModelRepository(service.home / "models")
+    assert current_route(repository, TAG).uuid == service.model_a
+    moved = _move(service, TAG, {"model": service.model_b})
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["from"] == service.model_a and moved.json()["to"] == service.model_b
+    try:
+        assert current_route(repository, TAG).uuid == service.model_b  # what the prediction router reads
+        assert _get(service, f"/api/models/{TAG}").json()["uuid"] == service.model_b
+        (tag,) = [t for t in _get(service, "/api/tags").json()["tags"] if t["tag"] == TAG]
+        assert tag["uuid"] == service.model_b and tag["moved_by"] == HOLDER
+        assert tag["route"] == {"uuid": service.model_b, "experiment": None}
+        assert repository.tag_history(TAG)[-1].moved_by == HOLDER
+        last = _get(service, "/api/audit").json()["entries"][-1]
+        assert last["by"] == HOLDER and last["action"] == "tag.move" and last["tag"] == TAG
+        assert (last["from"], last["to"]) == (service.model_a, service.model_b) and last["at"]
+    finally:
+        assert _move(service, TAG, {"model": service.model_a}).status_code == 200
+    assert current_route(repository, TAG).uuid == service.model_a
+
+
+def test_a_change_without_the_right_token_is_401_and_changes_nothing(service: Service) -> None:
+    before = len(_get(service, "/api/audit").json()["entries"])
+    for authorization in (None, "Bearer wrong-token", "Bearer", f"Basic {TOKEN}", f"Bearer {TOKEN}x"):
+        answer = _move(service, TAG, {"model": service.model_b}, authorization)
+        message = _error(answer, 401, "unauthorized")
+        assert "FRESCO_API_TOKEN" in message and "Authorization: Bearer" in message
+        assert answer.headers["www-authenticate"] == "Bearer" and "set-cookie" not in answer.headers
+    assert _get(service, f"/api/models/{TAG}").json()["uuid"] == service.model_a
+    assert len(_get(service, "/api/audit").json()["entries"]) == before
+
+
+def test_bad_tag_moves_are_refused_by_field(service: Service) -> None:
+    _error(_move(service, TAG, {"model": "no-such-model"}), 404, "unknown_model", "model")
+    _error(_move(service, TAG, {"model": ""}), 400, "bad_request", "model")
+    _error(_move(service, TAG, {"uuid": service.model_b}), 400, "bad_request", "model")
+    _error(_move(service, TAG, [service.model_b]), 400, "bad_request", "body")
+
+    def raw(body: bytes, media_type: str) -> httpx.Response:
+        return httpx.put(f"{service.url}/api/tags/{TAG}", content=body, timeout=30,
+                         headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": media_type})
+
+    assert "JSON" in _error(raw(b"model=x", "application/json"), 400, "bad_request", "body")
+    huge = raw(b'{"model": "' + b"x" * 100_000 + b'"}', "application/json")
+    assert "over the limit of 65536 bytes" in _error(huge, 413, "payload_too_large")
+    message = _error(raw(b'{"model": "x"}', "text/plain"), 415, "unsupported_media_type")
+    assert "application/json" in message
+    assert _get(service, f"/api/models/{TAG}").json()["uuid"] == service.model_a
+
+
+def test_the_openapi_document_lists_the_endpoints(service: Service) -> None:
+    document = _get(service, "/api/openapi.json").json()
+    assert {path: set(methods) for path, methods in document["paths"].items()} == {
+        "/api": {"get"}, "/api/audit": {"get"}, "/api/catalog/features": {"get"},
+        "/api/catalog/views/{view}": {"get"}, "/api/catalog/features/{view}/{feature}": {"get"},
+        "/api/models": {"get"}, "/api/models/{ref}": {"get"}, "/api/compare": {"get"},
+        "/api/tags": {"get"}, "/api/tags/{tag}": {"put"}}
+    assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    move = document["paths"]["/api/tags/{tag}"]["put"]
+    assert move["security"] == [{"HTTPBearer": []}]
+    error = {"$ref": "#/components/schemas/ErrorBody"}
+    assert all(move["responses"][status]["content"]["application/json"]["schema"] == error
+               for status in ("400", "401", "404"))
+    assert move["responses"]["200"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/TagMoved"}
+    answers = [set(operation["responses"]) for methods in document["paths"].values() for operation in methods.values()]
+    assert not any("422" in statuses for statuses in answers)  # a refused query or body is a 400
+    assert "404" in document["paths"]["/api/models/{ref}"]["get"]["responses"]
+
+
+def test_a_server_without_a_token_refuses_every_change_saying_how(service: Service, tmp_path: Path) -> None:
+    with fresco_ui(service.project, service.env(), tmp_path / "ui.log") as running:
+        answer = _move(replace(service, url=running.url), TAG, {"model": service.model_b})
+        message = _error(answer, 401, "unauthorized")
+    assert "disabled" in message and "FRESCO_API_TOKEN" in message
+    printed = running.output.read_text()
+    assert f"at http://127.0.0.1:{running.port}/api\n" in printed
+    assert f"OpenAPI document: http://127.0.0.1:{running.port}/api/openapi.json" in printed
+    assert "changes are disabled: set FRESCO_API_TOKEN" in printed
+
+
+def test_a_loopback_service_answers_loopback_names_only(service: Service) -> None:
+    """A page whose name is pointed at 127.0.0.1 (DNS rebinding) gets nothing from the service."""
+    port = service.url.rsplit(":", 1)[1]
+    for host in (f"localhost:{port}", f"127.0.0.1:{port}", "localhost"):
+        assert httpx.get(f"{service.url}/api/models", headers={"Host": host}, timeout=30).status_code == 200
+    for host in (f"evil.example:{port}", "evil.example", f"127.0.0.1.evil.example:{port}"):
+        refused = httpx.get(f"{service.url}/api/models", headers={"Host": host}, timeout=30)
+        assert host in _error(refused, 400, "bad_request", "host")
+
+
+def test_fresco_ui_without_a_repository_says_how_to_give_one(tmp_path: Path) -> None:
+    done = run_fresco("ui", "--port", "1", cwd=tmp_path, env={"FRESCO_HOME": str(tmp_path / "home")})
+    assert done.returncode == 1 and "no feature repository" in done.stderr and "--repo" in done.stderr

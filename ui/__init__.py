@@ -1,0 +1,14 @@
+"""Fresco's management plane (``fresco ui``): a JSON REST API, described by its OpenAPI
+document, over one feature repository's catalog, model repository, tags and audit log.
+
+Public surface: :func:`create_app` (the FastAPI app), :func:`serve` (it, under uvicorn),
+:func:`urls`. Modules: ``catalog``, ``models``, ``deployments`` (one router each), ``auth``
+(the bearer token), ``audit`` (the audit log), ``errors`` (the prediction service's error
+shape), ``schemas`` (the answers' shapes), ``hosts`` (loopback names only), ``sources``
+(what the service reads), ``server`` (uvicorn).
+"""
+
+from fresco.ui.app import create_app
+from fresco.ui.server import serve, urls
+
+__all__ = ["create_app", "serve", "urls"]

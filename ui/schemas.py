@@ -1,0 +1,173 @@
+"""The shapes of the management API's answers, as its OpenAPI document publishes them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: the prediction service's shape."""
+
+    error: str = Field(description="The kind: bad_request, unauthorized, unknown_model, unknown_feature, "
+                                   "not_found, method_not_allowed, error.")
+    message: str = Field(description="What is wrong, and what to do.")
+    field: str | None = Field(None, description="The request's field at fault (a query parameter, a path "
+                                                "part, a body field as a dotted path).")
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The documented error answers ``statuses`` of an endpoint."""
+    meaning = {400: "A bad query or body, naming its field.", 401: "No or a wrong bearer token, or none on the server.",
+               404: "No such model, tag, feature view or feature."}
+    return {status: {"model": ErrorBody, "description": meaning[status]} for status in statuses}
+
+
+class ModelUse(BaseModel):
+    uuid: str
+    name: str
+
+
+class Freshness(BaseModel):
+    freshness_sla_seconds: float | None = Field(description="The view's freshness SLA (null: none).")
+    last_written: str | None = Field(description="When the view's online values were last written (ISO, UTC; "
+                                                 "null: never).")
+    written_by: str | None = Field(description="materialization or stream job.")
+    within_sla: bool | None = Field(description="Whether the last write is within the SLA now (null: no SLA).")
+
+
+class Feature(Freshness):
+    ref: str = Field(description="view:feature")
+    view: str
+    name: str
+    type: str
+    owner: str
+    description: str
+    ttl_seconds: float | None = Field(description="The view's TTL (null: values never expire).")
+    freshness_sla: str | None = Field(description="The view's freshness_sla tag as written (e.g. 1d).")
+    source: str = Field(description="The view's data source.")
+    deprecated: bool
+    tags: dict[str, str] = Field(description="The view's tags.")
+    feature_services: list[str] = Field(description="The feature services using the feature.")
+    models: list[ModelUse] = Field(description="The registered models trained on the feature.")
+
+
+class FeatureList(BaseModel):
+    features: list[Feature]
+
+
+class View(Freshness):
+    view: str
+    owner: str
+    description: str
+    entities: list[str]
+    ttl_seconds: float | None
+    source: str
+    tags: dict[str, str]
+    deprecated: bool
+    features: list[Feature]
+
+
+class HeldOut(BaseModel):
+    split: str = Field(description="test (held out); validation for models trained before there was a test split.")
+    metrics: dict[str, float | None]
+
+
+class ModelSummary(BaseModel):
+    uuid: str
+    name: str
+    model_type: str
+    task: str
+    label: str
+    author: str
+    started_at: str
+    finished_at: str
+    tags: list[str]
+    held_out: HeldOut
+
+
+class ModelList(BaseModel):
+    models: list[ModelSummary]
+
+
+class ModelDetail(ModelSummary):
+    inputs: list[str] = Field(description="The model's inputs (the DSL program's outputs), in order.")
+    config: dict[str, Any] = Field(description="The training config as trained.")
+    dataset: dict[str, Any] = Field(description="The dataset's reference: source, time range, features, "
+                                                "rows per split, content hash.")
+    metrics: dict[str, dict[str, float | None]] = Field(description="Split -> metric -> value.")
+    baseline: dict[str, Any] = Field(description="The baseline's metrics per split.")
+    feature_importance: dict[str, float] = Field(description="Input -> importance.")
+    partitions: dict[str, Any] | None = Field(description="A partitioned model's columns and partitions.")
+    trials: int = Field(description="Search trials run (0: no search).")
+    extensions: dict[str, Any] = Field(description="User DSL functions and trainer the model needs.")
+
+
+class Comparison(BaseModel):
+    models: list[ModelSummary]
+    metrics: dict[str, dict[str, Any]] = Field(description="split.metric -> UUID -> value.")
+    config_diff: dict[str, dict[str, Any]] = Field(description="Dotted config key -> UUID -> value, the keys "
+                                                               "whose values differ.")
+    importance: dict[str, dict[str, float]] = Field(description="Input -> UUID -> importance.")
+
+
+class Arm(BaseModel):
+    arm: str = Field(description="The arm as the experiment names it (UUID, prefix or tag).")
+    uuid: str
+    weight: float
+
+
+class ExperimentRoute(BaseModel):
+    name: str
+    key: list[str] | None = Field(description="The row fields the split sticks to (null: the entity keys).")
+    arms: list[Arm]
+
+
+class Route(BaseModel):
+    uuid: str | None = Field(description="The model answering the tag's requests (null: an experiment splits them).")
+    experiment: ExperimentRoute | None
+
+
+class Tag(BaseModel):
+    tag: str
+    uuid: str
+    model: str | None = Field(description="The tagged model's name.")
+    moved_at: str | None
+    moved_by: str | None
+    route: Route = Field(description="Where the prediction service sends the tag's requests now.")
+
+
+class TagList(BaseModel):
+    tags: list[Tag]
+
+
+class AuditEntry(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    at: str = Field(description="When (ISO, UTC).")
+    by: str = Field(description="The token's holder.")
+    action: str = Field(description="What: tag.move (with tag, model, from, to).")
+
+
+class AuditLog(BaseModel):
+    entries: list[AuditEntry]
+
+
+class TagMoved(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    tag: str
+    from_: str | None = Field(alias="from", description="The model the tag pointed at (null: a new tag).")
+    to: str = Field(description="The model it points at now.")
+    moved_at: str
+    moved_by: str
+    audit: AuditEntry
+
+
+class ServiceInfo(BaseModel):
+    service: str
+    repository: str
+    state: str
+    openapi: str
+    changes_enabled: bool
