@@ -36,5 +36,6 @@ setup(
         "fresco.platform": ["templates/project/*", "templates/project/.feastignore",
                             "templates/project/models/*"],
         "fresco.example": ["*.yaml", ".feastignore"],
+        "fresco.ui": ["static/*"],
     },
 )

@@ -445,8 +445,8 @@ def serve(host: str, port: int, repo: Path | None, yaml_path: Path | None, prelo
 @click.option("--port", default=8010, show_default=True, type=int)
 @user_errors
 def ui(repo: Path | None, yaml_path: Path | None, host: str, port: int) -> None:
-    """Serve the management API: catalog, models, tags, audit log (JSON, with its OpenAPI document).
-    Changes need 'Authorization: Bearer $FRESCO_API_TOKEN'."""
+    """Serve the management plane: web pages and a JSON API (with its OpenAPI document) over the
+    catalog, models, tags and audit log. Changes need 'Authorization: Bearer $FRESCO_API_TOKEN'."""
     from fresco.platform import resolve_repo
 
     root = resolve_repo(repo)  # a missing repository is said before the service's imports
@@ -455,9 +455,10 @@ def ui(repo: Path | None, yaml_path: Path | None, host: str, port: int) -> None:
     from fresco.ui.hosts import is_loopback
 
     app = create_app(root, yaml_path, loopback=is_loopback(host))
-    api, openapi = urls(host, port)
+    pages, api, openapi = urls(host, port)
     click.echo(f"Fresco management API for {app.state.sources.repo} at {api}")
     click.echo(f"OpenAPI document: {openapi}")
+    click.echo(f"web pages: {pages}")
     click.echo(f"changes need 'Authorization: Bearer <${TOKEN_ENV}>'" if mutations_enabled() else
                f"changes are disabled: set {TOKEN_ENV} to a secret in this command's environment to enable them")
     serve(app, host, port)

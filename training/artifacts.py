@@ -50,6 +50,12 @@ class TrainedModel:
     _functions: Any = None  # the user DSL functions the program calls (a FunctionRegistry)
 
     @property
+    def estimator(self) -> Any:
+        """The trainer's own model object, to read (an XGBoost ``Booster``; for a partitioned
+        model its :class:`~fresco.training.partitioning.PartitionedModel`): the UI's tree viewer."""
+        return self._model
+
+    @property
     def program(self) -> Any:
         """The fitted DSL program (statistics frozen at training)."""
         if self._program is None:

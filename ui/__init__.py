@@ -1,8 +1,10 @@
-"""Fresco's management plane (``fresco ui``): a JSON REST API, described by its OpenAPI
-document, over one feature repository's catalog, model repository, tags and audit log.
+"""Fresco's management plane (``fresco ui``): web pages and the JSON REST API they read,
+described by its OpenAPI document, over one feature repository's catalog, model repository
+(XGBoost models' trees included), tags and audit log.
 
 Public surface: :func:`create_app` (the FastAPI app), :func:`serve` (it, under uvicorn),
-:func:`urls`. Modules: ``catalog``, ``models``, ``deployments`` (one router each), ``auth``
+:func:`urls`. Modules: ``catalog``, ``models``, ``trees``, ``deployments`` (one router each), ``pages`` (the
+web pages in ``static/``, their security headers), ``auth``
 (the bearer token), ``audit`` (the audit log), ``errors`` (the prediction service's error
 shape), ``schemas`` (the answers' shapes), ``hosts`` (loopback names only), ``sources``
 (what the service reads), ``server`` (uvicorn).

@@ -1,5 +1,5 @@
-"""The management service's FastAPI app: the routers of the catalog, the models and the
-deployments, the audit log, the error shape, and the OpenAPI document at
+"""The management service's FastAPI app: the web pages, the routers of the catalog, the models
+(and their trees) and the deployments, the audit log, the error shape, and the OpenAPI document at
 :data:`~fresco.ui.errors.OPENAPI_PATH` (FastAPI's own; no Swagger page, which would load
 scripts from a CDN)."""
 
@@ -16,10 +16,11 @@ from fresco.platform.repo import resolve_repo, resolve_yaml
 from fresco.serving.body_limit import BodyLimitMiddleware
 from fresco.platform.state import state_dir
 from fresco.training import ModelRepository
-from fresco.ui import audit, catalog, deployments, models
+from fresco.ui import audit, catalog, deployments, models, trees
 from fresco.ui.auth import TOKEN_ENV, mutations_enabled
 from fresco.ui.errors import OPENAPI_PATH, install_error_handlers, without_validation_answers
 from fresco.ui.hosts import LoopbackHostsOnly
+from fresco.ui.pages import add_pages
 from fresco.ui.schemas import AuditLog, ServiceInfo
 from fresco.ui.sources import Sources, sources
 
@@ -41,6 +42,7 @@ def create_app(repo: Path | None = None, yaml_path: Path | None = None, *, loopb
                   openapi_url=OPENAPI_PATH, docs_url=None, redoc_url=None)
     app.state.sources = Sources(root, resolve_yaml(root, yaml_path), state, ModelRepository(state / "models"))
     install_error_handlers(app)
+    add_pages(app)
     app.add_middleware(BodyLimitMiddleware, limit=MAX_BODY_BYTES)
     if loopback:
         app.add_middleware(LoopbackHostsOnly)  # added last: the outermost, before a body is read
@@ -52,7 +54,7 @@ def create_app(repo: Path | None = None, yaml_path: Path | None = None, *, loopb
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    for module in (catalog, models, deployments):
+    for module in (catalog, models, trees, deployments):
         app.include_router(module.router)
 
     @app.get("/api", tags=["service"], summary="What this service manages", response_model=ServiceInfo)

@@ -104,6 +104,34 @@ class ModelDetail(ModelSummary):
     extensions: dict[str, Any] = Field(description="User DSL functions and trainer the model needs.")
 
 
+class TreeList(BaseModel):
+    uuid: str
+    partition: str = Field(description="The partition whose trees these are (root: the whole model's).")
+    partitions: list[str] = Field(description="The model's trained partitions (root alone: not partitioned).")
+    count: int = Field(description="Trees in the ensemble, numbered from 0.")
+    best_iteration: int | None = Field(description="Early stopping's best round: later trees do not predict.")
+
+
+class TreeNode(BaseModel):
+    id: int
+    cover: float | None = Field(None, description="The training rows' hessian sum reaching the node.")
+    leaf: float | None = Field(None, description="A leaf's value (absent on a split).")
+    feature: str | None = Field(None, description="The input a split tests.")
+    threshold: float | None = Field(None, description="A row goes to yes when its input is below it.")
+    gain: float | None = Field(None, description="The split's loss reduction.")
+    missing: str | None = Field(None, description="yes or no: where a missing value goes.")
+    yes: TreeNode | None = None
+    no: TreeNode | None = None
+
+
+class TreeAnswer(BaseModel):
+    uuid: str
+    partition: str
+    index: int
+    count: int
+    root: TreeNode
+
+
 class Comparison(BaseModel):
     models: list[ModelSummary]
     metrics: dict[str, dict[str, Any]] = Field(description="split.metric -> UUID -> value.")

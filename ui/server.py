@@ -7,10 +7,10 @@ from typing import Any
 from fresco.ui.errors import OPENAPI_PATH
 
 
-def urls(host: str, port: int) -> tuple[str, str]:
-    """The API's base URL and its OpenAPI document's URL on ``host``:``port``."""
+def urls(host: str, port: int) -> tuple[str, str, str]:
+    """The web pages' URL, the API's base URL and its OpenAPI document's URL on ``host``:``port``."""
     base = f"http://{f'[{host}]' if ':' in host else host}:{port}"
-    return f"{base}/api", f"{base}{OPENAPI_PATH}"
+    return f"{base}/", f"{base}/api", f"{base}{OPENAPI_PATH}"
 
 
 def serve(app: Any, host: str, port: int) -> None:

@@ -89,7 +89,7 @@ def test_the_wheel_installs_one_top_level_name(wheel: Path) -> None:
             inside = init.relative_to(CHECKOUT / folder).as_posix()
             assert f"fresco/{name}/{inside}" in packaged, f"{folder}/{inside} is not in the wheel"
     for data in ("fresco/dsl/grammar.lark", "fresco/serving/bentofile.yaml",
-                 "fresco/platform/templates/project/feature_store.yaml", "fresco/example/feature_store.yaml"):
+                 "fresco/platform/templates/project/feature_store.yaml", "fresco/example/feature_store.yaml", "fresco/ui/static/index.html"):
         assert data in packaged, f"{data} is not in the wheel"
 
 

@@ -1,6 +1,7 @@
 """A real management service for the tests: ``fresco ui`` started as its own process on a free
 port, over a ``fresco init`` project with a second feature view (another owner, deprecated),
-one view materialized, and two basket-value models trained from the project's own config."""
+one view materialized, and basket-value models trained from the project's own config: three
+XGBoost models (one partitioned) and a linear one."""
 
 from __future__ import annotations
 
@@ -48,6 +49,7 @@ class Service:
     model_a: str  #: tagged basket_value:production
     model_b: str
     by_segment: str  #: partitioned by the customer's segment; premium answered by the root
+    linear: str  #: a linear model: no trees
     url: str = ""
 
     def env(self) -> dict[str, str]:
@@ -98,7 +100,7 @@ def fresco_ui(project: Path, env: dict[str, str], output: Path, timeout: float =
 def project(tmp_path_factory: pytest.TempPathFactory) -> Service:
     """The project, its state folder and models (no service yet)."""
     from fresco.platform import init_project, materialize_incremental, open_store
-    from fresco.training import ModelRepository
+    from fresco.training import ModelRepository, plan_training, train
 
     root = tmp_path_factory.mktemp("ui")
     project = init_project(root / "shop", owner=OWNER).path
@@ -114,8 +116,10 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Service:
     model_b = _train(project, n_estimators=10, max_depth=2)
     by_segment = _train(project, {"partitioning.columns": ["segment"], "partitioning.min_rows": 800,
                                   "resources.workers": 1}, n_estimators=10, max_depth=2)
+    linear = train(plan_training(project / "models" / "basket_value.yaml",
+                                 overrides={"model.type": "linear", "model.hyperparameters": {}})).uuid
     ModelRepository().tag("basket_value:production", model_a)
-    return Service(project, home, model_a, model_b, by_segment)
+    return Service(project, home, model_a, model_b, by_segment, linear)
 
 
 @pytest.fixture(scope="module")

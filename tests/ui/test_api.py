@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.conftest import run_fresco
 from tests.ui.conftest import CRM_OWNER, HOLDER, OWNER, TOKEN, Service, fresco_ui
@@ -48,7 +49,8 @@ def test_a_feature_is_found_by_name_with_its_facts_and_users(service: Service) -
     assert feature["source"] == "customer_stats_source" and not feature["deprecated"]
     assert feature["last_written"] is not None and feature["within_sla"] is True  # materialized just now
     assert feature["feature_services"] == ["basket_value_v1"]
-    assert {m["uuid"] for m in feature["models"]} == {service.model_a, service.model_b, service.by_segment}
+    assert {m["uuid"] for m in feature["models"]} == {service.model_a, service.model_b, service.by_segment,
+                                                      service.linear}
 
 
 def test_features_are_found_by_owner_and_by_tag(service: Service) -> None:
@@ -91,7 +93,7 @@ def test_models_are_listed_filtered_and_sorted(service: Service) -> None:
         assert answer.status_code == 200, answer.text
         return [m["uuid"] for m in answer.json()["models"]]
 
-    every = {service.model_a, service.model_b, service.by_segment}
+    every = {service.model_a, service.model_b, service.by_segment, service.linear}
     assert set(uuids()) == every and set(uuids(name="basket_value")) == every
     assert uuids(tag=TAG) == [service.model_a] and uuids(tag="basket_value:staging") == []
     assert uuids(name="churn") == [] and uuids(author="nobody") == []
@@ -124,6 +126,52 @@ def test_a_partitioned_models_page_lists_its_partitions(service: Service) -> Non
     answered_by = {p["name"]: p["answered_by"] for p in partitions["partitions"]}
     assert answered_by == {"root": "root", "segment=regular": "segment=regular",
                            "segment=bargain": "segment=bargain", "segment=premium": "root"}  # too few rows
+
+
+def test_an_xgboost_models_trees_are_read_from_its_booster(service: Service) -> None:
+    from fresco.training import load_model
+
+    model = _get(service, f"/api/models/{service.model_a}").json()
+    booster = load_model(service.model_a).estimator
+    about = _get(service, f"/api/models/{TAG}/trees").json()  # a tag names the model too
+    assert about["uuid"] == service.model_a and about["partitions"] == ["root"]
+    assert about["count"] == booster.num_boosted_rounds() and about["best_iteration"] == booster.best_iteration
+    last = about["count"] - 1
+    tree = _get(service, f"/api/models/{service.model_a}/trees/{last}").json()
+    assert tree["index"] == last and tree["count"] == about["count"]
+    frame = booster.trees_to_dataframe()  # XGBoost's other reading of the same trees
+    nodes = frame[frame["Tree"] == last].set_index("Node")
+    root, first = tree["root"], nodes.loc[0]
+    assert root["feature"] == model["inputs"][int(first["Feature"][1:])]
+    assert root["threshold"] == pytest.approx(first["Split"]) and root["gain"] == pytest.approx(first["Gain"])
+    assert root["cover"] == pytest.approx(first["Cover"])
+
+    def walk(node: dict) -> list[dict]:
+        return [node] if "leaf" in node else [node, *walk(node["yes"]), *walk(node["no"])]
+
+    every = walk(root)
+    leaves = [n for n in every if "leaf" in n]
+    assert len(every) == len(nodes) and len(leaves) == (nodes["Feature"] == "Leaf").sum()
+    assert sorted(n["leaf"] for n in leaves) == pytest.approx(sorted(nodes[nodes["Feature"] == "Leaf"]["Gain"]))
+    assert {n["feature"] for n in every if "feature" in n} <= set(model["inputs"])
+    message = _error(_get(service, f"/api/models/{service.model_a}/trees/{last + 1}"), 400, "bad_request", "index")
+    assert f"0 to {last}" in message
+
+
+def test_a_partitioned_models_trees_are_per_partition_and_a_linear_model_has_none(service: Service) -> None:
+    about = _get(service, f"/api/models/{service.by_segment}/trees").json()
+    assert about["partitions"][0] == about["partition"] == "root"
+    assert set(about["partitions"]) == {"root", "segment=regular", "segment=bargain"}  # premium: not trained
+    regular = _get(service, f"/api/models/{service.by_segment}/trees/0", partition="segment=regular").json()
+    assert regular["partition"] == "segment=regular" and ("feature" in regular["root"] or "leaf" in regular["root"])
+    message = _error(_get(service, f"/api/models/{service.by_segment}/trees", partition="segment=premium"),
+                     400, "bad_request", "partition")
+    assert "segment=regular" in message  # the trained ones named
+    message = _error(_get(service, f"/api/models/{service.linear}/trees"), 400, "bad_request", "ref")
+    assert "linear" in message and "no trees" in message
+    _error(_get(service, f"/api/models/{service.linear}/trees/0"), 400, "bad_request", "ref")
+    _error(_get(service, "/api/models/churn:production/trees/0"), 404, "unknown_model", "ref")
+    _error(_get(service, f"/api/models/{service.model_a}/trees/first"), 400, "bad_request", "index")
 
 
 def test_two_models_are_compared(service: Service) -> None:
@@ -202,6 +250,7 @@ def test_the_openapi_document_lists_the_endpoints(service: Service) -> None:
         "/api": {"get"}, "/api/audit": {"get"}, "/api/catalog/features": {"get"},
         "/api/catalog/views/{view}": {"get"}, "/api/catalog/features/{view}/{feature}": {"get"},
         "/api/models": {"get"}, "/api/models/{ref}": {"get"}, "/api/compare": {"get"},
+        "/api/models/{ref}/trees": {"get"}, "/api/models/{ref}/trees/{index}": {"get"},
         "/api/tags": {"get"}, "/api/tags/{tag}": {"put"}}
     assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     move = document["paths"]["/api/tags/{tag}"]["put"]
@@ -223,6 +272,7 @@ def test_a_server_without_a_token_refuses_every_change_saying_how(service: Servi
     printed = running.output.read_text()
     assert f"at http://127.0.0.1:{running.port}/api\n" in printed
     assert f"OpenAPI document: http://127.0.0.1:{running.port}/api/openapi.json" in printed
+    assert f"web pages: http://127.0.0.1:{running.port}/\n" in printed
     assert "changes are disabled: set FRESCO_API_TOKEN" in printed
 
 

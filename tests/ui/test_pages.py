@@ -1,0 +1,204 @@
+"""The web pages in a real headless Chromium (Debian's ``chromium`` and ``chromium-driver``,
+driven by Selenium) against ``fresco ui`` as its own process (tests/ui/conftest.py). One browser
+for the module; each page's screenshot is written as a test artifact (its path printed)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service as DriverService
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support import expected_conditions as shown
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from tests.ui.conftest import TOKEN, Service
+
+TAG = "basket_value:production"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[WebDriver]:
+    """Headless Chromium; its console is kept to check that no page broke the security policy."""
+    binary, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if binary is None or driver is None:
+        pytest.fail("the browser tests need Debian's chromium and chromium-driver: "
+                    "apt-get install -y chromium chromium-driver (.ci/run installs them)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                     "--window-size=1280,1000", "--no-first-run", "--disable-extensions"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    chrome = webdriver.Chrome(options=options, service=DriverService(executable_path=driver))
+    try:
+        yield chrome
+    finally:
+        chrome.quit()
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the pages' screenshots go: ``$FRESCO_UI_SCREENSHOTS`` or the test's temporary folder."""
+    folder = Path(os.environ.get("FRESCO_UI_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _shoot(browser: WebDriver, folder: Path, name: str) -> None:
+    path = folder / f"{name}.png"
+    browser.save_screenshot(str(path))
+    print(f"screenshot: {path}")
+
+
+def _open(browser: WebDriver, service: Service, page: str) -> None:
+    browser.get(f"{service.url}/#/{page}")
+
+
+def _wait(browser: WebDriver, css: str, text: str | None = None, timeout: float = 15) -> WebElement:
+    """The element ``css`` once shown (holding ``text`` when given)."""
+    wait = WebDriverWait(browser, timeout)
+    if text is not None:
+        wait.until(shown.text_to_be_present_in_element((By.CSS_SELECTOR, css), text))
+    return wait.until(shown.visibility_of_element_located((By.CSS_SELECTOR, css)))
+
+
+def _no_policy_violations(browser: WebDriver) -> None:
+    problems = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not problems, problems
+
+
+def test_the_catalog_finds_a_feature_and_opens_its_page(browser: WebDriver, service: Service,
+                                                       screenshots: Path) -> None:
+    browser.get(service.url + "/")  # the root opens the catalog
+    _wait(browser, "#features tbody", "customer_segments:segment")
+    _shoot(browser, screenshots, "catalog")
+    search = browser.find_element(By.CSS_SELECTOR, "input[name=q]")
+    search.send_keys("order_value")
+    search.submit()
+    _wait(browser, "#features tbody", "customer_stats:avg_order_value_30d")
+    WebDriverWait(browser, 10).until(lambda b: len(b.find_elements(By.CSS_SELECTOR, "#features tbody tr")) == 1)
+    assert "q=order_value" in browser.current_url
+    _shoot(browser, screenshots, "catalog-search")
+    browser.find_element(By.LINK_TEXT, "customer_stats:avg_order_value_30d").click()
+    facts = _wait(browser, "table.facts", "within SLA").text
+    assert "Mean order value, same window." in browser.find_element(By.ID, "page").text
+    assert "basket_value_v1" in facts and service.model_a[:8] in facts and "2d" in facts  # TTL
+    _shoot(browser, screenshots, "feature")
+    _no_policy_violations(browser)
+
+
+def test_a_models_page_opens_its_tree_viewer(browser: WebDriver, service: Service, screenshots: Path) -> None:
+    _open(browser, service, f"model/{service.model_a}")
+    page = _wait(browser, "#page", "Held-out metrics against the baseline")
+    assert TAG in page.text and "rmse" in page.text
+    assert browser.find_elements(By.CSS_SELECTOR, "svg.chart rect.bar")  # the importance bars
+    _shoot(browser, screenshots, "model")
+    browser.find_element(By.ID, "tree-link").click()
+    split = _wait(browser, "#tree details.split > summary")
+    inputs = httpx.get(f"{service.url}/api/models/{service.model_a}", timeout=30).json()["inputs"]
+    assert split.find_element(By.TAG_NAME, "strong").text in inputs
+    assert " < " in split.text and "gain" in split.text and "cover" in split.text
+    assert browser.find_elements(By.CSS_SELECTOR, "#tree .leaf")
+    _shoot(browser, screenshots, "tree")
+    browser.find_element(By.XPATH, "//button[contains(., 'next')]").click()
+    _wait(browser, "h1", "Tree 1")
+    _open(browser, service, f"model/{service.by_segment}")
+    _wait(browser, "#partitions", "segment=regular")
+    _open(browser, service, f"model/{service.linear}")
+    _wait(browser, "#page", "linear")
+    assert not browser.find_elements(By.ID, "tree-link")  # no trees
+    _no_policy_violations(browser)
+
+
+def test_two_models_are_compared_side_by_side(browser: WebDriver, service: Service, screenshots: Path) -> None:
+    _open(browser, service, "models")
+    _wait(browser, "#models tbody", service.model_b[:8])
+    _shoot(browser, screenshots, "models")
+    for uuid in (service.model_a, service.model_b):
+        browser.find_element(By.CSS_SELECTOR, f"input[name=compare][value='{uuid}']").click()
+    browser.find_element(By.ID, "compare-selected").click()
+    metrics = _wait(browser, "#compare-metrics")
+    header = metrics.find_element(By.TAG_NAME, "thead").text
+    assert service.model_a[:8] in header and service.model_b[:8] in header
+    assert "test.rmse" in metrics.text
+    diff = browser.find_element(By.ID, "config-diff")
+    columns = [c.text for c in diff.find_elements(By.CSS_SELECTOR, "thead th")][1:]  # the list's order
+    (row,) = [r for r in diff.find_elements(By.CSS_SELECTOR, "tbody tr") if "n_estimators" in r.text]
+    trees = {service.model_a[:8]: "30", service.model_b[:8]: "10"}
+    assert [c.text for c in row.find_elements(By.TAG_NAME, "td")] == [
+        "model.hyperparameters.n_estimators", *(trees[column[:8]] for column in columns)]
+    assert browser.find_elements(By.CSS_SELECTOR, "svg.chart rect.series-1")  # the second model's bars
+    _shoot(browser, screenshots, "compare")
+    _no_policy_violations(browser)
+
+
+def _current(service: Service) -> str:
+    (tag,) = [t for t in httpx.get(f"{service.url}/api/tags", timeout=30).json()["tags"] if t["tag"] == TAG]
+    return tag["uuid"]
+
+
+def _ask_to_move(browser: WebDriver, service: Service, token: str) -> None:
+    _open(browser, service, "tags")
+    _wait(browser, "#tags", TAG)
+    form = browser.find_element(By.ID, "move-form")
+    tag = form.find_element(By.NAME, "tag")
+    tag.clear()
+    tag.send_keys(TAG)
+    Select(form.find_element(By.NAME, "model")).select_by_value(service.model_b)
+    secret = form.find_element(By.NAME, "token")
+    secret.clear()
+    secret.send_keys(token)
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    confirmation = _wait(browser, "#move-confirm").text
+    assert f"Tag {TAG}: from model {service.model_a[:8]} basket_value to model {service.model_b[:8]} basket_value" \
+        in confirmation
+    assert _current(service) == service.model_a  # nothing sent before the confirmation
+
+
+def test_a_tag_is_moved_from_the_page_with_the_token(browser: WebDriver, service: Service, screenshots: Path) -> None:
+    assert _current(service) == service.model_a
+    _ask_to_move(browser, service, TOKEN)
+    _shoot(browser, screenshots, "tags-confirm")
+    try:
+        browser.find_element(By.ID, "move-confirm-yes").click()
+        _wait(browser, "#move-done", f"moved from {service.model_a[:8]}")
+        assert _current(service) == service.model_b  # what the API reports now
+        _wait(browser, "#tags", service.model_b[:8])
+        _shoot(browser, screenshots, "tags")
+        assert browser.get_cookies() == []
+    finally:
+        httpx.put(f"{service.url}/api/tags/{TAG}", json={"model": service.model_a}, timeout=30,
+                  headers={"Authorization": f"Bearer {TOKEN}"}).raise_for_status()
+    _no_policy_violations(browser)
+
+
+def test_a_move_without_the_token_shows_how_to_set_it(browser: WebDriver, service: Service, screenshots: Path) -> None:
+    _open(browser, service, "tags")
+    browser.execute_script("sessionStorage.clear()")
+    _ask_to_move(browser, service, "")
+    browser.find_element(By.ID, "move-confirm-yes").click()
+    error = _wait(browser, "#move-error", "FRESCO_API_TOKEN").text
+    assert "no bearer token" in error and "export FRESCO_API_TOKEN=" in error
+    assert _current(service) == service.model_a
+    _shoot(browser, screenshots, "tags-401")
+
+
+def test_the_pages_allow_scripts_of_their_own_origin_only(service: Service) -> None:
+    home = httpx.get(service.url + "/", timeout=30)
+    assert home.status_code == 200 and "text/html" in home.headers["content-type"]
+    policy = home.headers["content-security-policy"]
+    assert "default-src 'self'" in policy and "script-src 'self';" in policy and "unsafe" not in policy
+    assert "<script>" not in home.text and 'src="/static/app.js"' in home.text  # no inline script
+    script = httpx.get(service.url + "/static/app.js", timeout=30)
+    assert "javascript" in script.headers["content-type"] and "content-security-policy" in script.headers
+    assert httpx.get(service.url + "/static/nothing.js", timeout=30).json()["error"] == "not_found"
+    refused = httpx.get(service.url + "/", headers={"Host": "evil.example"}, timeout=30)
+    assert refused.status_code == 400  # the pages answer loopback names only, like the API
