@@ -33,8 +33,8 @@ def tree_dumps(src: Sources, record: ModelRecord) -> dict[str, tuple[list[str], 
     stopping's best iteration (trees after it do not predict); a 400 naming ``ref`` when the
     model has no trees."""
     if record.model_type not in TREE_MODELS:
-        raise BadRequest(f"model {record.uuid} is a {record.model_type} model: it has no trees "
-                         f"(the tree viewer reads {', '.join(TREE_MODELS)} models)", field="ref")
+        raise BadRequest(f"model {record.uuid} is a {record.model_type} model: it has no trees to read here "
+                         f"(the tree viewer reads the trees of {', '.join(TREE_MODELS)} models)", field="ref")
     with _reading:
         if record.uuid not in _READ:
             native = load_model(record.uuid, src.models).estimator
