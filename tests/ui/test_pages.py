@@ -115,6 +115,9 @@ def test_a_models_page_opens_its_tree_viewer(browser: WebDriver, service: Servic
     _wait(browser, "h1", "Tree 1")
     _open(browser, service, f"model/{service.by_segment}")
     _wait(browser, "#partitions", "segment=regular")
+    _open(browser, service, f"model/{service.by_segment}/tree/0?partition=segment%3Dregular")
+    _wait(browser, "h1", "Tree 0 of partition segment=regular")
+    assert browser.find_elements(By.CSS_SELECTOR, "#tree .leaf")
     _open(browser, service, f"model/{service.linear}")
     _wait(browser, "#page", "linear")
     assert not browser.find_elements(By.ID, "tree-link")  # no trees
@@ -152,9 +155,9 @@ def _ask_to_move(browser: WebDriver, service: Service, token: str) -> None:
     _open(browser, service, "tags")
     _wait(browser, "#tags", TAG)
     form = browser.find_element(By.ID, "move-form")
-    tag = form.find_element(By.NAME, "tag")
-    tag.clear()
-    tag.send_keys(TAG)
+    (row,) = [r for r in browser.find_elements(By.CSS_SELECTOR, "#tags tbody tr") if TAG in r.text]
+    row.find_element(By.TAG_NAME, "button").click()  # the row's Move… fills in its tag
+    assert form.find_element(By.NAME, "tag").get_attribute("value") == TAG
     Select(form.find_element(By.NAME, "model")).select_by_value(service.model_b)
     secret = form.find_element(By.NAME, "token")
     secret.clear()

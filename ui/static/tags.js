@@ -35,8 +35,13 @@ export async function tagsPage() {
     h("label", {}, "API token", token),
     h("button", { type: "submit" }, "Move…"));
   const tagTable = (list) => table([["Tag", (t) => t.tag], ["Model", (t) => [modelLink(t.uuid), ` ${t.model || ""}`]],
-    ["Requests go to", route], ["Moved", (t) => (t.moved_at ? `${when(t.moved_at)} by ${t.moved_by}` : "—")]],
+    ["Requests go to", route], ["Moved", (t) => (t.moved_at ? `${when(t.moved_at)} by ${t.moved_by}` : "—")],
+    ["", (t) => h("button", { type: "button", onclick: () => pickTag(t.tag) }, "Move…")]],
   list, { id: "tags" });
+  function pickTag(tag) {
+    form.elements.tag.value = tag;
+    form.elements.model.focus();
+  }
   const rows = h("div", {}, tagTable(tags));
 
   // The confirmation states the change as it is now (the tag may have moved since the page opened).
