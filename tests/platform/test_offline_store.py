@@ -428,3 +428,17 @@ def test_clear_errors(repo: Path, stores: tuple[FeatureStore, FeatureStore]) -> 
     with pytest.raises(OfflineStoreError, match="the entity query: .*nowhere"):
         store.get_historical_features(entity_df=parquet_entity_query(repo / "nowhere.parquet"),
                                       features=["restaurant_load:prep"]).to_df()
+
+
+def test_a_duckdb_process_of_its_own_has_a_memory_limit_by_default(repo: Path) -> None:
+    """In a process of its own DuckDB spills beyond OWN_PROCESS_MEMORY_LIMIT unless the store
+    sets ``memory_limit`` (then that, in both places); in this process DuckDB's own default holds."""
+    from fresco.platform.offline_stores.duckdb_store import OWN_PROCESS_MEMORY_LIMIT, _settings
+
+    default = _config(repo, FRESCO)
+    assert f"SET memory_limit = '{OWN_PROCESS_MEMORY_LIMIT}'" in _settings(default, own_process=True)
+    assert not any("memory_limit" in s for s in _settings(default))
+    limited = _config(repo, FRESCO, memory_limit="1GB")
+    for own_process in (False, True):
+        assert [s for s in _settings(limited, own_process=own_process) if "memory_limit" in s] == [
+            "SET memory_limit = '1GB'"]

@@ -33,7 +33,7 @@ def test_a_reader_in_the_writers_process_sees_whole_rows(feast_repo: Path) -> No
     done = threading.Event()
 
     def write() -> None:
-        for i in range(1, 3001):
+        for i in range(1, 501):
             at = datetime.now(timezone.utc)
             values = {"avg_prep_time_1h": Value(double_val=float(i)), "orders_1h": Value(int64_val=i)}
             online.online_write_batch(store.config, view, [(key, values, at, at)], None)

@@ -76,6 +76,10 @@ class OfflineStoreError(ValueError):
 #: 1M-order retrieval (medians of three side by side, under load: 3.5 s here, 4.2 s in a child),
 #: which peaks at under 1 GiB with the joins here.
 OWN_PROCESS_ROWS = 2_000_000
+#: DuckDB's ``memory_limit`` in a process of its own when the store sets none: its joins and
+#: sort spill to disk beyond it. Under DuckDB's default (80% of RAM) a 10M-order retrieval's
+#: process peaked at 5.3 GiB; under 2GB, at 2.1 GiB and 20% slower (benchmarks/README.md).
+OWN_PROCESS_MEMORY_LIMIT = "3GB"
 
 
 class FrescoDuckDBOfflineStoreConfig(DaskOfflineStoreConfig):
@@ -83,9 +87,10 @@ class FrescoDuckDBOfflineStoreConfig(DaskOfflineStoreConfig):
 
     It is Feast's file-store config (so the inherited file-store methods accept it) plus
     DuckDB's resources: ``threads`` (default: DuckDB's, one per core) and ``memory_limit``
-    (e.g. ``"2GB"``; default: DuckDB's, 80% of RAM; beyond it DuckDB spills to disk), and
-    ``own_process_rows``: an entity frame of at least this many rows is joined in a DuckDB
-    process of its own (default :data:`OWN_PROCESS_ROWS`; 0: always), with the same settings.
+    (e.g. ``"2GB"``; default: DuckDB's, 80% of RAM, in this process, and
+    :data:`OWN_PROCESS_MEMORY_LIMIT` in a DuckDB process of its own; beyond it DuckDB spills to
+    disk), and ``own_process_rows``: an entity frame of at least this many rows is joined in a
+    DuckDB process of its own (default :data:`OWN_PROCESS_ROWS`; 0: always), with the same settings.
     """
 
     type: Literal["fresco.platform.offline_stores.FrescoDuckDBOfflineStore"] = TYPE  # type: ignore[assignment]
@@ -107,14 +112,16 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _settings(config: RepoConfig) -> list[str]:
-    """The statements that set up a DuckDB session for ``config``'s store."""
+def _settings(config: RepoConfig, *, own_process: bool = False) -> list[str]:
+    """The statements that set up a DuckDB session for ``config``'s store (``own_process``: in a
+    DuckDB process of its own, whose memory limit defaults to :data:`OWN_PROCESS_MEMORY_LIMIT`)."""
     store = config.offline_store
     statements = ["SET TimeZone = 'UTC'"]
     if getattr(store, "threads", None):
         statements.append(f"SET threads = {int(store.threads)}")
-    if getattr(store, "memory_limit", None):
-        statements.append(f"SET memory_limit = {_lit(str(store.memory_limit))}")
+    limit = getattr(store, "memory_limit", None) or (OWN_PROCESS_MEMORY_LIMIT if own_process else None)
+    if limit:
+        statements.append(f"SET memory_limit = {_lit(str(limit))}")
     return statements
 
 
@@ -159,7 +166,7 @@ def _run_in_own_process(config: RepoConfig, statement: str) -> None:
     import subprocess
     import sys
 
-    result = subprocess.run([sys.executable, "-c", _OWN_PROCESS], input=json.dumps([*_settings(config), statement]),
+    result = subprocess.run([sys.executable, "-c", _OWN_PROCESS], input=json.dumps([*_settings(config, own_process=True), statement]),
                             capture_output=True, text=True)
     if result.returncode != 0:
         lines = result.stderr.strip().splitlines()
