@@ -25,6 +25,7 @@ from fresco.serving.request_checks import first_problem, media_type_problem
 OPENAPI_PATH = "/api/openapi.json"
 
 __all__ = ["BadRequest", "OPENAPI_PATH", "ServingError", "Unauthorized", "UnknownFeature", "UnknownModel",
+           "UnknownName",
            "install_error_handlers", "shorten"]
 
 
@@ -90,3 +91,10 @@ def without_validation_answers(document: dict[str, Any]) -> dict[str, Any]:
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
     return document
+
+
+class UnknownName(ServingError):
+    """No model config, training job or experiment of that name."""
+
+    status = 404
+    kind = "not_found"

@@ -251,7 +251,8 @@ def test_the_openapi_document_lists_the_endpoints(service: Service) -> None:
         "/api/catalog/views/{view}": {"get"}, "/api/catalog/features/{view}/{feature}": {"get"},
         "/api/models": {"get"}, "/api/models/{ref}": {"get"}, "/api/compare": {"get"},
         "/api/models/{ref}/trees": {"get"}, "/api/models/{ref}/trees/{index}": {"get"},
-        "/api/tags": {"get"}, "/api/tags/{tag}": {"put"}}
+        "/api/tags": {"get"}, "/api/tags/{tag}": {"put"}, "/api/configs": {"get"}, "/api/configs/{name}": {"get"},
+        "/api/train": {"get", "post"}, "/api/train/{job}": {"get"}}
     assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     move = document["paths"]["/api/tags/{tag}"]["put"]
     assert move["security"] == [{"HTTPBearer": []}]
@@ -289,3 +290,62 @@ def test_a_loopback_service_answers_loopback_names_only(service: Service) -> Non
 def test_fresco_ui_without_a_repository_says_how_to_give_one(tmp_path: Path) -> None:
     done = run_fresco("ui", "--port", "1", cwd=tmp_path, env={"FRESCO_HOME": str(tmp_path / "home")})
     assert done.returncode == 1 and "no feature repository" in done.stderr and "--repo" in done.stderr
+
+
+def _post(service: Service, path: str, body: object, authorization: str | None = f"Bearer {TOKEN}") -> httpx.Response:
+    headers = {"Authorization": authorization} if authorization is not None else {}
+    return httpx.post(service.url + path, json=body, headers=headers, timeout=60)
+
+
+def _finished(service: Service, job: str, timeout: float = 120) -> dict:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        answer = _get(service, f"/api/train/{job}")
+        assert answer.status_code == 200, answer.text
+        if answer.json()["status"] != "running":
+            return answer.json()
+        time.sleep(0.5)
+    raise AssertionError(f"job {job} still running after {timeout}s: {answer.json()['progress']}")
+
+
+def test_the_repositorys_configs_are_listed_with_their_schemas(service: Service) -> None:
+    (config,) = _get(service, "/api/configs").json()["configs"]
+    assert config["name"] == "basket_value" and config["model"] == "basket_value" and config["type"] == "xgboost"
+    detail = _get(service, "/api/configs/basket_value").json()
+    assert detail["config"]["model"]["hyperparameters"]["max_depth"] == 4
+    assert {"model", "data", "features"} <= set(detail["schema"]["properties"])
+    assert "max_depth" in detail["hyperparameters_schema"]["properties"]
+    assert _get(service, "/api/configs/..%2Fdata%2Flabels").status_code == 404
+    _error(_get(service, "/api/configs/feature_store"), 404, "not_found", "config")
+    _error(_get(service, "/api/configs/nope"), 404, "not_found", "config")
+
+
+def test_a_training_started_over_http_runs_in_the_background_and_lists_its_model(service: Service) -> None:
+    overrides = {"model.hyperparameters.n_estimators": 5, "model.hyperparameters.max_depth": 2,
+                 "model.hyperparameters.nthread": 1}
+    started = _post(service, "/api/train", {"config": "basket_value", "overrides": overrides})
+    assert started.status_code == 202, started.text
+    job = started.json()
+    assert job["status"] in ("running", "succeeded") and job["started_by"] == HOLDER
+    done = _finished(service, job["id"])
+    assert done["status"] == "succeeded", done["progress"]
+    assert done["model"] and done["error"] is None and any("model" in line for line in done["progress"])
+    record = _get(service, f"/api/models/{done['model']}").json()
+    assert record["config"]["model"]["hyperparameters"]["n_estimators"] == 5
+    assert done["model"] in {m["uuid"] for m in _get(service, "/api/models").json()["models"]}
+    assert job["id"] in {j["id"] for j in _get(service, "/api/train").json()["jobs"]}
+    last = [e for e in _get(service, "/api/audit").json()["entries"] if e["action"] == "train.start"][-1]
+    assert last["by"] == HOLDER and last["job"] == job["id"] and last["overrides"] == overrides
+
+
+def test_a_bad_training_is_refused_by_field_and_needs_the_token(service: Service) -> None:
+    bad = _post(service, "/api/train", {"config": "basket_value", "overrides": {"model.hyperparameters.max_depth": -3}})
+    assert "max_depth" in _error(bad, 400, "bad_request", "model.hyperparameters.max_depth")
+    unknown = _post(service, "/api/train", {"config": "basket_value", "overrides": {"model.no_such_field": 1}})
+    _error(unknown, 400, "bad_request", "model.no_such_field")
+    _error(_post(service, "/api/train", {"config": "../feature_store"}), 404, "not_found", "config")
+    _error(_post(service, "/api/train", {"config": "basket_value"}, None), 401, "unauthorized")
+    _error(_get(service, "/api/train/../../audit"), 404, "not_found")
+    _error(_get(service, "/api/train/0123456789ab"), 404, "not_found", "job")

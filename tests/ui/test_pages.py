@@ -197,6 +197,29 @@ def test_a_move_without_the_token_shows_how_to_set_it(browser: WebDriver, servic
     _shoot(browser, screenshots, "tags-401")
 
 
+def test_a_model_is_trained_from_the_form_and_listed(browser: WebDriver, service: Service, screenshots: Path) -> None:
+    _open(browser, service, "train")
+    form = _wait(browser, "#train-form")
+    for name, value in (("n_estimators", "5"), ("max_depth", "2"), ("nthread", "1"), ("token", TOKEN)):
+        field = form.find_element(By.NAME, name if name == "token" else f"model.hyperparameters.{name}")
+        field.clear()
+        field.send_keys(value)
+    _shoot(browser, screenshots, "train-form")
+    form.find_element(By.ID, "train-start").click()
+    _wait(browser, "#job-status", "succeeded", timeout=120)
+    link = _wait(browser, "#job-model a")
+    _shoot(browser, screenshots, "train-job")
+    model = link.text
+    (job,) = [j for j in httpx.get(f"{service.url}/api/train", timeout=30).json()["jobs"] if j["model"] == model]
+    assert job["overrides"] == {"model.hyperparameters.n_estimators": 5, "model.hyperparameters.max_depth": 2,
+                                "model.hyperparameters.nthread": 1}
+    link.click()
+    _wait(browser, "h1", model[:8])
+    _open(browser, service, "models")
+    _wait(browser, "#models", model[:8])
+    _no_policy_violations(browser)
+
+
 def test_the_pages_allow_scripts_of_their_own_origin_only(service: Service) -> None:
     home = httpx.get(service.url + "/", timeout=30)
     assert home.status_code == 200 and "text/html" in home.headers["content-type"]

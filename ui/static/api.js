@@ -32,10 +32,16 @@ export async function get(path, params) {
 }
 
 // A change: the token goes in the Authorization header only (no cookie is ever used).
-export async function put(path, body, token) {
-  const headers = { "Content-Type": "application/json", Accept: "application/json" };
+async function change(method, path, body, token) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
   if (token) headers.Authorization = `Bearer ${token}`;
-  return answer(await fetch(url(path), { method: "PUT", headers, body: JSON.stringify(body), credentials: "omit" }));
+  const sent = body === undefined ? undefined : JSON.stringify(body);
+  return answer(await fetch(url(path), { method, headers, body: sent, credentials: "omit" }));
 }
+
+export const put = (path, body, token) => change("PUT", path, body, token);
+export const post = (path, body, token) => change("POST", path, body, token);
+export const del = (path, token) => change("DELETE", path, undefined, token);
 
 export const enc = encodeURIComponent;

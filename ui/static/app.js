@@ -1,10 +1,12 @@
 // The pages' router: the part of the address after "#" names the page and its arguments
-// (#/catalog?q=..., #/feature/VIEW/NAME, #/models, #/model/REF, #/model/REF/tree/N, #/compare?ref=A&ref=B, #/tags).
+// (#/catalog?q=..., #/feature/VIEW/NAME, #/models, #/model/REF, #/model/REF/tree/N, #/compare?ref=A&ref=B, #/tags,
+// #/train?config=NAME, #/train/JOB).
 
 import { catalogPage, featurePage } from "./catalog.js";
 import { problem } from "./dom.js";
 import { comparePage, modelPage, modelsPage } from "./models.js";
 import { tagsPage } from "./tags.js";
+import { jobPage, trainPage } from "./train.js";
 import { treePage } from "./trees.js";
 
 const routes = [
@@ -15,6 +17,8 @@ const routes = [
   [/^model\/([^/]+)\/tree\/(\d+)$/, treePage, "models"],
   [/^compare$/, comparePage, "compare"],
   [/^tags$/, tagsPage, "tags"],
+  [/^train$/, trainPage, "train"],
+  [/^train\/([0-9a-f]+)$/, jobPage, "train"],
 ];
 
 let shown = 0;

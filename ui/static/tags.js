@@ -2,10 +2,9 @@
 // in this tab's sessionStorage, sent as Authorization: Bearer, never a cookie) and for a
 // confirmation that states the change before anything is sent.
 
-import { ApiError, enc, get, put } from "./api.js";
+import { enc, get, put } from "./api.js";
 import { fmt, h, modelLink, short, table, when } from "./dom.js";
-
-const TOKEN_KEY = "fresco-api-token";
+import { changeFailed, tokenInput, tokenOf } from "./token.js";
 
 function route(tag) {
   const r = tag.route;
@@ -14,19 +13,12 @@ function route(tag) {
     r.experiment.arms.map((a, i) => [i ? ", " : "", modelLink(a.uuid), ` ${fmt(a.weight * 100)}%`])];
 }
 
-function unauthorized(error) {
-  return h("div", { class: "error", role: "alert", id: "move-error" },
-    h("p", {}, error.message),
-    h("p", {}, "To allow changes, start the server with a token and enter the same token here:"),
-    h("pre", {}, "export FRESCO_API_TOKEN=$(openssl rand -hex 24)\nfresco ui"));
-}
-
 export async function tagsPage() {
   const [{ tags }, { models }] = await Promise.all([get("/api/tags"), get("/api/models")]);
   const names = Object.fromEntries(models.map((m) => [m.uuid, m.name]));
   const label = (uuid) => (uuid ? `${short(uuid)} ${names[uuid] || ""}`.trim() : "no model");
   const status = h("div", { id: "move-status", "aria-live": "polite" });
-  const token = h("input", { type: "password", name: "token", autocomplete: "off", value: sessionStorage.getItem(TOKEN_KEY) || "" });
+  const token = tokenInput();
   const form = h("form", { class: "filters", id: "move-form" },
     h("label", {}, "Tag", h("input", { name: "tag", list: "tag-names", required: true })),
     h("datalist", { id: "tag-names" }, tags.map((t) => h("option", { value: t.tag }))),
@@ -58,17 +50,13 @@ export async function tagsPage() {
     cancel.addEventListener("click", () => status.replaceChildren());
     send.addEventListener("click", async () => {
       send.disabled = true;
-      const secret = token.value.trim();
-      if (secret) sessionStorage.setItem(TOKEN_KEY, secret);
       try {
-        const moved = await put(`/api/tags/${enc(tag)}`, { model }, secret);
+        const moved = await put(`/api/tags/${enc(tag)}`, { model }, tokenOf(token));
         status.replaceChildren(h("p", { class: "ok", id: "move-done" },
           `Tag ${moved.tag} moved from ${label(moved.from)} to ${label(moved.to)} by ${moved.moved_by}.`));
         rows.replaceChildren(tagTable((await get("/api/tags")).tags));
       } catch (error) {
-        if (error instanceof ApiError && error.status === 401) sessionStorage.removeItem(TOKEN_KEY);
-        status.replaceChildren(error instanceof ApiError && error.status === 401 ? unauthorized(error)
-          : h("p", { class: "error", role: "alert", id: "move-error" }, error.message));
+        status.replaceChildren(changeFailed(error, "move-error"));
       }
     });
     box.append(h("p", {}, send, " ", cancel));
