@@ -1,7 +1,9 @@
 """``/api/tags``: what the prediction service routes each tag to, read as its router reads it
 (:func:`fresco.serving.routing.current_route`: the tag's model, or a running experiment's arms),
-and moving a tag the way ``fresco models tag`` does (:meth:`ModelRepository.tag`), each move
-in the audit log."""
+and moving a tag the way ``fresco models tag`` does (:meth:`ModelRepository.tag`);
+``/api/experiments``: starting, changing and stopping an A/B split the way ``fresco models
+experiment`` does (:meth:`ModelRepository.set_experiment`, :meth:`~ModelRepository.stop_experiment`).
+Each change is in the audit log."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from fresco.serving.routing import current_route
 from fresco.training import RepositoryError
 from fresco.ui import audit
 from fresco.ui.auth import token_holder
-from fresco.ui.errors import BadRequest
+from fresco.ui.errors import BadRequest, UnknownName
 from fresco.ui.models import find_record
 from fresco.ui.schemas import TagList, TagMoved, errors
 from fresco.ui.sources import Sources, sources
@@ -70,3 +72,65 @@ def move_tag(tag: str, body: TagMoveRequest, holder: str = Depends(token_holder)
                          **{"from": move.old_uuid, "to": move.new_uuid})
     return {"tag": tag, "from": move.old_uuid, "to": move.new_uuid, "moved_at": move.moved_at,
             "moved_by": move.moved_by, "audit": entry}
+
+
+class ExperimentRequest(BaseModel):
+    """An A/B split of a tag's requests, as ``fresco models experiment start`` takes it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tag: str = Field(min_length=1, description="The tag whose requests are split, e.g. churn:production.")
+    arms: dict[str, float] = Field(min_length=1, description="Model (UUID, prefix or tag) -> weight (> 0).")
+    key: list[str] | None = Field(None, description=(
+        "Row fields the split sticks to (default: the entity keys; a change keeps the running experiment's)."))
+
+
+def _experiment(record: Any) -> dict[str, Any]:
+    return {"name": record.name, "tag": record.tag, "arms": record.arms, "key": record.key,
+            "changed_at": record.changed_at, "changed_by": record.changed_by, "action": record.action}
+
+
+def _running(src: Sources, name: str) -> Any:
+    return next((r for r in src.models.experiments() if r.name == name), None)
+
+
+@router.get("/experiments", summary="The running experiments and their history")
+def list_experiments(src: Sources = Depends(sources)) -> dict[str, Any]:
+    """The running experiments (tag, arms and weights, sticky key) and every start, change and stop."""
+    return {"experiments": [_experiment(r) for r in src.models.experiments()],
+            "history": [_experiment(r) for r in src.models.experiment_history()]}
+
+
+@router.put("/experiments/{name}", summary="Start an experiment or change its weights",
+            responses=errors(400, 401, 404))
+def set_experiment(name: str, body: ExperimentRequest, holder: str = Depends(token_holder),
+                   src: Sources = Depends(sources)) -> dict[str, Any]:
+    """Split ``tag``'s requests between ``arms`` by weight, sticky per key, as ``fresco models
+    experiment start`` does (again: new weights); prediction services follow within a second.
+    Needs the bearer token; recorded in the audit log (from the arms before to the arms now)."""
+    for arm in body.arms:
+        find_record(src, arm, "arms")  # an unknown model is a 404 naming the field
+    before = _running(src, name)
+    try:
+        record = src.models.set_experiment(name, body.tag, dict(body.arms), key=body.key, by=holder)
+    except RepositoryError as err:
+        message = str(err)
+        field = "name" if "experiment name" in message else "tag" if "already split" in message else "arms"
+        raise BadRequest(message, field=field) from None
+    entry = audit.record(src.state, f"experiment.{record.action}", holder, experiment=name, tag=record.tag,
+                         key=record.key, **{"from": before.arms if before else None, "to": record.arms})
+    return {**_experiment(record), "from": before.arms if before else None, "route": route_of(src, record.tag),
+            "audit": entry}
+
+
+@router.delete("/experiments/{name}", summary="Stop an experiment", responses=errors(401, 404))
+def stop_experiment(name: str, holder: str = Depends(token_holder), src: Sources = Depends(sources)) -> dict[str, Any]:
+    """End experiment ``name``, as ``fresco models experiment stop`` does: its tag routes to the
+    tag's own model again. Needs the bearer token; recorded in the audit log."""
+    try:
+        record = src.models.stop_experiment(name, by=holder)
+    except RepositoryError as err:
+        raise UnknownName(str(err), field="name") from None
+    entry = audit.record(src.state, "experiment.stop", holder, experiment=name, tag=record.tag,
+                         **{"from": record.arms, "to": None})
+    return {**_experiment(record), "from": record.arms, "route": route_of(src, record.tag), "audit": entry}

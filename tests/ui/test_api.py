@@ -252,7 +252,8 @@ def test_the_openapi_document_lists_the_endpoints(service: Service) -> None:
         "/api/models": {"get"}, "/api/models/{ref}": {"get"}, "/api/compare": {"get"},
         "/api/models/{ref}/trees": {"get"}, "/api/models/{ref}/trees/{index}": {"get"},
         "/api/tags": {"get"}, "/api/tags/{tag}": {"put"}, "/api/configs": {"get"}, "/api/configs/{name}": {"get"},
-        "/api/train": {"get", "post"}, "/api/train/{job}": {"get"}}
+        "/api/train": {"get", "post"}, "/api/train/{job}": {"get"}, "/api/experiments": {"get"},
+        "/api/experiments/{name}": {"put", "delete"}}
     assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     move = document["paths"]["/api/tags/{tag}"]["put"]
     assert move["security"] == [{"HTTPBearer": []}]
@@ -349,3 +350,65 @@ def test_a_bad_training_is_refused_by_field_and_needs_the_token(service: Service
     _error(_post(service, "/api/train", {"config": "basket_value"}, None), 401, "unauthorized")
     _error(_get(service, "/api/train/../../audit"), 404, "not_found")
     _error(_get(service, "/api/train/0123456789ab"), 404, "not_found", "job")
+
+
+def _split(service: Service, name: str, body: object, authorization: str | None = f"Bearer {TOKEN}") -> httpx.Response:
+    headers = {"Authorization": authorization} if authorization is not None else {}
+    return httpx.put(f"{service.url}/api/experiments/{name}", json=body, headers=headers, timeout=30)
+
+
+def _stop(service: Service, name: str, authorization: str | None = f"Bearer {TOKEN}") -> httpx.Response:
+    headers = {"Authorization": authorization} if authorization is not None else {}
+    return httpx.delete(f"{service.url}/api/experiments/{name}", headers=headers, timeout=30)
+
+
+def test_an_experiment_is_started_changed_and_stopped_as_the_router_reads_it(service: Service) -> None:
+    from fresco.serving.routing import current_route
+    from fresco.training import ModelRepository
+
+    repository = ModelRepository(service.home / "models")
+    arms = {service.model_a: 1, service.model_b: 1}
+    started = _split(service, "ab", {"tag": TAG, "arms": arms, "key": ["customer_id"]})
+    assert started.status_code == 200, started.text
+    try:
+        assert started.json()["action"] == "start" and started.json()["from"] is None
+        route = current_route(repository, TAG)  # what the prediction service's router reads
+        assert route.experiment is not None and route.experiment.key == ["customer_id"]
+        assert {route.uuid_for([k]) for k in range(50)} == {service.model_a, service.model_b}
+        changed = _split(service, "ab", {"tag": TAG, "arms": {service.model_a: 1, service.model_b: 3}})
+        assert changed.status_code == 200 and changed.json()["action"] == "change", changed.text
+        route = current_route(repository, TAG)
+        assert route.experiment.arms == {service.model_a: 1.0, service.model_b: 3.0}
+        assert route.experiment.key == ["customer_id"]  # a change keeps the key
+        shares = [route.uuid_for([k]) for k in range(400)]
+        assert 0.65 < shares.count(service.model_b) / len(shares) < 0.85
+        (running,) = _get(service, "/api/experiments").json()["experiments"]
+        assert running["name"] == "ab" and running["changed_by"] == HOLDER
+        (tag,) = [t for t in _get(service, "/api/tags").json()["tags"] if t["tag"] == TAG]
+        assert tag["route"]["experiment"]["name"] == "ab"
+    finally:
+        stopped = _stop(service, "ab")
+    assert stopped.status_code == 200 and stopped.json()["action"] == "stop", stopped.text
+    route = current_route(repository, TAG)
+    assert route.experiment is None and route.uuid == service.model_a
+    entries = [e for e in _get(service, "/api/audit").json()["entries"] if e["action"].startswith("experiment.")]
+    assert [e["action"] for e in entries[-3:]] == ["experiment.start", "experiment.change", "experiment.stop"]
+    start, change, stop = entries[-3:]
+    assert start["from"] is None and start["to"] == {service.model_a: 1.0, service.model_b: 1.0}
+    assert change["from"] == start["to"] and change["to"] == {service.model_a: 1.0, service.model_b: 3.0}
+    assert stop["from"] == change["to"] and stop["to"] is None and stop["by"] == HOLDER and stop["tag"] == TAG
+    assert [r["action"] for r in _get(service, "/api/experiments").json()["history"][-3:]] == ["start", "change", "stop"]
+
+
+def test_bad_experiments_are_refused_by_field_and_need_the_token(service: Service) -> None:
+    before = len(_get(service, "/api/audit").json()["entries"])
+    arms = {service.model_a: 1, service.model_b: 1}
+    _error(_split(service, "ab", {"tag": TAG, "arms": arms}, None), 401, "unauthorized")
+    _error(_stop(service, "ab", "Bearer wrong"), 401, "unauthorized")
+    _error(_split(service, "ab", {"tag": TAG, "arms": {"no-such-model": 1}}), 404, "unknown_model", "arms")
+    _error(_split(service, "ab", {"tag": TAG, "arms": {service.model_a: 0}}), 400, "bad_request", "arms")
+    _error(_split(service, "ab", {"tag": TAG, "arms": {}}), 400, "bad_request", "arms")
+    _error(_split(service, "ab", {"tag": TAG, "arms": {TAG: 1}}), 400, "bad_request", "arms")
+    _error(_stop(service, "ab"), 404, "not_found", "name")
+    assert _get(service, "/api/experiments").json()["experiments"] == []
+    assert len(_get(service, "/api/audit").json()["entries"]) == before

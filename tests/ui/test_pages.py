@@ -197,6 +197,46 @@ def test_a_move_without_the_token_shows_how_to_set_it(browser: WebDriver, servic
     _shoot(browser, screenshots, "tags-401")
 
 
+def test_an_experiment_is_started_and_stopped_from_the_tags_page(browser: WebDriver, service: Service,
+                                                                 screenshots: Path) -> None:
+    from fresco.serving.routing import current_route
+    from fresco.training import ModelRepository
+
+    repository = ModelRepository(service.home / "models")
+    _open(browser, service, "tags")
+    form = _wait(browser, "#experiment-form")
+    _wait(browser, "#experiments", "No experiment")
+    for name, value in (("name", "ab"), ("tag", TAG), ("weight_a", "25"), ("weight_b", "75"), ("token", TOKEN)):
+        field = form.find_element(By.NAME, name)
+        field.clear()
+        field.send_keys(value)
+    Select(form.find_element(By.NAME, "model_a")).select_by_value(service.model_a)
+    Select(form.find_element(By.NAME, "model_b")).select_by_value(service.model_b)
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    confirmation = _wait(browser, "#experiment-confirm").text
+    assert f"Experiment ab on tag {TAG}: from model {service.model_a[:8]} basket_value (the tag's own) to arms " \
+        f"{service.model_a[:8]} basket_value 25%, {service.model_b[:8]} basket_value 75%" in confirmation
+    assert current_route(repository, TAG).experiment is None  # nothing sent before the confirmation
+    _shoot(browser, screenshots, "experiment-confirm")
+    try:
+        browser.find_element(By.ID, "experiment-confirm-yes").click()
+        _wait(browser, "#experiment-done", "started by alice")
+        route = current_route(repository, TAG)
+        assert route.experiment.arms == {service.model_a: 25.0, service.model_b: 75.0}
+        _wait(browser, "#experiments", "75%")
+        _shoot(browser, screenshots, "experiments")
+        browser.find_element(By.CSS_SELECTOR, "#experiments button.stop").click()
+        assert "Experiment ab stops" in _wait(browser, "#experiment-confirm").text
+        browser.find_element(By.ID, "experiment-confirm-yes").click()
+        _wait(browser, "#experiment-done", "stopped by alice")
+    finally:
+        if current_route(repository, TAG).experiment is not None:
+            httpx.delete(f"{service.url}/api/experiments/ab", timeout=30, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert current_route(repository, TAG).experiment is None
+    _wait(browser, "#experiments", "No experiment")
+    _no_policy_violations(browser)
+
+
 def test_a_model_is_trained_from_the_form_and_listed(browser: WebDriver, service: Service, screenshots: Path) -> None:
     _open(browser, service, "train")
     form = _wait(browser, "#train-form")
