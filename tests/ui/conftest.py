@@ -128,3 +128,29 @@ def service(project: Service) -> Iterator[Service]:
     env = {**project.env(), "FRESCO_API_TOKEN": TOKEN, "FRESCO_API_TOKEN_HOLDER": HOLDER}
     with fresco_ui(project.project, env, project.home.parent / "fresco-ui.log") as running:
         yield replace(project, url=running.url)
+
+
+def served_and_observed(service: Service, tag: str, count: int = 12, observed: int = 8) -> list[str]:
+    """``count`` predictions of ``tag`` through the in-process predictor, logged where the
+    service reads them (``<state folder>/predictions``), and outcomes for ``observed`` of them."""
+    from datetime import datetime, timezone
+
+    import pandas as pd
+
+    from fresco.platform import open_store
+    from fresco.platform.logs import OutcomeRecord, OutcomeSink, PredictionSink
+    from fresco.serving import Predictor
+    from fresco.serving.prediction_log import AsyncLog
+    from fresco.training import ModelRepository
+
+    customers = pd.read_parquet(service.project / "data" / "labels.parquet")["customer_id"].drop_duplicates()
+    writer = AsyncLog(PredictionSink(service.home / "predictions"), flush_seconds=0.05)
+    predictor = Predictor(open_store(service.project), ModelRepository(service.home / "models"), prediction_log=writer)
+    now = datetime.now(timezone.utc)
+    answers = [predictor.predict(tag, [{"customer_id": int(c), "ordered_at": now.isoformat(), "channel": "app"}]).rows[0]
+               for c in customers[:count]]
+    writer.close()
+    assert writer.stats().written == count
+    OutcomeSink(service.home / "outcomes").write(
+        [OutcomeRecord(a.prediction_id, a.prediction + 1.0, now, now) for a in answers[:observed]])
+    return [a.prediction_id for a in answers]

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import run_fresco
-from tests.ui.conftest import CRM_OWNER, HOLDER, OWNER, TOKEN, Service, fresco_ui
+from tests.ui.conftest import CRM_OWNER, HOLDER, OWNER, TOKEN, Service, fresco_ui, served_and_observed
 
 TAG = "basket_value:production"
 
@@ -253,7 +253,7 @@ def test_the_openapi_document_lists_the_endpoints(service: Service) -> None:
         "/api/models/{ref}/trees": {"get"}, "/api/models/{ref}/trees/{index}": {"get"},
         "/api/tags": {"get"}, "/api/tags/{tag}": {"put"}, "/api/configs": {"get"}, "/api/configs/{name}": {"get"},
         "/api/train": {"get", "post"}, "/api/train/{job}": {"get"}, "/api/experiments": {"get"},
-        "/api/experiments/{name}": {"put", "delete"}}
+        "/api/experiments/{name}": {"put", "delete"}, "/api/monitoring": {"get"}}
     assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     move = document["paths"]["/api/tags/{tag}"]["put"]
     assert move["security"] == [{"HTTPBearer": []}]
@@ -412,3 +412,20 @@ def test_bad_experiments_are_refused_by_field_and_need_the_token(service: Servic
     _error(_stop(service, "ab"), 404, "not_found", "name")
     assert _get(service, "/api/experiments").json()["experiments"] == []
     assert len(_get(service, "/api/audit").json()["entries"]) == before
+
+
+def test_accuracy_over_time_is_read_from_the_prediction_and_outcome_logs(service: Service) -> None:
+    empty = _get(service, "/api/monitoring").json()
+    assert empty["rows"] == [] and "no logged predictions" in empty["message"]
+    served_and_observed(service, TAG)
+    answer = _get(service, "/api/monitoring", window="1h")
+    assert answer.status_code == 200, answer.text
+    (row,) = answer.json()["rows"]
+    assert row["model_uuid"] == service.model_a and row["tag"] == TAG and row["model"] == "basket_value"
+    assert (row["predictions"], row["outcomes"]) == (12, 8) and row["join_rate"] == 8 / 12
+    assert abs(row["mae"] - 1.0) < 1e-6 and abs(row["rmse"] - 1.0) < 1e-6  # every outcome is its prediction + 1
+    assert answer.json()["counts"] == {"predictions": 12, "outcomes": 8, "matched": 8, "duplicates": 0,
+                                       "late": 0, "unmatched": 0}
+    assert _get(service, "/api/monitoring", model=service.model_b).json()["rows"] == []
+    _error(_get(service, "/api/monitoring", window="2y"), 400, "bad_request", "window")
+    _error(_get(service, "/api/monitoring", model="no-such-model"), 404, "unknown_model", "model")

@@ -19,7 +19,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as shown
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from tests.ui.conftest import TOKEN, Service
+from tests.ui.conftest import TOKEN, Service, served_and_observed
 
 TAG = "basket_value:production"
 
@@ -234,6 +234,20 @@ def test_an_experiment_is_started_and_stopped_from_the_tags_page(browser: WebDri
             httpx.delete(f"{service.url}/api/experiments/ab", timeout=30, headers={"Authorization": f"Bearer {TOKEN}"})
     assert current_route(repository, TAG).experiment is None
     _wait(browser, "#experiments", "No experiment")
+    _no_policy_violations(browser)
+
+
+def test_the_accuracy_chart_shows_after_outcomes_are_logged(browser: WebDriver, service: Service,
+                                                            screenshots: Path) -> None:
+    _open(browser, service, "monitoring")
+    _wait(browser, "#monitoring-empty", "no logged predictions")
+    served_and_observed(service, TAG)
+    browser.refresh()
+    _wait(browser, "#accuracy-chart svg circle")
+    assert "12 predictions, 8 outcomes: 8 matched" in _wait(browser, "#monitoring-counts").text
+    (row,) = browser.find_elements(By.CSS_SELECTOR, "#accuracy tbody tr")
+    assert service.model_a[:8] in row.text and TAG in row.text and " 12 8 " in f" {row.text} "
+    _shoot(browser, screenshots, "monitoring")
     _no_policy_violations(browser)
 
 

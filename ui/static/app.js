@@ -1,10 +1,11 @@
 // The pages' router: the part of the address after "#" names the page and its arguments
 // (#/catalog?q=..., #/feature/VIEW/NAME, #/models, #/model/REF, #/model/REF/tree/N, #/compare?ref=A&ref=B, #/tags,
-// #/train?config=NAME, #/train/JOB).
+// #/train?config=NAME, #/train/JOB, #/monitoring?model=REF&window=1h&metric=NAME).
 
 import { catalogPage, featurePage } from "./catalog.js";
 import { problem } from "./dom.js";
 import { comparePage, modelPage, modelsPage } from "./models.js";
+import { monitoringPage } from "./monitoring.js";
 import { tagsPage } from "./tags.js";
 import { jobPage, trainPage } from "./train.js";
 import { treePage } from "./trees.js";
@@ -18,6 +19,7 @@ const routes = [
   [/^compare$/, comparePage, "compare"],
   [/^tags$/, tagsPage, "tags"],
   [/^train$/, trainPage, "train"],
+  [/^monitoring$/, monitoringPage, "monitoring"],
   [/^train\/([0-9a-f]+)$/, jobPage, "train"],
 ];
 
