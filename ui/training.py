@@ -181,7 +181,8 @@ def start_training(body: TrainRequest, holder: str = Depends(token_holder),
     job_id = uuids.uuid4().hex[:12]
     command = [sys.executable, "-c", "from fresco.cli import main; main(prog_name='fresco')", "train", str(path),
                *(f"--set={key}={json.dumps(value)}" for key, value in body.overrides.items())]
-    env = {**os.environ, "FRESCO_HOME": str(src.state), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "FRESCO_HOME": str(src.state), "PYTHONUNBUFFERED": "1",
+           "PYTHONWARNINGS": "ignore::DeprecationWarning"}  # progress lines are for people
     with (folder / f"{job_id}.log").open("w", encoding="utf-8") as log:
         process = subprocess.Popen(command, env=env, cwd=path.parent, stdin=subprocess.DEVNULL, stdout=log,
                                    stderr=subprocess.STDOUT, start_new_session=True)

@@ -429,3 +429,23 @@ def test_accuracy_over_time_is_read_from_the_prediction_and_outcome_logs(service
     assert _get(service, "/api/monitoring", model=service.model_b).json()["rows"] == []
     _error(_get(service, "/api/monitoring", window="2y"), 400, "bad_request", "window")
     _error(_get(service, "/api/monitoring", model="no-such-model"), 404, "unknown_model", "model")
+
+
+def test_a_job_outliving_its_service_is_read_from_its_log(tmp_path: Path) -> None:
+    """A restarted service has no exit status of an earlier service's child: a job whose process
+    is gone succeeded when its log names the model, and failed with its error otherwise."""
+    from fresco.ui.training import job_view
+
+    folder = tmp_path / "ui-jobs"
+    folder.mkdir()
+    gone = {"pid": 2**22 + 1, "command": ["python", "-c", "gone"], "returncode": None, "started_at": "x"}
+    uuid = "0f3b6a9e-5a7c-4a51-9d7e-2f1c7c2b8e11"
+    (folder / "aaaaaaaaaaaa.log").write_text(f"[    1.0s] training\nmodel   basket_value {uuid}\n")
+    (folder / "bbbbbbbbbbbb.log").write_text("[    1.0s] training\nError: the labels file is gone\n")
+    done = job_view(tmp_path, {**gone, "id": "aaaaaaaaaaaa"})
+    assert (done["status"], done["model"], done["error"]) == ("succeeded", uuid, None)
+    failed = job_view(tmp_path, {**gone, "id": "bbbbbbbbbbbb"})
+    assert (failed["status"], failed["model"], failed["error"]) == ("failed", None, "the labels file is gone")
+    assert "pid" not in failed and "command" not in failed
+    silent = job_view(tmp_path, {**gone, "id": "cccccccccccc"})
+    assert silent["status"] == "failed" and silent["error"] == "the service stopped while it ran"
