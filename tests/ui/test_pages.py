@@ -234,6 +234,10 @@ def test_an_experiment_is_started_and_stopped_from_the_tags_page(browser: WebDri
             httpx.delete(f"{service.url}/api/experiments/ab", timeout=30, headers={"Authorization": f"Bearer {TOKEN}"})
     assert current_route(repository, TAG).experiment is None
     _wait(browser, "#experiments", "No experiment")
+    _open(browser, service, "audit")
+    newest = _wait(browser, "#audit tbody tr").text  # newest first: who, what, from what to what
+    assert "alice" in newest and "experiment.stop" in newest and "experiment: ab" in newest and service.model_b in newest
+    _shoot(browser, screenshots, "audit")
     _no_policy_violations(browser)
 
 

@@ -1,7 +1,8 @@
 // The pages' router: the part of the address after "#" names the page and its arguments
 // (#/catalog?q=..., #/feature/VIEW/NAME, #/models, #/model/REF, #/model/REF/tree/N, #/compare?ref=A&ref=B, #/tags,
-// #/train?config=NAME, #/train/JOB, #/monitoring?model=REF&window=1h&metric=NAME).
+// #/train?config=NAME, #/train/JOB, #/monitoring?model=REF&window=1h&metric=NAME, #/audit).
 
+import { auditPage } from "./audit.js";
 import { catalogPage, featurePage } from "./catalog.js";
 import { problem } from "./dom.js";
 import { comparePage, modelPage, modelsPage } from "./models.js";
@@ -20,6 +21,7 @@ const routes = [
   [/^tags$/, tagsPage, "tags"],
   [/^train$/, trainPage, "train"],
   [/^monitoring$/, monitoringPage, "monitoring"],
+  [/^audit$/, auditPage, "audit"],
   [/^train\/([0-9a-f]+)$/, jobPage, "train"],
 ];
 
