@@ -18,7 +18,7 @@ from fresco.ui import audit
 from fresco.ui.auth import token_holder
 from fresco.ui.errors import BadRequest, UnknownName
 from fresco.ui.models import find_record
-from fresco.ui.schemas import TagList, TagMoved, errors
+from fresco.ui.schemas import ExperimentChanged, ExperimentList, TagList, TagMoved, errors
 from fresco.ui.sources import Sources, sources
 
 router = APIRouter(prefix="/api", tags=["deployments"])
@@ -94,7 +94,7 @@ def _running(src: Sources, name: str) -> Any:
     return next((r for r in src.models.experiments() if r.name == name), None)
 
 
-@router.get("/experiments", summary="The running experiments and their history")
+@router.get("/experiments", summary="The running experiments and their history", response_model=ExperimentList)
 def list_experiments(src: Sources = Depends(sources)) -> dict[str, Any]:
     """The running experiments (tag, arms and weights, sticky key) and every start, change and stop."""
     return {"experiments": [_experiment(r) for r in src.models.experiments()],
@@ -102,7 +102,7 @@ def list_experiments(src: Sources = Depends(sources)) -> dict[str, Any]:
 
 
 @router.put("/experiments/{name}", summary="Start an experiment or change its weights",
-            responses=errors(400, 401, 404))
+            response_model=ExperimentChanged, responses=errors(400, 401, 404))
 def set_experiment(name: str, body: ExperimentRequest, holder: str = Depends(token_holder),
                    src: Sources = Depends(sources)) -> dict[str, Any]:
     """Split ``tag``'s requests between ``arms`` by weight, sticky per key, as ``fresco models
@@ -123,7 +123,8 @@ def set_experiment(name: str, body: ExperimentRequest, holder: str = Depends(tok
             "audit": entry}
 
 
-@router.delete("/experiments/{name}", summary="Stop an experiment", responses=errors(401, 404))
+@router.delete("/experiments/{name}", summary="Stop an experiment", response_model=ExperimentChanged,
+               responses=errors(401, 404))
 def stop_experiment(name: str, holder: str = Depends(token_holder), src: Sources = Depends(sources)) -> dict[str, Any]:
     """End experiment ``name``, as ``fresco models experiment stop`` does: its tag routes to the
     tag's own model again. Needs the bearer token; recorded in the audit log."""

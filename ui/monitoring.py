@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Query
 
 from fresco.ui.errors import BadRequest
 from fresco.ui.models import find_record
-from fresco.ui.schemas import errors
+from fresco.ui.schemas import Accuracy, errors
 from fresco.ui.sources import Sources, sources
 
 router = APIRouter(prefix="/api", tags=["monitoring"])
@@ -34,7 +34,7 @@ def _plain(value: Any) -> Any:
 
 
 @router.get("/monitoring", summary="Accuracy over time from the prediction and outcome logs",
-            responses=errors(400, 404))
+            response_model=Accuracy, responses=errors(400, 404))
 def accuracy(model: str | None = Query(None, description="Only this model (UUID, prefix or tag)."),
              window: str = Query("1h", description=f"The time window: one of {', '.join(WINDOWS)}."),
              since: datetime | None = Query(None, description="Predictions from this time (with its zone)."),

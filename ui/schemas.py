@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -11,7 +11,7 @@ class ErrorBody(BaseModel):
     """Every error answer: the prediction service's shape."""
 
     error: str = Field(description="The kind: bad_request, unauthorized, unknown_model, unknown_feature, "
-                                   "not_found, method_not_allowed, error.")
+                                   "not_found (a config, training job or experiment), method_not_allowed, error.")
     message: str = Field(description="What is wrong, and what to do.")
     field: str | None = Field(None, description="The request's field at fault (a query parameter, a path "
                                                 "part, a body field as a dotted path).")
@@ -20,7 +20,7 @@ class ErrorBody(BaseModel):
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """The documented error answers ``statuses`` of an endpoint."""
     meaning = {400: "A bad query or body, naming its field.", 401: "No or a wrong bearer token, or none on the server.",
-               404: "No such model, tag, feature view or feature."}
+               404: "No such model, tag, feature view, feature, config, training job or experiment."}
     return {status: {"model": ErrorBody, "description": meaning[status]} for status in statuses}
 
 
@@ -175,7 +175,8 @@ class AuditEntry(BaseModel):
 
     at: str = Field(description="When (ISO, UTC).")
     by: str = Field(description="The token's holder.")
-    action: str = Field(description="What: tag.move (with tag, model, from, to).")
+    action: str = Field(description=("What: tag.move (with tag, model, from, to), experiment.start / change / stop "
+                                     "(experiment, tag, key, from and to arms), train.start (job, config, overrides)."))
 
 
 class AuditLog(BaseModel):
@@ -199,3 +200,106 @@ class ServiceInfo(BaseModel):
     state: str
     openapi: str
     changes_enabled: bool
+
+
+class ConfigSummary(BaseModel):
+    name: str = Field(description="The config's name: its file's stem in the repository's models/ folder.")
+    path: str
+    model: str | None
+    type: str | None
+    task: str | None
+    problem: str | None = Field(description="Why the config cannot be read (null: it can).")
+
+
+class ConfigList(BaseModel):
+    configs: list[ConfigSummary]
+
+
+class ConfigDetail(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    name: str
+    path: str
+    config: dict[str, Any] = Field(description="The config as read (relative paths resolved).")
+    schema_: dict[str, Any] = Field(alias="schema", description="The JSON schema of a model config.")
+    hyperparameters_schema: dict[str, Any] | None = Field(
+        description="The JSON schema of the trainer's hyperparameters (null: the trainer is not found).")
+
+
+class JobSummary(BaseModel):
+    id: str
+    config: str
+    overrides: dict[str, Any]
+    started_at: str
+    started_by: str
+    returncode: int | None
+    finished_at: str | None
+    status: Literal["running", "succeeded", "failed"]
+    model: str | None = Field(description="The new model's UUID, once it succeeded.")
+    error: str | None = Field(description="Why it failed.")
+
+
+class JobList(BaseModel):
+    jobs: list[JobSummary]
+
+
+class Job(JobSummary):
+    progress: list[str] = Field(description="The training's output lines so far.")
+
+
+class JobStarted(Job):
+    audit: AuditEntry
+
+
+class ExperimentRecord(BaseModel):
+    name: str
+    tag: str
+    arms: dict[str, float] = Field(description="Model (as given) -> weight.")
+    key: list[str] | None
+    changed_at: str
+    changed_by: str
+    action: str | None = Field(description="In the history: start, change or stop.")
+
+
+class ExperimentList(BaseModel):
+    experiments: list[ExperimentRecord]
+    history: list[ExperimentRecord]
+
+
+class ExperimentChanged(ExperimentRecord):
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: dict[str, float] | None = Field(alias="from", description="The arms before (null: it was not running).")
+    route: Route = Field(description="Where the prediction service sends the tag's requests now.")
+    audit: AuditEntry
+
+
+class AccuracyRow(BaseModel):
+    model_config = ConfigDict(extra="allow")  # the task's metrics, e.g. rmse, mae (null: no outcome)
+
+    window_start: str
+    model_uuid: str
+    model: str | None
+    tag: str | None
+    experiment: str | None
+    arm: str | None
+    task: str
+    predictions: int
+    outcomes: int
+    join_rate: float
+
+
+class JoinCounts(BaseModel):
+    predictions: int
+    outcomes: int
+    matched: int
+    duplicates: int
+    late: int
+    unmatched: int
+
+
+class Accuracy(BaseModel):
+    window: str
+    rows: list[AccuracyRow]
+    counts: JoinCounts | None
+    message: str | None = Field(description="Why there are no rows.")

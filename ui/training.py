@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from fresco.ui import audit
 from fresco.ui.auth import token_holder
 from fresco.ui.errors import BadRequest, UnknownName, shorten
-from fresco.ui.schemas import errors
+from fresco.ui.schemas import ConfigDetail, ConfigList, Job, JobList, JobStarted, errors
 from fresco.ui.sources import Sources, sources
 
 router = APIRouter(prefix="/api", tags=["training"])
@@ -54,7 +54,7 @@ def config_path(src: Sources, name: str) -> Path:
     return found
 
 
-@router.get("/configs", summary="The repository's model configs")
+@router.get("/configs", summary="The repository's model configs", response_model=ConfigList)
 def list_configs(src: Sources = Depends(sources)) -> dict[str, Any]:
     """Every YAML config in the repository's ``models/`` folder: its model's name, type and task,
     or the problem reading it."""
@@ -72,7 +72,8 @@ def list_configs(src: Sources = Depends(sources)) -> dict[str, Any]:
     return {"configs": configs}
 
 
-@router.get("/configs/{name}", summary="A model config and its schemas", responses=errors(400, 404))
+@router.get("/configs/{name}", summary="A model config and its schemas", response_model=ConfigDetail,
+            responses=errors(400, 404))
 def get_config(name: str, src: Sources = Depends(sources)) -> dict[str, Any]:
     """The config as read (paths resolved), the JSON schema of a model config, and the JSON schema
     of its trainer's hyperparameters (null when the trainer cannot be found)."""
@@ -163,7 +164,8 @@ def job_view(state: Path, job: dict[str, Any]) -> dict[str, Any]:
             "model": model if status == "succeeded" else None, "error": error}
 
 
-@router.post("/train", status_code=202, summary="Start a training", responses=errors(400, 401, 404))
+@router.post("/train", status_code=202, summary="Start a training", response_model=JobStarted,
+             responses=errors(400, 401, 404))
 def start_training(body: TrainRequest, holder: str = Depends(token_holder),
                    src: Sources = Depends(sources)) -> dict[str, Any]:
     """Check the config with the overrides as ``fresco train --check`` does (a bad field is a 400
@@ -203,7 +205,7 @@ def _read_job(state: Path, job_id: str) -> dict[str, Any] | None:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-@router.get("/train", summary="The training jobs")
+@router.get("/train", summary="The training jobs", response_model=JobList)
 def list_jobs(src: Sources = Depends(sources)) -> dict[str, Any]:
     """Every training started from this API, newest first, without its progress lines."""
     folder = _jobs(src.state)
@@ -212,7 +214,7 @@ def list_jobs(src: Sources = Depends(sources)) -> dict[str, Any]:
     return {"jobs": sorted(views, key=lambda j: j["started_at"], reverse=True)}
 
 
-@router.get("/train/{job}", summary="A training job", responses=errors(404))
+@router.get("/train/{job}", summary="A training job", response_model=Job, responses=errors(404))
 def get_job(job: str, src: Sources = Depends(sources)) -> dict[str, Any]:
     """A job's status (running, succeeded, failed), its progress lines so far, the new model's
     UUID when it succeeded, the error when it failed."""

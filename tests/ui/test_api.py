@@ -264,6 +264,11 @@ def test_the_openapi_document_lists_the_endpoints(service: Service) -> None:
     answers = [set(operation["responses"]) for methods in document["paths"].values() for operation in methods.values()]
     assert not any("422" in statuses for statuses in answers)  # a refused query or body is a 400
     assert "404" in document["paths"]["/api/models/{ref}"]["get"]["responses"]
+    started = document["paths"]["/api/train"]["post"]
+    assert started["security"] == [{"HTTPBearer": []}]
+    assert started["responses"]["202"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/JobStarted"}
+    assert {"schema", "hyperparameters_schema"} <= set(document["components"]["schemas"]["ConfigDetail"]["properties"])
+    assert "from" in document["components"]["schemas"]["ExperimentChanged"]["properties"]
 
 
 def test_a_server_without_a_token_refuses_every_change_saying_how(service: Service, tmp_path: Path) -> None:
