@@ -224,6 +224,8 @@ def test_an_experiment_is_started_and_stopped_from_the_tags_page(browser: WebDri
         route = current_route(repository, TAG)
         assert route.experiment.arms == {service.model_a: 25.0, service.model_b: 75.0}
         _wait(browser, "#experiments", "75%")
+        (row,) = [r for r in browser.find_elements(By.CSS_SELECTOR, "#tags tbody tr") if TAG in r.text]
+        assert f"experiment ab: {service.model_a[:8]} 25%, {service.model_b[:8]} 75%" in row.text
         _shoot(browser, screenshots, "experiments")
         browser.find_element(By.CSS_SELECTOR, "#experiments button.stop").click()
         assert "Experiment ab stops" in _wait(browser, "#experiment-confirm").text

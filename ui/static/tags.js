@@ -9,8 +9,9 @@ import { changeFailed, tokenInput, tokenOf } from "./token.js";
 function route(tag) {
   const r = tag.route;
   if (!r.experiment) return r.uuid === tag.uuid ? "its model" : modelLink(r.uuid);
+  const total = r.experiment.arms.reduce((sum, a) => sum + a.weight, 0);  // weights are any positive numbers
   return [`experiment ${r.experiment.name}: `,
-    r.experiment.arms.map((a, i) => [i ? ", " : "", modelLink(a.uuid), ` ${fmt(a.weight * 100)}%`])];
+    r.experiment.arms.map((a, i) => [i ? ", " : "", modelLink(a.uuid), ` ${fmt((a.weight / total) * 100)}%`])];
 }
 
 export async function tagsPage() {
