@@ -150,7 +150,9 @@ def fit_partitions_on_spark(trainer: PartitionedTrainer, root: Any, train: Any, 
 
     base, chosen = trainer.base, [f"{level}:{pid}" for level, pid in ids.values()]
     wanted = exploded.where(F.concat_ws(":", _LEVEL, _PID).isin(chosen)) if chosen else None
+    by_id = {at: name for name, at in ids.items()}
     models: dict[str, Any] = {ROOT: root}
+    packed: dict[str, bytes] = {}  # each trained partition's model as the job returned it
     if wanted is not None:
         def fit_one(frame: pd.DataFrame) -> pd.DataFrame:
             frame = _in_value_order(frame, n)
@@ -164,16 +166,15 @@ def fit_partitions_on_spark(trainer: PartitionedTrainer, root: Any, train: Any, 
         with spark_progress(spark, progress):
             trained = (wanted.repartition(tasks, _LEVEL, _PID).groupBy(_LEVEL, _PID)
                        .applyInPandas(fit_one, f"{_LEVEL} int, {_PID} long, model binary").collect())
-        by_id = {ids_: name for name, ids_ in ids.items()}
-        models.update({by_id[(r[_LEVEL], r[_PID])]: model_from_bytes(base, bytes(r["model"])) for r in trained})
+        packed = {by_id[(r[_LEVEL], r[_PID])]: bytes(r["model"]) for r in trained}
+        models.update({name: model_from_bytes(base, data) for name, data in packed.items()})
         progress(f"  {len(trained)} partition models trained on Spark")
 
     metrics: dict[tuple[str, str], float] = {}
     if trainer.only_if_better and wanted is not None:
         # each partition's validation rows, scored by its own model and every trained ancestor's
         answerers = {name: [p for p in _ancestors(name, partitions) if p in models] for name in ids}
-        shipped = spark.sparkContext.broadcast({name: model_bytes(base, m) for name, m in models.items()})
-        by_id = {ids_: name for name, ids_ in ids.items()}
+        shipped = spark.sparkContext.broadcast({ROOT: model_bytes(base, root), **packed})
         primary = trainer.primary
         progress("  only_if_better: each partition's validation rows scored by its model and its ancestors' "
                  "(one Spark job)")

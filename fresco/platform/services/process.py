@@ -105,12 +105,13 @@ def pid_alive(pid: int) -> bool:
 
 
 def command_line(pid: int) -> list[str] | None:
-    """The arguments ``pid`` runs with, or None when /proc cannot tell."""
+    """The arguments ``pid`` runs with (its ``argv``), or None when /proc cannot tell."""
     try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return None
-    return [a.decode(errors="replace") for a in raw]
+    # each argument ends with a NUL: split, the terminator left out (no empty last argument)
+    return [a.decode(errors="replace") for a in raw.removesuffix(b"\0").split(b"\0")] if raw else []
 
 
 def live_pid(pid_path: Path, is_ours: Callable[[int, bool], bool], stale: list[Path]) -> int | None:
