@@ -11,7 +11,7 @@ from .errors import (
 )
 from .checker import feature_column
 from .program import LANGUAGE_VERSION, Output, Program, compile_program
-from .references import accessors
+from .references import accessors, feature_lineage
 from .registry import ExtensionError, FunctionRegistry, Provider, load_functions
 from .types import DType
 
@@ -32,5 +32,6 @@ __all__ = [
     "accessors",
     "compile_program",
     "feature_column",
+    "feature_lineage",
     "load_functions",
 ]

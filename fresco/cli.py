@@ -79,34 +79,6 @@ def quickstart(orders: int, restaurants: int, repo: Path | None, streaming: bool
 
 @main.command()
 @repo_option
-@user_errors
-def features(repo: Path | None, yaml_path: Path | None) -> None:
-    """List the feature catalog: type, owner, SLA, consumers, last materialization."""
-    from fresco.platform import list_catalog, open_store
-
-    entries = list_catalog(open_store(repo, yaml_path))
-    if not entries:
-        click.echo("The catalog is empty: run `feast apply` in the feature repository first.")
-        return
-    header = ("FEATURE", "TYPE", "OWNER", "SLA", "FEATURE SERVICES", "LAST MATERIALIZED")
-    rows = [
-        (
-            e.feature + (" (deprecated)" if e.deprecated else ""),
-            e.dtype,
-            e.owner,
-            e.freshness_sla,
-            ", ".join(e.feature_services) or "-",
-            f"{e.last_materialized:%Y-%m-%d %H:%M} UTC" if e.last_materialized else "never",
-        )
-        for e in entries
-    ]
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
-
-
-@main.command()
-@repo_option
 @click.option("--start", default=None, help="ISO time (UTC): load every view from here "
               "(default: incremental; a view's first run starts at end - TTL, or at the epoch without TTL).")
 @click.option("--end", default=None, help="ISO time (UTC) to load up to (default: now).")
@@ -532,9 +504,11 @@ def predict_batch(source: str, output: str, model: str, repo: Path | None, yaml_
 
 from fresco.monitor_commands import monitor  # noqa: E402 - its commands use the options above
 from fresco.stream_commands import stream  # noqa: E402
+from fresco.features_commands import features  # noqa: E402
 
 main.add_command(monitor)
 main.add_command(stream)
+main.add_command(features)
 
 if __name__ == "__main__":
     main()

@@ -78,9 +78,7 @@ def _load_entity_rows(config: ModelConfig, spark: Any = None) -> pd.DataFrame:
     else:
         rows = pd.read_parquet(data.source.parquet)
     check_row_columns(config, list(rows.columns))
-    for col in rows.columns:
-        if col == ts or pd.api.types.is_datetime64_any_dtype(rows[col]):
-            rows[col] = pd.to_datetime(rows[col], utc=True).astype("datetime64[us, UTC]")
+    rows = with_utc_times(rows, ts)
     if data.start is not None:
         rows = rows[rows[ts] >= pd.Timestamp(data.start)]
     if data.end is not None:
@@ -89,6 +87,15 @@ def _load_entity_rows(config: ModelConfig, spark: Any = None) -> pd.DataFrame:
     if data.limit is not None:
         rows = rows.tail(data.limit)
     return rows.reset_index(drop=True)
+
+
+def with_utc_times(rows: pd.DataFrame, timestamp_column: str) -> pd.DataFrame:
+    """**The** rule for entity rows' times: ``timestamp_column`` and every other timestamp column
+    as ``datetime64[us, UTC]`` (a time without a zone is UTC), so Hive and Parquet rows compare."""
+    for col in rows.columns:
+        if col == timestamp_column or pd.api.types.is_datetime64_any_dtype(rows[col]):
+            rows[col] = pd.to_datetime(rows[col], utc=True).astype("datetime64[us, UTC]")
+    return rows
 
 
 def check_row_columns(config: ModelConfig, columns: list[str]) -> None:

@@ -1,7 +1,7 @@
 """``/api/catalog``: the feature catalog as ``fresco features`` reads it
 (:func:`fresco.platform.catalog.list_catalog`), each feature with its view's freshness
 (:func:`~fresco.platform.catalog.views_freshness`: last written, within the SLA) and the
-registered models trained on it (their records' ``dataset.feature_refs``)."""
+registered models trained on it (:func:`fresco.training.feature_usage.feature_uses`)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Query
 
 from fresco.platform.catalog import CatalogEntry, ViewFreshness, list_catalog, source_name, views_freshness
 from fresco.platform.views import feature_views
+from fresco.training.feature_usage import feature_uses
 from fresco.ui.errors import UnknownFeature, shorten
 from fresco.ui.schemas import Feature, FeatureList, View, errors
 from fresco.ui.sources import Sources, sources
@@ -30,11 +31,8 @@ def _seconds(span: Any) -> float | None:
 
 def model_users(records: Iterable[Any]) -> dict[str, list[dict[str, str]]]:
     """Feature reference -> the models whose dataset retrieved it (UUID and name)."""
-    users: dict[str, list[dict[str, str]]] = {}
-    for record in records:
-        for ref in record.dataset.get("feature_refs", []):
-            users.setdefault(ref, []).append({"uuid": record.uuid, "name": record.name})
-    return users
+    return {ref: [{"uuid": use.uuid, "name": use.name} for use in uses]
+            for ref, uses in feature_uses(records).items()}
 
 
 def freshness_facts(fresh: ViewFreshness, at: datetime) -> dict[str, Any]:
