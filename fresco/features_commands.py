@@ -80,8 +80,8 @@ def read_labels(labels: str) -> tuple[Any, Any]:
               help="The column holding each row's time (default: the rows' only timestamp column).")
 @click.option("--task", type=click.Choice(["regression", "classification"]), default=None,
               help="Default: classification for a label of 0/1 or true/false, else regression.")
-@click.option("--top", default=10, show_default=True, help="Features in the draft model.")
-@click.option("--holdout", default=0.3, show_default=True,
+@click.option("--top", default=10, show_default=True, type=click.IntRange(min=1), help="Features in the draft model.")
+@click.option("--holdout", default=0.3, show_default=True, type=click.FloatRange(0, 1, min_open=True, max_open=True),
               help="Share of the rows, the latest in time, held out from the ranking.")
 @click.option("--write-config", "draft_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Write a model config and DSL program of the top features into this folder.")
@@ -106,8 +106,6 @@ def suggest(labels: str, label: str, timestamp_column: str | None, task: str | N
     def say(message: str) -> None:
         click.echo(f"[{time.perf_counter() - start:7.1f}s] {message}", err=True)
 
-    if not 0 < holdout < 1:
-        raise click.BadParameter(f"must be between 0 and 1, got {holdout}", param_hint="--holdout")
     rows, source = read_labels(labels)
     store = open_store(repo, yaml_path)
     try:
