@@ -11,10 +11,13 @@ from tests.conftest import copy_feature_repo, run_feast
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "delivery_eta.yaml"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def small_repo(spark, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """Generated orders, their feature groups (Spark) and the catalog, applied to a private repo;
-    the config overrides that point the example's config at them."""
+    """Generated orders, their feature groups (Spark) and the catalog, applied to a repo shared by
+    the test process's modules; the config overrides that point the example's config at them.
+
+    Shared and read-only: a test may add a file of its own there (another yaml), a test that
+    changes the catalog or data works on a copy (``tests.conftest.copy_project``)."""
     from fresco.example.pipelines import generate_raw, run_feature_groups
 
     repo = copy_feature_repo(tmp_path_factory.mktemp("training-e2e") / "feature_repo")

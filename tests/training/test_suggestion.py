@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import invoke_fresco, run_feast
+from tests.conftest import copy_project, invoke_fresco, run_feast
 
 PLANTED = '''
 
@@ -46,8 +46,9 @@ LATE_QUANTILE = 0.7
 def late_orders(small_repo: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The example's orders labelled late (delivery time above its 70th percentile), and the
     planted views written and applied to the repository."""
-    repo = Path(small_repo["features.repo"])
-    orders = pd.read_parquet(small_repo["data.source.parquet"])
+    shared = Path(small_repo["features.repo"])
+    repo = copy_project(shared, tmp_path_factory.mktemp("suggest") / "feature_repo")
+    orders = pd.read_parquet(repo / Path(small_repo["data.source.parquet"]).relative_to(shared))
     late = orders["delivery_duration_min"] > orders["delivery_duration_min"].quantile(LATE_QUANTILE)
     planted = repo / "data" / "planted"
     planted.mkdir(parents=True)
