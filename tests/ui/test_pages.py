@@ -124,6 +124,57 @@ def test_a_models_page_opens_its_tree_viewer(browser: WebDriver, service: Servic
     _no_policy_violations(browser)
 
 
+def _scroll_to(browser: WebDriver, element: WebElement) -> None:
+    """``element`` at the top of the window (for the screenshot)."""
+    browser.execute_script("arguments[0].scrollIntoView()", element)
+
+
+def _title_number(element: WebElement) -> float:
+    """The value a chart's point or cell states last in its title (``...: 12.34``)."""
+    return float(element.find_element(By.TAG_NAME, "title").get_attribute("textContent").rsplit(" ", 1)[1])
+
+
+def test_a_models_page_draws_its_curves_and_partial_dependence(browser: WebDriver, service: Service,
+                                                               screenshots: Path) -> None:
+    evaluation = httpx.get(f"{service.url}/api/models/{service.model_a}/evaluation", timeout=60).json()
+    _open(browser, service, f"model/{service.model_a}")
+    _wait(browser, "h1", service.model_a[:8])  # this model's page, not the one before
+    versus = _wait(browser, "#curve-predicted-vs-actual svg")
+    shown = len(evaluation["curves"]["predicted_vs_actual"]["predicted"])
+    assert len(versus.find_elements(By.CSS_SELECTOR, "circle.series-0")) == shown  # every row of the sample drawn
+    deciles = versus.find_elements(By.CSS_SELECTOR, "circle.series-1")
+    means = evaluation["curves"]["predicted_vs_actual"]["deciles"]["mean_predicted"]
+    assert [_title_number(d) for d in deciles] == pytest.approx(means, rel=1e-3)
+    assert browser.find_elements(By.CSS_SELECTOR, "#curve-residuals svg circle")
+    assert f"{evaluation['sample_rows']} rows of the test split" in _wait(browser, "#evaluation").text
+    line = _wait(browser, "#dependence-chart svg polyline")
+    first = Select(browser.find_element(By.CSS_SELECTOR, "#dependence-form select[name=first]")).first_selected_option
+    answer = httpx.get(f"{service.url}/api/models/{service.model_a}/partial-dependence",
+                       params={"feature": first.text}, timeout=60).json()
+    dots = line.find_elements(By.XPATH, "../*[local-name()='circle']")
+    assert [_title_number(d) for d in dots] == pytest.approx(answer["mean_prediction"], rel=1e-3)
+    _scroll_to(browser, versus)
+    _shoot(browser, screenshots, "model-curves")
+    second = "hour" if first.text != "hour" else "orders"
+    Select(browser.find_element(By.CSS_SELECTOR, "#dependence-form select[name=second]")).select_by_value(second)
+    browser.find_element(By.CSS_SELECTOR, "#dependence-form button").click()
+    _scroll_to(browser, _wait(browser, "#dependence-form"))
+    _wait(browser, "#dependence-chart svg.heatmap rect.cell")
+    two = httpx.get(f"{service.url}/api/models/{service.model_a}/partial-dependence", timeout=60,
+                    params=[("feature", first.text), ("feature", second)]).json()
+    cells = browser.find_elements(By.CSS_SELECTOR, "#dependence-chart rect.cell")
+    assert len(cells) == len(two["grids"][0]) * len(two["grids"][1])
+    assert _title_number(cells[0]) == pytest.approx(two["mean_prediction"][0][0], rel=1e-3)
+    _shoot(browser, screenshots, "model-dependence-two-way")
+    _open(browser, service, f"model/{service.binary}")
+    _wait(browser, "h1", service.binary[:8])
+    for curve in ("roc", "precision-recall", "calibration"):
+        assert _wait(browser, f"#curve-{curve} svg polyline")
+    _scroll_to(browser, browser.find_element(By.ID, "curve-roc"))
+    _shoot(browser, screenshots, "model-curves-binary")
+    _no_policy_violations(browser)
+
+
 def test_two_models_are_compared_side_by_side(browser: WebDriver, service: Service, screenshots: Path) -> None:
     _open(browser, service, "models")
     _wait(browser, "#models tbody", service.model_b[:8])
