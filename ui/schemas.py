@@ -154,6 +154,12 @@ class Evaluation(BaseModel):
                                                "calibration, confusion_matrix.")
 
 
+class ComparedCurves(BaseModel):
+    task: str
+    models: list[ModelSummary]
+    evaluations: dict[str, Evaluation] = Field(description="UUID -> its curves, each from its own reference sample.")
+
+
 class PartialDependence(BaseModel):
     uuid: str
     features: list[str] = Field(description="The one or two inputs varied.")

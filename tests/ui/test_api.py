@@ -297,6 +297,24 @@ def test_partial_dependence_of_a_tree_model_and_its_bounds(service: Service) -> 
     _error(_dependence(service, "no-such-model", "orders"), 404, "unknown_model", "ref")
 
 
+def test_compared_models_curves_are_each_from_its_own_sample(service: Service) -> None:
+    refs = [("ref", service.model_a), ("ref", service.linear)]
+    answer = httpx.get(f"{service.url}/api/compare/curves", params=refs, timeout=60)
+    assert answer.status_code == 200, answer.text
+    compared = answer.json()
+    assert compared["task"] == "regression" and [m["uuid"] for m in compared["models"]] == [service.model_a,
+                                                                                             service.linear]
+    for uuid in (service.model_a, service.linear):
+        alone = _get(service, f"/api/models/{uuid}/evaluation").json()
+        assert compared["evaluations"][uuid] == alone
+    assert compared["evaluations"][service.model_a]["curves"] != compared["evaluations"][service.linear]["curves"]
+    mixed = httpx.get(f"{service.url}/api/compare/curves", params=[*refs, ("ref", service.binary)], timeout=60)
+    assert "binary" in _error(mixed, 400, "bad_request", "ref")
+    _error(httpx.get(f"{service.url}/api/compare/curves", params=refs[:1], timeout=30), 400, "bad_request", "ref")
+    _error(httpx.get(f"{service.url}/api/compare/curves", params=[*refs, ("ref", "nope")], timeout=30), 404,
+           "unknown_model", "ref.2")
+
+
 def test_moving_a_tag_with_the_token_reroutes_it_and_is_audited(service: Service) -> None:
     from fresco.serving.routing import current_route
     from fresco.training import ModelRepository
@@ -358,7 +376,7 @@ def test_the_openapi_document_lists_the_endpoints(service: Service) -> None:
         "/api/models": {"get"}, "/api/models/{ref}": {"get"}, "/api/compare": {"get"},
         "/api/models/{ref}/trees": {"get"}, "/api/models/{ref}/trees/{index}": {"get"},
         "/api/models/{ref}/evaluation": {"get"}, "/api/models/{ref}/partial-dependence": {"get"},
-        "/api/tags": {"get"}, "/api/tags/{tag}": {"put"}, "/api/configs": {"get"}, "/api/configs/{name}": {"get"},
+        "/api/compare/curves": {"get"}, "/api/tags": {"get"}, "/api/tags/{tag}": {"put"}, "/api/configs": {"get"}, "/api/configs/{name}": {"get"},
         "/api/train": {"get", "post"}, "/api/train/{job}": {"get"}, "/api/experiments": {"get"},
         "/api/experiments/{name}": {"put", "delete"}, "/api/monitoring": {"get"}}
     assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"

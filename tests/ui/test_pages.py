@@ -197,6 +197,27 @@ def test_two_models_are_compared_side_by_side(browser: WebDriver, service: Servi
     _no_policy_violations(browser)
 
 
+def test_compared_models_curves_are_overlaid_one_series_each(browser: WebDriver, service: Service,
+                                                              screenshots: Path) -> None:
+    models = (service.model_a, service.model_b, service.linear)
+    _open(browser, service, "compare?" + "&".join(f"ref={uuid}" for uuid in models))
+    legend = _wait(browser, "#compare-curves #curve-predicted-vs-actual .legend", service.linear[:8]).text
+    versus = browser.find_element(By.CSS_SELECTOR, "#compare-curves #curve-predicted-vs-actual svg")
+    assert all(f"{uuid[:8]} basket_value" in legend for uuid in models)  # the legend names each model
+    for series, uuid in enumerate(models):  # each series is its model's deciles, from its own sample
+        deciles = httpx.get(f"{service.url}/api/models/{uuid}/evaluation", timeout=60).json()[
+            "curves"]["predicted_vs_actual"]["deciles"]["mean_predicted"]
+        dots = versus.find_elements(By.CSS_SELECTOR, f"circle.series-{series}")
+        assert [_title_number(d) for d in dots] == pytest.approx(deciles, rel=1e-3)
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#curve-residual-distribution svg polyline")) == 3
+    _scroll_to(browser, browser.find_element(By.ID, "compare-curves"))
+    _shoot(browser, screenshots, "compare-curves")
+    _open(browser, service, f"compare?ref={service.model_a}&ref={service.binary}")
+    assert "differ by task" in _wait(browser, "#page .error").text  # the metrics still compared above it
+    assert browser.find_element(By.ID, "compare-metrics")
+    _no_policy_violations(browser)
+
+
 def _current(service: Service) -> str:
     (tag,) = [t for t in httpx.get(f"{service.url}/api/tags", timeout=30).json()["tags"] if t["tag"] == TAG]
     return tag["uuid"]

@@ -113,13 +113,21 @@ async function pickModels(refs) {
   return form;
 }
 
+function overlaidCurves(curves) {
+  if (curves instanceof Error) return problem(curves);
+  return h("div", { id: "compare-curves" },
+    h("p", { class: "muted" }, "Each model's curves are drawn from its own reference sample of its test split."),
+    curveCharts(curves.models.map((m) => ({ name: `${short(m.uuid)} ${m.name}`, evaluation: curves.evaluations[m.uuid] }))));
+}
+
 export async function comparePage(params) {
   const refs = params.getAll("ref");
   const picker = await pickModels(refs);
   if (refs.length < 2) {
     return h("section", {}, h("h1", {}, "Compare models"), picker, h("p", { class: "muted" }, "Pick two or more models."));
   }
-  const c = await get("/api/compare", { ref: refs });
+  const [c, curves] = await Promise.all([get("/api/compare", { ref: refs }),
+    get("/api/compare/curves", { ref: refs }).catch((error) => error)]);
   const uuids = c.models.map((m) => m.uuid);
   const columns = (title) => [[title, ([k]) => k],
     ...c.models.map((m) => [h("span", {}, modelLink(m.uuid), ` ${m.name}`), ([, cells]) => fmt(cells[m.uuid])])];
@@ -135,5 +143,6 @@ export async function comparePage(params) {
       : h("p", { class: "muted" }, "the same config"),
     h("h2", {}, "Feature importance"),
     importance.length ? barChart(importance, c.models.map((m) => `${short(m.uuid)} ${m.name}`)) : h("p", {}, "none"),
+    h("h2", {}, "Curves"), overlaidCurves(curves),
     h("h2", {}, "Other splits"), table(columns("Metric"), others));
 }
