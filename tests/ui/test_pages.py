@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -19,6 +22,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as shown
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from tests.serving.conftest import serve
 from tests.ui.conftest import TOKEN, Service, served_and_observed
 
 TAG = "basket_value:production"
@@ -267,6 +271,43 @@ def test_a_move_without_the_token_shows_how_to_set_it(browser: WebDriver, servic
     assert "no bearer token" in error and "export FRESCO_API_TOKEN=" in error
     assert _current(service) == service.model_a
     _shoot(browser, screenshots, "tags-401")
+
+
+def _predicted_by(server: Any, customer: int) -> tuple[str, float]:
+    """The model that answers ``TAG`` for one customer's request, and its prediction."""
+    answer = server.post("/predict", {"model": TAG, "rows": [
+        {"customer_id": customer, "ordered_at": datetime.now(timezone.utc).isoformat(), "channel": "app"}]})
+    assert answer.status_code == 200, answer.text
+    (row,) = answer.json()["predictions"]
+    return row["model_uuid"], row["prediction"]
+
+
+def test_a_tag_moved_on_the_page_is_answered_by_the_new_model(browser: WebDriver, service: Service,
+                                                              screenshots: Path, tmp_path: Path) -> None:
+    """The real prediction service (``bentoml serve``, tests/serving's helper) over the project:
+    the tag's requests are answered by the model the page moved it to."""
+    env = {**service.env(), "FRESCO_FEATURE_REPO": str(service.project),
+           "FEAST_FS_YAML_FILE_PATH": str(service.project / "feature_store.yaml")}
+    started = time.monotonic()
+    with serve(env, TAG, tmp_path, FRESCO_PREDICTION_LOG_DIR=str(tmp_path / "predictions")) as server:
+        print(f"prediction service ready in {time.monotonic() - started:.1f} s")
+        before, old_answer = _predicted_by(server, 3)
+        assert before == service.model_a
+        _ask_to_move(browser, service, TOKEN)
+        try:
+            browser.find_element(By.ID, "move-confirm-yes").click()
+            _wait(browser, "#move-done", f"moved from {service.model_a[:8]}")
+            deadline = time.monotonic() + 10  # the service re-reads the tags every 0.2 s
+            while (answered := _predicted_by(server, 3))[0] != service.model_b and time.monotonic() < deadline:
+                time.sleep(0.2)
+            after, new_answer = answered
+            assert after == service.model_b
+            assert new_answer != old_answer  # another model's answer (30 trees of depth 3 then, 10 of depth 2)
+            _shoot(browser, screenshots, "tags-moved-and-served")
+        finally:
+            httpx.put(f"{service.url}/api/tags/{TAG}", json={"model": service.model_a}, timeout=30,
+                      headers={"Authorization": f"Bearer {TOKEN}"}).raise_for_status()
+    _no_policy_violations(browser)
 
 
 def test_an_experiment_is_started_and_stopped_from_the_tags_page(browser: WebDriver, service: Service,
