@@ -4,10 +4,11 @@ The headline is the held-out test split (nothing but the final model saw it); va
 train figures stand beside it, each labelled with its split, size and dates. Regression: RMSE,
 MAE, R^2, RMSLE, next to the baseline that predicts the training mean; residual plot and
 predicted vs actual. Binary classification: AUC, log-loss, precision, recall, F1, accuracy next
-to the base-rate baseline; ROC and PR curves, confusion matrix. Both: feature importance and
-partial dependence of the top features. Every plot is drawn from the test split and says so.
-Every figure's data is in the JSON, the plots are PNGs inlined as base64 (no CDN, no external
-file).
+to the base-rate baseline; ROC and PR curves, confusion matrix (the calibration curve's data in
+the JSON only). Both: feature importance and partial dependence of the top features (one input;
+two: :func:`partial_dependence_2d`, what ``fresco ui`` draws as a heatmap). Every plot is drawn
+from the test split and says so. Every figure's data is in the JSON, the plots are PNGs inlined
+as base64 (no CDN, no external file).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fresco.training.metrics import GREATER_IS_BETTER, compute_metrics, confusion, curves  # sklearn
+from fresco.training.metrics import GREATER_IS_BETTER, calibration, compute_metrics, confusion, curves  # sklearn
 
 
 def baseline_name(task: str) -> str:
@@ -40,22 +41,54 @@ def is_better(metric: str, a: float, b: float) -> bool:
 
 # -- figure data -------------------------------------------------------------------------------
 
-def partial_dependence(
-    predict: Callable[[np.ndarray], np.ndarray], X: np.ndarray, column: int, grid_points: int = 20,
-    sample: int = 2000, seed: int = 0,
-) -> dict[str, list[float]]:
-    """Mean prediction with one input set to each grid value (quantiles of that input)."""
+def _rows(X: np.ndarray, sample: int, seed: int) -> np.ndarray:
+    """Up to ``sample`` rows of ``X``, drawn without replacement with ``seed``."""
     rng = np.random.default_rng(seed)
-    rows = X[rng.choice(len(X), size=min(sample, len(X)), replace=False)] if len(X) else X
-    values = rows[:, column]
+    return X[rng.choice(len(X), size=min(sample, len(X)), replace=False)] if len(X) else X
+
+
+def dependence_grid(values: np.ndarray, grid_points: int, categorical: bool = False) -> np.ndarray:
+    """The values an input is set to: up to ``grid_points`` quantiles (2% to 98%) of its non-null
+    ``values``, or, for a ``categorical`` input, its first ``grid_points`` distinct values."""
     values = values[~np.isnan(values)]
     if not len(values):
+        return values
+    if categorical:
+        return np.unique(values)[:grid_points]
+    return np.unique(np.quantile(values, np.linspace(0.02, 0.98, grid_points)))
+
+
+def partial_dependence(
+    predict: Callable[[np.ndarray], np.ndarray], X: np.ndarray, column: int, grid_points: int = 20,
+    sample: int = 2000, seed: int = 0, categorical: bool = False,
+) -> dict[str, list[float]]:
+    """Mean prediction with one input set to each grid value (:func:`dependence_grid`)."""
+    rows = _rows(X, sample, seed)
+    grid = dependence_grid(rows[:, column], grid_points, categorical)
+    if not len(grid):
         return {"grid": [], "mean_prediction": []}
-    grid = np.unique(np.quantile(values, np.linspace(0.02, 0.98, grid_points)))
     stacked = np.repeat(rows[None, :, :], len(grid), axis=0)
     stacked[:, :, column] = grid[:, None]
     preds = predict(stacked.reshape(-1, X.shape[1])).reshape(len(grid), -1).mean(axis=1)
     return {"grid": grid.tolist(), "mean_prediction": preds.tolist()}
+
+
+def partial_dependence_2d(
+    predict: Callable[[np.ndarray], np.ndarray], X: np.ndarray, columns: tuple[int, int], grid_points: int = 10,
+    sample: int = 500, seed: int = 0, categorical: tuple[bool, bool] = (False, False),
+) -> dict[str, Any]:
+    """Mean prediction with two inputs set to each pair of their grid values: ``mean_prediction[i][j]``
+    at the first input's ``grids[0][i]`` and the second's ``grids[1][j]``."""
+    rows = _rows(X, sample, seed)
+    (a, b), grids = columns, [dependence_grid(rows[:, c], grid_points, k) for c, k in zip(columns, categorical)]
+    if not all(len(g) for g in grids):
+        return {"grids": [g.tolist() for g in grids], "mean_prediction": []}
+    first, second = np.meshgrid(*grids, indexing="ij")
+    stacked = np.repeat(rows[None, :, :], first.size, axis=0)
+    stacked[:, :, a] = first.reshape(-1)[:, None]
+    stacked[:, :, b] = second.reshape(-1)[:, None]
+    preds = predict(stacked.reshape(-1, X.shape[1])).reshape(first.size, -1).mean(axis=1)
+    return {"grids": [g.tolist() for g in grids], "mean_prediction": preds.reshape(first.shape).tolist()}
 
 
 #: What each split is for, as the report says it.
@@ -132,7 +165,7 @@ def build_report(
                      **{name: {k: values[k] for k in keep} for name, values in baseline.items()}},
         "feature_importance": dict(sorted(importance.items(), key=lambda kv: -kv[1])),
         "figures": {"split": HEADLINE, **({"sample_rows": int(len(held_out.y))} if held_out.rows is not None else {}),
-                    **_figures(task, held_out.y, held_out.p)},
+                    **figures(task, held_out.y, held_out.p)},
     }
     top = [n for n, v in report["feature_importance"].items() if v > 0][:top_features]
     report["partial_dependence"] = {
@@ -145,7 +178,7 @@ def build_report(
     return report
 
 
-def _figures(task: str, y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
+def figures(task: str, y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
     """The data of the task's figures for one split's labels ``y`` and predictions ``p``."""
     rng = np.random.default_rng(0)
     sample = rng.choice(len(y), size=min(2000, len(y)), replace=False) if len(y) else np.array([], int)
@@ -165,6 +198,7 @@ def _figures(task: str, y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
         }
     return {
         "curves": curves(y, p),
+        "calibration": calibration(y, p),
         "confusion_matrix": {"labels": [0, 1], "matrix": confusion(y, p, 0.5), "threshold": 0.5},
     }
 

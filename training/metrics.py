@@ -91,6 +91,19 @@ def curves(y: Any, p: Any, points: int = 101) -> dict[str, list[float]]:
     return {"fpr": fpr_l, "tpr": tpr_l, "precision": precision_l, "recall": recall_l}
 
 
+def calibration(y: Any, p: Any, bins: int = 10) -> dict[str, list[float]]:
+    """The calibration curve of a binary model (scikit-learn's ``calibration_curve``, ``bins``
+    equal-width bins of P(class 1), empty ones left out): each bin's mean prediction and its share
+    of positives."""
+    from sklearn.calibration import calibration_curve
+
+    y, p = _arrays(y, p)
+    if not len(y):
+        return {"mean_predicted": [], "fraction_positive": []}
+    positive, predicted = calibration_curve(y.astype(int), np.clip(p, 0.0, 1.0), n_bins=bins, strategy="uniform")
+    return {"mean_predicted": predicted.tolist(), "fraction_positive": positive.tolist()}
+
+
 def confusion(y: Any, p: Any, threshold: float = 0.5) -> list[list[int]]:
     """[[true 0 as 0, true 0 as 1], [true 1 as 0, true 1 as 1]] at ``threshold``."""
     from sklearn import metrics

@@ -140,6 +140,38 @@ class Comparison(BaseModel):
     importance: dict[str, dict[str, float]] = Field(description="Input -> UUID -> importance.")
 
 
+class Evaluation(BaseModel):
+    uuid: str
+    name: str
+    task: str
+    split: str = Field(description="The split the reference sample was drawn from (test: held out).")
+    sample_rows: int = Field(description="Rows in the model's reference sample (the curves' data).")
+    test_rows: int = Field(description="Rows of the test split the sample was drawn from.")
+    seed: int = Field(description="The seed the sample was drawn with.")
+    metrics: dict[str, float | None] = Field(description="The task's metrics on the sample.")
+    curves: dict[str, Any] = Field(description="Regression: predicted_vs_actual (points and deciles), residuals, "
+                                               "residual_histogram; binary: curves (ROC fpr/tpr, precision/recall), "
+                                               "calibration, confusion_matrix.")
+
+
+class ComparedCurves(BaseModel):
+    task: str
+    models: list[ModelSummary]
+    evaluations: dict[str, Evaluation] = Field(description="UUID -> its curves, each from its own reference sample.")
+
+
+class PartialDependence(BaseModel):
+    uuid: str
+    features: list[str] = Field(description="The one or two inputs varied.")
+    kinds: list[str] = Field(description="Each input's kind (numerical: quantile grid; categorical: its values).")
+    rows: int = Field(description="Reference sample rows averaged over.")
+    sample_rows: int = Field(description="Rows in the model's reference sample.")
+    limits: dict[str, int] = Field(description="The largest grid_points and rows a request may ask for.")
+    grids: list[list[float]] = Field(description="Each input's grid values.")
+    mean_prediction: list[Any] = Field(description="One input: the mean prediction per grid value; two: a list "
+                                                   "per value of the first, one entry per value of the second.")
+
+
 class Arm(BaseModel):
     arm: str = Field(description="The arm as the experiment names it (UUID, prefix or tag).")
     uuid: str

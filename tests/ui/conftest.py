@@ -1,7 +1,8 @@
 """A real management service for the tests: ``fresco ui`` started as its own process on a free
 port, over a ``fresco init`` project with a second feature view (another owner, deprecated),
 one view materialized, and basket-value models trained from the project's own config: three
-XGBoost models (one partitioned) and a linear one."""
+XGBoost models (one partitioned) and a linear one; and a binary classifier of big baskets (the
+same config, its label a basket over the median)."""
 
 from __future__ import annotations
 
@@ -50,7 +51,13 @@ class Service:
     model_b: str
     by_segment: str  #: partitioned by the customer's segment; premium answered by the root
     linear: str  #: a linear model: no trees
+    binary: str  #: big_basket, a linear binary classifier
     url: str = ""
+
+    @property
+    def regressors(self) -> set[str]:
+        """The basket-value models."""
+        return {self.model_a, self.model_b, self.by_segment, self.linear}
 
     def env(self) -> dict[str, str]:
         """The environment pointing at this service's state folder."""
@@ -119,7 +126,22 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Service:
     linear = train(plan_training(project / "models" / "basket_value.yaml",
                                  overrides={"model.type": "linear", "model.hyperparameters": {}})).uuid
     ModelRepository().tag("basket_value:production", model_a)
-    return Service(project, home, model_a, model_b, by_segment, linear)
+    return Service(project, home, model_a, model_b, by_segment, linear, _train_binary(project))
+
+
+def _train_binary(project: Path) -> str:
+    """``big_basket``: whether a basket is over the median, by a linear (logistic) model."""
+    import pandas as pd
+
+    from fresco.training import plan_training, train
+
+    labels = pd.read_parquet(project / "data" / "labels.parquet")
+    labels["big_basket"] = (labels["basket_value"] > labels["basket_value"].median()).astype("int64")
+    path = project / "data" / "big_baskets.parquet"
+    labels.drop(columns=["basket_value"]).to_parquet(path, index=False)
+    overrides = {"model.name": "big_basket", "model.type": "linear", "model.task": "binary",
+                 "model.hyperparameters": {}, "data.source.parquet": str(path), "data.label": "big_basket"}
+    return train(plan_training(project / "models" / "basket_value.yaml", overrides=overrides)).uuid
 
 
 @pytest.fixture(scope="module")

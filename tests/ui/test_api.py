@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import httpx
+import pandas as pd
 import pytest
 
 from tests.conftest import run_fresco
@@ -49,8 +50,7 @@ def test_a_feature_is_found_by_name_with_its_facts_and_users(service: Service) -
     assert feature["source"] == "customer_stats_source" and not feature["deprecated"]
     assert feature["last_written"] is not None and feature["within_sla"] is True  # materialized just now
     assert feature["feature_services"] == ["basket_value_v1"]
-    assert {m["uuid"] for m in feature["models"]} == {service.model_a, service.model_b, service.by_segment,
-                                                      service.linear}
+    assert {m["uuid"] for m in feature["models"]} == service.regressors | {service.binary}
 
 
 def test_features_are_found_by_owner_and_by_tag(service: Service) -> None:
@@ -93,17 +93,18 @@ def test_models_are_listed_filtered_and_sorted(service: Service) -> None:
         assert answer.status_code == 200, answer.text
         return [m["uuid"] for m in answer.json()["models"]]
 
-    every = {service.model_a, service.model_b, service.by_segment, service.linear}
-    assert set(uuids()) == every and set(uuids(name="basket_value")) == every
+    every = service.regressors | {service.binary}
+    assert set(uuids()) == every and set(uuids(name="basket_value")) == service.regressors
     assert uuids(tag=TAG) == [service.model_a] and uuids(tag="basket_value:staging") == []
     assert uuids(name="churn") == [] and uuids(author="nobody") == []
     assert uuids(since="2999-01-01T00:00:00Z") == [] and set(uuids(since="2020-01-01T00:00:00+02:00")) == every
     models = {m["uuid"]: m for m in _get(service, "/api/models").json()["models"]}
     assert set(uuids(author=models[service.model_a]["author"])) == every
-    rmse = {uuid: m["held_out"]["metrics"]["rmse"] for uuid, m in models.items()}
+    rmse = {uuid: m["held_out"]["metrics"]["rmse"] for uuid, m in models.items() if uuid in service.regressors}
     assert all(m["held_out"]["split"] == "test" for m in models.values())
-    assert uuids(sort="rmse") == sorted(rmse, key=rmse.get)  # an error: smallest first
-    assert uuids(sort="r2") == sorted(rmse, key=lambda u: -models[u]["held_out"]["metrics"]["r2"])
+    assert uuids(sort="rmse") == [*sorted(rmse, key=rmse.get), service.binary]  # an error: smallest first; none last
+    assert uuids(sort="r2") == [*sorted(rmse, key=lambda u: -models[u]["held_out"]["metrics"]["r2"]), service.binary]
+    assert uuids(sort="auc")[0] == service.binary
     _error(_get(service, "/api/models", sort="accuracy_score"), 400, "bad_request", "sort")
     message = _error(_get(service, "/api/models", since="2026-01-01T00:00:00"), 400, "bad_request", "since")
     assert "zone" in message
@@ -191,6 +192,129 @@ def test_two_models_are_compared(service: Service) -> None:
     _error(httpx.get(f"{service.url}/api/compare", params={"ref": a}, timeout=30), 400, "bad_request", "ref")
 
 
+def _sample(service: Service, uuid: str):
+    """The model's reference sample, as monitoring reads it."""
+    from fresco.training import ModelRepository
+    from fresco.training.reference import read_reference
+
+    return read_reference(ModelRepository(service.home / "models").artifact_path(uuid), uuid).frame
+
+
+def test_a_regression_models_curves_come_from_its_reference_sample(service: Service) -> None:
+    from sklearn.metrics import root_mean_squared_error
+
+    answer = _get(service, f"/api/models/{service.model_a}/evaluation")
+    assert answer.status_code == 200, answer.text
+    evaluation = answer.json()
+    frame = _sample(service, service.model_a)
+    record = _get(service, f"/api/models/{service.model_a}").json()
+    assert evaluation["split"] == "test" and evaluation["sample_rows"] == len(frame) == record["dataset"]["test_rows"]
+    assert evaluation["metrics"]["rmse"] == pytest.approx(root_mean_squared_error(frame["label"], frame["prediction"]))
+    assert evaluation["metrics"]["rmse"] == pytest.approx(record["metrics"]["test"]["rmse"])  # the whole test split
+    pairs = set(zip(frame["prediction"].round(9), frame["label"].round(9)))
+    shown = evaluation["curves"]["predicted_vs_actual"]
+    assert len(shown["predicted"]) == min(2000, len(frame))
+    assert set(zip(pd.Series(shown["predicted"]).round(9), pd.Series(shown["actual"]).round(9))) <= pairs
+    residuals = evaluation["curves"]["residuals"]
+    assert [round(r, 9) for r in residuals["residual"]] == [round(a - p, 9) for a, p in zip(shown["actual"],
+                                                                                          shown["predicted"])]
+    deciles = evaluation["curves"]["predicted_vs_actual"]["deciles"]
+    assert len(deciles["mean_predicted"]) == 10 and deciles["mean_predicted"] == sorted(deciles["mean_predicted"])
+    assert sum(deciles["mean_actual"]) / 10 == pytest.approx(frame["label"].mean(), rel=0.02)  # about equal deciles
+    assert sum(evaluation["curves"]["residual_histogram"]["counts"]) == len(frame)
+
+
+def test_a_binary_models_roc_pr_and_calibration_come_from_its_reference_sample(service: Service) -> None:
+    import numpy as np
+    from sklearn.metrics import precision_recall_curve, roc_auc_score
+
+    evaluation = _get(service, f"/api/models/{service.binary}/evaluation").json()
+    frame = _sample(service, service.binary)
+    y, p = frame["label"].astype(int), frame["prediction"]
+    assert evaluation["task"] == "binary" and evaluation["sample_rows"] == len(frame)
+    assert evaluation["metrics"]["auc"] == pytest.approx(roc_auc_score(y, p))
+    roc = evaluation["curves"]["curves"]
+    assert (roc["fpr"][0], roc["tpr"][0], roc["fpr"][-1], roc["tpr"][-1]) == (0, 0, 1, 1)
+    assert np.trapezoid(roc["tpr"], roc["fpr"]) == pytest.approx(roc_auc_score(y, p), abs=0.01)  # the curve's area
+    precision, recall, _ = precision_recall_curve(y, p)
+    on_curve = set(zip(precision.round(9), recall.round(9)))
+    assert set(zip(np.round(roc["precision"], 9), np.round(roc["recall"], 9))) <= on_curve
+    calibration = evaluation["curves"]["calibration"]
+    bins = np.minimum((p * 10).astype(int), 9)
+    expected = [(p[bins == b].mean(), y[bins == b].mean()) for b in range(10) if (bins == b).any()]
+    assert calibration["mean_predicted"] == pytest.approx([e[0] for e in expected])
+    assert calibration["fraction_positive"] == pytest.approx([e[1] for e in expected])
+    _error(_get(service, "/api/models/churn:production/evaluation"), 404, "unknown_model", "ref")
+
+
+def _dependence(service: Service, uuid: str, *features: str, **params: object) -> httpx.Response:
+    return httpx.get(f"{service.url}/api/models/{uuid}/partial-dependence", timeout=60,
+                     params=[*(("feature", f) for f in features), *params.items()])
+
+
+def test_partial_dependence_of_a_linear_model_is_its_coefficients_slope(service: Service) -> None:
+    import numpy as np
+
+    from fresco.training import load_model
+
+    linear = load_model(service.linear).estimator  # ridge on standardised inputs
+    inputs = _get(service, f"/api/models/{service.linear}").json()["inputs"]
+    slope = {name: linear.coef[i] / linear.scaler.scale[i] for i, name in enumerate(inputs)}
+    answer = _dependence(service, service.linear, "avg_value")
+    assert answer.status_code == 200, answer.text
+    one = answer.json()
+    (grid,), mean = one["grids"], one["mean_prediction"]
+    assert one["kinds"] == ["numerical"] and len(grid) > 5 and one["rows"] == min(500, one["sample_rows"])
+    assert np.diff(mean) / np.diff(grid) == pytest.approx(np.full(len(grid) - 1, slope["avg_value"]), rel=1e-6)
+    two = _dependence(service, service.linear, "avg_value", "orders", grid_points=4).json()
+    (first, second), table = two["grids"], np.array(two["mean_prediction"])
+    assert table.shape == (len(first), len(second)) and len(first) > 1 and len(second) > 1
+    # additive: each input's steps are its slope, whatever the other's value
+    assert np.diff(table, axis=0) == pytest.approx(np.outer(np.diff(first), np.ones(len(second))) * slope["avg_value"])
+    assert np.diff(table, axis=1) == pytest.approx(np.outer(np.ones(len(first)), np.diff(second)) * slope["orders"])
+
+
+def test_partial_dependence_of_a_tree_model_and_its_bounds(service: Service) -> None:
+    import numpy as np
+
+    frame = _sample(service, service.model_a)
+    segment = _dependence(service, service.model_a, "segment").json()
+    assert segment["kinds"] == ["categorical"]
+    assert segment["grids"][0] == sorted(frame["input.segment"].dropna().unique())  # its codes, not quantiles
+    two = _dependence(service, service.model_a, "avg_value", "segment", rows=50).json()
+    assert two["rows"] == 50 and np.array(two["mean_prediction"]).shape == (10, len(segment["grids"][0]))
+    assert np.isfinite(two["mean_prediction"]).all()
+    for params, field in (({"grid_points": 41}, "grid_points"), ({"grid_points": 1}, "grid_points"),
+                          ({"rows": 1001}, "rows"), ({"rows": "all"}, "rows")):
+        _error(_dependence(service, service.model_a, "avg_value", **params), 400, "bad_request", field)
+    _error(_dependence(service, service.model_a, "avg_value", "orders", grid_points=21), 400, "bad_request",
+           "grid_points")
+    message = _error(_dependence(service, service.model_a, "../../etc/passwd"), 400, "bad_request", "feature")
+    assert "avg_value" in message  # the model's inputs named
+    _error(_dependence(service, service.model_a, "orders", "orders"), 400, "bad_request", "feature")
+    _error(_dependence(service, service.model_a, "orders", "hour", "on_app"), 400, "bad_request", "feature")
+    _error(_dependence(service, service.model_a), 400, "bad_request", "feature")
+    _error(_dependence(service, "no-such-model", "orders"), 404, "unknown_model", "ref")
+
+
+def test_compared_models_curves_are_each_from_its_own_sample(service: Service) -> None:
+    refs = [("ref", service.model_a), ("ref", service.linear)]
+    answer = httpx.get(f"{service.url}/api/compare/curves", params=refs, timeout=60)
+    assert answer.status_code == 200, answer.text
+    compared = answer.json()
+    assert compared["task"] == "regression" and [m["uuid"] for m in compared["models"]] == [service.model_a,
+                                                                                             service.linear]
+    for uuid in (service.model_a, service.linear):
+        alone = _get(service, f"/api/models/{uuid}/evaluation").json()
+        assert compared["evaluations"][uuid] == alone
+    assert compared["evaluations"][service.model_a]["curves"] != compared["evaluations"][service.linear]["curves"]
+    mixed = httpx.get(f"{service.url}/api/compare/curves", params=[*refs, ("ref", service.binary)], timeout=60)
+    assert "binary" in _error(mixed, 400, "bad_request", "ref")
+    _error(httpx.get(f"{service.url}/api/compare/curves", params=refs[:1], timeout=30), 400, "bad_request", "ref")
+    _error(httpx.get(f"{service.url}/api/compare/curves", params=[*refs, ("ref", "nope")], timeout=30), 404,
+           "unknown_model", "ref.2")
+
+
 def test_moving_a_tag_with_the_token_reroutes_it_and_is_audited(service: Service) -> None:
     from fresco.serving.routing import current_route
     from fresco.training import ModelRepository
@@ -251,7 +375,8 @@ def test_the_openapi_document_lists_the_endpoints(service: Service) -> None:
         "/api/catalog/views/{view}": {"get"}, "/api/catalog/features/{view}/{feature}": {"get"},
         "/api/models": {"get"}, "/api/models/{ref}": {"get"}, "/api/compare": {"get"},
         "/api/models/{ref}/trees": {"get"}, "/api/models/{ref}/trees/{index}": {"get"},
-        "/api/tags": {"get"}, "/api/tags/{tag}": {"put"}, "/api/configs": {"get"}, "/api/configs/{name}": {"get"},
+        "/api/models/{ref}/evaluation": {"get"}, "/api/models/{ref}/partial-dependence": {"get"},
+        "/api/compare/curves": {"get"}, "/api/tags": {"get"}, "/api/tags/{tag}": {"put"}, "/api/configs": {"get"}, "/api/configs/{name}": {"get"},
         "/api/train": {"get", "post"}, "/api/train/{job}": {"get"}, "/api/experiments": {"get"},
         "/api/experiments/{name}": {"put", "delete"}, "/api/monitoring": {"get"}}
     assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -19,6 +22,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as shown
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from tests.serving.conftest import serve
 from tests.ui.conftest import TOKEN, Service, served_and_observed
 
 TAG = "basket_value:production"
@@ -124,6 +128,57 @@ def test_a_models_page_opens_its_tree_viewer(browser: WebDriver, service: Servic
     _no_policy_violations(browser)
 
 
+def _scroll_to(browser: WebDriver, element: WebElement) -> None:
+    """``element`` at the top of the window (for the screenshot)."""
+    browser.execute_script("arguments[0].scrollIntoView()", element)
+
+
+def _title_number(element: WebElement) -> float:
+    """The value a chart's point or cell states last in its title (``...: 12.34``)."""
+    return float(element.find_element(By.TAG_NAME, "title").get_attribute("textContent").rsplit(" ", 1)[1])
+
+
+def test_a_models_page_draws_its_curves_and_partial_dependence(browser: WebDriver, service: Service,
+                                                               screenshots: Path) -> None:
+    evaluation = httpx.get(f"{service.url}/api/models/{service.model_a}/evaluation", timeout=60).json()
+    _open(browser, service, f"model/{service.model_a}")
+    _wait(browser, "h1", service.model_a[:8])  # this model's page, not the one before
+    versus = _wait(browser, "#curve-predicted-vs-actual svg")
+    shown = len(evaluation["curves"]["predicted_vs_actual"]["predicted"])
+    assert len(versus.find_elements(By.CSS_SELECTOR, "circle.series-0")) == shown  # every row of the sample drawn
+    deciles = versus.find_elements(By.CSS_SELECTOR, "circle.series-1")
+    means = evaluation["curves"]["predicted_vs_actual"]["deciles"]["mean_predicted"]
+    assert [_title_number(d) for d in deciles] == pytest.approx(means, rel=1e-3)
+    assert browser.find_elements(By.CSS_SELECTOR, "#curve-residuals svg circle")
+    assert f"{evaluation['sample_rows']} rows of the test split" in _wait(browser, "#evaluation").text
+    line = _wait(browser, "#dependence-chart svg polyline")
+    first = Select(browser.find_element(By.CSS_SELECTOR, "#dependence-form select[name=first]")).first_selected_option
+    answer = httpx.get(f"{service.url}/api/models/{service.model_a}/partial-dependence",
+                       params={"feature": first.text}, timeout=60).json()
+    dots = line.find_elements(By.XPATH, "../*[local-name()='circle']")
+    assert [_title_number(d) for d in dots] == pytest.approx(answer["mean_prediction"], rel=1e-3)
+    _scroll_to(browser, versus)
+    _shoot(browser, screenshots, "model-curves")
+    second = "hour" if first.text != "hour" else "orders"
+    Select(browser.find_element(By.CSS_SELECTOR, "#dependence-form select[name=second]")).select_by_value(second)
+    browser.find_element(By.CSS_SELECTOR, "#dependence-form button").click()
+    _scroll_to(browser, _wait(browser, "#dependence-form"))
+    _wait(browser, "#dependence-chart svg.heatmap rect.cell")
+    two = httpx.get(f"{service.url}/api/models/{service.model_a}/partial-dependence", timeout=60,
+                    params=[("feature", first.text), ("feature", second)]).json()
+    cells = browser.find_elements(By.CSS_SELECTOR, "#dependence-chart rect.cell")
+    assert len(cells) == len(two["grids"][0]) * len(two["grids"][1])
+    assert _title_number(cells[0]) == pytest.approx(two["mean_prediction"][0][0], rel=1e-3)
+    _shoot(browser, screenshots, "model-dependence-two-way")
+    _open(browser, service, f"model/{service.binary}")
+    _wait(browser, "h1", service.binary[:8])
+    for curve in ("roc", "precision-recall", "calibration"):
+        assert _wait(browser, f"#curve-{curve} svg polyline")
+    _scroll_to(browser, browser.find_element(By.ID, "curve-roc"))
+    _shoot(browser, screenshots, "model-curves-binary")
+    _no_policy_violations(browser)
+
+
 def test_two_models_are_compared_side_by_side(browser: WebDriver, service: Service, screenshots: Path) -> None:
     _open(browser, service, "models")
     _wait(browser, "#models tbody", service.model_b[:8])
@@ -143,6 +198,27 @@ def test_two_models_are_compared_side_by_side(browser: WebDriver, service: Servi
         "model.hyperparameters.n_estimators", *(trees[column[:8]] for column in columns)]
     assert browser.find_elements(By.CSS_SELECTOR, "svg.chart rect.series-1")  # the second model's bars
     _shoot(browser, screenshots, "compare")
+    _no_policy_violations(browser)
+
+
+def test_compared_models_curves_are_overlaid_one_series_each(browser: WebDriver, service: Service,
+                                                              screenshots: Path) -> None:
+    models = (service.model_a, service.model_b, service.linear)
+    _open(browser, service, "compare?" + "&".join(f"ref={uuid}" for uuid in models))
+    legend = _wait(browser, "#compare-curves #curve-predicted-vs-actual .legend", service.linear[:8]).text
+    versus = browser.find_element(By.CSS_SELECTOR, "#compare-curves #curve-predicted-vs-actual svg")
+    assert all(f"{uuid[:8]} basket_value" in legend for uuid in models)  # the legend names each model
+    for series, uuid in enumerate(models):  # each series is its model's deciles, from its own sample
+        deciles = httpx.get(f"{service.url}/api/models/{uuid}/evaluation", timeout=60).json()[
+            "curves"]["predicted_vs_actual"]["deciles"]["mean_predicted"]
+        dots = versus.find_elements(By.CSS_SELECTOR, f"circle.series-{series}")
+        assert [_title_number(d) for d in dots] == pytest.approx(deciles, rel=1e-3)
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#curve-residual-distribution svg polyline")) == 3
+    _scroll_to(browser, browser.find_element(By.ID, "compare-curves"))
+    _shoot(browser, screenshots, "compare-curves")
+    _open(browser, service, f"compare?ref={service.model_a}&ref={service.binary}")
+    assert "differ by task" in _wait(browser, "#page .error").text  # the metrics still compared above it
+    assert browser.find_element(By.ID, "compare-metrics")
     _no_policy_violations(browser)
 
 
@@ -195,6 +271,43 @@ def test_a_move_without_the_token_shows_how_to_set_it(browser: WebDriver, servic
     assert "no bearer token" in error and "export FRESCO_API_TOKEN=" in error
     assert _current(service) == service.model_a
     _shoot(browser, screenshots, "tags-401")
+
+
+def _predicted_by(server: Any, customer: int) -> tuple[str, float]:
+    """The model that answers ``TAG`` for one customer's request, and its prediction."""
+    answer = server.post("/predict", {"model": TAG, "rows": [
+        {"customer_id": customer, "ordered_at": datetime.now(timezone.utc).isoformat(), "channel": "app"}]})
+    assert answer.status_code == 200, answer.text
+    (row,) = answer.json()["predictions"]
+    return row["model_uuid"], row["prediction"]
+
+
+def test_a_tag_moved_on_the_page_is_answered_by_the_new_model(browser: WebDriver, service: Service,
+                                                              screenshots: Path, tmp_path: Path) -> None:
+    """The real prediction service (``bentoml serve``, tests/serving's helper) over the project:
+    the tag's requests are answered by the model the page moved it to."""
+    env = {**service.env(), "FRESCO_FEATURE_REPO": str(service.project),
+           "FEAST_FS_YAML_FILE_PATH": str(service.project / "feature_store.yaml")}
+    started = time.monotonic()
+    with serve(env, TAG, tmp_path, FRESCO_PREDICTION_LOG_DIR=str(tmp_path / "predictions")) as server:
+        print(f"prediction service ready in {time.monotonic() - started:.1f} s")
+        before, old_answer = _predicted_by(server, 3)
+        assert before == service.model_a
+        _ask_to_move(browser, service, TOKEN)
+        try:
+            browser.find_element(By.ID, "move-confirm-yes").click()
+            _wait(browser, "#move-done", f"moved from {service.model_a[:8]}")
+            deadline = time.monotonic() + 10  # the service re-reads the tags every 0.2 s
+            while (answered := _predicted_by(server, 3))[0] != service.model_b and time.monotonic() < deadline:
+                time.sleep(0.2)
+            after, new_answer = answered
+            assert after == service.model_b
+            assert new_answer != old_answer  # another model's answer (30 trees of depth 3 then, 10 of depth 2)
+            _shoot(browser, screenshots, "tags-moved-and-served")
+        finally:
+            httpx.put(f"{service.url}/api/tags/{TAG}", json={"model": service.model_a}, timeout=30,
+                      headers={"Authorization": f"Bearer {TOKEN}"}).raise_for_status()
+    _no_policy_violations(browser)
 
 
 def test_an_experiment_is_started_and_stopped_from_the_tags_page(browser: WebDriver, service: Service,

@@ -1,9 +1,11 @@
 // The models: the repository's list (filters, sort by a held-out metric, pick some to compare),
-// a model's page, and two or more compared.
+// a model's page (with its evaluation curves and partial dependence), and two or more compared.
 
 import { enc, get } from "./api.js";
 import { barChart } from "./chart.js";
-import { facts, fmt, go, h, modelLink, short, table, when } from "./dom.js";
+import { curveCharts } from "./curves.js";
+import { dependenceSection } from "./dependence.js";
+import { facts, fmt, go, h, modelLink, problem, short, table, when } from "./dom.js";
 
 export async function modelsPage(params) {
   const filters = Object.fromEntries(["name", "tag", "author", "sort"].map((k) => [k, params.get(k) || ""]));
@@ -64,8 +66,17 @@ function partitionsTable(partitions) {
       partitions.partitions, { id: "partitions" })];
 }
 
+function evaluationSection(m, evaluation) {
+  if (evaluation instanceof Error) return problem(evaluation);
+  return h("div", { id: "evaluation" },
+    h("p", { class: "muted" }, `Drawn from the model's reference sample: ${evaluation.sample_rows} rows of the ` +
+      `${evaluation.split} split's ${evaluation.test_rows} (seed ${evaluation.seed}).`),
+    curveCharts([{ name: `${short(m.uuid)} ${m.name}`, evaluation }], { rows: true }));
+}
+
 export async function modelPage(params, ref) {
-  const m = await get(`/api/models/${enc(ref)}`);
+  const [m, evaluation] = await Promise.all([get(`/api/models/${enc(ref)}`),
+    get(`/api/models/${enc(ref)}/evaluation`).catch((error) => error)]);
   const splits = Object.keys(m.metrics);
   const names = [...new Set(splits.flatMap((s) => Object.keys(m.metrics[s])))];
   return h("section", {},
@@ -81,6 +92,8 @@ export async function modelPage(params, ref) {
     h("h2", {}, "Every split"),
     table([["Metric", (k) => k], ...splits.map((s) => [s, (k) => fmt(m.metrics[s][k])])], names),
     h("h2", {}, "Feature importance"), importanceChart(m.feature_importance),
+    h("h2", {}, "Evaluation curves"), evaluationSection(m, evaluation),
+    h("h2", {}, "Partial dependence"), dependenceSection(m),
     m.partitions ? [h("h2", {}, "Partitions"), partitionsTable(m.partitions)] : "",
     h("h2", {}, "Dataset"), facts(flatten(m.dataset).map(([k, v]) => [k, fmt(v)])),
     h("h2", {}, "Config"), facts(flatten(m.config).map(([k, v]) => [k, fmt(v)])));
@@ -100,13 +113,21 @@ async function pickModels(refs) {
   return form;
 }
 
+function overlaidCurves(curves) {
+  if (curves instanceof Error) return problem(curves);
+  return h("div", { id: "compare-curves" },
+    h("p", { class: "muted" }, "Each model's curves are drawn from its own reference sample of its test split."),
+    curveCharts(curves.models.map((m) => ({ name: `${short(m.uuid)} ${m.name}`, evaluation: curves.evaluations[m.uuid] }))));
+}
+
 export async function comparePage(params) {
   const refs = params.getAll("ref");
   const picker = await pickModels(refs);
   if (refs.length < 2) {
     return h("section", {}, h("h1", {}, "Compare models"), picker, h("p", { class: "muted" }, "Pick two or more models."));
   }
-  const c = await get("/api/compare", { ref: refs });
+  const [c, curves] = await Promise.all([get("/api/compare", { ref: refs }),
+    get("/api/compare/curves", { ref: refs }).catch((error) => error)]);
   const uuids = c.models.map((m) => m.uuid);
   const columns = (title) => [[title, ([k]) => k],
     ...c.models.map((m) => [h("span", {}, modelLink(m.uuid), ` ${m.name}`), ([, cells]) => fmt(cells[m.uuid])])];
@@ -122,5 +143,6 @@ export async function comparePage(params) {
       : h("p", { class: "muted" }, "the same config"),
     h("h2", {}, "Feature importance"),
     importance.length ? barChart(importance, c.models.map((m) => `${short(m.uuid)} ${m.name}`)) : h("p", {}, "none"),
+    h("h2", {}, "Curves"), overlaidCurves(curves),
     h("h2", {}, "Other splits"), table(columns("Metric"), others));
 }
