@@ -301,5 +301,61 @@ class JoinCounts(BaseModel):
 class Accuracy(BaseModel):
     window: str
     rows: list[AccuracyRow]
+    totals: list[GroupCounts] = Field(description="Predictions and outcomes per model / tag / experiment / arm "
+                                                  "over every window.")
     counts: JoinCounts | None
     message: str | None = Field(description="Why there are no rows.")
+
+
+class GroupCounts(BaseModel):
+    model_uuid: str
+    model: str | None
+    tag: str | None
+    experiment: str | None
+    arm: str | None
+    predictions: int
+    outcomes: int
+    join_rate: float
+
+
+class DriftSummary(BaseModel):
+    model_uuid: str
+    model: str | None
+    report: str = Field(description="The report's UTC time, its name in the stored reports.")
+    written_at: str
+    predictions: int
+    first_prediction: str
+    last_prediction: str
+    inputs: int
+    drifted: int
+    share: float = Field(description="The share of the model's inputs drifted against its reference sample.")
+    drifted_inputs: list[str]
+    prediction_drifted: bool
+    html: str = Field(description="The report's HTML, served by this API.")
+    quality_html: str | None = Field(description="The quality report's HTML (null: no outcomes were joined).")
+
+
+class DriftSummaries(BaseModel):
+    reports: list[DriftSummary] = Field(description="Each model's latest report, the newest first.")
+
+
+class CheckVerdict(BaseModel):
+    rule: str
+    subject: str = Field(description="model <name> <uuid>, tag <tag> or view <name>.")
+    metric: str
+    value: float | None
+    threshold: float | None
+    direction: str
+    window_start: str | None
+    window_end: str
+    count: int
+    min_count: int
+    status: str = Field(description="breach, ok or insufficient.")
+    detail: str
+    checked_at: str
+    evidence: str = Field(description="The verdict as fresco monitor check printed it.")
+
+
+class Checks(BaseModel):
+    checks: list[CheckVerdict]
+    total: int = Field(description="How many recorded verdicts have the status asked for.")

@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from tests.conftest import run_fresco
-from tests.ui.conftest import CRM_OWNER, HOLDER, OWNER, TOKEN, Service, fresco_ui, served_and_observed
+from tests.ui.conftest import (CRM_OWNER, HOLDER, OWNER, TOKEN, Service, fresco_ui, reported_and_checked,
+                              served_and_observed)
 
 TAG = "basket_value:production"
 
@@ -253,7 +254,8 @@ def test_the_openapi_document_lists_the_endpoints(service: Service) -> None:
         "/api/models/{ref}/trees": {"get"}, "/api/models/{ref}/trees/{index}": {"get"},
         "/api/tags": {"get"}, "/api/tags/{tag}": {"put"}, "/api/configs": {"get"}, "/api/configs/{name}": {"get"},
         "/api/train": {"get", "post"}, "/api/train/{job}": {"get"}, "/api/experiments": {"get"},
-        "/api/experiments/{name}": {"put", "delete"}, "/api/monitoring": {"get"}}
+        "/api/experiments/{name}": {"put", "delete"}, "/api/monitoring": {"get"}, "/api/monitoring/drift": {"get"},
+        "/api/monitoring/reports/{uuid}/{report}": {"get"}, "/api/monitoring/checks": {"get"}}
     assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     move = document["paths"]["/api/tags/{tag}"]["put"]
     assert move["security"] == [{"HTTPBearer": []}]
@@ -431,9 +433,62 @@ def test_accuracy_over_time_is_read_from_the_prediction_and_outcome_logs(service
     assert abs(row["mae"] - 1.0) < 1e-6 and abs(row["rmse"] - 1.0) < 1e-6  # every outcome is its prediction + 1
     assert answer.json()["counts"] == {"predictions": 12, "outcomes": 8, "matched": 8, "duplicates": 0,
                                        "late": 0, "unmatched": 0}
+    (total,) = answer.json()["totals"]  # every window's counts summed per model / tag / experiment / arm
+    assert total == {"model_uuid": service.model_a, "model": "basket_value", "tag": TAG, "experiment": None,
+                     "arm": None, "predictions": 12, "outcomes": 8, "join_rate": 8 / 12}
     assert _get(service, "/api/monitoring", model=service.model_b).json()["rows"] == []
     _error(_get(service, "/api/monitoring", window="2y"), 400, "bad_request", "window")
     _error(_get(service, "/api/monitoring", model="no-such-model"), 404, "unknown_model", "model")
+
+
+def test_the_latest_drift_report_is_summarized_and_its_html_served(service: Service) -> None:
+    assert _get(service, "/api/monitoring/drift").json()["reports"] == []
+    figures, _ = reported_and_checked(service, TAG)
+    answer = _get(service, "/api/monitoring/drift")
+    assert answer.status_code == 200, answer.text
+    (summary,) = answer.json()["reports"]
+    drift = figures["drift"]
+    assert summary["model_uuid"] == service.model_a == figures["model"]["uuid"] and summary["model"] == "basket_value"
+    assert (summary["predictions"], summary["inputs"], summary["drifted"]) == (
+        figures["predictions"], drift["inputs"], drift["drifted"])
+    assert summary["share"] == drift["share"] and summary["drifted_inputs"] == drift["drifted_inputs"]
+    folder = Path(figures["html"]).parent
+    assert summary["report"] == folder.name and summary["quality_html"] is not None  # outcomes were joined
+    assert _get(service, "/api/monitoring/drift", model=TAG).json()["reports"] == [summary]
+    assert _get(service, "/api/monitoring/drift", model=service.model_b).json()["reports"] == []
+    html = _get(service, summary["html"])
+    assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
+    assert html.content == Path(figures["html"]).read_bytes()
+    policy = html.headers["content-security-policy"]
+    assert policy.startswith("sandbox allow-scripts;") and "connect-src" not in policy and "default-src 'none'" in policy
+    quality = httpx.get(service.url + summary["quality_html"], timeout=30)  # its own query: page=quality
+    assert quality.content == Path(figures["quality_html"]).read_bytes()
+    base = f"/api/monitoring/reports/{service.model_a}"
+    _error(_get(service, f"{base}/{folder.name}", page="summary"), 400, "bad_request", "page")
+    _error(_get(service, f"{base}/20200101T000000Z"), 404, "not_found", "report")
+    _error(_get(service, f"{base}/..%2F..%2F..%2Fmodels"), 404, "not_found")
+    _error(_get(service, f"/api/monitoring/reports/{service.model_b}/{folder.name}"), 404, "not_found", "uuid")
+    _error(_get(service, "/api/monitoring/reports/..%2Fchecks/x"), 404, "not_found")
+    _error(_get(service, "/api/monitoring/drift", model="no-such-model"), 404, "unknown_model", "model")
+
+
+def test_recorded_rule_breaches_are_listed_with_their_evidence(service: Service) -> None:
+    _, results = reported_and_checked(service, TAG)
+    answer = _get(service, "/api/monitoring/checks")
+    assert answer.status_code == 200, answer.text
+    breached = [r for r in results if r.status == "breach"]
+    assert [r.rule for r in breached] == ["too-quiet"]  # 12 or 24 predictions: below 1000
+    latest = answer.json()["checks"][0]
+    assert latest["rule"] == "too-quiet" and latest["status"] == "breach" and latest["subject"] == f"tag {TAG}"
+    assert latest["value"] == breached[0].value and latest["threshold"] == 1000 and latest["direction"] == "below"
+    assert latest["evidence"] == breached[0].line() and latest["checked_at"]
+    assert {c["status"] for c in answer.json()["checks"]} == {"breach"}
+    every = _get(service, "/api/monitoring/checks", status="all").json()
+    assert {c["rule"] for c in every["checks"]} == {"too-quiet", "joined"} and every["total"] >= 2
+    (joined,) = [c for c in every["checks"] if c["rule"] == "joined"][:1]
+    assert joined["status"] == "insufficient" and "min_count 1000" in joined["evidence"]
+    _error(_get(service, "/api/monitoring/checks", status="late"), 400, "bad_request", "status")
+    _error(_get(service, "/api/monitoring/checks", limit=0), 400, "bad_request", "limit")
 
 
 def test_a_job_outliving_its_service_is_read_from_its_log(tmp_path: Path) -> None:

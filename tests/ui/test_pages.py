@@ -19,7 +19,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as shown
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from tests.ui.conftest import TOKEN, Service, served_and_observed
+from tests.ui.conftest import TOKEN, Service, reported_and_checked, served_and_observed
 
 TAG = "basket_value:production"
 
@@ -255,6 +255,30 @@ def test_the_accuracy_chart_shows_after_outcomes_are_logged(browser: WebDriver, 
     assert service.model_a[:8] in row.text and TAG in row.text and " 12 8 " in f" {row.text} "
     _shoot(browser, screenshots, "monitoring")
     _no_policy_violations(browser)
+
+
+def test_the_monitoring_page_shows_the_latest_drift_report_and_the_breaches(browser: WebDriver, service: Service,
+                                                                            screenshots: Path) -> None:
+    figures, results = reported_and_checked(service, TAG)
+    _open(browser, service, "monitoring")
+    browser.refresh()  # the page may be open already (the same address is no new page)
+    drift = _wait(browser, "#drift tbody tr", service.model_a[:8]).text
+    share = figures["drift"]
+    assert f"{share['drifted']} of {share['inputs']}" in drift
+    assert (", ".join(share["drifted_inputs"]) or "none") in drift
+    (breach,) = [r for r in results if r.status == "breach"]
+    row = _wait(browser, "#breaches tbody tr", "too-quiet").text
+    assert f"tag {TAG}" in row and " ".join(breach.line().split()) in row  # the evidence, as the page lays it out
+    totals = browser.find_element(By.ID, "monitoring-totals").text
+    assert service.model_a[:8] in totals and TAG in totals
+    browser.execute_script("arguments[0].scrollIntoView()", browser.find_element(By.ID, "drift"))
+    _shoot(browser, screenshots, "monitoring-drift")
+    _no_policy_violations(browser)
+    link = browser.find_element(By.LINK_TEXT, "report")
+    assert link.get_attribute("target") == "_blank"
+    browser.get(link.get_attribute("href"))  # Evidently's page: its own scripts run, in their sandbox
+    WebDriverWait(browser, 30).until(lambda b: "Drift" in b.find_element(By.TAG_NAME, "body").text)
+    _shoot(browser, screenshots, "drift-report")
 
 
 def test_a_model_is_trained_from_the_form_and_listed(browser: WebDriver, service: Service, screenshots: Path) -> None:
