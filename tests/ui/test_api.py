@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import run_fresco
+from tests.conftest import run_feast, run_fresco
 from tests.ui.conftest import (CRM_OWNER, HOLDER, OWNER, TOKEN, Service, fresco_ui, reported_and_checked,
                               served_and_observed)
 
@@ -73,6 +73,38 @@ def test_a_view_and_a_feature_have_their_pages(service: Service) -> None:
     assert [f["name"] for f in view["features"]] == ["avg_order_value_30d", "orders_30d", "segment"]
     feature = _get(service, "/api/catalog/features/customer_segments/segment").json()
     assert feature["owner"] == CRM_OWNER and feature["tags"]["domain"] == "crm"
+
+
+def test_a_features_distribution_is_sampled_from_its_offline_source(service: Service) -> None:
+    import numpy as np
+    import pandas as pd
+
+    data = pd.read_parquet(service.project / "data" / "customer_stats.parquet")
+    base = "/api/catalog/features/customer_stats"
+    whole = _get(service, f"{base}/avg_order_value_30d/distribution", rows=len(data)).json()
+    assert whole["source"] == "customer_stats_source" and whole["source_rows"] == whole["sampled"] == len(data)
+    values = data["avg_order_value_30d"]
+    assert whole["kind"] == "number" and whole["nulls"] == int(values.isna().sum())
+    assert (whole["min"], whole["max"]) == (values.min(), values.max())
+    assert whole["mean"] == pytest.approx(values.mean())
+    counts, edges = np.histogram(values.dropna(), bins=len(whole["bins"]))
+    assert [b["count"] for b in whole["bins"]] == counts.tolist()
+    assert [b["low"] for b in whole["bins"]] == pytest.approx(edges[:-1].tolist())
+    sample = _get(service, f"{base}/avg_order_value_30d/distribution", rows=50).json()  # a bounded sample
+    assert sample["sampled"] == 50 and sample["source_rows"] == len(data)
+    assert sum(b["count"] for b in sample["bins"]) + sample["nulls"] == 50
+    assert values.min() <= sample["min"] <= sample["max"] <= values.max()
+    assert _get(service, f"{base}/avg_order_value_30d/distribution", rows=50).json() == sample  # the same sample
+    segments = _get(service, f"{base}/segment/distribution").json()  # the default: up to 10,000 rows
+    assert segments["kind"] == "category" and segments["sampled"] == min(10_000, len(data)) and segments["bins"] is None
+    if segments["sampled"] == len(data):
+        expected = data["segment"].value_counts()
+        assert {v["value"]: v["count"] for v in segments["values"]} == expected.head(len(segments["values"])).to_dict()
+    assert sum(v["count"] for v in segments["values"]) + segments["other"] + segments["nulls"] == segments["sampled"]
+    _error(_get(service, f"{base}/weather/distribution"), 404, "unknown_feature", "feature")
+    _error(_get(service, "/api/catalog/features/weather/segment/distribution"), 404, "unknown_feature", "view")
+    _error(_get(service, f"{base}/segment/distribution", rows=0), 400, "bad_request", "rows")
+    _error(_get(service, f"{base}/segment/distribution", rows=10**6), 400, "bad_request", "rows")
 
 
 def test_unknown_names_are_404_in_the_json_shape(service: Service) -> None:
@@ -250,6 +282,7 @@ def test_the_openapi_document_lists_the_endpoints(service: Service) -> None:
     assert {path: set(methods) for path, methods in document["paths"].items()} == {
         "/api": {"get"}, "/api/audit": {"get"}, "/api/catalog/features": {"get"},
         "/api/catalog/views/{view}": {"get"}, "/api/catalog/features/{view}/{feature}": {"get"},
+        "/api/catalog/features/{view}/{feature}/distribution": {"get"}, "/api/catalog/views/{view}/history": {"get"},
         "/api/models": {"get"}, "/api/models/{ref}": {"get"}, "/api/compare": {"get"},
         "/api/models/{ref}/trees": {"get"}, "/api/models/{ref}/trees/{index}": {"get"},
         "/api/tags": {"get"}, "/api/tags/{tag}": {"put"}, "/api/configs": {"get"}, "/api/configs/{name}": {"get"},
@@ -489,6 +522,36 @@ def test_recorded_rule_breaches_are_listed_with_their_evidence(service: Service)
     assert joined["status"] == "insufficient" and "min_count 1000" in joined["evidence"]
     _error(_get(service, "/api/monitoring/checks", status="late"), 400, "bad_request", "status")
     _error(_get(service, "/api/monitoring/checks", limit=0), 400, "bad_request", "limit")
+
+
+def test_a_views_history_in_the_catalog_says_when_each_feature_came_and_went(service: Service) -> None:
+    """A feature added to a view by one ``feast apply`` and removed by the next: the history keeps
+    it, with its time, and says it is gone."""
+    first = _get(service, "/api/catalog/views/customer_segments/history").json()
+    (created,) = first["changes"]
+    assert created["added"] == ["segment"] and "customer_stats.parquet" in created["source"] and created["at"]
+    assert first["created_at"] and first["removed"] == []
+    assert first["features"] == [{"name": "segment", "type": "String", "registered_at": created["at"],
+                                  "source": created["source"], "current": True}]
+    definitions = service.project / "definitions.py"
+    original = definitions.read_text()
+    extra = 'Field(name="segment", dtype=String, description="The CRM\'s segment of the customer."),\n' \
+            '            Field(name="orders_30d", dtype=Int64, description="Orders, as the CRM counts them.")'
+    try:
+        definitions.write_text(original.replace(
+            'Field(name="segment", dtype=String, description="The CRM\'s segment of the customer.")', extra))
+        added = run_feast(service.project, "apply")
+        assert added.returncode == 0, added.stdout + added.stderr
+    finally:
+        definitions.write_text(original)
+        removed = run_feast(service.project, "apply")
+    assert removed.returncode == 0, removed.stdout + removed.stderr
+    after = _get(service, "/api/catalog/views/customer_segments/history").json()
+    assert after["changes"][0] == created and [c["added"] for c in after["changes"]] == [["segment"], ["orders_30d"]]
+    assert after["changes"][1]["at"] > created["at"] and after["removed"] == ["orders_30d"]
+    (gone,) = [f for f in after["features"] if f["name"] == "orders_30d"]
+    assert gone["type"] == "Int64" and not gone["current"] and gone["registered_at"] == after["changes"][1]["at"]
+    _error(_get(service, "/api/catalog/views/weather/history"), 404, "unknown_feature", "view")
 
 
 def test_a_job_outliving_its_service_is_read_from_its_log(tmp_path: Path) -> None:

@@ -98,6 +98,33 @@ def test_the_catalog_finds_a_feature_and_opens_its_page(browser: WebDriver, serv
     _no_policy_violations(browser)
 
 
+def test_a_features_page_draws_its_distribution_and_its_views_history(browser: WebDriver, service: Service,
+                                                                      screenshots: Path) -> None:
+    base = f"{service.url}/api/catalog"
+    for feature, kind in (("avg_order_value_30d", "number"), ("segment", "category")):
+        answer = httpx.get(f"{base}/features/customer_stats/{feature}/distribution", timeout=30).json()
+        assert answer["kind"] == kind
+        _open(browser, service, f"feature/customer_stats/{feature}")
+        _wait(browser, "h1", f"customer_stats:{feature}")  # this feature's page, not the one before
+        about = _wait(browser, "#distribution-about", "rows sampled").text
+        assert f"{answer['sampled']} rows sampled of {answer['source_rows']} in customer_stats_source" in about
+        bars = browser.find_elements(By.CSS_SELECTOR, "#distribution-chart svg.chart rect.bar")
+        shown = answer["bins"] if kind == "number" else answer["values"] + ([1] if answer["other"] else [])
+        assert len(bars) == len(shown) > 1
+        labels = [t.text for t in browser.find_elements(By.CSS_SELECTOR, "#distribution-chart svg text.label")]
+        if kind == "category":
+            assert labels[:len(answer["values"])] == [v["value"] for v in answer["values"]]
+        history = httpx.get(f"{base}/views/customer_stats/history", timeout=30).json()
+        (row,) = browser.find_elements(By.CSS_SELECTOR, "#history tbody tr")
+        (registered,) = history["changes"]
+        assert sorted(registered["added"]) == ["avg_order_value_30d", "orders_30d", "segment"]
+        assert ", ".join(registered["added"]) in row.text and registered["source"] in row.text
+        assert row.find_element(By.TAG_NAME, "strong").text == feature  # the page's feature stands out
+        browser.execute_script("arguments[0].scrollIntoView()", browser.find_element(By.ID, "distribution-about"))
+        _shoot(browser, screenshots, f"feature-{kind}")
+    _no_policy_violations(browser)
+
+
 def test_a_models_page_opens_its_tree_viewer(browser: WebDriver, service: Service, screenshots: Path) -> None:
     _open(browser, service, f"model/{service.model_a}")
     page = _wait(browser, "#page", "Held-out metrics against the baseline")
