@@ -79,11 +79,13 @@ class Running:
 
 
 @contextmanager
-def fresco_ui(project: Path, env: dict[str, str], output: Path, timeout: float = 60) -> Iterator[Running]:
-    """``fresco ui --repo PROJECT`` on a free port (its output to ``output``) until ``GET /api``
-    answers; stopped after."""
+def fresco_ui(project: Path, env: dict[str, str], output: Path, timeout: float = 60,
+              args: list[str] | None = None) -> Iterator[Running]:
+    """``fresco ui --repo PROJECT`` (or ``fresco ui ARGS``) on a free port (its output to
+    ``output``) until ``GET /api`` answers; stopped after."""
     port = free_port()
-    command = [str(Path(sys.executable).with_name("fresco")), "ui", "--repo", str(project), "--port", str(port)]
+    command = [str(Path(sys.executable).with_name("fresco")), "ui", *(args or ["--repo", str(project)]),
+               "--port", str(port)]
     with output.open("w") as log:
         server = subprocess.Popen(command, env={**_clean_env(), **env}, stdout=log, stderr=subprocess.STDOUT,
                                   start_new_session=True)

@@ -328,6 +328,25 @@ def test_a_loopback_service_answers_loopback_names_only(service: Service) -> Non
         assert host in _error(refused, 400, "bad_request", "host")
 
 
+def test_the_quickstarts_closing_line_opens_the_pages(service: Service, tmp_path: Path) -> None:
+    """``fresco ui`` as the quickstart prints it (from another folder; on a free port, the printed
+    one may be taken) serves the repository's pages at the printed address."""
+    import shlex
+    from urllib.parse import urlsplit, urlunsplit
+
+    from fresco.quickstart import ui_command
+
+    command, pages = ui_command(service.project)
+    program, name, *args = shlex.split(command)
+    assert (program, name) == ("fresco", "ui")
+    with fresco_ui(service.project, service.env(), tmp_path / "ui.log", args=args) as running:
+        assert _get(replace(service, url=running.url), "/api").json()["repository"] == str(service.project)
+        assert "text/html" in httpx.get(running.url + "/", timeout=30).headers["content-type"]
+    address = urlsplit(pages)
+    printed = urlunsplit(address._replace(netloc=f"{address.hostname}:{running.port}"))  # the printed one, this port
+    assert f"web pages: {printed}\n" in running.output.read_text()
+
+
 def test_fresco_ui_without_a_repository_says_how_to_give_one(tmp_path: Path) -> None:
     done = run_fresco("ui", "--port", "1", cwd=tmp_path, env={"FRESCO_HOME": str(tmp_path / "home")})
     assert done.returncode == 1 and "no feature repository" in done.stderr and "--repo" in done.stderr
