@@ -3,7 +3,9 @@ described by its OpenAPI document, over one feature repository's catalog, model 
 (XGBoost models' trees included), tags and audit log.
 
 Public surface: :func:`create_app` (the FastAPI app), :func:`serve` (it, under uvicorn),
-:func:`urls`. Modules: ``catalog``, ``models``, ``trees``, ``deployments`` (one router each), ``pages`` (the
+:func:`urls`. Modules: ``catalog``, ``distribution`` and ``history`` (a feature's distribution, a view's
+history), ``models``, ``trees``, ``deployments``, ``training``, ``monitoring``, ``drift`` (stored drift
+reports) and ``checks`` (recorded alert verdicts) (one router each), ``pages`` (the
 web pages in ``static/``, their security headers), ``auth``
 (the bearer token), ``audit`` (the audit log), ``errors`` (the prediction service's error
 shape), ``schemas`` (the answers' shapes), ``hosts`` (loopback names only), ``sources``
