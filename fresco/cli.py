@@ -21,7 +21,7 @@ from fresco.platform.feast_startup import skip_feast_type_checks
 skip_feast_type_checks()  # before any command imports Feast: see fresco.platform.feast_startup
 
 from fresco.options import (  # noqa: E402
-    cell_text, parse_utc, repo_option, user_errors,
+    UI_PORT, cell_text, parse_utc, repo_option, user_errors,
 )
 
 
@@ -414,7 +414,7 @@ def serve(host: str, port: int, repo: Path | None, yaml_path: Path | None, prelo
 @repo_option
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (loopback by default: only this machine reaches it).")
-@click.option("--port", default=8010, show_default=True, type=int)
+@click.option("--port", default=UI_PORT, show_default=True, type=int)
 @user_errors
 def ui(repo: Path | None, yaml_path: Path | None, host: str, port: int) -> None:
     """Serve the management plane: web pages and a JSON API (with its OpenAPI document) over the

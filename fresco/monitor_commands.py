@@ -148,9 +148,8 @@ def monitor_check(rules_path: Path, at_text: str | None, outcomes: Any, log_fold
     """Evaluate every alert rule of the monitoring config, and every feature view's freshness
     against its SLA; print each verdict with its evidence, record them, and exit 1 when any rule
     is breached (2 when the check cannot run), so a scheduler can page on it."""
-    from fresco.monitoring.alerts import BREACH, INSUFFICIENT, check, record
+    from fresco.monitoring.alerts import BREACH, INSUFFICIENT, check, checks_folder, record
     from fresco.monitoring.rules import SKEW_METRIC, load_monitoring
-    from fresco.platform.state import state_dir
     from fresco.training.config import ConfigError
 
     at = parse_utc(at_text, "--at") or datetime.now(timezone.utc)
@@ -174,7 +173,7 @@ def monitor_check(rules_path: Path, at_text: str | None, outcomes: Any, log_fold
         raise _CheckNotRun(str(err)) from None
     for result in results:
         click.echo(result.line())
-    table = record(results, record_to or state_dir() / "monitoring" / "checks", at) if results else None
+    table = record(results, record_to or checks_folder(), at) if results else None
     breached = sum(r.status == BREACH for r in results)
     unjudged = sum(r.status == INSUFFICIENT for r in results)
     if table is not None:

@@ -10,6 +10,9 @@ from typing import Any
 
 import click
 
+#: ``fresco ui``'s port unless ``--port`` says otherwise (also what the quickstart's closing lines name).
+UI_PORT = 8010
+
 REPO_HELP = ("Feature repository (default: $FRESCO_FEATURE_REPO, else the current directory "
              "when it holds a feature_store.yaml).")
 YAML_HELP = "feature_store.yaml to use (default: $FEAST_FS_YAML_FILE_PATH, else the repository's)."

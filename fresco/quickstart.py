@@ -264,7 +264,7 @@ def _run(repo: Path, *, orders: int, restaurants: int, days: int, seed: int,
     with _step("Monitoring: accuracy on the outcomes, drift against the model's reference sample, "
                "the example's alert rules", echo, seconds):
         from fresco.monitoring import accuracy_from_logs, report_from_logs
-        from fresco.monitoring.alerts import BREACH, check, record
+        from fresco.monitoring.alerts import BREACH, check, checks_folder, record
         from fresco.monitoring.rules import load_monitoring
 
         joined, accuracy = accuracy_from_logs(lambda _: trained.record.task, model=trained.uuid,
@@ -275,7 +275,7 @@ def _run(repo: Path, *, orders: int, restaurants: int, days: int, seed: int,
         drift = report_from_logs(MODEL_TAG)
         now = datetime.now(timezone.utc)
         results = check(load_monitoring(MONITORING_RULES), now, store=store)
-        record(results, state_dir() / "monitoring" / "checks", now)
+        record(results, checks_folder(), now)  # where fresco ui reads them
     feature_columns = [c for c in frame.columns if "__" in c]
     report = QuickstartReport(
         repo=repo,
@@ -316,6 +316,18 @@ def next_commands(repo: Path, cwd: Path | None = None) -> list[str]:
             "fresco monitor metrics", "fresco monitor report delivery_eta:production", "fresco serve"]
 
 
+def ui_command(repo: Path) -> tuple[str, str]:
+    """How to open the management pages over the quickstart's repository: the ``fresco ui``
+    command (it runs from anywhere) and the address its pages answer at."""
+    import shlex
+
+    from fresco.options import UI_PORT
+    from fresco.ui.server import urls
+
+    pages, _, _ = urls("127.0.0.1", UI_PORT)
+    return f"fresco ui --repo {shlex.quote(str(repo))}", pages
+
+
 def partitioned_command(repo: Path, orders: Path) -> str:
     """The command that trains the example's partitioned model on the quickstart's data."""
     import shlex
@@ -336,6 +348,7 @@ def describe(report: QuickstartReport, features_registered: int) -> str:
         for k, v in report.model_metrics.items()
     )
     commands = "\n".join(f"  {command}" for command in next_commands(report.repo))
+    ui = ui_command(report.repo)
     served = "\n".join(
         f"      restaurant {p['restaurant_id']:>4}  placed {p['placed_at'][:16]}  "
         f"{p['num_items']} items  ->  {p['prediction']:5.1f} min  ({p['model_uuid'][:8]})"
@@ -374,4 +387,5 @@ Fresco quickstart finished in {total:.0f}s.
 Next, from the example's repository (its models, reports and logs are in {state_home(report.repo)}):
 {commands}
   (`fresco serve` answers on http://127.0.0.1:3000 once GET /readyz is 200; `feast ui` browses the catalog)
+  (Fresco's web pages, the catalog, models, tags, training and monitoring: `{ui[0]}`, then open {ui[1]})
 """

@@ -273,6 +273,25 @@ def check(config: MonitoringConfig, at: datetime, *, store: Any = None, models: 
     return results
 
 
+def checks_folder() -> Path:
+    """Where ``fresco monitor check`` records its verdicts by default: ``<state dir>/monitoring/checks``."""
+    from fresco.platform.state import state_dir
+
+    return state_dir() / "monitoring" / "checks"
+
+
+def recorded(folder: Path | None = None) -> pd.DataFrame:
+    """Every verdict :func:`record` wrote into ``folder`` (default :func:`checks_folder`), the
+    latest check first (the columns of :class:`CheckResult` and ``checked_at``; no rows when
+    nothing was recorded)."""
+    folder = checks_folder() if folder is None else folder
+    files = sorted(folder.glob("check-*.parquet")) if folder.is_dir() else []
+    if not files:
+        return pd.DataFrame(columns=[*CheckResult.__dataclass_fields__, "checked_at"])
+    frame = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    return frame.sort_values("checked_at", ascending=False, kind="stable").reset_index(drop=True)
+
+
 def record(results: list[CheckResult], folder: Path, at: datetime) -> Path:
     """Append the results to the checks table (``folder``: one Parquet file per check run)."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -32,6 +32,41 @@ PREDICTION, LABEL = "(prediction)", "(label)"
 _METRIC = "evidently:metric_v2:"
 
 
+#: A report folder's name: the UTC time it was written (sorts as it was written).
+STAMP = "%Y%m%dT%H%M%SZ"
+
+
+def reports_folder() -> Path:
+    """Where reports are written by default: ``<state dir>/monitoring/reports``, in it a folder
+    per model UUID and in that one per report, named by its UTC time (:data:`STAMP`)."""
+    from fresco.platform.state import state_dir
+
+    return state_dir() / "monitoring" / "reports"
+
+
+def stored_reports(root: Path | None = None) -> dict[str, list[Path]]:
+    """The reports under ``root`` (default :func:`reports_folder`): model UUID -> its report
+    folders holding a ``report.json``, newest first. Only what is there is listed: a name
+    given by someone else is looked up in it, never made into a path."""
+    root = reports_folder() if root is None else root
+    if not root.is_dir():
+        return {}
+    found: dict[str, list[Path]] = {}
+    for model in sorted(p for p in root.iterdir() if p.is_dir()):
+        written = [p for p in model.iterdir() if _is_stamp(p.name) and (p / "report.json").is_file()]
+        if written:
+            found[model.name] = sorted(written, key=lambda p: p.name, reverse=True)
+    return found
+
+
+def _is_stamp(name: str) -> bool:
+    try:
+        datetime.strptime(name, STAMP)
+    except ValueError:
+        return False
+    return True
+
+
 class NoPredictions(LookupError):
     """No logged prediction of the model in the period."""
 
@@ -215,7 +250,6 @@ def report_from_logs(
     what ``POST /outcome`` logged, when there is any. ``LookupError`` for an unknown model
     (``RepositoryError``), one without a reference sample (``NoReferenceSample``) and no
     predictions in the period (:class:`NoPredictions`)."""
-    from fresco.platform.state import state_dir
     from fresco.training import ModelRepository
 
     started = time.perf_counter()
@@ -232,8 +266,8 @@ def report_from_logs(
     table = outcomes_to_join(outcomes, predictions)
     joined = None if table is None else join_outcomes(predictions, table, max_delay=max_delay)
     figures, drift, quality = build_report(reference, predictions, task=record.task, joined=joined)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    out = Path(out_dir) if out_dir is not None else state_dir() / "monitoring" / "reports" / uuid / stamp
+    stamp = datetime.now(timezone.utc).strftime(STAMP)
+    out = Path(out_dir) if out_dir is not None else reports_folder() / uuid / stamp
     out.mkdir(parents=True, exist_ok=True)
     html, quality_html = out / "report.html", (out / "quality.html" if quality is not None else None)
     drift.save_html(str(html))

@@ -83,15 +83,20 @@ def search_features(q: str | None = Query(None, description="Part of a feature's
     return {"features": [row for row in feature_rows(src) if matches(row, q, owner, tag)]}
 
 
-@router.get("/views/{view}", summary="One feature view", response_model=View, responses=errors(404))
-def get_view(view: str, src: Sources = Depends(sources)) -> dict[str, Any]:
-    """A feature view: owner, description, entities, TTL, source, freshness and its features."""
-    store = src.store()
+def find_view(store: Any, view: str) -> Any:
+    """The catalog's feature view ``view`` (batch or stream); 404 naming the views otherwise."""
     found = {v.name: v for v in feature_views(store)}
     if view not in found:
         raise UnknownFeature(f"no feature view {shorten(view)!r} in the catalog; it has {', '.join(sorted(found))}",
                              field="view")
-    spec = found[view]
+    return found[view]
+
+
+@router.get("/views/{view}", summary="One feature view", response_model=View, responses=errors(404))
+def get_view(view: str, src: Sources = Depends(sources)) -> dict[str, Any]:
+    """A feature view: owner, description, entities, TTL, source, freshness and its features."""
+    store = src.store()
+    spec = find_view(store, view)
     (fresh,) = (v for v in views_freshness(store) if v.view == view)
     rows = [row for row in feature_rows(src) if row["view"] == view]
     return {"view": view, "owner": spec.owner, "description": spec.description,

@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 
+from fresco.monitoring.accuracy import GROUPS
 from fresco.ui.errors import BadRequest
 from fresco.ui.models import find_record
 from fresco.ui.schemas import Accuracy, errors
@@ -31,6 +32,18 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "item"):  # numpy scalars
         return _plain(value.item())
     return value
+
+
+def totals(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The predictions and outcomes of ``rows`` (one per window and group) summed per model / tag /
+    experiment / arm, with the join rate of the sums."""
+    sums: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        key = tuple(row[k] for k in GROUPS)
+        total = sums.setdefault(key, {**{k: row[k] for k in (*GROUPS, "model")}, "predictions": 0, "outcomes": 0})
+        total["predictions"] += row["predictions"]
+        total["outcomes"] += row["outcomes"]
+    return [{**t, "join_rate": t["outcomes"] / t["predictions"]} for t in sums.values()]
 
 
 @router.get("/monitoring", summary="Accuracy over time from the prediction and outcome logs",
@@ -54,8 +67,8 @@ def accuracy(model: str | None = Query(None, description="Only this model (UUID,
     except ValueError as err:
         if "no logged predictions" not in str(err):
             raise BadRequest(str(err), field="outcomes") from None
-        return {"window": window, "rows": [], "counts": None, "message": str(err)}
+        return {"window": window, "rows": [], "totals": [], "counts": None, "message": str(err)}
     names = {r.uuid: r.name for r in src.models.list()}
     rows = [{**{k: _plain(v) for k, v in row.items()}, "model": names.get(row["model_uuid"])}
             for row in table.to_dict(orient="records")]
-    return {"window": window, "rows": rows, "counts": joined.counts(), "message": None}
+    return {"window": window, "rows": rows, "totals": totals(rows), "counts": joined.counts(), "message": None}

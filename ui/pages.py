@@ -1,8 +1,8 @@
 """The web pages: plain HTML, CSS and JavaScript modules in ``static/``, served by this same
 service (``/`` and ``/static/...``). They hold no data: every page reads the JSON API from the
 browser. Every answer carries a Content-Security-Policy allowing this origin only ('self': no
-inline script or style, no other site's script, no framing), asks not to be sniffed and sends
-no referrer."""
+inline script or style, no other site's script, no framing), unless it sets its own (a stored
+drift report's, :mod:`fresco.ui.drift`), asks not to be sniffed and sends no referrer."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ def add_pages(app: FastAPI) -> None:
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
         response = await call_next(request)
-        response.headers.update(HEADERS)
+        for name, value in HEADERS.items():  # an answer's own policy (a stored report's) is kept
+            response.headers.setdefault(name, value)
         return response
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -333,5 +333,111 @@ class JoinCounts(BaseModel):
 class Accuracy(BaseModel):
     window: str
     rows: list[AccuracyRow]
+    totals: list[GroupCounts] = Field(description="Predictions and outcomes per model / tag / experiment / arm "
+                                                  "over every window.")
     counts: JoinCounts | None
     message: str | None = Field(description="Why there are no rows.")
+
+
+class GroupCounts(BaseModel):
+    model_uuid: str
+    model: str | None
+    tag: str | None
+    experiment: str | None
+    arm: str | None
+    predictions: int
+    outcomes: int
+    join_rate: float
+
+
+class DriftSummary(BaseModel):
+    model_uuid: str
+    model: str | None
+    report: str = Field(description="The report's UTC time, its name in the stored reports.")
+    written_at: str
+    predictions: int
+    first_prediction: str
+    last_prediction: str
+    inputs: int
+    drifted: int
+    share: float = Field(description="The share of the model's inputs drifted against its reference sample.")
+    drifted_inputs: list[str]
+    prediction_drifted: bool
+    html: str = Field(description="The report's HTML, served by this API.")
+    quality_html: str | None = Field(description="The quality report's HTML (null: no outcomes were joined).")
+
+
+class DriftSummaries(BaseModel):
+    reports: list[DriftSummary] = Field(description="Each model's latest report, the newest first.")
+
+
+class CheckVerdict(BaseModel):
+    rule: str
+    subject: str = Field(description="model <name> <uuid>, tag <tag> or view <name>.")
+    metric: str
+    value: float | None
+    threshold: float | None
+    direction: str
+    window_start: str | None
+    window_end: str
+    count: int
+    min_count: int
+    status: str = Field(description="breach, ok or insufficient.")
+    detail: str
+    checked_at: str
+    evidence: str = Field(description="The verdict as fresco monitor check printed it.")
+
+
+class Checks(BaseModel):
+    checks: list[CheckVerdict]
+    total: int = Field(description="How many recorded verdicts have the status asked for.")
+
+
+class Bin(BaseModel):
+    low: float
+    high: float
+    count: int
+
+
+class ValueCount(BaseModel):
+    value: str
+    count: int
+
+
+class Distribution(BaseModel):
+    ref: str
+    source: str
+    source_rows: int | None = Field(description="The rows of the view's offline source (null: not sampled).")
+    sampled: int = Field(description="The rows sampled (uniformly, at most the rows asked for).")
+    kind: Literal["number", "category"] | None = Field(description="number: a histogram; category: top values.")
+    nulls: int = Field(description="Sampled rows without a value.")
+    bins: list[Bin] | None
+    values: list[ValueCount] | None = Field(description="The most frequent values, as text.")
+    other: int | None = Field(description="Sampled rows holding a value not listed.")
+    min: float | None
+    max: float | None
+    mean: float | None
+    message: str | None = Field(description="Why nothing was sampled.")
+
+
+class Registration(BaseModel):
+    at: str | None = Field(description="When (ISO, UTC; null: registered before the history kept times).")
+    source: str = Field(description="The view's batch source then.")
+    added: list[str] = Field(description="The features first registered then.")
+
+
+class HistoryFeatureRow(BaseModel):
+    name: str
+    type: str = Field(description="Its type when first registered (a registered type never changes).")
+    registered_at: str | None
+    source: str
+    current: bool = Field(description="Whether the view still has it.")
+
+
+class ViewHistory(BaseModel):
+    view: str
+    created_at: str | None = Field(description="When the view was first registered (its registry record).")
+    last_updated_at: str | None = Field(description="When its registry record last changed (an apply, a materialization).")
+    changes: list[Registration] = Field(description="The registrations, oldest first.")
+    features: list[HistoryFeatureRow] = Field(description="Every feature ever registered in the view.")
+    removed: list[str] = Field(description="Features registered once and no longer in the view.")

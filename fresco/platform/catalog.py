@@ -111,3 +111,44 @@ def views_freshness(store: FeatureStore) -> list[ViewFreshness]:
         when, by = last_written(view)
         out.append(ViewFreshness(view.name, sla, when, by))
     return sorted(out, key=lambda v: v.view)
+
+
+@dataclass(frozen=True)
+class HistoryFeature:
+    """A feature as the catalog's history first registered it."""
+
+    name: str
+    dtype: str
+    registered_at: datetime | None  #: None: registered before the history kept times
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """The features first registered in a view while it read one source (a new source is a new entry)."""
+
+    source: str  #: the batch source as a person reads it (kind, location, timestamp field)
+    stream_source: str | None
+    features: tuple[HistoryFeature, ...]
+
+
+def view_history(store: FeatureStore, view: str) -> list[HistoryEntry]:
+    """``view``'s entries in the catalog's history (``<registry>.history``, kept by the registry
+    store: :func:`fresco.platform.policy.registry_store.read_history`), in the order registered;
+    every feature ever registered in it, those removed since included."""
+    from feast.field import Field
+
+    from fresco.platform.policy.registry_store import read_history
+    from fresco.platform.policy.rules import REGISTERED_AT_TAG, describe_source
+
+    entries = []
+    for proto in read_history(store.config.registry, store.config.repo_path):
+        if (proto.spec.project, proto.spec.name) != (store.project, view):
+            continue
+        features = tuple(
+            HistoryFeature(f.name, str(Field.from_proto(f).dtype).split(".")[-1],
+                           datetime.fromisoformat(f.tags[REGISTERED_AT_TAG]) if REGISTERED_AT_TAG in f.tags else None)
+            for f in proto.spec.features)
+        stream = proto.spec.stream_source
+        entries.append(HistoryEntry(describe_source(proto.spec.batch_source),
+                                    describe_source(stream) if stream.ByteSize() else None, features))
+    return entries

@@ -86,11 +86,13 @@ class Running:
 
 
 @contextmanager
-def fresco_ui(project: Path, env: dict[str, str], output: Path, timeout: float = 60) -> Iterator[Running]:
-    """``fresco ui --repo PROJECT`` on a free port (its output to ``output``) until ``GET /api``
-    answers; stopped after."""
+def fresco_ui(project: Path, env: dict[str, str], output: Path, timeout: float = 60,
+              args: list[str] | None = None) -> Iterator[Running]:
+    """``fresco ui --repo PROJECT`` (or ``fresco ui ARGS``) on a free port (its output to
+    ``output``) until ``GET /api`` answers; stopped after."""
     port = free_port()
-    command = [str(Path(sys.executable).with_name("fresco")), "ui", "--repo", str(project), "--port", str(port)]
+    command = [str(Path(sys.executable).with_name("fresco")), "ui", *(args or ["--repo", str(project)]),
+               "--port", str(port)]
     with output.open("w") as log:
         server = subprocess.Popen(command, env={**_clean_env(), **env}, stdout=log, stderr=subprocess.STDOUT,
                                   start_new_session=True)
@@ -176,3 +178,29 @@ def served_and_observed(service: Service, tag: str, count: int = 12, observed: i
     OutcomeSink(service.home / "outcomes").write(
         [OutcomeRecord(a.prediction_id, a.prediction + 1.0, now, now) for a in answers[:observed]])
     return [a.prediction_id for a in answers]
+
+
+#: Rules of ``fresco monitor check`` over the logged predictions of a tag: too few predictions
+#: (a breach), and enough outcomes joined (ok).
+CHECK_RULES = {"rules": [
+    {"name": "too-quiet", "tag": "basket_value:production", "metric": "predictions", "window": "1d", "below": 1000},
+    {"name": "joined", "tag": "basket_value:production", "metric": "join_rate", "window": "1d", "above": 0.99,
+     "min_count": 1000}], "freshness": "none"}
+
+
+def reported_and_checked(service: Service, tag: str) -> tuple[dict, list]:
+    """``fresco monitor report`` of ``tag``'s logged predictions (logged first when there are none)
+    and ``fresco monitor check`` of :data:`CHECK_RULES`, both written where they are by default
+    (the state folder's ``monitoring/``): the report's figures and the check's verdicts."""
+    from fresco.monitoring.alerts import check, checks_folder, record
+    from fresco.monitoring.report import report_from_logs
+    from fresco.monitoring.rules import MonitoringConfig
+    from fresco.training import ModelRepository
+
+    if not list((service.home / "predictions").rglob("*.parquet")):
+        served_and_observed(service, tag)
+    report = report_from_logs(tag, repository=ModelRepository(service.home / "models"))
+    at = datetime.now(timezone.utc)
+    results = check(MonitoringConfig.model_validate(CHECK_RULES), at)
+    record(results, checks_folder(), at)
+    return report.figures, results

@@ -10,8 +10,9 @@ import httpx
 import pandas as pd
 import pytest
 
-from tests.conftest import run_fresco
-from tests.ui.conftest import CRM_OWNER, HOLDER, OWNER, TOKEN, Service, fresco_ui, served_and_observed
+from tests.conftest import run_feast, run_fresco
+from tests.ui.conftest import (CRM_OWNER, HOLDER, OWNER, TOKEN, Service, fresco_ui, reported_and_checked,
+                              served_and_observed)
 
 TAG = "basket_value:production"
 
@@ -72,6 +73,38 @@ def test_a_view_and_a_feature_have_their_pages(service: Service) -> None:
     assert [f["name"] for f in view["features"]] == ["avg_order_value_30d", "orders_30d", "segment"]
     feature = _get(service, "/api/catalog/features/customer_segments/segment").json()
     assert feature["owner"] == CRM_OWNER and feature["tags"]["domain"] == "crm"
+
+
+def test_a_features_distribution_is_sampled_from_its_offline_source(service: Service) -> None:
+    import numpy as np
+    import pandas as pd
+
+    data = pd.read_parquet(service.project / "data" / "customer_stats.parquet")
+    base = "/api/catalog/features/customer_stats"
+    whole = _get(service, f"{base}/avg_order_value_30d/distribution", rows=len(data)).json()
+    assert whole["source"] == "customer_stats_source" and whole["source_rows"] == whole["sampled"] == len(data)
+    values = data["avg_order_value_30d"]
+    assert whole["kind"] == "number" and whole["nulls"] == int(values.isna().sum())
+    assert (whole["min"], whole["max"]) == (values.min(), values.max())
+    assert whole["mean"] == pytest.approx(values.mean())
+    counts, edges = np.histogram(values.dropna(), bins=len(whole["bins"]))
+    assert [b["count"] for b in whole["bins"]] == counts.tolist()
+    assert [b["low"] for b in whole["bins"]] == pytest.approx(edges[:-1].tolist())
+    sample = _get(service, f"{base}/avg_order_value_30d/distribution", rows=50).json()  # a bounded sample
+    assert sample["sampled"] == 50 and sample["source_rows"] == len(data)
+    assert sum(b["count"] for b in sample["bins"]) + sample["nulls"] == 50
+    assert values.min() <= sample["min"] <= sample["max"] <= values.max()
+    assert _get(service, f"{base}/avg_order_value_30d/distribution", rows=50).json() == sample  # the same sample
+    segments = _get(service, f"{base}/segment/distribution").json()  # the default: up to 10,000 rows
+    assert segments["kind"] == "category" and segments["sampled"] == min(10_000, len(data)) and segments["bins"] is None
+    if segments["sampled"] == len(data):
+        expected = data["segment"].value_counts()
+        assert {v["value"]: v["count"] for v in segments["values"]} == expected.head(len(segments["values"])).to_dict()
+    assert sum(v["count"] for v in segments["values"]) + segments["other"] + segments["nulls"] == segments["sampled"]
+    _error(_get(service, f"{base}/weather/distribution"), 404, "unknown_feature", "feature")
+    _error(_get(service, "/api/catalog/features/weather/segment/distribution"), 404, "unknown_feature", "view")
+    _error(_get(service, f"{base}/segment/distribution", rows=0), 400, "bad_request", "rows")
+    _error(_get(service, f"{base}/segment/distribution", rows=10**6), 400, "bad_request", "rows")
 
 
 def test_unknown_names_are_404_in_the_json_shape(service: Service) -> None:
@@ -373,12 +406,14 @@ def test_the_openapi_document_lists_the_endpoints(service: Service) -> None:
     assert {path: set(methods) for path, methods in document["paths"].items()} == {
         "/api": {"get"}, "/api/audit": {"get"}, "/api/catalog/features": {"get"},
         "/api/catalog/views/{view}": {"get"}, "/api/catalog/features/{view}/{feature}": {"get"},
+        "/api/catalog/features/{view}/{feature}/distribution": {"get"}, "/api/catalog/views/{view}/history": {"get"},
         "/api/models": {"get"}, "/api/models/{ref}": {"get"}, "/api/compare": {"get"},
         "/api/models/{ref}/trees": {"get"}, "/api/models/{ref}/trees/{index}": {"get"},
         "/api/models/{ref}/evaluation": {"get"}, "/api/models/{ref}/partial-dependence": {"get"},
         "/api/compare/curves": {"get"}, "/api/tags": {"get"}, "/api/tags/{tag}": {"put"}, "/api/configs": {"get"}, "/api/configs/{name}": {"get"},
         "/api/train": {"get", "post"}, "/api/train/{job}": {"get"}, "/api/experiments": {"get"},
-        "/api/experiments/{name}": {"put", "delete"}, "/api/monitoring": {"get"}}
+        "/api/experiments/{name}": {"put", "delete"}, "/api/monitoring": {"get"}, "/api/monitoring/drift": {"get"},
+        "/api/monitoring/reports/{uuid}/{report}": {"get"}, "/api/monitoring/checks": {"get"}}
     assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     move = document["paths"]["/api/tags/{tag}"]["put"]
     assert move["security"] == [{"HTTPBearer": []}]
@@ -416,6 +451,25 @@ def test_a_loopback_service_answers_loopback_names_only(service: Service) -> Non
     for host in (f"evil.example:{port}", "evil.example", f"127.0.0.1.evil.example:{port}"):
         refused = httpx.get(f"{service.url}/api/models", headers={"Host": host}, timeout=30)
         assert host in _error(refused, 400, "bad_request", "host")
+
+
+def test_the_quickstarts_closing_line_opens_the_pages(service: Service, tmp_path: Path) -> None:
+    """``fresco ui`` as the quickstart prints it (from another folder; on a free port, the printed
+    one may be taken) serves the repository's pages at the printed address."""
+    import shlex
+    from urllib.parse import urlsplit, urlunsplit
+
+    from fresco.quickstart import ui_command
+
+    command, pages = ui_command(service.project)
+    program, name, *args = shlex.split(command)
+    assert (program, name) == ("fresco", "ui")
+    with fresco_ui(service.project, service.env(), tmp_path / "ui.log", args=args) as running:
+        assert _get(replace(service, url=running.url), "/api").json()["repository"] == str(service.project)
+        assert "text/html" in httpx.get(running.url + "/", timeout=30).headers["content-type"]
+    address = urlsplit(pages)
+    printed = urlunsplit(address._replace(netloc=f"{address.hostname}:{running.port}"))  # the printed one, this port
+    assert f"web pages: {printed}\n" in running.output.read_text()
 
 
 def test_fresco_ui_without_a_repository_says_how_to_give_one(tmp_path: Path) -> None:
@@ -556,9 +610,92 @@ def test_accuracy_over_time_is_read_from_the_prediction_and_outcome_logs(service
     assert abs(row["mae"] - 1.0) < 1e-6 and abs(row["rmse"] - 1.0) < 1e-6  # every outcome is its prediction + 1
     assert answer.json()["counts"] == {"predictions": 12, "outcomes": 8, "matched": 8, "duplicates": 0,
                                        "late": 0, "unmatched": 0}
+    (total,) = answer.json()["totals"]  # every window's counts summed per model / tag / experiment / arm
+    assert total == {"model_uuid": service.model_a, "model": "basket_value", "tag": TAG, "experiment": None,
+                     "arm": None, "predictions": 12, "outcomes": 8, "join_rate": 8 / 12}
     assert _get(service, "/api/monitoring", model=service.model_b).json()["rows"] == []
     _error(_get(service, "/api/monitoring", window="2y"), 400, "bad_request", "window")
     _error(_get(service, "/api/monitoring", model="no-such-model"), 404, "unknown_model", "model")
+
+
+def test_the_latest_drift_report_is_summarized_and_its_html_served(service: Service) -> None:
+    assert _get(service, "/api/monitoring/drift").json()["reports"] == []
+    figures, _ = reported_and_checked(service, TAG)
+    answer = _get(service, "/api/monitoring/drift")
+    assert answer.status_code == 200, answer.text
+    (summary,) = answer.json()["reports"]
+    drift = figures["drift"]
+    assert summary["model_uuid"] == service.model_a == figures["model"]["uuid"] and summary["model"] == "basket_value"
+    assert (summary["predictions"], summary["inputs"], summary["drifted"]) == (
+        figures["predictions"], drift["inputs"], drift["drifted"])
+    assert summary["share"] == drift["share"] and summary["drifted_inputs"] == drift["drifted_inputs"]
+    folder = Path(figures["html"]).parent
+    assert summary["report"] == folder.name and summary["quality_html"] is not None  # outcomes were joined
+    assert _get(service, "/api/monitoring/drift", model=TAG).json()["reports"] == [summary]
+    assert _get(service, "/api/monitoring/drift", model=service.model_b).json()["reports"] == []
+    html = _get(service, summary["html"])
+    assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
+    assert html.content == Path(figures["html"]).read_bytes()
+    policy = html.headers["content-security-policy"]
+    assert policy.startswith("sandbox allow-scripts;") and "connect-src" not in policy and "default-src 'none'" in policy
+    quality = httpx.get(service.url + summary["quality_html"], timeout=30)  # its own query: page=quality
+    assert quality.content == Path(figures["quality_html"]).read_bytes()
+    base = f"/api/monitoring/reports/{service.model_a}"
+    _error(_get(service, f"{base}/{folder.name}", page="summary"), 400, "bad_request", "page")
+    _error(_get(service, f"{base}/20200101T000000Z"), 404, "not_found", "report")
+    _error(_get(service, f"{base}/..%2F..%2F..%2Fmodels"), 404, "not_found")
+    _error(_get(service, f"/api/monitoring/reports/{service.model_b}/{folder.name}"), 404, "not_found", "uuid")
+    _error(_get(service, "/api/monitoring/reports/..%2Fchecks/x"), 404, "not_found")
+    _error(_get(service, "/api/monitoring/drift", model="no-such-model"), 404, "unknown_model", "model")
+
+
+def test_recorded_rule_breaches_are_listed_with_their_evidence(service: Service) -> None:
+    _, results = reported_and_checked(service, TAG)
+    answer = _get(service, "/api/monitoring/checks")
+    assert answer.status_code == 200, answer.text
+    breached = [r for r in results if r.status == "breach"]
+    assert [r.rule for r in breached] == ["too-quiet"]  # 12 or 24 predictions: below 1000
+    latest = answer.json()["checks"][0]
+    assert latest["rule"] == "too-quiet" and latest["status"] == "breach" and latest["subject"] == f"tag {TAG}"
+    assert latest["value"] == breached[0].value and latest["threshold"] == 1000 and latest["direction"] == "below"
+    assert latest["evidence"] == breached[0].line() and latest["checked_at"]
+    assert {c["status"] for c in answer.json()["checks"]} == {"breach"}
+    every = _get(service, "/api/monitoring/checks", status="all").json()
+    assert {c["rule"] for c in every["checks"]} == {"too-quiet", "joined"} and every["total"] >= 2
+    (joined,) = [c for c in every["checks"] if c["rule"] == "joined"][:1]
+    assert joined["status"] == "insufficient" and "min_count 1000" in joined["evidence"]
+    _error(_get(service, "/api/monitoring/checks", status="late"), 400, "bad_request", "status")
+    _error(_get(service, "/api/monitoring/checks", limit=0), 400, "bad_request", "limit")
+
+
+def test_a_views_history_in_the_catalog_says_when_each_feature_came_and_went(service: Service) -> None:
+    """A feature added to a view by one ``feast apply`` and removed by the next: the history keeps
+    it, with its time, and says it is gone."""
+    first = _get(service, "/api/catalog/views/customer_segments/history").json()
+    (created,) = first["changes"]
+    assert created["added"] == ["segment"] and "customer_stats.parquet" in created["source"] and created["at"]
+    assert first["created_at"] and first["removed"] == []
+    assert first["features"] == [{"name": "segment", "type": "String", "registered_at": created["at"],
+                                  "source": created["source"], "current": True}]
+    definitions = service.project / "definitions.py"
+    original = definitions.read_text()
+    extra = 'Field(name="segment", dtype=String, description="The CRM\'s segment of the customer."),\n' \
+            '            Field(name="orders_30d", dtype=Int64, description="Orders, as the CRM counts them.")'
+    try:
+        definitions.write_text(original.replace(
+            'Field(name="segment", dtype=String, description="The CRM\'s segment of the customer.")', extra))
+        added = run_feast(service.project, "apply")
+        assert added.returncode == 0, added.stdout + added.stderr
+    finally:
+        definitions.write_text(original)
+        removed = run_feast(service.project, "apply")
+    assert removed.returncode == 0, removed.stdout + removed.stderr
+    after = _get(service, "/api/catalog/views/customer_segments/history").json()
+    assert after["changes"][0] == created and [c["added"] for c in after["changes"]] == [["segment"], ["orders_30d"]]
+    assert after["changes"][1]["at"] > created["at"] and after["removed"] == ["orders_30d"]
+    (gone,) = [f for f in after["features"] if f["name"] == "orders_30d"]
+    assert gone["type"] == "Int64" and not gone["current"] and gone["registered_at"] == after["changes"][1]["at"]
+    _error(_get(service, "/api/catalog/views/weather/history"), 404, "unknown_feature", "view")
 
 
 def test_a_job_outliving_its_service_is_read_from_its_log(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from selenium.webdriver.support import expected_conditions as shown
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from tests.serving.conftest import serve
-from tests.ui.conftest import TOKEN, Service, served_and_observed
+from tests.ui.conftest import TOKEN, Service, reported_and_checked, served_and_observed
 
 TAG = "basket_value:production"
 
@@ -99,6 +99,33 @@ def test_the_catalog_finds_a_feature_and_opens_its_page(browser: WebDriver, serv
     assert "Mean order value, same window." in browser.find_element(By.ID, "page").text
     assert "basket_value_v1" in facts and service.model_a[:8] in facts and "2d" in facts  # TTL
     _shoot(browser, screenshots, "feature")
+    _no_policy_violations(browser)
+
+
+def test_a_features_page_draws_its_distribution_and_its_views_history(browser: WebDriver, service: Service,
+                                                                      screenshots: Path) -> None:
+    base = f"{service.url}/api/catalog"
+    for feature, kind in (("avg_order_value_30d", "number"), ("segment", "category")):
+        answer = httpx.get(f"{base}/features/customer_stats/{feature}/distribution", timeout=30).json()
+        assert answer["kind"] == kind
+        _open(browser, service, f"feature/customer_stats/{feature}")
+        _wait(browser, "h1", f"customer_stats:{feature}")  # this feature's page, not the one before
+        about = _wait(browser, "#distribution-about", "rows sampled").text
+        assert f"{answer['sampled']} rows sampled of {answer['source_rows']} in customer_stats_source" in about
+        bars = browser.find_elements(By.CSS_SELECTOR, "#distribution-chart svg.chart rect.bar")
+        shown = answer["bins"] if kind == "number" else answer["values"] + ([1] if answer["other"] else [])
+        assert len(bars) == len(shown) > 1
+        labels = [t.text for t in browser.find_elements(By.CSS_SELECTOR, "#distribution-chart svg text.label")]
+        if kind == "category":
+            assert labels[:len(answer["values"])] == [v["value"] for v in answer["values"]]
+        history = httpx.get(f"{base}/views/customer_stats/history", timeout=30).json()
+        (row,) = browser.find_elements(By.CSS_SELECTOR, "#history tbody tr")
+        (registered,) = history["changes"]
+        assert sorted(registered["added"]) == ["avg_order_value_30d", "orders_30d", "segment"]
+        assert ", ".join(registered["added"]) in row.text and registered["source"] in row.text
+        assert row.find_element(By.TAG_NAME, "strong").text == feature  # the page's feature stands out
+        browser.execute_script("arguments[0].scrollIntoView()", browser.find_element(By.ID, "distribution-about"))
+        _shoot(browser, screenshots, f"feature-{kind}")
     _no_policy_violations(browser)
 
 
@@ -368,6 +395,30 @@ def test_the_accuracy_chart_shows_after_outcomes_are_logged(browser: WebDriver, 
     assert service.model_a[:8] in row.text and TAG in row.text and " 12 8 " in f" {row.text} "
     _shoot(browser, screenshots, "monitoring")
     _no_policy_violations(browser)
+
+
+def test_the_monitoring_page_shows_the_latest_drift_report_and_the_breaches(browser: WebDriver, service: Service,
+                                                                            screenshots: Path) -> None:
+    figures, results = reported_and_checked(service, TAG)
+    _open(browser, service, "monitoring")
+    browser.refresh()  # the page may be open already (the same address is no new page)
+    drift = _wait(browser, "#drift tbody tr", service.model_a[:8]).text
+    share = figures["drift"]
+    assert f"{share['drifted']} of {share['inputs']}" in drift
+    assert (", ".join(share["drifted_inputs"]) or "none") in drift
+    (breach,) = [r for r in results if r.status == "breach"]
+    row = _wait(browser, "#breaches tbody tr", "too-quiet").text
+    assert f"tag {TAG}" in row and " ".join(breach.line().split()) in row  # the evidence, as the page lays it out
+    totals = browser.find_element(By.ID, "monitoring-totals").text
+    assert service.model_a[:8] in totals and TAG in totals
+    browser.execute_script("arguments[0].scrollIntoView()", browser.find_element(By.ID, "drift"))
+    _shoot(browser, screenshots, "monitoring-drift")
+    _no_policy_violations(browser)
+    link = browser.find_element(By.LINK_TEXT, "report")
+    assert link.get_attribute("target") == "_blank"
+    browser.get(link.get_attribute("href"))  # Evidently's page: its own scripts run, in their sandbox
+    WebDriverWait(browser, 30).until(lambda b: "Drift" in b.find_element(By.TAG_NAME, "body").text)
+    _shoot(browser, screenshots, "drift-report")
 
 
 def test_a_model_is_trained_from_the_form_and_listed(browser: WebDriver, service: Service, screenshots: Path) -> None:

@@ -1,7 +1,9 @@
-// The catalog: search the features (name or description, owner, view tag) and a feature's page.
+// The catalog: search the features (name or description, owner, view tag) and a feature's page
+// (its facts, its distribution in a sample of the offline store, its view's history in the catalog).
 
 import { enc, get } from "./api.js";
-import { facts, go, h, modelLink, seconds, table, when } from "./dom.js";
+import { barChart } from "./chart.js";
+import { facts, fmt, go, h, modelLink, problem, seconds, table, when } from "./dom.js";
 
 function freshness(feature) {
   if (feature.within_sla === null) return h("span", { class: "muted" }, "no SLA");
@@ -34,8 +36,35 @@ export async function catalogPage(params) {
     ], features, { id: "features" }));
 }
 
+function distributionSection(d) {
+  const heading = h("h2", {}, "Distribution in the offline store");
+  if (d instanceof Error) return [heading, problem(d)];
+  if (!d.sampled) return [heading, h("p", { class: "muted", id: "distribution-empty" }, d.message || "No rows.")];
+  const rows = d.kind === "number"
+    ? d.bins.map((b) => [`${fmt(b.low)} – ${fmt(b.high)}`, [b.count]])
+    : [...d.values.map((v) => [v.value, [v.count]]), ...(d.other ? [["(other values)", [d.other]]] : [])];
+  const range = d.kind === "number" ? `; min ${fmt(d.min)}, mean ${fmt(d.mean)}, max ${fmt(d.max)}` : "";
+  return [heading,
+    h("p", { class: "muted", id: "distribution-about" },
+      `${d.sampled} rows sampled of ${d.source_rows} in ${d.source}; ${d.nulls} without a value${range}.`),
+    h("div", { id: "distribution-chart" }, barChart(rows))];
+}
+
+function historySection(history, view, name) {
+  const heading = h("h2", {}, `History of view ${view} in the catalog`);
+  if (history instanceof Error) return [heading, problem(history)];
+  const added = (c) => c.added.map((f, i) => [i ? ", " : "", f === name ? h("strong", {}, f) : f]);
+  return [heading,
+    h("p", { class: "muted" }, `Created ${when(history.created_at)}; its record last changed ${when(history.last_updated_at)}.`,
+      history.removed.length ? ` Registered once and removed since: ${history.removed.join(", ")}.` : ""),
+    table([["When", (c) => (c.at ? when(c.at) : "before the history kept times")], ["Source", (c) => c.source],
+      ["Features first registered", added]], history.changes, { id: "history" })];
+}
+
 export async function featurePage(params, view, name) {
-  const f = await get(`/api/catalog/features/${enc(view)}/${enc(name)}`);
+  const path = `/api/catalog/features/${enc(view)}/${enc(name)}`;
+  const [f, distribution, history] = await Promise.all([get(path),
+    get(`${path}/distribution`).catch((e) => e), get(`/api/catalog/views/${enc(view)}/history`).catch((e) => e)]);
   const list = (items, render) => (items.length ? h("ul", {}, items.map((i) => h("li", {}, render(i)))) : "none");
   return h("section", {},
     h("p", {}, h("a", { href: "#/catalog" }, "← catalog")),
@@ -48,5 +77,6 @@ export async function featurePage(params, view, name) {
       ["View tags", Object.entries(f.tags).map(([k, v]) => `${k}=${v}`).join(", ") || "none"],
       ["Feature services", list(f.feature_services, (s) => s)],
       ["Models", list(f.models, (m) => [modelLink(m.uuid), ` ${m.name}`])],
-    ]));
+    ]),
+    distributionSection(distribution), historySection(history, view, name));
 }

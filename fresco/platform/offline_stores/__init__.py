@@ -4,7 +4,8 @@
 ``FileSource`` Parquet data), with point-in-time retrieval and materialization reads done as
 as-of joins in DuckDB (:mod:`fresco.platform.offline_stores.duckdb_store`). Its entity rows may
 also be a DuckDB query (``parquet_entity_query``: Parquet files), whose answer ``persist``
-writes as Parquet from DuckDB, rows never in Python (how Spark jobs use it).
+writes as Parquet from DuckDB, rows never in Python (how Spark jobs use it). ``sample_source``:
+a bounded sample of a local Parquet source's columns (a feature's distribution in ``fresco ui``).
 """
 
 from fresco.platform.offline_stores.duckdb_store import (
@@ -13,6 +14,7 @@ from fresco.platform.offline_stores.duckdb_store import (
     FrescoDuckDBRetrievalJob,
     OfflineStoreError,
     parquet_entity_query,
+    sample_source,
 )
 
 __all__ = [
@@ -21,4 +23,5 @@ __all__ = [
     "FrescoDuckDBRetrievalJob",
     "OfflineStoreError",
     "parquet_entity_query",
+    "sample_source",
 ]

@@ -699,6 +699,30 @@ def _pull(config: RepoConfig, source: DataSource, join_keys: list[str], features
     return FrescoDuckDBRetrievalJob(compute, full_feature_names=False, repo_path=str(config.repo_path))
 
 
+def sample_source(config: RepoConfig, source: DataSource, columns: list[str], rows: int,
+                  seed: int = 0) -> tuple[pa.Table, int] | None:
+    """A uniform sample of at most ``rows`` rows of ``columns`` (named as the view names them) of
+    a local Parquet ``source``, and how many rows it has: DuckDB's reservoir sampling, so the
+    memory used is bounded by ``rows`` whatever the source's size (the same sample for the same
+    ``seed`` and data). None for a source that is not local Parquet."""
+    path = local_parquet_path(source, config.repo_path)
+    if path is None:
+        return None
+    con = _connect(config)
+    try:
+        scan = _scan(path, source.name)
+        select = ", ".join(f"{_q(_source_column(source, c))} AS {_q(c)}" for c in columns)
+        try:
+            ((total,),) = con.sql(f"SELECT count(*) FROM {scan}").fetchall()
+            sample = con.sql(f"SELECT {select} FROM {scan} USING SAMPLE reservoir({int(rows)} ROWS) "
+                             f"REPEATABLE ({int(seed)})").to_arrow_table()
+        except duckdb.Error as err:
+            raise OfflineStoreError(f"source {source.name!r} ({path}): {err}") from err
+        return sample, int(total)
+    finally:
+        con.close()
+
+
 def appended_file_name() -> str:
     """A new file's name in a view's Parquet folder: later appends sort after earlier ones and
     after Spark's ``part-*`` files, which is the tie-break between rows of one key and time

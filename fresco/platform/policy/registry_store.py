@@ -1,8 +1,8 @@
 """A Feast registry store that checks the whole catalog before the registry is written.
 
 Beside the registry it keeps the catalog's history (``<registry path>.history``, written by the
-same kind of store, so also on s3 or gs): every feature ever registered with its type and its
-view's sources (:func:`~fresco.platform.policy.rules.merged_history`), so that a feature removed
+same kind of store, so also on s3 or gs): every feature ever registered with its type, its
+view's sources and when it was registered (:func:`~fresco.platform.policy.rules.merged_history`), so that a feature removed
 and re-added with another meaning is refused like a changed one. The history is written before
 the registry: if the registry write then fails, the history only knows more.
 
@@ -13,6 +13,7 @@ one behind. This store keeps it in memory instead; the first accepted apply writ
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 
 from feast.infra.registry.registry import get_registry_store_class_from_scheme
@@ -104,7 +105,8 @@ class CatalogPolicyRegistryStore(RegistryStore):
             report.warnings.clear()  # a materialization commit: nothing new to warn about
         report.raise_or_warn()
         updated = RegistryProto()
-        updated.feature_views.extend(merged_history(history_views, catalog_views(registry_proto)))
+        updated.feature_views.extend(merged_history(history_views, catalog_views(registry_proto),
+                                                    datetime.now(timezone.utc)))
         if history is None or updated.SerializeToString(deterministic=True) != history.SerializeToString(
                 deterministic=True):
             self._history.update_registry_proto(updated)

@@ -17,7 +17,7 @@ import re
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from feast.errors import FeastError
 from feast.protos.feast.core.DataSource_pb2 import DataSource as DataSourceProto
@@ -29,6 +29,8 @@ from feast.protos.feast.types.Value_pb2 import ValueType
 SLA_TAG = "freshness_sla"
 DEPRECATED_TAG = "deprecated"
 DEPRECATION_NOTE_TAG = "deprecation_note"
+#: In the catalog's history, on each feature: when it was first registered there (ISO, UTC).
+REGISTERED_AT_TAG = "fresco.registered_at"
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -113,7 +115,8 @@ def _source_identity(source: DataSourceProto) -> tuple:
     )
 
 
-def _describe_source(source: DataSourceProto) -> str:
+def describe_source(source: DataSourceProto) -> str:
+    """A source as a person reads it: its kind, location and timestamp field."""
     _, location, ts, _ = _source_identity(source)
     kind = source.data_source_class_type.rsplit(".", 1)[-1] or "source"
     loc = location.decode() if isinstance(location, bytes) else location
@@ -140,8 +143,8 @@ def check_meaning(old: FeatureViewProto, new: FeatureViewProto) -> list[str]:
     ):
         if kept and _source_identity(before) != _source_identity(after):
             problems.append(
-                f"feature view '{name}' reads its {label} from {_describe_source(before)}; this "
-                f"apply changes it to {_describe_source(after)}, which changes the meaning of its "
+                f"feature view '{name}' reads its {label} from {describe_source(before)}; this "
+                f"apply changes it to {describe_source(after)}, which changes the meaning of its "
                 f"registered features {kept}: register a new feature view instead (for example "
                 f"'{name}_v2')"
             )
@@ -173,9 +176,11 @@ def _sources(view: FeatureViewProto) -> tuple:
     return _source_identity(view.spec.batch_source), _source_identity(view.spec.stream_source)
 
 
-def merged_history(history: Iterable[FeatureViewProto], views: Iterable[FeatureViewProto]) -> list[FeatureViewProto]:
+def merged_history(history: Iterable[FeatureViewProto], views: Iterable[FeatureViewProto],
+                   at: datetime | None = None) -> list[FeatureViewProto]:
     """The catalog's history after ``views`` are registered: one entry per (project, view,
-    sources) holding every feature first registered there, with the type it had then.
+    sources) holding every feature first registered there, with the type it had then and, with
+    ``at`` (the registration's time), that time: the feature's :data:`REGISTERED_AT_TAG`.
 
     Entries are feature view protos (name, project, sources, features) so that
     :func:`check_meaning` checks a desired view against each of them as against a stored view.
@@ -194,7 +199,10 @@ def merged_history(history: Iterable[FeatureViewProto], views: Iterable[FeatureV
             entries.append(entry)
         for feature in spec.features:
             if feature.name not in known:
-                entry.spec.features.add().CopyFrom(feature)
+                added = entry.spec.features.add()
+                added.CopyFrom(feature)
+                if at is not None:
+                    added.tags[REGISTERED_AT_TAG] = at.isoformat()
     return [h for h in entries if h.spec.features]
 
 
