@@ -96,10 +96,10 @@ def suggest(labels: str, label: str, timestamp_column: str | None, task: str | N
             yaml_path: Path | None) -> None:
     """Rank the catalog's features for a new problem's LABELS (a Parquet file or a Hive table of
     entity rows: join keys, a time, the label), point in time, on a hold-out later in time."""
-    from fresco.platform import open_store, resolve_repo, state_dir
+    from fresco.platform import open_store, resolve_repo
     from fresco.training import ModelRepository, TrainingDataError
-    from fresco.training.suggestion import (RankingError, draft_name, suggest_features, write_draft,
-                                            write_report)
+    from fresco.training.suggestion import (RankingError, draft_name, suggest_features, suggestions_folder,
+                                            write_draft, write_report)
 
     start = time.perf_counter()
 
@@ -116,7 +116,7 @@ def suggest(labels: str, label: str, timestamp_column: str | None, task: str | N
         raise click.ClickException(str(err)) from None
     model_name = name or draft_name(label)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
-    json_path, html_path = write_report(found, output or state_dir() / "suggestions" / f"{model_name}-{stamp}")
+    json_path, html_path = write_report(found, output or suggestions_folder() / f"{model_name}-{stamp}")
     _print(found, top)
     click.echo(f"report  {html_path}\n        {json_path}")
     if draft_dir is not None:

@@ -17,7 +17,7 @@ from fresco.serving.body_limit import BodyLimitMiddleware
 from fresco.platform.state import state_dir
 from fresco.training import ModelRepository
 from fresco.ui import (audit, catalog, checks, dependence, deployments, distribution, drift, evaluation, history,
-                       models, monitoring, training, trees)
+                       models, monitoring, suggestions, training, trees)
 from fresco.ui.auth import TOKEN_ENV, mutations_enabled
 from fresco.ui.errors import OPENAPI_PATH, install_error_handlers, without_validation_answers
 from fresco.ui.hosts import LoopbackHostsOnly
@@ -56,7 +56,7 @@ def create_app(repo: Path | None = None, yaml_path: Path | None = None, *, loopb
 
     app.openapi = openapi  # type: ignore[method-assign]
     for module in (catalog, distribution, history, models, trees, evaluation, dependence, deployments, training,
-                   monitoring, drift, checks):
+                   monitoring, drift, checks, suggestions):
         app.include_router(module.router)
 
     @app.get("/api", tags=["service"], summary="What this service manages", response_model=ServiceInfo)

@@ -441,3 +441,34 @@ class ViewHistory(BaseModel):
     changes: list[Registration] = Field(description="The registrations, oldest first.")
     features: list[HistoryFeatureRow] = Field(description="Every feature ever registered in the view.")
     removed: list[str] = Field(description="Features registered once and no longer in the view.")
+
+
+class SuggestionSummary(BaseModel):
+    name: str = Field(description="The report's folder name in the state folder's suggestions.")
+    label: str
+    task: str
+    labels: str = Field(description="The label rows the ranking ran on (a Parquet path or a Hive table).")
+    rows: int
+    created_at: str
+    top: list[str] = Field(description="The features of the draft: the best that improve the hold-out.")
+    metric: str
+    model_metric: float | None = Field(description="The quick model's metric on the hold-out.")
+    baseline_metric: float | None = Field(description="The label's baseline's metric on the hold-out.")
+
+
+class SuggestionList(BaseModel):
+    suggestions: list[SuggestionSummary] = Field(description="Every stored suggestion, the newest first.")
+
+
+class Suggestion(BaseModel):
+    """A stored suggestion's whole JSON, as ``fresco features suggest`` wrote it."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    label: str
+    task: str
+    features: list[dict[str, Any]]
+    excluded: list[dict[str, Any]]
+    ranking: dict[str, Any]
+    top: list[str]

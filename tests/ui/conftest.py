@@ -204,3 +204,18 @@ def reported_and_checked(service: Service, tag: str) -> tuple[dict, list]:
     results = check(MonitoringConfig.model_validate(CHECK_RULES), at)
     record(results, checks_folder(), at)
     return report.figures, results
+
+
+def suggested(service: Service) -> dict:
+    """``fresco features suggest`` of the project's basket values, stored where it is by default
+    (the state folder's ``suggestions``): its JSON with its folder's ``name``."""
+    import json
+
+    from tests.conftest import invoke_fresco
+
+    labels = service.project / "data" / "labels.parquet"
+    done = invoke_fresco("features", "suggest", str(labels), "--label", "basket_value", "--repo", str(service.project),
+                         cwd=service.home.parent, env=service.env())
+    assert done.returncode == 0, done.stdout + done.stderr
+    (folder,) = [f for f in (service.home / "suggestions").iterdir() if str(f) in done.stdout]
+    return {"name": folder.name, **json.loads((folder / "suggestion.json").read_text())}

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import run_feast, run_fresco
-from tests.ui.conftest import (CRM_OWNER, HOLDER, OWNER, TOKEN, Service, fresco_ui, reported_and_checked,
+from tests.ui.conftest import (CRM_OWNER, HOLDER, OWNER, TOKEN, Service, fresco_ui, reported_and_checked, suggested,
                               served_and_observed)
 
 TAG = "basket_value:production"
@@ -401,6 +401,24 @@ def test_bad_tag_moves_are_refused_by_field(service: Service) -> None:
     assert _get(service, f"/api/models/{TAG}").json()["uuid"] == service.model_a
 
 
+def test_stored_feature_suggestions_are_listed_and_served(service: Service) -> None:
+    stored = suggested(service)
+    listed = _get(service, "/api/suggestions")
+    assert listed.status_code == 200, listed.text
+    (summary,) = [s for s in listed.json()["suggestions"] if s["name"] == stored["name"]]
+    assert summary["label"] == "basket_value" and summary["task"] == "regression" and summary["top"] == stored["top"]
+    assert summary["model_metric"] == stored["ranking"]["model_metrics"]["rmse"]
+    whole = _get(service, f"/api/suggestions/{stored['name']}")
+    assert whole.status_code == 200 and whole.json() == stored
+    html = _get(service, f"/api/suggestions/{stored['name']}/html")
+    assert html.status_code == 200 and "Features suggested for basket_value" in html.text
+    assert html.headers["content-security-policy"].startswith("sandbox")
+    missing = _get(service, "/api/suggestions/nope")
+    assert missing.status_code == 404 and missing.json()["field"] == "name", missing.text
+    assert stored["name"] in missing.json()["message"]  # it names the stored ones
+    assert _get(service, "/api/suggestions/..%2Fmodels/html").status_code == 404
+
+
 def test_the_openapi_document_lists_the_endpoints(service: Service) -> None:
     document = _get(service, "/api/openapi.json").json()
     assert {path: set(methods) for path, methods in document["paths"].items()} == {
@@ -413,7 +431,8 @@ def test_the_openapi_document_lists_the_endpoints(service: Service) -> None:
         "/api/compare/curves": {"get"}, "/api/tags": {"get"}, "/api/tags/{tag}": {"put"}, "/api/configs": {"get"}, "/api/configs/{name}": {"get"},
         "/api/train": {"get", "post"}, "/api/train/{job}": {"get"}, "/api/experiments": {"get"},
         "/api/experiments/{name}": {"put", "delete"}, "/api/monitoring": {"get"}, "/api/monitoring/drift": {"get"},
-        "/api/monitoring/reports/{uuid}/{report}": {"get"}, "/api/monitoring/checks": {"get"}}
+        "/api/monitoring/reports/{uuid}/{report}": {"get"}, "/api/monitoring/checks": {"get"},
+        "/api/suggestions": {"get"}, "/api/suggestions/{name}": {"get"}, "/api/suggestions/{name}/html": {"get"}}
     assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     move = document["paths"]["/api/tags/{tag}"]["put"]
     assert move["security"] == [{"HTTPBearer": []}]

@@ -23,7 +23,7 @@ from selenium.webdriver.support import expected_conditions as shown
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from tests.serving.conftest import serve
-from tests.ui.conftest import TOKEN, Service, reported_and_checked, served_and_observed
+from tests.ui.conftest import TOKEN, Service, reported_and_checked, served_and_observed, suggested
 
 TAG = "basket_value:production"
 
@@ -419,6 +419,24 @@ def test_the_monitoring_page_shows_the_latest_drift_report_and_the_breaches(brow
     browser.get(link.get_attribute("href"))  # Evidently's page: its own scripts run, in their sandbox
     WebDriverWait(browser, 30).until(lambda b: "Drift" in b.find_element(By.TAG_NAME, "body").text)
     _shoot(browser, screenshots, "drift-report")
+
+
+def test_a_feature_suggestion_is_listed_and_shows_its_ranking(browser: WebDriver, service: Service,
+                                                            screenshots: Path) -> None:
+    stored = suggested(service)
+    _open(browser, service, "suggestions")
+    browser.refresh()
+    _wait(browser, "#suggestions tbody tr", "basket_value")
+    browser.find_element(By.LINK_TEXT, "basket_value").click()
+    ranked = _wait(browser, "#ranked tbody tr", stored["features"][0]["score"]["ref"])
+    rows = browser.find_elements(By.CSS_SELECTOR, "#ranked tbody tr")
+    assert [r.find_elements(By.TAG_NAME, "td")[1].text.split(" ")[0] for r in rows] == \
+        [f["score"]["ref"] for f in stored["features"]]
+    assert ranked.find_elements(By.TAG_NAME, "td")[0].text == "1"
+    helping = [f for f in stored["features"] if f["score"]["permutation"] > 0]
+    assert len(browser.find_elements(By.CSS_SELECTOR, "svg.chart rect.bar")) == len(helping[:20]) > 0
+    _shoot(browser, screenshots, "suggestion")
+    _no_policy_violations(browser)
 
 
 def test_a_model_is_trained_from_the_form_and_listed(browser: WebDriver, service: Service, screenshots: Path) -> None:

@@ -7,8 +7,8 @@ model's permutation importance on a later hold-out), ``suggest`` (retrieval and 
 
 from fresco.training.suggestion.draft import DraftSource, draft_program, write_draft
 from fresco.training.suggestion.ranking import RankingError
-from fresco.training.suggestion.report import write_report
+from fresco.training.suggestion.report import stored_suggestions, suggestions_folder, write_report
 from fresco.training.suggestion.suggest import Suggestion, draft_name, suggest_features
 
-__all__ = ["DraftSource", "RankingError", "Suggestion", "draft_name", "draft_program", "suggest_features",
-           "write_draft", "write_report"]
+__all__ = ["DraftSource", "RankingError", "Suggestion", "draft_name", "draft_program", "stored_suggestions",
+           "suggest_features", "suggestions_folder", "write_draft", "write_report"]

@@ -79,6 +79,24 @@ metric; permutation importance on {r.quick_model.get('permutation_rows', 0):,} o
 """
 
 
+def suggestions_folder() -> Path:
+    """Where reports go by default: ``<state folder>/suggestions``, a folder per run in it."""
+    from fresco.platform.state import state_dir
+
+    return state_dir() / "suggestions"
+
+
+def stored_suggestions(root: Path | None = None) -> list[Path]:
+    """The report folders under ``root`` (default :func:`suggestions_folder`) holding a
+    ``suggestion.json``, newest first. Only what is there is listed: a name given by someone else
+    is looked up in it, never made into a path."""
+    root = suggestions_folder() if root is None else root
+    if not root.is_dir():
+        return []
+    found = [p for p in root.iterdir() if p.is_dir() and (p / "suggestion.json").is_file()]
+    return sorted(found, key=lambda p: ((p / "suggestion.json").stat().st_mtime, p.name), reverse=True)
+
+
 def write_report(suggestion: Suggestion, folder: Path) -> tuple[Path, Path]:
     """Write ``suggestion.json`` and ``suggestion.html`` into ``folder``; returns their paths."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -1,12 +1,13 @@
 // The pages' router: the part of the address after "#" names the page and its arguments
 // (#/catalog?q=..., #/feature/VIEW/NAME, #/models, #/model/REF, #/model/REF/tree/N, #/compare?ref=A&ref=B, #/tags,
-// #/train?config=NAME, #/train/JOB, #/monitoring?model=REF&window=1h&metric=NAME, #/audit).
+// #/train?config=NAME, #/train/JOB, #/monitoring?model=REF&window=1h&metric=NAME, #/audit, #/suggestions, #/suggestion/NAME).
 
 import { auditPage } from "./audit.js";
 import { catalogPage, featurePage } from "./catalog.js";
 import { problem } from "./dom.js";
 import { comparePage, modelPage, modelsPage } from "./models.js";
 import { monitoringPage } from "./monitoring.js";
+import { suggestionPage, suggestionsPage } from "./suggestions.js";
 import { tagsPage } from "./tags.js";
 import { jobPage, trainPage } from "./train.js";
 import { treePage } from "./trees.js";
@@ -22,6 +23,8 @@ const routes = [
   [/^train$/, trainPage, "train"],
   [/^monitoring$/, monitoringPage, "monitoring"],
   [/^audit$/, auditPage, "audit"],
+  [/^suggestions$/, suggestionsPage, "suggestions"],
+  [/^suggestion\/([^/]+)$/, suggestionPage, "suggestions"],
   [/^train\/([0-9a-f]+)$/, jobPage, "train"],
 ];
 
