@@ -12,7 +12,8 @@ import pytest
 from tests.conftest import invoke_fresco
 
 
-def _suggest(project: Path, tmp_path: Path, labels: Path, *args: str):
+def _suggest(project: Path, tmp_path: Path, labels: Path | str, *args: str):
+    tmp_path.mkdir(parents=True, exist_ok=True)
     return invoke_fresco("features", "suggest", str(labels), "--repo", str(project), "--output",
                          str(tmp_path / "report"), *args, cwd=tmp_path, env={"FRESCO_HOME": str(tmp_path / "home")})
 
@@ -63,3 +64,25 @@ def test_a_draft_never_overwrites_a_config(applied_project: Path, tmp_path: Path
     assert result.returncode != 0 and "basket_value_suggested.yaml exists" in result.stderr
     assert (drafts / "basket_value_suggested.yaml").read_text() == "# mine\n"
     assert not (drafts / "basket_value_suggested.dsl").exists()
+
+
+def test_labels_from_a_hive_table_rank_as_the_same_rows_from_parquet(applied_project: Path, spark,
+                                                                     tmp_path: Path) -> None:
+    import uuid
+
+    import yaml
+
+    labels = applied_project / "data" / "labels.parquet"
+    table = f"default.late_baskets_{uuid.uuid4().hex[:8]}"
+    # the table's rows in another order than the file's: the ranking must not depend on it
+    spark.createDataFrame(pd.read_parquet(labels).sample(frac=1.0, random_state=5)).write.saveAsTable(table)
+    from_file = _suggest(applied_project, tmp_path / "file", labels, "--label", "basket_value")
+    from_table = _suggest(applied_project, tmp_path / "table", table, "--label", "basket_value",
+                          "--write-config", str(tmp_path / "draft"))
+    assert from_file.returncode == 0 and from_table.returncode == 0, from_file.stderr + from_table.stderr
+    file_report, table_report = (json.loads((tmp_path / side / "report" / "suggestion.json").read_text())
+                                 for side in ("file", "table"))
+    assert table_report["features"] == file_report["features"] and table_report["top"] == file_report["top"]
+    assert table_report["ranking"]["model_metrics"] == file_report["ranking"]["model_metrics"]
+    draft = yaml.safe_load((tmp_path / "draft" / "basket_value_suggested.yaml").read_text())
+    assert draft["data"]["source"] == {"hive_table": table}

@@ -104,6 +104,8 @@ def suggest_features(rows: pd.DataFrame, store: Any, *, label: str, labels: str 
         raise RankingError(f"no catalog feature applies to these rows: they carry none of the join keys "
                            f"{', '.join(keys) or '(none registered)'}")
     keys = sorted({k for c in usable for k in c.join_keys})
+    # in a fixed order (time, keys, label), so the same rows give the same figures however stored
+    labelled = labelled.sort_values([ts, *keys, label], kind="stable")
     say(f"retrieving {len(usable)} features of {len({c.entry.view for c in usable})} views for "
         f"{len(labelled):,} rows, point in time")
     t0 = time.perf_counter()
