@@ -21,7 +21,7 @@ from fresco.platform.feast_startup import skip_feast_type_checks
 skip_feast_type_checks()  # before any command imports Feast: see fresco.platform.feast_startup
 
 from fresco.options import (  # noqa: E402
-    UI_PORT, cell_text, parse_utc, repo_option, user_errors,
+    UI_PORT, cell_text, echo_table, parse_utc, repo_option, user_errors,
 )
 
 
@@ -216,9 +216,7 @@ def models_list(name: str | None) -> None:
          ", ".join(r.tags) or "-")
         for r in records
     ]
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+    echo_table(header, rows)
 
 
 @models.command("show")
@@ -297,9 +295,7 @@ def models_compare(refs: tuple[str, ...], show_all: bool) -> None:
         values = [cell_text(cells.get(r.uuid)) for r in records]
         if show_all or len(set(values)) > 1 or key.startswith("metrics."):
             rows.append((key, *values))
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+    echo_table(header, rows)
 
 
 @models.command("tag")

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from fresco.options import repo_option, user_errors
+from fresco.options import echo_table, repo_option, user_errors
 
 #: A Hive table name as a model config accepts it (``db.table`` or ``table``).
 _TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
@@ -45,13 +45,7 @@ def features(ctx: click.Context, repo: Path | None, yaml_path: Path | None) -> N
         )
         for e in entries
     ]
-    _table(header, rows)
-
-
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    echo_table(header, rows)
 
 
 def read_labels(labels: str) -> tuple[Any, Any]:
@@ -149,7 +143,7 @@ def _print(found: Any, top: int) -> None:
              f"{f.score.permutation:.4f}", f"{f.score.mutual_information:.4f}",
              "-" if f.score.association is None else f"{f.score.association:.3f}", f"{f.score.coverage:.0%}",
              f.freshness_sla or "-", f.owner or "-", str(len(f.models))) for f in found.features]
-    _table(header, rows)
+    echo_table(header, rows)
     click.echo(f"* the draft's features (the top {top} that improve the hold-out)")
     for excluded in found.excluded:
         click.echo(f"left out {excluded.ref}: {excluded.reason}")

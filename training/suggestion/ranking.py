@@ -217,19 +217,20 @@ def rank(frame: pd.DataFrame, features: list[Candidate], *, label: str, timestam
     kinds = [c.kind for c in features]
     say(f"univariate figures of {len(features)} features on {int(early.sum()):,} rows")
     t0 = time.perf_counter()
-    mi, assoc, univariate_rows = univariate(task, X[early], y[early], kinds, seed)
+    X_early, y_early = X[early], y[early]
+    mi, assoc, univariate_rows = univariate(task, X_early, y_early, kinds, seed)
     t1 = time.perf_counter()
 
-    in_model = ~np.isnan(X[early]).all(axis=0)
+    in_model = ~np.isnan(X_early).all(axis=0)
     metric, scorer = PRIMARY[task]
     used = np.flatnonzero(in_model)
     model = quick_model(task, seed, workers)
     say(f"quick model on {len(used)} features with a value before the hold-out, {int(early.sum()):,} rows")
-    model.fit(X[early][:, used], y[early])
+    model.fit(X_early[:, used], y_early)
     X_late, y_late = X[late][:, used], y[late]
     predict = (lambda M: model.predict_proba(M)[:, 1]) if task == "binary" else model.predict
     model_metrics = compute_metrics(task, y_late, predict(X_late))
-    baseline_value = float(np.mean(y[early]))
+    baseline_value = float(np.mean(y_early))
     baseline_metrics = compute_metrics(task, y_late, np.full(len(y_late), baseline_value))
 
     rng = np.random.default_rng(seed)
@@ -252,7 +253,7 @@ def rank(frame: pd.DataFrame, features: list[Candidate], *, label: str, timestam
         model_metrics=model_metrics, baseline_metrics=baseline_metrics, baseline=baseline_name(task),
         quick_model={"type": "xgboost", **QUICK_MODEL, "features": len(used),
                      "permutation_rows": len(take), "permutation_repeats": PERMUTATION_REPEATS},
-        fill_values={c.ref: float(np.nanmedian(X[early][:, j])) for j, c in enumerate(features)
+        fill_values={c.ref: float(np.nanmedian(X_early[:, j])) for j, c in enumerate(features)
                      if c.kind == "number" and in_model[j]},
         seconds={"univariate": round(t1 - t0, 3), "quick_model": round(t2 - t1, 3)},
     )

@@ -12,6 +12,7 @@ import pandas as pd
 
 from fresco.training.datasets import build_training_frame
 from fresco.training.feature_usage import FeatureUse, feature_uses
+from fresco.training.pipeline import with_utc_times
 from fresco.training.suggestion.candidates import Candidate, Excluded, candidates
 from fresco.training.suggestion.ranking import FeatureScore, Ranking, RankingError, infer_task, rank
 
@@ -93,8 +94,6 @@ def suggest_features(rows: pd.DataFrame, store: Any, *, label: str, labels: str 
     if top < 1:
         raise RankingError(f"--top must be at least 1, got {top}")
     ts = timestamp_column_of(rows, timestamp_column)
-    from fresco.training.pipeline import with_utc_times
-
     rows = with_utc_times(rows.copy(), ts)
     labelled = rows[rows[label].notna()]
     chosen_task = TASKS[task] if task is not None else infer_task(labelled[label])
